@@ -1,0 +1,69 @@
+/* The config model: typed values read from the directive tree, with every
+ * default in one place (rill_config.c). Directives SRS documents but rill
+ * does not implement are warned about (FILE:LINE) and ignored; unknown or
+ * malformed ones refuse the whole file with FILE:LINE: reason. */
+#ifndef RILL_CONFIG_H
+#define RILL_CONFIG_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum rill_time_jitter { RILL_JITTER_FULL = 1, RILL_JITTER_ZERO = 2, RILL_JITTER_OFF = 3 };
+
+typedef struct rill_listen {
+    char ip[64];            /* "0.0.0.0" when only a port was given */
+    int port;
+} rill_listen_t;
+
+typedef struct rill_vhost_conf {
+    char *name;
+    int enabled;            /* default on */
+    int chunk_size;         /* default: the global chunk_size */
+    int tcp_nodelay;        /* default off */
+    int min_latency;        /* default off */
+    /* play { } */
+    int gop_cache;          /* default on */
+    double queue_length;    /* seconds, default 30 */
+    int mw_latency;         /* ms, default 350 (0 with min_latency on) */
+    int mw_msgs;            /* default 8 (0 with min_latency on) */
+    int time_jitter;        /* enum rill_time_jitter, default full */
+    int send_buffer;        /* player socket SO_SNDBUF bytes, default 65536 (rill's own) */
+    /* publish { } */
+    int firstpkt_timeout;   /* ms, default 20000 */
+    int normal_timeout;     /* ms, default 5000 */
+    const char *file;       /* where it was defined */
+    int line;
+} rill_vhost_conf_t;
+
+typedef struct rill_config {
+    char *path;             /* the file it was read from */
+    rill_listen_t *listens; /* default one: 0.0.0.0:1935 */
+    int nlistens;
+    int max_connections;    /* default 1000 */
+    int daemon;             /* default off: rill stays in the foreground */
+    char *pid_file;         /* default ./objs/rill.pid */
+    int log_tank_file;      /* srs_log_tank file|console, default console */
+    int log_level;          /* enum rill_log_level, default trace */
+    char *log_file;         /* default ./objs/rill.log */
+    int chunk_size;         /* default 60000 */
+    rill_vhost_conf_t *vhosts; /* __defaultVhost__ always present */
+    int nvhosts;
+} rill_config_t;
+
+/* Load and validate. On error returns RILL_ERR_CONF with "FILE:LINE: reason"
+ * in err. Warnings (FILE:LINE: ...) are logged with rill_warn. */
+int rill_config_load(const char *path, rill_config_t **out, char *err, size_t errlen);
+int rill_config_load_string(const char *text, const char *name, rill_config_t **out,
+                            char *err, size_t errlen);
+void rill_config_free(rill_config_t *c);
+
+/* The vhost for a name, else __defaultVhost__ (NULL if that is disabled). */
+const rill_vhost_conf_t *rill_config_vhost(const rill_config_t *c, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
