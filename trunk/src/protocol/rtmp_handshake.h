@@ -27,6 +27,18 @@ int rtmp_handshake_client_c0c1(uint8_t *c0c1, int complex);
  * echoes S1. RILL_ERR_HANDSHAKE when S0 is not version 3. */
 int rtmp_handshake_client_c2(const uint8_t *c0c1, const uint8_t *s0s1s2, uint8_t *c2);
 
+/* Lower level, for tests and diagnostics. Build a complex C0C1 with the
+ * digest in schema 0 (key block first) or 1 (digest block first). */
+int rtmp_handshake_client_c0c1_schema(uint8_t *c0c1, int schema);
+/* Look for a valid digest in a 1536-byte C1 (server_key 0: Flash Player key)
+ * or S1 (server_key 1: FMS key), trying schema 1 then 0. Returns the schema
+ * and sets *offset to the digest position, or -1 when neither validates. */
+int rtmp_handshake_find_digest(const uint8_t *hs, int server_key, int *offset);
+/* Server: 1 when C2 is the complex answer to our S1 (signed from the S1
+ * digest), else 0. Clients that did the simple form echo S1 instead, and
+ * servers commonly accept any C2, so this is informational. */
+int rtmp_handshake_server_check_c2(const uint8_t *s0s1s2, const uint8_t *c2);
+
 #ifdef __cplusplus
 }
 #endif
