@@ -1,0 +1,251 @@
+#include "hub.h"
+#include "rill_error.h"
+#include "rill_log.h"
+#include "rtmp_msg.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* SRS's jitter bounds: a jump beyond these is treated as a 10 ms step. */
+#define JITTER_MAX_MS       250
+#define JITTER_DEFAULT_MS   10
+/* Ring trim by the slowest player at most this often (messages). */
+#define TRIM_EVERY          64
+
+void hub_init(rill_hub_t *h) { memset(h, 0, sizeof(*h)); }
+
+static void source_free(rill_source_t *s)
+{
+    stream_ring_free(&s->ring);
+    media_msg_unref(s->metadata);
+    media_msg_unref(s->video_sh);
+    media_msg_unref(s->audio_sh);
+    free(s->vhost);
+    free(s->app);
+    free(s->stream);
+    free(s);
+}
+
+void hub_free(rill_hub_t *h)
+{
+    rill_source_t *s = h->sources;
+    while (s) {
+        rill_source_t *n = s->next;
+        source_free(s);
+        s = n;
+    }
+    h->sources = NULL;
+    h->nsources = 0;
+}
+
+rill_source_t *hub_find(rill_hub_t *h, const char *vhost, const char *app, const char *stream)
+{
+    for (rill_source_t *s = h->sources; s; s = s->next)
+        if (!strcmp(s->stream, stream) && !strcmp(s->app, app) && !strcmp(s->vhost, vhost)) return s;
+    return NULL;
+}
+
+rill_source_t *hub_acquire(rill_hub_t *h, const rill_vhost_conf_t *vc, const char *vhost,
+                           const char *app, const char *stream)
+{
+    rill_source_t *s = hub_find(h, vhost, app, stream);
+    if (s) return s;
+    s = calloc(1, sizeof(*s));
+    if (!s) return NULL;
+    s->vhost = strdup(vhost);
+    s->app = strdup(app);
+    s->stream = strdup(stream);
+    if (!s->vhost || !s->app || !s->stream) {
+        source_free(s);
+        return NULL;
+    }
+    s->time_jitter = vc->time_jitter;
+    s->gop_cache = vc->gop_cache;
+    s->queue_ms = (uint32_t)(vc->queue_length * 1000);
+    stream_ring_init(&s->ring, s->gop_cache, s->queue_ms);
+    s->next = h->sources;
+    h->sources = s;
+    h->nsources++;
+    return s;
+}
+
+void hub_release(rill_hub_t *h, rill_source_t *s)
+{
+    if (s->publisher || s->consumers) return;
+    for (rill_source_t **pp = &h->sources; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            h->nsources--;
+            source_free(s);
+            return;
+        }
+    }
+}
+
+static void wake_all(rill_source_t *s)
+{
+    rill_consumer_t *c = s->waiters;
+    s->waiters = NULL;
+    while (c) {
+        rill_consumer_t *n = c->wnext;
+        c->wnext = NULL;
+        if (c->waiting) {
+            c->waiting = 0;
+            st_thread_interrupt(c->thread);
+        }
+        c = n;
+    }
+}
+
+int source_publish(rill_source_t *s, void *who, uint32_t cid)
+{
+    if (s->publisher) return RILL_ERR_STREAM_BUSY;
+    s->publisher = who;
+    s->publisher_cid = cid;
+    s->epoch++;
+    wake_all(s);
+    return 0;
+}
+
+void source_unpublish(rill_source_t *s)
+{
+    if (!s->publisher) return;
+    s->publisher = NULL;
+    s->publisher_cid = 0;
+    s->epoch++;
+    /* The next publisher brings its own headers and GOP: drop the old ones so
+     * a new player never mixes two sessions. Players' cursors jump to the end. */
+    stream_ring_clear(&s->ring);
+    media_msg_unref(s->metadata);
+    media_msg_unref(s->video_sh);
+    media_msg_unref(s->audio_sh);
+    s->metadata = s->video_sh = s->audio_sh = NULL;
+    for (rill_consumer_t *c = s->consumers; c; c = c->next) {
+        c->cursor = s->ring.end;
+        c->wait_keyframe = 0;
+    }
+    wake_all(s);
+}
+
+/* Correct a timestamp once for every player (time_jitter). */
+static uint32_t correct_time(rill_source_t *s, uint32_t ts)
+{
+    if (s->time_jitter == RILL_JITTER_OFF) return ts;
+    if (!s->jitter_started) {
+        s->jitter_started = 1;
+        s->last_pkt_time = ts;
+        if (s->time_jitter == RILL_JITTER_ZERO) s->last_correct_time = 0;
+        return (uint32_t)s->last_correct_time;
+    }
+    int64_t delta = (int32_t)(ts - s->last_pkt_time);
+    if (s->time_jitter == RILL_JITTER_FULL) {
+        if (delta > JITTER_MAX_MS || delta < -JITTER_MAX_MS) delta = JITTER_DEFAULT_MS;
+    }
+    /* Never backwards: players expect monotonic timestamps. */
+    if (delta < 0) delta = 0;
+    s->last_correct_time += delta;
+    s->last_pkt_time = ts;
+    return (uint32_t)s->last_correct_time;
+}
+
+static void replace(media_msg_t **slot, media_msg_t *m)
+{
+    media_msg_unref(*slot);
+    *slot = media_msg_ref(m);
+}
+
+static void trim_by_slowest(rill_source_t *s)
+{
+    uint64_t low = s->ring.end;
+    for (rill_consumer_t *c = s->consumers; c; c = c->next)
+        if (c->cursor < low) low = c->cursor;
+    stream_ring_trim(&s->ring, low);
+}
+
+int source_on_message(rill_source_t *s, uint8_t type, uint32_t timestamp, rill_payload_t *pl)
+{
+    s->msgs_in++;
+    s->bytes_in += pl->size;
+    media_msg_t *m = media_msg_new(type, correct_time(s, timestamp), pl);
+    if (!m) return RILL_ERR_NOMEM;
+    if (m->flags & MEDIA_SEQ_HEADER) replace(media_is_video(m) ? &s->video_sh : &s->audio_sh, m);
+    else if (m->flags & MEDIA_DATA) replace(&s->metadata, m);
+    else if (media_is_video(m)) s->video_frames++;
+    int rc = stream_ring_push(&s->ring, m);
+    if (rc) return rc;
+    if (++s->since_trim >= TRIM_EVERY || media_is_keyframe(m)) {
+        s->since_trim = 0;
+        trim_by_slowest(s);
+    }
+    wake_all(s);
+    return 0;
+}
+
+rill_consumer_t *source_add_consumer(rill_source_t *s, st_thread_t thread)
+{
+    rill_consumer_t *c = calloc(1, sizeof(*c));
+    if (!c) return NULL;
+    c->src = s;
+    c->thread = thread;
+    c->cursor = stream_ring_play_start(&s->ring);
+    c->epoch = s->epoch;
+    /* Joining without a cached keyframe: wait for one before any video. */
+    c->wait_keyframe = !s->ring.has_gop;
+    c->next = s->consumers;
+    if (s->consumers) s->consumers->prev = c;
+    s->consumers = c;
+    s->nconsumers++;
+    return c;
+}
+
+void source_remove_consumer(rill_consumer_t *c)
+{
+    rill_source_t *s = c->src;
+    for (rill_consumer_t **pp = &s->waiters; *pp; pp = &(*pp)->wnext) {
+        if (*pp == c) {
+            *pp = c->wnext;
+            break;
+        }
+    }
+    if (c->prev) c->prev->next = c->next;
+    else s->consumers = c->next;
+    if (c->next) c->next->prev = c->prev;
+    s->nconsumers--;
+    free(c);
+}
+
+int consumer_wait(rill_consumer_t *c, st_netfd_t fd, st_utime_t timeout)
+{
+    rill_source_t *s = c->src;
+    int readable = 0;
+    c->waiting = 1;
+    c->wnext = s->waiters;
+    s->waiters = c;
+    /* a push interrupts this wait */
+    if (fd) readable = st_netfd_poll(fd, POLLIN, timeout) == 0;
+    else st_usleep(timeout);
+    if (c->waiting) {
+        /* timed out: leave the waiter list */
+        c->waiting = 0;
+        for (rill_consumer_t **pp = &s->waiters; *pp; pp = &(*pp)->wnext) {
+            if (*pp == c) {
+                *pp = c->wnext;
+                break;
+            }
+        }
+    }
+    c->wnext = NULL;
+    return readable;
+}
+
+int consumer_sync(rill_consumer_t *c)
+{
+    int cut = stream_ring_fix_cursor(&c->src->ring, &c->cursor);
+    if (cut) {
+        c->cuts++;
+        if (c->cursor == c->src->ring.end) c->wait_keyframe = 1;
+    }
+    return cut;
+}

@@ -1,0 +1,96 @@
+/* The stream hub: one source per vhost/app/stream. A source takes messages
+ * from its one publisher, corrects timestamps once, caches metadata,
+ * sequence headers and the GOP, and lets any number of consumers (players)
+ * read the same messages through cursors into its ring. */
+#ifndef HUB_H
+#define HUB_H
+
+#include <st.h>
+#include <stdint.h>
+#include "media_msg.h"
+#include "rill_config.h"
+#include "stream_ring.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rill_source rill_source_t;
+typedef struct rill_consumer rill_consumer_t;
+
+struct rill_consumer {
+    rill_source_t *src;
+    uint64_t cursor;            /* next ring sequence number to send */
+    int wait_keyframe;          /* after a cut: drop video until a keyframe */
+    int waiting;                /* parked in consumer_wait(): a push interrupts it */
+    st_thread_t thread;         /* the player's coroutine */
+    uint32_t epoch;             /* the source's publish epoch this player has seen */
+    uint64_t cuts;              /* times cut back to a keyframe */
+    rill_consumer_t *prev, *next;
+    rill_consumer_t *wnext;     /* in the source's waiter list */
+};
+
+struct rill_source {
+    char *vhost, *app, *stream;
+    /* settings copied from the vhost when the source was made */
+    int time_jitter;
+    int gop_cache;
+    uint32_t queue_ms;
+
+    void *publisher;            /* the publishing connection, or NULL */
+    uint32_t publisher_cid;
+    uint32_t epoch;             /* counts publish and unpublish events */
+    media_msg_t *metadata, *video_sh, *audio_sh;
+    stream_ring_t ring;
+
+    /* timestamp correction state (time_jitter) */
+    int jitter_started;
+    uint32_t last_pkt_time;
+    int64_t last_correct_time;
+
+    rill_consumer_t *consumers;
+    int nconsumers;
+    rill_consumer_t *waiters;
+    uint64_t since_trim;        /* messages pushed since the ring was last trimmed */
+
+    uint64_t msgs_in, bytes_in, video_frames;
+    rill_source_t *next;
+};
+
+typedef struct rill_hub {
+    rill_source_t *sources;
+    int nsources;
+} rill_hub_t;
+
+void hub_init(rill_hub_t *h);
+void hub_free(rill_hub_t *h);
+rill_source_t *hub_find(rill_hub_t *h, const char *vhost, const char *app, const char *stream);
+/* Find or make the source. NULL on no memory. */
+rill_source_t *hub_acquire(rill_hub_t *h, const rill_vhost_conf_t *vc, const char *vhost,
+                           const char *app, const char *stream);
+/* Free the source if it has neither publisher nor consumers. */
+void hub_release(rill_hub_t *h, rill_source_t *s);
+
+/* RILL_ERR_STREAM_BUSY when another publisher holds it. */
+int source_publish(rill_source_t *s, void *who, uint32_t cid);
+void source_unpublish(rill_source_t *s);
+/* Audio, video or script data from the publisher. Takes the payload
+ * reference. Metadata (onMetaData, @setDataFrame stripped) as type 18. */
+int source_on_message(rill_source_t *s, uint8_t type, uint32_t timestamp, rill_payload_t *pl);
+
+/* Consumers. The new consumer starts at the cached GOP (or live). */
+rill_consumer_t *source_add_consumer(rill_source_t *s, st_thread_t thread);
+void source_remove_consumer(rill_consumer_t *c);
+/* Park until a message is pushed, fd (if any) is readable, or the timeout
+ * (us) passes: the player's one I/O wait. Returns 1 when fd is readable. */
+int consumer_wait(rill_consumer_t *c, st_netfd_t fd, st_utime_t timeout);
+/* Messages ready to send now. */
+static inline uint64_t consumer_available(const rill_consumer_t *c) { return c->src->ring.end - c->cursor; }
+/* Bring the cursor back into the ring (cut to a keyframe if it fell behind).
+ * Returns 1 when a cut happened. */
+int consumer_sync(rill_consumer_t *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,84 @@
+#include "rill_net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+st_netfd_t rill_listen_tcp(const char *ip, int port, int backlog)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
+        errno = EINVAL;
+        return NULL;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return NULL;
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, backlog) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return NULL;
+    }
+    st_netfd_t nfd = st_netfd_open_socket(fd);
+    if (!nfd) close(fd);
+    return nfd;
+}
+
+void rill_peer_name(int fd, char *out, size_t len)
+{
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof sa;
+    char ip[INET_ADDRSTRLEN] = "?";
+    if (getpeername(fd, (struct sockaddr *)&sa, &sl) == 0 && sa.sin_family == AF_INET) {
+        inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
+        snprintf(out, len, "%s:%d", ip, ntohs(sa.sin_port));
+        return;
+    }
+    snprintf(out, len, "unknown");
+}
+
+st_netfd_t rill_connect_tcp(const char *ip, int port, st_utime_t timeout)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
+        errno = EINVAL;
+        return NULL;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return NULL;
+    st_netfd_t nfd = st_netfd_open_socket(fd);
+    if (!nfd) {
+        close(fd);
+        return NULL;
+    }
+    if (st_connect(nfd, (struct sockaddr *)&sa, sizeof sa, timeout) < 0) {
+        int e = errno;
+        st_netfd_close(nfd);
+        errno = e;
+        return NULL;
+    }
+    return nfd;
+}
+
+void rill_set_sndbuf(int fd, int bytes)
+{
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+}
+
+void rill_set_nodelay(int fd, int on)
+{
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}

@@ -1,0 +1,24 @@
+/* Sockets on state-threads: listen, accept, peer names, socket options. */
+#ifndef RILL_NET_H
+#define RILL_NET_H
+
+#include <st.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Listen on ip:port (ip "0.0.0.0" for all). NULL and errno on failure. */
+st_netfd_t rill_listen_tcp(const char *ip, int port, int backlog);
+/* "ip:port" of the peer of a connected fd. */
+void rill_peer_name(int fd, char *out, size_t len);
+/* Connect to ip:port with a timeout (us). NULL and errno on failure. */
+st_netfd_t rill_connect_tcp(const char *ip, int port, st_utime_t timeout);
+void rill_set_sndbuf(int fd, int bytes);
+void rill_set_nodelay(int fd, int on);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,108 @@
+#include "rill_server.h"
+#include "rill_error.h"
+#include "rill_log.h"
+#include "rill_net.h"
+#include "rill_time.h"
+#include "rtmp_conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *accept_loop(void *arg)
+{
+    rill_listener_t *l = arg;
+    rill_server_t *srv = l->srv;
+    rill_log_set_cid(rill_log_new_cid());
+    while (!srv->stopping) {
+        st_netfd_t cfd = st_accept(l->fd, NULL, NULL, ST_UTIME_NO_TIMEOUT);
+        if (!cfd) {
+            if (errno == EINTR && srv->stopping) break;
+            if (errno == EMFILE || errno == ENFILE) {
+                rill_warn("accept on %s: %s, pausing", l->addr, strerror(errno));
+                st_usleep(100 * 1000);
+            }
+            continue;
+        }
+        srv->total_conns++;
+        if (srv->nconns >= srv->conf->max_connections) {
+            char peer[64];
+            rill_peer_name(st_netfd_fileno(cfd), peer, sizeof peer);
+            rill_warn("refuse %s: max_connections %d reached", peer, srv->conf->max_connections);
+            srv->refused_conns++;
+            st_netfd_close(cfd);
+            continue;
+        }
+        if (rtmp_conn_spawn(srv, cfd) != 0) rill_error("could not start a connection coroutine");
+    }
+    return NULL;
+}
+
+int rill_server_start(rill_server_t *srv, rill_config_t *conf)
+{
+    memset(srv, 0, sizeof(*srv));
+    srv->conf = conf;
+    srv->start_ms = rill_now_ms();
+    hub_init(&srv->hub);
+    srv->listeners = calloc((size_t)conf->nlistens, sizeof(*srv->listeners));
+    if (!srv->listeners) return RILL_ERR_NOMEM;
+    for (int i = 0; i < conf->nlistens; i++) {
+        rill_listener_t *l = &srv->listeners[i];
+        l->srv = srv;
+        snprintf(l->addr, sizeof l->addr, "%s:%d", conf->listens[i].ip, conf->listens[i].port);
+        l->fd = rill_listen_tcp(conf->listens[i].ip, conf->listens[i].port, 1024);
+        if (!l->fd) {
+            rill_error("listen on %s: %s", l->addr, strerror(errno));
+            rill_server_stop(srv);
+            return RILL_ERR_SYSTEM;
+        }
+        l->thread = st_thread_create(accept_loop, l, 1, 0);
+        if (!l->thread) {
+            rill_server_stop(srv);
+            return RILL_ERR_NOMEM;
+        }
+        srv->nlisteners++;
+        rill_trace("rtmp listen at %s", l->addr);
+    }
+    return 0;
+}
+
+void rill_server_add_conn(rill_server_t *srv, rill_conn_t *c)
+{
+    c->next = srv->conns;
+    c->prev = NULL;
+    if (srv->conns) srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+}
+
+void rill_server_remove_conn(rill_server_t *srv, rill_conn_t *c)
+{
+    if (c->prev) c->prev->next = c->next;
+    else srv->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    srv->nconns--;
+}
+
+void rill_server_stop(rill_server_t *srv)
+{
+    srv->stopping = 1;
+    for (int i = 0; i < srv->conf->nlistens && srv->listeners; i++) {
+        rill_listener_t *l = &srv->listeners[i];
+        if (l->thread) {
+            st_thread_interrupt(l->thread);
+            st_thread_join(l->thread, NULL);
+            l->thread = NULL;
+        }
+        if (l->fd) st_netfd_close(l->fd);
+        l->fd = NULL;
+    }
+    for (rill_conn_t *c = srv->conns; c; c = c->next) rtmp_conn_stop(c);
+    /* Connections unlink themselves as they finish; bounded wait. */
+    for (int i = 0; i < 100 && srv->nconns > 0; i++) st_usleep(10 * 1000);
+    if (srv->nconns > 0) rill_warn("%d connections still closing at exit", srv->nconns);
+    else hub_free(&srv->hub);
+    free(srv->listeners);
+    srv->listeners = NULL;
+}

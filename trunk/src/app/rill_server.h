@@ -1,0 +1,47 @@
+/* The server: listeners, the connections it accepted, the stream hub. It
+ * owns every coroutine it starts and stops them all in rill_server_stop. */
+#ifndef RILL_SERVER_H
+#define RILL_SERVER_H
+
+#include <st.h>
+#include <stdint.h>
+#include "hub.h"
+#include "rill_config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rill_conn rill_conn_t;
+
+typedef struct rill_listener {
+    struct rill_server *srv;
+    st_netfd_t fd;
+    st_thread_t thread;     /* joinable accept loop */
+    char addr[80];
+} rill_listener_t;
+
+typedef struct rill_server {
+    rill_config_t *conf;
+    rill_hub_t hub;
+    rill_listener_t *listeners;
+    int nlisteners;
+    rill_conn_t *conns;     /* every live connection */
+    int nconns;
+    int stopping;
+    int64_t start_ms;
+    uint64_t total_conns, refused_conns;
+} rill_server_t;
+
+int rill_server_start(rill_server_t *srv, rill_config_t *conf);
+/* Stop accepting, close every client, wait (bounded) for their coroutines. */
+void rill_server_stop(rill_server_t *srv);
+
+/* Connections register themselves so the server can stop them. */
+void rill_server_add_conn(rill_server_t *srv, rill_conn_t *c);
+void rill_server_remove_conn(rill_server_t *srv, rill_conn_t *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

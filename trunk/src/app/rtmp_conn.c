@@ -1,0 +1,617 @@
+#include "rtmp_conn.h"
+#include "flv.h"
+#include "rill_error.h"
+#include "rill_log.h"
+#include "rill_net.h"
+#include "rill_server.h"
+#include "rill_time.h"
+#include "rtmp_cmd.h"
+#include "rtmp_url.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEC                 1000000LL
+#define HANDSHAKE_TIMEOUT   (10 * SEC)  /* a silent or half-open peer is dropped */
+#define COMMAND_TIMEOUT     (10 * SEC)  /* from handshake to publish/play */
+#define SEND_TIMEOUT        (30 * SEC)  /* a player that stops reading this long is closed */
+#define CONTROL_TIMEOUT     (5 * SEC)
+#define WINDOW_ACK_SIZE     2500000
+#define PLAY_STREAM_ID      1
+#define BATCH_IOV           512         /* iovecs per writev, under IOV_MAX */
+#define IDLE_WAIT           (1 * SEC)   /* a player with nothing to send re-checks this often */
+
+typedef struct rill_conn conn_t;
+
+/* ---- replies -------------------------------------------------------------- */
+
+static int send_status(conn_t *c, const char *level, const char *code, const char *desc)
+{
+    rill_writer_t w;
+    rill_writer_init(&w, 0);
+    int rc = rtmp_cmd_on_status(&w, level, code, desc);
+    if (!rc) rc = rtmp_session_send_amf(&c->s, RTMP_CSID_DATA, RTMP_MSG_AMF0_COMMAND, PLAY_STREAM_ID, &w, CONTROL_TIMEOUT);
+    rill_writer_free(&w);
+    return rc;
+}
+
+static int send_writer(conn_t *c, uint32_t csid, uint8_t type, uint32_t sid, rill_writer_t *w, int rc)
+{
+    if (!rc) rc = rtmp_session_send_amf(&c->s, csid, type, sid, w, CONTROL_TIMEOUT);
+    rill_writer_free(w);
+    return rc;
+}
+
+/* ---- connect -------------------------------------------------------------- */
+
+/* Pick the vhost: ?vhost= in the params wins, then the tcUrl host. */
+static const rill_vhost_conf_t *resolve_vhost(conn_t *c, const char *host, const char *param)
+{
+    char v[256];
+    const char *name = host;
+    if (param && rtmp_param_get(param, "vhost", v, sizeof v)) name = v;
+    else if (param && rtmp_param_get(param, "domain", v, sizeof v)) name = v;
+    return rill_config_vhost(c->srv->conf, name);
+}
+
+static int handle_connect(conn_t *c, const rtmp_cmd_t *cmd)
+{
+    const amf0_value_t *obj = rtmp_cmd_arg(cmd, 0);
+    const char *app = amf0_object_get_string(obj, "app");
+    const char *tc = amf0_object_get_string(obj, "tcUrl");
+    double enc = amf0_object_get_number(obj, "objectEncoding", 0);
+    if (!app) {
+        rill_warn("%s: connect without app", c->peer);
+        return RILL_ERR_COMMAND;
+    }
+    snprintf(c->tc_url, sizeof c->tc_url, "%s", tc ? tc : "");
+    char appname[256], param[1024];
+    if (rtmp_split_param(app, appname, sizeof appname, param, sizeof param)) return RILL_ERR_COMMAND;
+    rtmp_url_t u;
+    const char *host = "__defaultVhost__";
+    if (tc && rtmp_url_parse(tc, &u) == 0) {
+        host = u.host;
+        if (!param[0]) snprintf(param, sizeof param, "%s", u.param);
+    }
+    snprintf(c->app, sizeof c->app, "%s", appname);
+    snprintf(c->param, sizeof c->param, "%s", param);
+    c->vconf = resolve_vhost(c, host, param);
+    rill_writer_t w;
+    rill_writer_init(&w, 0);
+    if (!c->vconf) {
+        rill_warn("%s: connect to vhost %s refused: no such vhost enabled", c->peer, host);
+        send_writer(c, RTMP_CSID_COMMAND, RTMP_MSG_AMF0_COMMAND, 0, &w,
+                    rtmp_cmd_connect_error(&w, cmd->txid, "NetConnection.Connect.Rejected", "vhost not found"));
+        return RILL_ERR_DENIED;
+    }
+    snprintf(c->vhost, sizeof c->vhost, "%s", c->vconf->name);
+    rill_trace("connect vhost=%s app=%s tcUrl=%s param=%s", c->vhost, c->app, c->tc_url, c->param);
+
+    /* OBS needs the chunk size before the _result. */
+    int rc = rtmp_session_send_control(&c->s, RTMP_MSG_WINDOW_ACK_SIZE, WINDOW_ACK_SIZE, CONTROL_TIMEOUT);
+    if (!rc) {
+        uint8_t bw[5];
+        rtmp_ctrl_peer_bw(bw, WINDOW_ACK_SIZE, 2);
+        rc = rtmp_session_send(&c->s, RTMP_CSID_PROTOCOL, RTMP_MSG_SET_PEER_BW, 0, 0, bw, sizeof bw, CONTROL_TIMEOUT);
+    }
+    if (!rc) rc = rtmp_session_set_chunk_size(&c->s, (uint32_t)c->vconf->chunk_size, CONTROL_TIMEOUT);
+    if (!rc) rc = send_writer(c, RTMP_CSID_COMMAND, RTMP_MSG_AMF0_COMMAND, 0, &w, rtmp_cmd_connect_result(&w, cmd->txid, enc));
+    else rill_writer_free(&w);
+    if (!rc) {
+        rill_writer_init(&w, 0);
+        rc = send_writer(c, RTMP_CSID_COMMAND, RTMP_MSG_AMF0_COMMAND, 0, &w, rtmp_cmd_on_bw_done(&w));
+    }
+    return rc;
+}
+
+/* Stream name from publish/play, with its params kept (hooks use them later). */
+static int take_stream_name(conn_t *c, const rtmp_cmd_t *cmd)
+{
+    const char *name = rtmp_cmd_arg_string(cmd, 1);
+    char param[1024];
+    if (!name || rtmp_split_param(name, c->stream, sizeof c->stream, param, sizeof param) || !c->stream[0])
+        return RILL_ERR_COMMAND;
+    if (param[0]) {
+        snprintf(c->param, sizeof c->param, "%s", param);
+        char v[256];
+        if (rtmp_param_get(param, "vhost", v, sizeof v)) {
+            const rill_vhost_conf_t *vc = rill_config_vhost(c->srv->conf, v);
+            if (vc) {
+                c->vconf = vc;
+                snprintf(c->vhost, sizeof c->vhost, "%s", vc->name);
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- publish ------------------------------------------------------------ */
+
+/* An aggregate message holds FLV tags; their times are relative to the first. */
+static int publish_aggregate(conn_t *c, const rtmp_msg_t *m)
+{
+    rill_reader_t r;
+    rill_reader_init(&r, m->payload->data, m->payload->size);
+    int first = 1;
+    uint32_t base = 0;
+    while (rill_reader_left(&r) > 0) {
+        uint8_t type = rill_read_u8(&r);
+        uint32_t size = rill_read_u24be(&r);
+        uint32_t ts = rill_read_u24be(&r);
+        ts |= (uint32_t)rill_read_u8(&r) << 24;
+        rill_read_skip(&r, 3);
+        const uint8_t *data = rill_read_bytes(&r, size);
+        rill_read_skip(&r, 4);
+        if (r.err) return RILL_ERR_FLV;
+        if (first) base = ts;
+        first = 0;
+        if (type != RTMP_MSG_AUDIO && type != RTMP_MSG_VIDEO) continue;
+        rill_payload_t *pl = rill_payload_from(data, size);
+        if (!pl) return RILL_ERR_NOMEM;
+        int rc = source_on_message(c->src, type, m->timestamp + (ts - base), pl);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int publish_data(conn_t *c, rtmp_msg_t *m)
+{
+    const uint8_t *p = m->payload->data;
+    size_t n = m->payload->size;
+    if (m->type == RTMP_MSG_AMF3_DATA && n > 0) {
+        p++;
+        n--;
+    }
+    rill_writer_t w;
+    rill_writer_init(&w, 0);
+    int rc = rtmp_metadata_unwrap(p, n, &w);
+    if (rc == 1) {
+        rill_payload_t *pl = rill_payload_from(w.data, w.len);
+        rc = pl ? source_on_message(c->src, RTMP_MSG_AMF0_DATA, m->timestamp, pl) : RILL_ERR_NOMEM;
+        if (!rc) rill_trace("metadata %zu bytes", w.len);
+    } else if (rc == 0) {
+        rill_verbose("ignore script data of %zu bytes", n);
+    }
+    rill_writer_free(&w);
+    return rc;
+}
+
+static int do_publish(conn_t *c, const rtmp_cmd_t *cmd)
+{
+    if (take_stream_name(c, cmd)) {
+        send_status(c, "error", "NetStream.Publish.BadName", "invalid stream name");
+        c->reason = "bad stream name";
+        return RILL_ERR_COMMAND;
+    }
+    c->src = hub_acquire(&c->srv->hub, c->vconf, c->vhost, c->app, c->stream);
+    if (!c->src) return RILL_ERR_NOMEM;
+    if (source_publish(c->src, c, c->cid) != 0) {
+        rill_warn("publish %s/%s/%s refused: stream busy (publisher cid %u)", c->vhost, c->app, c->stream,
+                  c->src->publisher_cid);
+        send_status(c, "error", "NetStream.Publish.BadName", "Stream already publishing");
+        c->reason = "stream busy";
+        return RILL_ERR_STREAM_BUSY;
+    }
+    c->role = RILL_ROLE_PUBLISH;
+    rill_trace("publish %s/%s/%s%s", c->vhost, c->app, c->stream, c->param);
+    int rc = send_status(c, "status", "NetStream.Publish.Start", "Started publishing stream.");
+    if (rc) return rc;
+
+    int got_media = 0;
+    for (;;) {
+        if (c->stop) {
+            c->reason = "server stopping";
+            return 0;
+        }
+        st_utime_t to = (st_utime_t)(got_media ? c->vconf->normal_timeout : c->vconf->firstpkt_timeout) * 1000;
+        rtmp_msg_t m;
+        rc = rtmp_session_read(&c->s, &m, to);
+        if (rc) {
+            if (rc == RILL_ERR_TIMEOUT) c->reason = got_media ? "publish timeout (normal_timeout)" : "no media (firstpkt_timeout)";
+            return rc;
+        }
+        switch (m.type) {
+        case RTMP_MSG_AUDIO:
+        case RTMP_MSG_VIDEO:
+            got_media = 1;
+            rc = source_on_message(c->src, m.type, m.timestamp, m.payload);
+            m.payload = NULL;
+            break;
+        case RTMP_MSG_AMF0_DATA:
+        case RTMP_MSG_AMF3_DATA:
+            rc = publish_data(c, &m);
+            break;
+        case RTMP_MSG_AGGREGATE:
+            got_media = 1;
+            rc = publish_aggregate(c, &m);
+            break;
+        case RTMP_MSG_AMF0_COMMAND:
+        case RTMP_MSG_AMF3_COMMAND: {
+            rtmp_cmd_t pc;
+            if (rtmp_cmd_parse(m.payload->data, m.payload->size, m.type == RTMP_MSG_AMF3_COMMAND, &pc) == 0) {
+                int end = !strcmp(pc.name, "FCUnpublish") || !strcmp(pc.name, "deleteStream") ||
+                          !strcmp(pc.name, "closeStream");
+                rtmp_cmd_free(&pc);
+                if (end) {
+                    rill_payload_unref(m.payload);
+                    c->reason = "unpublished";
+                    return 0;
+                }
+            }
+            break;
+        }
+        default:
+            break;
+        }
+        rill_payload_unref(m.payload);
+        if (rc) return rc;
+    }
+}
+
+/* ---- play ------------------------------------------------------------------ */
+
+typedef struct batch {
+    media_msg_t **msgs;     /* references held while the write is in flight */
+    int n, cap;
+    int niov;
+} batch_t;
+
+static int batch_flush(conn_t *c, batch_t *b)
+{
+    int rc = 0;
+    if (b->niov > 0) rc = rtmp_session_writev(&c->s, c->iov, b->niov, SEND_TIMEOUT);
+    for (int i = 0; i < b->n; i++) media_msg_unref(b->msgs[i]);
+    b->n = 0;
+    b->niov = 0;
+    return rc;
+}
+
+/* Queue one message's chunks as iovecs pointing at its shared headers and
+ * payload; the reference taken here keeps it alive until the write is done. */
+static int batch_add(conn_t *c, batch_t *b, media_msg_t *m)
+{
+    if (b->n == b->cap) {
+        int rc = batch_flush(c, b);
+        if (rc) return rc;
+    }
+    b->msgs[b->n++] = media_msg_ref(m);
+    uint32_t cs = c->s.out_chunk_size;
+    uint32_t size = m->payload->size;
+    uint32_t chunks = rtmp_chunk_count(size, cs);
+    uint32_t off = 0;
+    for (uint32_t i = 0; i < chunks; i++) {
+        if (b->niov + 2 > BATCH_IOV) {
+            int rc = rtmp_session_writev(&c->s, c->iov, b->niov, SEND_TIMEOUT);
+            b->niov = 0;
+            if (rc) return rc;
+        }
+        uint32_t len = size - off < cs ? size - off : cs;
+        c->iov[b->niov].iov_base = i ? m->hdr3 : m->hdr0;
+        c->iov[b->niov++].iov_len = i ? m->hdr3_len : m->hdr0_len;
+        c->iov[b->niov].iov_base = m->payload->data + off;
+        c->iov[b->niov++].iov_len = len;
+        off += len;
+    }
+    return 0;
+}
+
+/* Should this player skip m? Only video before the first keyframe after a cut. */
+static int skip_for_keyframe(rill_consumer_t *co, const media_msg_t *m)
+{
+    if (!co->wait_keyframe || !media_is_video(m) || (m->flags & MEDIA_SEQ_HEADER)) return 0;
+    if (media_is_keyframe(m)) {
+        co->wait_keyframe = 0;
+        return 0;
+    }
+    return 1;
+}
+
+/* Send everything the ring holds past the cursor, in batched writevs. */
+static int play_send(conn_t *c, batch_t *b)
+{
+    rill_consumer_t *co = c->consumer;
+    rill_source_t *s = c->src;
+    if (consumer_sync(co))
+        rill_warn("player fell behind %s/%s/%s: cut to keyframe (%llu cuts)", c->vhost, c->app, c->stream,
+                  (unsigned long long)co->cuts);
+    /* The ring may change while a writev blocks: fix the end first. */
+    uint64_t end = s->ring.end;
+    while (co->cursor < end) {
+        media_msg_t *m = stream_ring_at(&s->ring, co->cursor++);
+        if (skip_for_keyframe(co, m)) continue;
+        int rc = batch_add(c, b, m);
+        if (rc) return rc;
+    }
+    return batch_flush(c, b);
+}
+
+static int play_start_messages(conn_t *c, batch_t *b)
+{
+    rill_source_t *s = c->src;
+    media_msg_t *hdrs[3] = { s->metadata, s->video_sh, s->audio_sh };
+    for (int i = 0; i < 3; i++) {
+        if (!hdrs[i]) continue;
+        int rc = batch_add(c, b, hdrs[i]);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* Control messages from a player: pause, close. Returns 1 to end. */
+static int play_read_control(conn_t *c, int *paused)
+{
+    for (;;) {
+        rtmp_msg_t m;
+        int rc = rtmp_session_read(&c->s, &m, 0);
+        if (rc == RILL_ERR_TIMEOUT) return 0;
+        if (rc) {
+            c->reason = rc == RILL_ERR_EOF ? "player closed" : rill_strerror(rc);
+            return rc;
+        }
+        int end = 0;
+        if (m.type == RTMP_MSG_AMF0_COMMAND || m.type == RTMP_MSG_AMF3_COMMAND) {
+            rtmp_cmd_t pc;
+            if (rtmp_cmd_parse(m.payload->data, m.payload->size, m.type == RTMP_MSG_AMF3_COMMAND, &pc) == 0) {
+                if (!strcmp(pc.name, "deleteStream") || !strcmp(pc.name, "closeStream")) {
+                    end = 1;
+                } else if (!strcmp(pc.name, "pause")) {
+                    const amf0_value_t *v = rtmp_cmd_arg(&pc, 1);
+                    *paused = v && v->type == AMF0_BOOLEAN && v->boolean;
+                    if (!*paused) {
+                        /* resume live: skip what piled up, restart at a keyframe */
+                        c->consumer->cursor = c->src->ring.end;
+                        c->consumer->wait_keyframe = 1;
+                    }
+                    send_status(c, "status", *paused ? "NetStream.Pause.Notify" : "NetStream.Unpause.Notify",
+                                *paused ? "Paused stream." : "Unpaused stream.");
+                }
+                rtmp_cmd_free(&pc);
+            }
+        }
+        rill_payload_unref(m.payload);
+        if (end) {
+            c->reason = "player stopped";
+            return 1;
+        }
+    }
+}
+
+static int play_notify(conn_t *c)
+{
+    rill_consumer_t *co = c->consumer;
+    if (co->epoch == c->src->epoch) return 0;
+    co->epoch = c->src->epoch;
+    if (c->src->publisher) return send_status(c, "status", "NetStream.Play.PublishNotify", "Now published.");
+    return send_status(c, "status", "NetStream.Play.UnpublishNotify", "Stream unpublished.");
+}
+
+static int play_loop(conn_t *c)
+{
+    const rill_vhost_conf_t *vc = c->vconf;
+    batch_t b = { 0 };
+    b.cap = BATCH_IOV / 2;
+    b.msgs = malloc(sizeof(*b.msgs) * (size_t)b.cap);
+    c->iov = malloc(sizeof(*c->iov) * BATCH_IOV);
+    c->iov_cap = BATCH_IOV;
+    if (!b.msgs || !c->iov) {
+        free(b.msgs);
+        return RILL_ERR_NOMEM;
+    }
+    int paused = 0;
+    int rc = play_start_messages(c, &b);
+    int64_t last_write = rill_now_ms();
+    while (!rc) {
+        if (c->stop) {
+            c->reason = "server stopping";
+            break;
+        }
+        rc = play_notify(c);
+        if (rc) break;
+        uint64_t avail = paused ? 0 : consumer_available(c->consumer);
+        int64_t now = rill_now_ms();
+        /* Merge writes: wait for mw_msgs messages or mw_latency, whichever first. */
+        int due = avail > 0 && (vc->mw_latency == 0 || avail >= (uint64_t)(vc->mw_msgs > 0 ? vc->mw_msgs : 1)
+                                || now - last_write >= vc->mw_latency);
+        if (vc->mw_latency > 0 && now - last_write < vc->mw_latency) due = 0;
+        if (due || b.n > 0) {
+            rc = play_send(c, &b);
+            last_write = rill_now_ms();
+            if (rc) break;
+            continue;
+        }
+        st_utime_t wait = IDLE_WAIT;
+        if (avail > 0 && vc->mw_latency > 0) wait = (st_utime_t)(vc->mw_latency - (now - last_write)) * 1000;
+        if (avail > 0 && vc->mw_latency == 0) wait = 0;
+        int readable;
+        if (avail > 0 || paused) readable = st_netfd_poll(c->s.fd, POLLIN, wait > 0 ? wait : 1000) == 0;
+        else readable = consumer_wait(c->consumer, c->s.fd, wait);
+        if (readable || rtmp_session_has_buffered(&c->s)) {
+            rc = play_read_control(c, &paused);
+            if (rc) break;
+        }
+    }
+    batch_flush(c, &b);
+    free(b.msgs);
+    if (rc == 1) rc = 0;
+    if (rc && !c->reason) c->reason = rill_strerror(rc);
+    return rc;
+}
+
+static int do_play(conn_t *c, const rtmp_cmd_t *cmd)
+{
+    if (take_stream_name(c, cmd)) {
+        send_status(c, "error", "NetStream.Play.StreamNotFound", "invalid stream name");
+        c->reason = "bad stream name";
+        return RILL_ERR_COMMAND;
+    }
+    c->src = hub_acquire(&c->srv->hub, c->vconf, c->vhost, c->app, c->stream);
+    if (!c->src) return RILL_ERR_NOMEM;
+    c->role = RILL_ROLE_PLAY;
+    c->consumer = source_add_consumer(c->src, st_thread_self());
+    if (!c->consumer) return RILL_ERR_NOMEM;
+    rill_trace("play %s/%s/%s%s (%s)", c->vhost, c->app, c->stream, c->param,
+               c->src->publisher ? "live" : "waiting for publisher");
+    int fd = st_netfd_fileno(c->s.fd);
+    rill_set_sndbuf(fd, c->vconf->send_buffer);
+    if (c->vconf->tcp_nodelay) rill_set_nodelay(fd, 1);
+
+    int rc = rtmp_session_send_user(&c->s, RTMP_UC_STREAM_BEGIN, PLAY_STREAM_ID, CONTROL_TIMEOUT);
+    if (!rc) rc = send_status(c, "status", "NetStream.Play.Reset", "Playing and resetting stream.");
+    if (!rc) rc = send_status(c, "status", "NetStream.Play.Start", "Started playing stream.");
+    rill_writer_t w;
+    if (!rc) {
+        rill_writer_init(&w, 0);
+        rc = send_writer(c, RTMP_CSID_DATA, RTMP_MSG_AMF0_DATA, PLAY_STREAM_ID, &w, rtmp_data_sample_access(&w));
+    }
+    if (!rc) {
+        rill_writer_init(&w, 0);
+        rc = send_writer(c, RTMP_CSID_DATA, RTMP_MSG_AMF0_DATA, PLAY_STREAM_ID, &w, rtmp_data_start(&w));
+    }
+    if (!rc) rc = play_loop(c);
+    return rc;
+}
+
+/* ---- command phase ---------------------------------------------------------- */
+
+/* Commands answered with a bare _result, or ignored; anything else closes. */
+static int simple_command(conn_t *c, const rtmp_cmd_t *cmd)
+{
+    static const char *answered[] = { "releaseStream", "FCPublish", "FCUnpublish", "_checkbw", NULL };
+    static const char *ignored[] = { "_result", "_error", "onBWDone", "receiveAudio", "receiveVideo",
+                                     "FCSubscribe", "setPeerInfo", "deleteStream", "closeStream", "onStatus", NULL };
+    rill_writer_t w;
+    for (int i = 0; answered[i]; i++) {
+        if (strcmp(cmd->name, answered[i])) continue;
+        rill_writer_init(&w, 0);
+        return send_writer(c, RTMP_CSID_COMMAND, RTMP_MSG_AMF0_COMMAND, 0, &w, rtmp_cmd_result(&w, cmd->txid, NULL));
+    }
+    for (int i = 0; ignored[i]; i++)
+        if (!strcmp(cmd->name, ignored[i])) return 0;
+    if (!strcmp(cmd->name, "createStream")) {
+        rill_writer_init(&w, 0);
+        return send_writer(c, RTMP_CSID_COMMAND, RTMP_MSG_AMF0_COMMAND, 0, &w,
+                           rtmp_cmd_result_number(&w, cmd->txid, PLAY_STREAM_ID));
+    }
+    if (!strcmp(cmd->name, "getStreamLength")) {
+        rill_writer_init(&w, 0);
+        return send_writer(c, RTMP_CSID_COMMAND, RTMP_MSG_AMF0_COMMAND, 0, &w, rtmp_cmd_result_number(&w, cmd->txid, 0));
+    }
+    rill_warn("%s: unknown command '%s'", c->peer, cmd->name);
+    c->reason = "unknown command";
+    return RILL_ERR_COMMAND;
+}
+
+static int run(conn_t *c)
+{
+    int complex = 0;
+    int rc = rtmp_session_handshake_server(&c->s, HANDSHAKE_TIMEOUT, &complex);
+    if (rc) {
+        c->reason = rc == RILL_ERR_TIMEOUT ? "handshake timeout" : "bad handshake";
+        return rc;
+    }
+    rill_verbose("handshake done (%s)", complex ? "complex" : "simple");
+    int connected = 0;
+    for (;;) {
+        if (c->stop) {
+            c->reason = "server stopping";
+            return 0;
+        }
+        rtmp_msg_t m;
+        rc = rtmp_session_read(&c->s, &m, COMMAND_TIMEOUT);
+        if (rc) {
+            if (rc == RILL_ERR_TIMEOUT) c->reason = "no publish or play in time";
+            return rc;
+        }
+        if (m.type != RTMP_MSG_AMF0_COMMAND && m.type != RTMP_MSG_AMF3_COMMAND) {
+            rill_payload_unref(m.payload);
+            continue;
+        }
+        rtmp_cmd_t cmd;
+        rc = rtmp_cmd_parse(m.payload->data, m.payload->size, m.type == RTMP_MSG_AMF3_COMMAND, &cmd);
+        rill_payload_unref(m.payload);
+        if (rc) {
+            c->reason = "malformed command";
+            return rc;
+        }
+        if (!strcmp(cmd.name, "connect")) {
+            rc = connected ? RILL_ERR_COMMAND : handle_connect(c, &cmd);
+            connected = 1;
+        } else if (!connected) {
+            rill_warn("%s: '%s' before connect", c->peer, cmd.name);
+            rc = RILL_ERR_COMMAND;
+        } else if (!strcmp(cmd.name, "publish")) {
+            rc = do_publish(c, &cmd);
+            rtmp_cmd_free(&cmd);
+            return rc;
+        } else if (!strcmp(cmd.name, "play")) {
+            rc = do_play(c, &cmd);
+            rtmp_cmd_free(&cmd);
+            return rc;
+        } else {
+            rc = simple_command(c, &cmd);
+        }
+        rtmp_cmd_free(&cmd);
+        if (rc) return rc;
+    }
+}
+
+static void *conn_main(void *arg)
+{
+    conn_t *c = arg;
+    rill_log_set_cid(c->cid);
+    rill_trace("accept rtmp client %s", c->peer);
+    int rc = run(c);
+    if (rc && !c->reason) c->reason = rill_strerror(rc);
+    if (c->consumer) source_remove_consumer(c->consumer);
+    if (c->role == RILL_ROLE_PUBLISH && c->src) {
+        source_unpublish(c->src);
+        rill_trace("unpublish %s/%s/%s", c->vhost, c->app, c->stream);
+    }
+    if (c->src) hub_release(&c->srv->hub, c->src);
+    int64_t alive = rill_now_ms() - c->start_ms;
+    rill_trace("close %s %s %s/%s/%s: %.1fs, in %llu bytes, out %llu bytes, reason: %s (%s)", c->peer,
+               c->role == RILL_ROLE_PUBLISH ? "publisher" : c->role == RILL_ROLE_PLAY ? "player" : "client",
+               c->vhost[0] ? c->vhost : "-", c->app[0] ? c->app : "-", c->stream[0] ? c->stream : "-",
+               alive / 1000.0, (unsigned long long)c->s.in_bytes, (unsigned long long)c->s.out_bytes,
+               c->reason ? c->reason : "closed", rc ? rill_strerror(rc) : "ok");
+    rtmp_session_free(&c->s);
+    free(c->iov);
+    rill_server_remove_conn(c->srv, c);
+    free(c);
+    return NULL;
+}
+
+int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd)
+{
+    conn_t *c = calloc(1, sizeof(*c));
+    if (!c) {
+        st_netfd_close(fd);
+        return RILL_ERR_NOMEM;
+    }
+    c->srv = srv;
+    c->cid = rill_log_new_cid();
+    c->start_ms = rill_now_ms();
+    rill_peer_name(st_netfd_fileno(fd), c->peer, sizeof c->peer);
+    if (rtmp_session_init(&c->s, fd) != 0) {
+        rtmp_session_free(&c->s);
+        free(c);
+        return RILL_ERR_NOMEM;
+    }
+    rill_server_add_conn(srv, c);
+    c->thread = st_thread_create(conn_main, c, 0, 0);
+    if (!c->thread) {
+        rill_server_remove_conn(srv, c);
+        rtmp_session_free(&c->s);
+        free(c);
+        return RILL_ERR_NOMEM;
+    }
+    return 0;
+}
+
+void rtmp_conn_stop(struct rill_conn *c)
+{
+    c->stop = 1;
+    st_thread_interrupt(c->thread);
+}

@@ -1,0 +1,46 @@
+/* One accepted RTMP client: handshake, connect, then publish or play. */
+#ifndef RTMP_CONN_H
+#define RTMP_CONN_H
+
+#include <st.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include "hub.h"
+#include "rtmp_session.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct rill_server;
+
+enum rill_conn_role { RILL_ROLE_NONE = 0, RILL_ROLE_PUBLISH, RILL_ROLE_PLAY };
+
+struct rill_conn {
+    struct rill_server *srv;
+    uint32_t cid;
+    char peer[64];
+    st_thread_t thread;
+    int64_t start_ms;
+    rtmp_session_t s;
+    const rill_vhost_conf_t *vconf;
+    char vhost[256], app[256], stream[256], param[1024], tc_url[1024];
+    int role;
+    rill_source_t *src;
+    rill_consumer_t *consumer;
+    int stop;                   /* set by the server on shutdown */
+    const char *reason;         /* why it ended, for the summary line */
+    struct iovec *iov;          /* player write batch */
+    int iov_cap;
+    struct rill_conn *prev, *next;
+};
+
+/* Start a coroutine for an accepted fd (takes it). */
+int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd);
+/* Ask a connection to end (server shutdown); it cleans up by itself. */
+void rtmp_conn_stop(struct rill_conn *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

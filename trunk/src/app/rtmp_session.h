@@ -1,0 +1,64 @@
+/* One RTMP connection's transport on state-threads, for both sides: the
+ * handshake, reading whole messages (protocol control handled here: chunk
+ * size, acknowledgement window, ping), and sending messages. It knows
+ * nothing of streams; the connection logic above it decides what to do. */
+#ifndef RTMP_SESSION_H
+#define RTMP_SESSION_H
+
+#include <st.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include "rill_bytes.h"
+#include "rtmp_chunk.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RTMP_SESSION_RBUF (64 * 1024)
+
+typedef struct rtmp_session {
+    st_netfd_t fd;
+    rtmp_chunk_decoder_t dec;
+    uint8_t *rbuf;
+    size_t rpos, rlen;
+    uint32_t out_chunk_size;
+    uint64_t in_bytes, out_bytes;
+    uint32_t ack_window;        /* the peer's Window Ack Size: we acknowledge each one */
+    uint64_t acked;             /* in_bytes at our last Acknowledgement */
+    rill_writer_t wbuf;         /* scratch for small messages */
+} rtmp_session_t;
+
+/* Takes ownership of fd (closed by rtmp_session_free). */
+int rtmp_session_init(rtmp_session_t *s, st_netfd_t fd);
+void rtmp_session_free(rtmp_session_t *s);
+
+/* Server side handshake; *complex tells which form the client used. */
+int rtmp_session_handshake_server(rtmp_session_t *s, st_utime_t timeout, int *complex);
+int rtmp_session_handshake_client(rtmp_session_t *s, st_utime_t timeout);
+
+/* Next non-control message (control messages are applied on the way).
+ * Timeouts: RILL_ERR_TIMEOUT; interrupt: RILL_ERR_INTERRUPTED; EOF: RILL_ERR_EOF. */
+int rtmp_session_read(rtmp_session_t *s, rtmp_msg_t *msg, st_utime_t timeout);
+/* 1 when bytes are buffered but not yet decoded. */
+static inline int rtmp_session_has_buffered(const rtmp_session_t *s) { return s->rpos < s->rlen; }
+
+/* Send one message, copied into the session's scratch buffer. */
+int rtmp_session_send(rtmp_session_t *s, uint32_t csid, uint8_t type, uint32_t stream_id,
+                      uint32_t timestamp, const void *body, size_t len, st_utime_t timeout);
+/* Send the AMF body built in w as a command (type 20). */
+int rtmp_session_send_amf(rtmp_session_t *s, uint32_t csid, uint8_t type, uint32_t stream_id,
+                          const rill_writer_t *w, st_utime_t timeout);
+int rtmp_session_set_chunk_size(rtmp_session_t *s, uint32_t size, st_utime_t timeout);
+int rtmp_session_send_control(rtmp_session_t *s, uint8_t type, uint32_t value, st_utime_t timeout);
+int rtmp_session_send_user(rtmp_session_t *s, uint16_t event, uint32_t value, st_utime_t timeout);
+/* Write iovecs fully. */
+int rtmp_session_writev(rtmp_session_t *s, const struct iovec *iov, int n, st_utime_t timeout);
+
+/* Map an st I/O failure (errno) to a RILL_ERR_* code. */
+int rill_st_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
