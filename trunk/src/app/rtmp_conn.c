@@ -465,10 +465,6 @@ static int do_play(conn_t *c, const rtmp_cmd_t *cmd)
         rill_writer_init(&w, 0);
         rc = send_writer(c, RTMP_CSID_DATA, RTMP_MSG_AMF0_DATA, PLAY_STREAM_ID, &w, rtmp_data_sample_access(&w));
     }
-    if (!rc) {
-        rill_writer_init(&w, 0);
-        rc = send_writer(c, RTMP_CSID_DATA, RTMP_MSG_AMF0_DATA, PLAY_STREAM_ID, &w, rtmp_data_start(&w));
-    }
     if (!rc) rc = play_loop(c);
     return rc;
 }

@@ -13,7 +13,9 @@ int rill_st_error(void)
     switch (errno) {
     case ETIME: return RILL_ERR_TIMEOUT;
     case EINTR: return RILL_ERR_INTERRUPTED;
-    case 0: return RILL_ERR_EOF;
+    case 0:
+    case EPIPE:
+    case ECONNRESET: return RILL_ERR_EOF;
     default: return RILL_ERR_IO;
     }
 }
