@@ -1,0 +1,1 @@
+"""Helpers for rill's integration tests (python3 standard library only)."""
