@@ -26,13 +26,15 @@ typedef struct rtmp_chunk_decoder {
     size_t max_pending;            /* cap on bytes held by partly received messages */
     size_t pending;                /* bytes currently held by partial messages */
     /* private state */
-    rtmp_chunk_stream_t **streams; /* sparse table indexed by csid, grown on demand */
-    uint32_t nstreams;
-    uint32_t nactive;              /* chunk streams allocated */
+    rtmp_chunk_stream_t **streams; /* compact array of known chunk streams, grown on demand */
+    uint32_t nstreams;             /* slots in streams[] */
+    uint32_t nactive;              /* chunk streams allocated (capped) */
     uint8_t hdr[18];               /* partial chunk header bytes */
     uint8_t hdr_len;
     uint32_t cur_csid;             /* csid whose chunk body is being read, or 0 */
     uint32_t cur_left;             /* body bytes left in the current chunk */
+    uint8_t back[4];               /* bytes peeked as a repeated extended timestamp */
+    uint8_t back_off, back_len;    /* that were not one: they are read again first */
 } rtmp_chunk_decoder_t;
 
 /* max_pending: 0 picks the default (64 MiB). */
