@@ -32,6 +32,10 @@ enum amf0_type {
 };
 
 #define AMF0_MAX_DEPTH 64   /* nesting rill accepts; deeper input is refused */
+/* Values one decode call may create. A 16 MiB message of 1-byte nulls would
+ * otherwise become ~2 GiB of nodes; real metadata (even keyframe indexes of
+ * long files) stays far below this. More is refused as RILL_ERR_AMF. */
+#define AMF0_MAX_VALUES (1u << 18)
 
 typedef struct amf0_value amf0_value_t;
 
@@ -53,6 +57,7 @@ struct amf0_value {
     uint32_t props_cap;
     amf0_value_t **items;   /* STRICT_ARRAY */
     uint32_t nitems;
+    uint32_t items_cap;
     char *class_name;       /* TYPED_OBJECT */
     uint16_t ref;           /* REFERENCE */
 };
@@ -85,9 +90,15 @@ double amf0_object_get_number(const amf0_value_t *obj, const char *key, double d
 int amf0_object_remove(amf0_value_t *obj, const char *key);
 
 /* Decode one value. 0 and *out set, or RILL_ERR_AMF (truncated or malformed),
- * RILL_ERR_AMF_DEPTH (nested deeper than AMF0_MAX_DEPTH), RILL_ERR_NOMEM. */
+ * RILL_ERR_AMF_DEPTH (nested deeper than AMF0_MAX_DEPTH), RILL_ERR_NOMEM.
+ * A top-level ECMA array whose end marker is missing at the very end of the
+ * input is accepted when it holds at least as many properties as its count
+ * said (some encoders send onMetaData that way). */
 int amf0_decode(rill_reader_t *r, amf0_value_t **out);
-/* Encode one value (the type marker included). */
+/* Encode one value (the type marker included). STRING longer than 65535
+ * bytes is written as LONG_STRING. On error nothing is appended; RILL_ERR_INVAL
+ * for a type that cannot be encoded or a key over 65535 bytes,
+ * RILL_ERR_AMF_DEPTH when nested deeper than AMF0_MAX_DEPTH. */
 int amf0_encode(rill_writer_t *w, const amf0_value_t *v);
 
 /* Decode every value in p[0..n). On success *vals is a malloc'd array of
