@@ -1,0 +1,210 @@
+// The shared ring: GOP cache, duration bound, and the slow-player cut.
+#include <gtest/gtest.h>
+
+#include "hub.h"
+#include "media_msg.h"
+#include "rill_error.h"
+#include "rtmp_msg.h"
+#include "stream_ring.h"
+
+namespace {
+
+// A minimal AVC video payload: frame type (1 key, 2 inter), codec 7, NALU.
+media_msg_t *video(uint32_t ts, bool key)
+{
+    uint8_t b[16] = { (uint8_t)((key ? 0x10 : 0x20) | 7), 1, 0, 0, 0, 0, 0, 0, 4, 0x65 };
+    return media_msg_new(RTMP_MSG_VIDEO, ts, rill_payload_from(b, sizeof b));
+}
+
+media_msg_t *audio(uint32_t ts)
+{
+    uint8_t b[8] = { 0xAF, 1, 0x21, 0x10 };
+    return media_msg_new(RTMP_MSG_AUDIO, ts, rill_payload_from(b, sizeof b));
+}
+
+media_msg_t *video_sh(uint32_t ts)
+{
+    uint8_t b[16] = { 0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1e, 0xff, 0xe1, 0, 0 };
+    return media_msg_new(RTMP_MSG_VIDEO, ts, rill_payload_from(b, sizeof b));
+}
+
+}  // namespace
+
+TEST(MediaMsg, ClassifiesAndBuildsSharedHeaders)
+{
+    media_msg_t *k = video(40, true);
+    EXPECT_TRUE(media_is_video(k));
+    EXPECT_TRUE(media_is_keyframe(k));
+    EXPECT_EQ(k->hdr0_len, 12);          // 1-byte basic header + 11
+    EXPECT_EQ(k->hdr3_len, 1);
+    EXPECT_EQ(k->hdr0[0], 0x06);          // fmt 0, csid 6
+    EXPECT_EQ(k->hdr3[0], 0xC6);          // fmt 3, csid 6
+    media_msg_t *sh = video_sh(0);
+    EXPECT_FALSE(media_is_keyframe(sh));  // a sequence header is not a GOP start
+    EXPECT_TRUE(sh->flags & MEDIA_SEQ_HEADER);
+    media_msg_t *big = video(0x1000000, false);
+    EXPECT_EQ(big->hdr0_len, 16);         // extended timestamp
+    EXPECT_EQ(big->hdr3_len, 5);          // repeated on fmt 3 chunks
+    media_msg_unref(k);
+    media_msg_unref(sh);
+    media_msg_unref(big);
+}
+
+TEST(StreamRing, GopCacheStartsNewPlayerAtLastKeyframe)
+{
+    stream_ring_t r;
+    stream_ring_init(&r, 1, 30000);
+    EXPECT_EQ(stream_ring_play_start(&r), r.end);
+    ASSERT_EQ(stream_ring_push(&r, video(0, true)), 0);
+    for (int i = 1; i < 50; i++) ASSERT_EQ(stream_ring_push(&r, video(i * 40, false)), 0);
+    ASSERT_EQ(stream_ring_push(&r, video(2000, true)), 0);  // seq 50
+    ASSERT_EQ(stream_ring_push(&r, audio(2010)), 0);
+    ASSERT_EQ(stream_ring_push(&r, video(2040, false)), 0);
+    uint64_t start = stream_ring_play_start(&r);
+    EXPECT_EQ(start, 50u);
+    EXPECT_TRUE(media_is_keyframe(stream_ring_at(&r, start)));
+    // Nobody needs the old GOP: trimming keeps exactly the current one.
+    stream_ring_trim(&r, r.end);
+    EXPECT_EQ(r.start, 50u);
+    EXPECT_EQ(r.end - r.start, 3u);
+    stream_ring_free(&r);
+}
+
+TEST(StreamRing, GopCacheOffStartsLive)
+{
+    stream_ring_t r;
+    stream_ring_init(&r, 0, 30000);
+    stream_ring_push(&r, video(0, true));
+    stream_ring_push(&r, video(40, false));
+    EXPECT_EQ(stream_ring_play_start(&r), r.end);
+    stream_ring_trim(&r, r.end);
+    EXPECT_EQ(r.start, r.end);
+    stream_ring_free(&r);
+}
+
+TEST(StreamRing, TrimKeepsWhatTheSlowestPlayerNeeds)
+{
+    stream_ring_t r;
+    stream_ring_init(&r, 1, 30000);
+    for (int i = 0; i < 100; i++) stream_ring_push(&r, video(i * 40, i % 50 == 0));
+    stream_ring_trim(&r, 10);               // a player still at seq 10
+    EXPECT_EQ(r.start, 10u);
+    stream_ring_free(&r);
+}
+
+TEST(StreamRing, DurationBoundCutsSlowPlayerToNextKeyframe)
+{
+    stream_ring_t r;
+    stream_ring_init(&r, 1, 5000);          // queue_length 5 s
+    uint64_t slow = 0;                       // a player that never reads
+    for (int i = 0; i < 500; i++) ASSERT_EQ(stream_ring_push(&r, video(i * 40, i % 50 == 0)), 0);
+    // 20 s of media pushed: the ring holds at most 5 s of it.
+    EXPECT_LE(stream_ring_duration(&r), 5000u);
+    EXPECT_GT(r.start, 0u);
+    EXPECT_EQ(stream_ring_fix_cursor(&r, &slow), 1);
+    EXPECT_GE(slow, r.start);
+    EXPECT_TRUE(media_is_keyframe(stream_ring_at(&r, slow)));
+    // A cursor inside the ring is left alone.
+    uint64_t fine = r.end - 1;
+    EXPECT_EQ(stream_ring_fix_cursor(&r, &fine), 0);
+    EXPECT_EQ(fine, r.end - 1);
+    stream_ring_free(&r);
+}
+
+TEST(StreamRing, CutWithoutKeyframeGoesLive)
+{
+    stream_ring_t r;
+    stream_ring_init(&r, 1, 1000);
+    for (int i = 0; i < 100; i++) stream_ring_push(&r, audio(i * 23));
+    uint64_t slow = 0;
+    EXPECT_EQ(stream_ring_fix_cursor(&r, &slow), 1);
+    EXPECT_EQ(slow, r.end);
+    stream_ring_free(&r);
+}
+
+TEST(StreamRing, MemoryBoundedWhateverIsPushed)
+{
+    stream_ring_t r;
+    stream_ring_init(&r, 1, 2000);
+    for (int i = 0; i < 20000; i++) stream_ring_push(&r, video(i * 40, i % 250 == 0));
+    // 2 s at 25 fps: about 50 messages, never the 20000 pushed.
+    EXPECT_LE(r.end - r.start, 60u);
+    EXPECT_LE(r.cap, 256u);
+    stream_ring_free(&r);
+}
+
+TEST(StreamRing, ClearMovesEverythingOut)
+{
+    stream_ring_t r;
+    stream_ring_init(&r, 1, 30000);
+    for (int i = 0; i < 10; i++) stream_ring_push(&r, video(i * 40, i == 0));
+    stream_ring_clear(&r);
+    EXPECT_EQ(r.start, r.end);
+    EXPECT_EQ(r.bytes, 0u);
+    EXPECT_EQ(stream_ring_play_start(&r), r.end);
+    uint64_t old = 3;
+    stream_ring_fix_cursor(&r, &old);
+    EXPECT_EQ(old, r.end);
+    stream_ring_free(&r);
+}
+
+// The hub's timestamp correction: monotonic for players whatever comes in.
+TEST(Source, TimeJitterFullKeepsTimestampsMonotonic)
+{
+    rill_vhost_conf_t vc = {};
+    vc.time_jitter = RILL_JITTER_FULL;
+    vc.gop_cache = 1;
+    vc.queue_length = 30;
+    rill_hub_t hub;
+    hub_init(&hub);
+    rill_source_t *s = hub_acquire(&hub, &vc, "v", "live", "x");
+    ASSERT_NE(s, nullptr);
+    int me = 0;
+    ASSERT_EQ(source_publish(s, &me, 1), 0);
+    EXPECT_EQ(source_publish(s, &me, 2), RILL_ERR_STREAM_BUSY);
+    uint32_t in[] = { 16778000, 16778040, 16778020, 16778080, 100, 140, 0xFFFFFFF0u, 30 };
+    uint32_t last = 0;
+    for (uint32_t t : in) {
+        uint8_t b[] = { 0x27, 1, 0, 0, 0 };
+        ASSERT_EQ(source_on_message(s, RTMP_MSG_VIDEO, t, rill_payload_from(b, sizeof b)), 0);
+        uint32_t out = stream_ring_at(&s->ring, s->ring.end - 1)->timestamp;
+        EXPECT_GE(out, last) << "input " << t;
+        last = out;
+    }
+    EXPECT_LT(last, 1000u);  // jumps became small steps, starting at 0
+    source_unpublish(s);
+    hub_release(&hub, s);
+    EXPECT_EQ(hub.nsources, 0);
+    hub_free(&hub);
+}
+
+TEST(Source, SequenceHeadersAndMetadataCachedAndDroppedOnUnpublish)
+{
+    rill_vhost_conf_t vc = {};
+    vc.time_jitter = RILL_JITTER_OFF;
+    vc.gop_cache = 1;
+    vc.queue_length = 30;
+    rill_hub_t hub;
+    hub_init(&hub);
+    rill_source_t *s = hub_acquire(&hub, &vc, "v", "live", "x");
+    int me = 0;
+    source_publish(s, &me, 1);
+    uint8_t sh[] = { 0x17, 0, 0, 0, 0, 1, 0x64 };
+    uint8_t ash[] = { 0xAF, 0, 0x12, 0x10 };
+    uint8_t meta[] = { 2, 0, 10, 'o', 'n', 'M', 'e', 't', 'a', 'D', 'a', 't', 'a', 5 };
+    source_on_message(s, RTMP_MSG_AMF0_DATA, 0, rill_payload_from(meta, sizeof meta));
+    source_on_message(s, RTMP_MSG_VIDEO, 0, rill_payload_from(sh, sizeof sh));
+    source_on_message(s, RTMP_MSG_AUDIO, 0, rill_payload_from(ash, sizeof ash));
+    ASSERT_NE(s->metadata, nullptr);
+    ASSERT_NE(s->video_sh, nullptr);
+    ASSERT_NE(s->audio_sh, nullptr);
+    // The cache and the ring share one message: no copy.
+    EXPECT_EQ(s->video_sh->refs, 2u);
+    uint32_t epoch = s->epoch;
+    source_unpublish(s);
+    EXPECT_EQ(s->video_sh, nullptr);
+    EXPECT_EQ(s->metadata, nullptr);
+    EXPECT_NE(s->epoch, epoch);
+    hub_release(&hub, s);
+    hub_free(&hub);
+}
