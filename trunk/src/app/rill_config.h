@@ -51,6 +51,8 @@ typedef struct rill_config {
     int chunk_size;         /* default 60000 */
     rill_vhost_conf_t *vhosts; /* __defaultVhost__ always present */
     int nvhosts;
+    char **files;           /* file names (main + includes) that vhost->file points into */
+    int nfiles;
 } rill_config_t;
 
 /* Load and validate. On error returns RILL_ERR_CONF with "FILE:LINE: reason"

@@ -1,0 +1,567 @@
+/* The config model: walks the directive tree with one table per block level.
+ * A table entry with a handler is implemented by rill; an entry without one
+ * is a directive SRS documents that rill does not implement yet: it is warned
+ * about and ignored (with its block). Anything not in a table is refused, so
+ * a typo never silently falls back to a default. */
+#include "rill_config.h"
+#include "conf_parser.h"
+#include "rill_error.h"
+#include "rill_log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_VHOST "__defaultVhost__"
+
+/* Defaults (SRS's, unless marked rill's own). */
+#define DEF_PORT              1935
+#define DEF_MAX_CONNECTIONS   1000
+#define DEF_PID_FILE          "./objs/rill.pid"
+#define DEF_LOG_FILE          "./objs/rill.log"
+#define DEF_CHUNK_SIZE        60000
+#define DEF_QUEUE_LENGTH      30.0
+#define DEF_MW_LATENCY        350     /* SRS_PERF_MW_SLEEP */
+#define DEF_MW_MSGS           8       /* SRS_PERF_MW_MIN_MSGS */
+#define DEF_SEND_BUFFER       65536   /* rill's own */
+#define DEF_FIRSTPKT_TIMEOUT  20000
+#define DEF_NORMAL_TIMEOUT    5000
+
+#define MAX_MW_MSGS           128     /* SRS_PERF_MW_MSGS: larger values are clamped */
+#define MAX_MS                3600000 /* one hour: bounds every millisecond knob */
+
+/* Sentinels for "not set": resolved after the whole file was read, because
+ * their defaults depend on other directives (global chunk_size, min_latency). */
+#define UNSET (-1)
+
+typedef struct ctx {
+    rill_config_t *c;
+    char *err;
+    size_t errlen;
+} ctx_t;
+
+typedef int (*dir_fn)(ctx_t *x, const conf_directive_t *d, void *obj);
+
+typedef struct dir_spec {
+    const char *name;
+    dir_fn fn;      /* NULL: SRS-only, warn and ignore */
+    int multi;      /* may appear more than once in a block */
+} dir_spec_t;
+
+static int fail(ctx_t *x, const conf_directive_t *d, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(ctx_t *x, const conf_directive_t *d, const char *fmt, ...)
+{
+    if (x->err && x->errlen) {
+        int n = snprintf(x->err, x->errlen, "%s:%d: ", d->file, d->line);
+        if (n >= 0 && (size_t)n < x->errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(x->err + n, x->errlen - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return RILL_ERR_CONF;
+}
+
+/* ---- value parsers ------------------------------------------------------ */
+
+static int need_args(ctx_t *x, const conf_directive_t *d, int n)
+{
+    if (d->has_block) return fail(x, d, "directive '%s' takes no block", d->name);
+    if (d->nargs != n)
+        return fail(x, d, "directive '%s' takes %d argument%s, got %d", d->name, n, n == 1 ? "" : "s",
+                    d->nargs);
+    return 0;
+}
+
+/* Strict decimal integer: the whole string, no sign games, no overflow. */
+static int to_int(const char *s, long min, long max, long *out)
+{
+    if (!(s[0] >= '0' && s[0] <= '9') && !(s[0] == '-' && s[1] >= '0' && s[1] <= '9')) return -1;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (*end) return -1;
+    if (errno == ERANGE || v < min || v > max) return -2;
+    *out = (long)v;
+    return 0;
+}
+
+static int arg_int(ctx_t *x, const conf_directive_t *d, long min, long max, int *out)
+{
+    int rc = need_args(x, d, 1);
+    if (rc) return rc;
+    long v;
+    int r = to_int(d->args[0], min, max, &v);
+    if (r == -1) return fail(x, d, "%s '%s' is not a number", d->name, d->args[0]);
+    if (r == -2) return fail(x, d, "%s '%s' is out of range %ld..%ld", d->name, d->args[0], min, max);
+    *out = (int)v;
+    return 0;
+}
+
+static int arg_onoff(ctx_t *x, const conf_directive_t *d, int *out)
+{
+    int rc = need_args(x, d, 1);
+    if (rc) return rc;
+    if (strcmp(d->args[0], "on") == 0) *out = 1;
+    else if (strcmp(d->args[0], "off") == 0) *out = 0;
+    else return fail(x, d, "%s '%s' must be on or off", d->name, d->args[0]);
+    return 0;
+}
+
+static int arg_path(ctx_t *x, const conf_directive_t *d, char **out)
+{
+    int rc = need_args(x, d, 1);
+    if (rc) return rc;
+    if (!d->args[0][0]) return fail(x, d, "%s '' must not be empty", d->name);
+    char *s = strdup(d->args[0]);
+    if (!s) return RILL_ERR_NOMEM;
+    free(*out);
+    *out = s;
+    return 0;
+}
+
+/* "port", "ip:port" or "[ipv6]:port". */
+static int parse_listen(const char *s, rill_listen_t *l)
+{
+    const char *port = s;
+    size_t iplen = 0;
+    const char *ip = NULL;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':') return -1;
+        ip = s + 1;
+        iplen = (size_t)(close - ip);
+        port = close + 2;
+    } else {
+        const char *colon = strchr(s, ':');
+        if (colon) {
+            if (strchr(colon + 1, ':')) return -1;  /* bare IPv6 needs brackets */
+            ip = s;
+            iplen = (size_t)(colon - s);
+            port = colon + 1;
+        }
+    }
+    long p;
+    if (to_int(port, 1, 65535, &p)) return -1;
+    if (!ip) {
+        strcpy(l->ip, "0.0.0.0");
+    } else {
+        if (iplen == 0 || iplen >= sizeof l->ip) return -1;
+        memcpy(l->ip, ip, iplen);
+        l->ip[iplen] = '\0';
+        unsigned char addr[16];
+        if (inet_pton(AF_INET, l->ip, addr) != 1 && inet_pton(AF_INET6, l->ip, addr) != 1) return -1;
+    }
+    l->port = (int)p;
+    return 0;
+}
+
+/* ---- walking a block ---------------------------------------------------- */
+
+static int walk(ctx_t *x, const conf_directive_t *block, const dir_spec_t *table, void *obj)
+{
+    for (int i = 0; i < block->nchildren; i++) {
+        const conf_directive_t *d = block->children[i];
+        const dir_spec_t *spec = table;
+        while (spec->name && strcmp(spec->name, d->name) != 0) spec++;
+        if (!spec->name) return fail(x, d, "unknown directive '%s'", d->name);
+        if (!spec->fn) {
+            rill_warn("%s:%d: directive '%s' is not supported by rill yet, ignored", d->file, d->line, d->name);
+            continue;
+        }
+        if (!spec->multi) {
+            /* A second value would silently shadow the first: refuse it. */
+            for (int j = 0; j < i; j++) {
+                const conf_directive_t *e = block->children[j];
+                if (strcmp(e->name, d->name) == 0)
+                    return fail(x, d, "directive '%s' is duplicate (first at %s:%d)", d->name, e->file, e->line);
+            }
+        }
+        int rc = spec->fn(x, d, obj);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* ---- play { } and publish { } (the vhost is the object) ------------------ */
+
+static int play_gop_cache(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_onoff(x, d, &((rill_vhost_conf_t *)o)->gop_cache); }
+
+static int play_queue_length(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = need_args(x, d, 1);
+    if (rc) return rc;
+    char *end;
+    errno = 0;
+    double v = strtod(d->args[0], &end);
+    if (end == d->args[0] || *end || errno == ERANGE || !isfinite(v))
+        return fail(x, d, "%s '%s' is not a number", d->name, d->args[0]);
+    if (v <= 0 || v > 3600)
+        return fail(x, d, "%s '%s' is out of range (0..3600] seconds", d->name, d->args[0]);
+    ((rill_vhost_conf_t *)o)->queue_length = v;
+    return 0;
+}
+
+static int play_mw_latency(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_int(x, d, 0, MAX_MS, &((rill_vhost_conf_t *)o)->mw_latency); }
+
+static int play_mw_msgs(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    rill_vhost_conf_t *v = o;
+    int rc = arg_int(x, d, 0, 1000000, &v->mw_msgs);
+    if (rc == 0 && v->mw_msgs > MAX_MW_MSGS) {
+        /* SRS clamps too, so an SRS conf with a big value still loads. */
+        rill_warn("%s:%d: mw_msgs %d clamped to %d", d->file, d->line, v->mw_msgs, MAX_MW_MSGS);
+        v->mw_msgs = MAX_MW_MSGS;
+    }
+    return rc;
+}
+
+static int play_time_jitter(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = need_args(x, d, 1);
+    if (rc) return rc;
+    const char *a = d->args[0];
+    int *tj = &((rill_vhost_conf_t *)o)->time_jitter;
+    if (strcmp(a, "full") == 0) *tj = RILL_JITTER_FULL;
+    else if (strcmp(a, "zero") == 0) *tj = RILL_JITTER_ZERO;
+    else if (strcmp(a, "off") == 0) *tj = RILL_JITTER_OFF;
+    else return fail(x, d, "%s '%s' must be full, zero or off", d->name, a);
+    return 0;
+}
+
+static int play_send_buffer(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_int(x, d, 4096, 16 * 1024 * 1024, &((rill_vhost_conf_t *)o)->send_buffer); }
+
+static int publish_firstpkt(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_int(x, d, 1, MAX_MS, &((rill_vhost_conf_t *)o)->firstpkt_timeout); }
+
+static int publish_normal(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_int(x, d, 1, MAX_MS, &((rill_vhost_conf_t *)o)->normal_timeout); }
+
+static const dir_spec_t play_dirs[] = {
+    { "gop_cache", play_gop_cache, 0 },
+    { "queue_length", play_queue_length, 0 },
+    { "mw_latency", play_mw_latency, 0 },
+    { "mw_msgs", play_mw_msgs, 0 },
+    { "time_jitter", play_time_jitter, 0 },
+    { "send_buffer", play_send_buffer, 0 },
+    /* SRS-only */
+    { "atc", NULL, 0 }, { "atc_auto", NULL, 0 }, { "mix_correct", NULL, 0 },
+    { "reduce_sequence_header", NULL, 0 }, { "send_min_interval", NULL, 0 },
+    { "gop_cache_max_frames", NULL, 0 },
+    { NULL, NULL, 0 }
+};
+
+static const dir_spec_t publish_dirs[] = {
+    { "firstpkt_timeout", publish_firstpkt, 0 },
+    { "normal_timeout", publish_normal, 0 },
+    /* SRS-only */
+    { "parse_sps", NULL, 0 }, { "try_annexb_first", NULL, 0 }, { "kickoff_for_idle", NULL, 0 },
+    { "mr", NULL, 0 }, { "mr_latency", NULL, 0 },
+    { NULL, NULL, 0 }
+};
+
+/* ---- vhost { } ---------------------------------------------------------- */
+
+static int need_block(ctx_t *x, const conf_directive_t *d, int nargs)
+{
+    if (!d->has_block) return fail(x, d, "directive '%s' needs a { } block", d->name);
+    if (d->nargs != nargs)
+        return fail(x, d, "directive '%s' takes %d argument%s, got %d", d->name, nargs, nargs == 1 ? "" : "s",
+                    d->nargs);
+    return 0;
+}
+
+static int vhost_play(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = need_block(x, d, 0);
+    return rc ? rc : walk(x, d, play_dirs, o);
+}
+
+static int vhost_publish(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = need_block(x, d, 0);
+    return rc ? rc : walk(x, d, publish_dirs, o);
+}
+
+static int vhost_enabled(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_onoff(x, d, &((rill_vhost_conf_t *)o)->enabled); }
+
+static int vhost_chunk_size(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_int(x, d, 128, 65536, &((rill_vhost_conf_t *)o)->chunk_size); }
+
+static int vhost_tcp_nodelay(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_onoff(x, d, &((rill_vhost_conf_t *)o)->tcp_nodelay); }
+
+static int vhost_min_latency(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_onoff(x, d, &((rill_vhost_conf_t *)o)->min_latency); }
+
+static const dir_spec_t vhost_dirs[] = {
+    { "enabled", vhost_enabled, 0 },
+    { "chunk_size", vhost_chunk_size, 0 },
+    { "tcp_nodelay", vhost_tcp_nodelay, 0 },
+    { "min_latency", vhost_min_latency, 0 },
+    { "play", vhost_play, 0 },
+    { "publish", vhost_publish, 0 },
+    /* SRS 2 spelled these at vhost level; SRS 3+ still accepts them. */
+    { "gop_cache", play_gop_cache, 0 },
+    { "queue_length", play_queue_length, 0 },
+    { "mw_latency", play_mw_latency, 0 },
+    { "time_jitter", play_time_jitter, 0 },
+    { "publish_1stpkt_timeout", publish_firstpkt, 0 },
+    { "publish_normal_timeout", publish_normal, 0 },
+    /* SRS-only: give an entry a handler when rill implements it. */
+    { "hls", NULL, 0 }, { "hds", NULL, 0 }, { "dvr", NULL, 0 }, { "dash", NULL, 0 },
+    { "rtc", NULL, 0 }, { "srt", NULL, 0 }, { "exec", NULL, 0 }, { "ingest", NULL, 0 },
+    { "transcode", NULL, 0 }, { "refer", NULL, 0 }, { "bandcheck", NULL, 0 },
+    { "forward", NULL, 0 }, { "cluster", NULL, 0 }, { "security", NULL, 0 },
+    { "http_hooks", NULL, 0 }, { "http_static", NULL, 0 }, { "http_remux", NULL, 0 },
+    { "http", NULL, 0 }, { "mix_correct", NULL, 0 }, { "atc", NULL, 0 }, { "atc_auto", NULL, 0 },
+    { "mr", NULL, 0 }, { "mr_latency", NULL, 0 }, { "debug_srs_upnode", NULL, 0 },
+    { "kickoff_for_idle", NULL, 0 }, { "in_ack_size", NULL, 0 }, { "out_ack_size", NULL, 0 },
+    { "send_min_interval", NULL, 0 }, { "reduce_sequence_header", NULL, 0 },
+    { "mode", NULL, 0 }, { "origin", NULL, 0 }, { "token_traverse", NULL, 0 },
+    { "edge_origin", NULL, 0 }, { "refer_play", NULL, 0 }, { "refer_publish", NULL, 0 },
+    { "dvr_path", NULL, 0 }, { "hls_path", NULL, 0 }, { "heartbeat", NULL, 0 },
+    { NULL, NULL, 0 }
+};
+
+/* Append a vhost with its defaults; UNSET ones are resolved by finish(). */
+static rill_vhost_conf_t *vhost_add(rill_config_t *c, const char *name, const char *file, int line)
+{
+    rill_vhost_conf_t *a = realloc(c->vhosts, sizeof *a * (size_t)(c->nvhosts + 1));
+    if (!a) return NULL;
+    c->vhosts = a;
+    rill_vhost_conf_t *v = &c->vhosts[c->nvhosts];
+    *v = (rill_vhost_conf_t){
+        .enabled = 1, .chunk_size = UNSET, .gop_cache = 1, .queue_length = DEF_QUEUE_LENGTH,
+        .mw_latency = UNSET, .mw_msgs = UNSET, .time_jitter = RILL_JITTER_FULL,
+        .send_buffer = DEF_SEND_BUFFER, .firstpkt_timeout = DEF_FIRSTPKT_TIMEOUT,
+        .normal_timeout = DEF_NORMAL_TIMEOUT, .file = file, .line = line,
+    };
+    v->name = strdup(name);
+    if (!v->name) return NULL;
+    c->nvhosts++;
+    return v;
+}
+
+static int top_vhost(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    rill_config_t *c = x->c;
+    int rc = need_block(x, d, 1);
+    if (rc) return rc;
+    if (!d->args[0][0]) return fail(x, d, "vhost name must not be empty");
+    for (int i = 0; i < c->nvhosts; i++)
+        if (strcmp(c->vhosts[i].name, d->args[0]) == 0)
+            return fail(x, d, "vhost '%s' is duplicate (first at %s:%d)", d->args[0], c->vhosts[i].file,
+                        c->vhosts[i].line);
+
+    rill_vhost_conf_t *v = vhost_add(c, d->args[0], d->file, d->line);
+    if (!v) return RILL_ERR_NOMEM;
+    return walk(x, d, vhost_dirs, v);
+}
+
+/* ---- top level ---------------------------------------------------------- */
+
+static int top_listen(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    rill_config_t *c = x->c;
+    if (d->has_block) return fail(x, d, "directive 'listen' takes no block");
+    if (d->nargs < 1) return fail(x, d, "directive 'listen' needs at least 1 argument");
+    rill_listen_t *l = calloc((size_t)d->nargs, sizeof *l);
+    if (!l) return RILL_ERR_NOMEM;
+    for (int i = 0; i < d->nargs; i++) {
+        if (parse_listen(d->args[i], &l[i])) {
+            free(l);
+            return fail(x, d, "listen '%s' is not [ip:]port with a port in 1..65535", d->args[i]);
+        }
+    }
+    free(c->listens);
+    c->listens = l;
+    c->nlistens = d->nargs;
+    return 0;
+}
+
+static int top_max_connections(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_int(x, d, 1, 1000000, &x->c->max_connections); }
+
+static int top_daemon(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_onoff(x, d, &x->c->daemon); }
+
+static int top_pid(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_path(x, d, &x->c->pid_file); }
+
+static int top_log_file(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_path(x, d, &x->c->log_file); }
+
+static int top_log_tank(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = need_args(x, d, 1);
+    if (rc) return rc;
+    if (strcmp(d->args[0], "console") == 0) x->c->log_tank_file = 0;
+    else if (strcmp(d->args[0], "file") == 0) x->c->log_tank_file = 1;
+    else return fail(x, d, "%s '%s' must be console or file", d->name, d->args[0]);
+    return 0;
+}
+
+static int top_log_level(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = need_args(x, d, 1);
+    if (rc) return rc;
+    int lv = rill_log_level_parse(d->args[0]);
+    if (lv < 0)
+        return fail(x, d, "%s '%s' must be verbose, info, trace, warn or error", d->name, d->args[0]);
+    x->c->log_level = lv;
+    return 0;
+}
+
+static int top_chunk_size(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_int(x, d, 128, 65536, &x->c->chunk_size); }
+
+static const dir_spec_t top_dirs[] = {
+    { "listen", top_listen, 0 },
+    { "max_connections", top_max_connections, 0 },
+    { "daemon", top_daemon, 0 },
+    { "pid", top_pid, 0 },
+    { "srs_log_tank", top_log_tank, 0 },
+    { "srs_log_level", top_log_level, 0 },
+    { "srs_log_file", top_log_file, 0 },
+    { "chunk_size", top_chunk_size, 0 },
+    { "vhost", top_vhost, 1 },
+    /* SRS-only: give an entry a handler when rill implements it. */
+    { "http_api", NULL, 0 }, { "http_server", NULL, 0 }, { "http_stream", NULL, 0 },
+    { "rtc_server", NULL, 0 }, { "srt_server", NULL, 0 }, { "rtsp_server", NULL, 0 },
+    { "rtmps", NULL, 0 }, { "stream_caster", NULL, 0 }, { "heartbeat", NULL, 0 },
+    { "stats", NULL, 0 }, { "exporter", NULL, 0 }, { "kafka", NULL, 0 },
+    { "tencentcloud_cls", NULL, 0 }, { "tencentcloud_apm", NULL, 0 },
+    { "srs_log_level_v2", NULL, 0 }, { "ff_log_dir", NULL, 0 }, { "ff_log_level", NULL, 0 },
+    { "utc_time", NULL, 0 }, { "work_dir", NULL, 0 }, { "asprocess", NULL, 0 },
+    { "empty_ip_ok", NULL, 0 }, { "grace_start_wait", NULL, 0 }, { "grace_final_wait", NULL, 0 },
+    { "force_grace_quit", NULL, 0 }, { "disable_daemon_for_docker", NULL, 0 },
+    { "inotify_auto_reload", NULL, 0 }, { "auto_reload_for_docker", NULL, 0 },
+    { "query_latest_version", NULL, 0 }, { "first_wait_for_qlv", NULL, 0 },
+    { "circuit_breaker", NULL, 0 }, { "tcmalloc_release_rate", NULL, 0 },
+    { "threads", NULL, 0 }, { "in_docker", NULL, 0 }, { "is_full", NULL, 0 },
+    { "pithy_print_ms", NULL, 0 }, { "hls_use_fmp4", NULL, 0 },
+    { NULL, NULL, 0 }
+};
+
+/* ---- building and lookup ------------------------------------------------ */
+
+static rill_config_t *config_new(const char *path)
+{
+    rill_config_t *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->path = strdup(path);
+    c->pid_file = strdup(DEF_PID_FILE);
+    c->log_file = strdup(DEF_LOG_FILE);
+    if (!c->path || !c->pid_file || !c->log_file) { rill_config_free(c); return NULL; }
+    c->max_connections = DEF_MAX_CONNECTIONS;
+    c->daemon = 0;
+    c->log_tank_file = 0;
+    c->log_level = RILL_LOG_TRACE;
+    c->chunk_size = DEF_CHUNK_SIZE;
+    return c;
+}
+
+/* Fill in what the file left unset and whose default depends on others. */
+static int finish(rill_config_t *c, const char *path)
+{
+    if (c->nlistens == 0) {
+        c->listens = calloc(1, sizeof *c->listens);
+        if (!c->listens) return RILL_ERR_NOMEM;
+        strcpy(c->listens[0].ip, "0.0.0.0");
+        c->listens[0].port = DEF_PORT;
+        c->nlistens = 1;
+    }
+    int have_default = 0;
+    for (int i = 0; i < c->nvhosts; i++)
+        if (strcmp(c->vhosts[i].name, DEFAULT_VHOST) == 0) have_default = 1;
+    if (!have_default) {
+        const char *file = c->nfiles ? c->files[0] : path;
+        if (!vhost_add(c, DEFAULT_VHOST, file, 0)) return RILL_ERR_NOMEM;
+    }
+    for (int i = 0; i < c->nvhosts; i++) {
+        rill_vhost_conf_t *v = &c->vhosts[i];
+        if (v->chunk_size == UNSET) v->chunk_size = c->chunk_size;
+        /* min_latency trades throughput for latency: no merged-write wait. */
+        if (v->mw_latency == UNSET) v->mw_latency = v->min_latency ? 0 : DEF_MW_LATENCY;
+        if (v->mw_msgs == UNSET) v->mw_msgs = v->min_latency ? 0 : DEF_MW_MSGS;
+    }
+    return 0;
+}
+
+static int build(conf_directive_t *root, const char *path, rill_config_t **out, char *err, size_t errlen)
+{
+    rill_config_t *c = config_new(path);
+    if (!c) { conf_free(root); return RILL_ERR_NOMEM; }
+    /* Take the file names: vhost->file points into them after the tree is gone. */
+    c->files = root->files;
+    c->nfiles = root->nfiles;
+    root->files = NULL;
+    root->nfiles = 0;
+
+    ctx_t x = { .c = c, .err = err, .errlen = errlen };
+    int rc = walk(&x, root, top_dirs, c);
+    if (rc == 0) rc = finish(c, path);
+    conf_free(root);
+    if (rc) {
+        if (rc == RILL_ERR_NOMEM && err && errlen) snprintf(err, errlen, "%s: out of memory", path);
+        rill_config_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int rill_config_load(const char *path, rill_config_t **out, char *err, size_t errlen)
+{
+    conf_directive_t *root;
+    *out = NULL;
+    int rc = conf_parse_file(path, &root, err, errlen);
+    return rc ? rc : build(root, path, out, err, errlen);
+}
+
+int rill_config_load_string(const char *text, const char *name, rill_config_t **out,
+                            char *err, size_t errlen)
+{
+    conf_directive_t *root;
+    *out = NULL;
+    if (!name) name = "<string>";
+    int rc = conf_parse_string(text, name, &root, err, errlen);
+    return rc ? rc : build(root, name, out, err, errlen);
+}
+
+void rill_config_free(rill_config_t *c)
+{
+    if (!c) return;
+    for (int i = 0; i < c->nvhosts; i++) free(c->vhosts[i].name);
+    free(c->vhosts);
+    for (int i = 0; i < c->nfiles; i++) free(c->files[i]);
+    free(c->files);
+    free(c->listens);
+    free(c->pid_file);
+    free(c->log_file);
+    free(c->path);
+    free(c);
+}
+
+const rill_vhost_conf_t *rill_config_vhost(const rill_config_t *c, const char *name)
+{
+    const rill_vhost_conf_t *def = NULL;
+    for (int i = 0; i < c->nvhosts; i++) {
+        const rill_vhost_conf_t *v = &c->vhosts[i];
+        if (name && strcmp(v->name, name) == 0) return v->enabled ? v : NULL;
+        if (strcmp(v->name, DEFAULT_VHOST) == 0) def = v;
+    }
+    return def && def->enabled ? def : NULL;
+}
