@@ -6,6 +6,7 @@
 #include "rill_server.h"
 #include "rill_time.h"
 #include "rtmp_cmd.h"
+#include "rtmp_pump.h"
 #include "rtmp_url.h"
 
 #include <poll.h>
@@ -16,12 +17,9 @@
 #define SEC                 1000000LL
 #define HANDSHAKE_TIMEOUT   (10 * SEC)  /* a silent or half-open peer is dropped */
 #define COMMAND_TIMEOUT     (10 * SEC)  /* from handshake to publish/play */
-#define SEND_TIMEOUT        (30 * SEC)  /* a player that stops reading this long is closed */
 #define CONTROL_TIMEOUT     (5 * SEC)
 #define WINDOW_ACK_SIZE     2500000
 #define PLAY_STREAM_ID      1
-#define BATCH_IOV           512         /* iovecs per writev, under IOV_MAX */
-#define IDLE_WAIT           (1 * SEC)   /* a player with nothing to send re-checks this often */
 
 typedef struct rill_conn conn_t;
 
@@ -252,135 +250,37 @@ static int do_publish(conn_t *c, const rtmp_cmd_t *cmd)
 
 /* ---- play ------------------------------------------------------------------ */
 
-typedef struct batch {
-    media_msg_t **msgs;     /* references held while the write is in flight */
-    int n, cap;
-    int niov;
-} batch_t;
-
-static int batch_flush(conn_t *c, batch_t *b)
+/* Player control: pause, deleteStream. */
+static int play_on_msg(rtmp_pump_t *p, rtmp_msg_t *m, void *ctx)
 {
+    conn_t *c = ctx;
+    if (m->type != RTMP_MSG_AMF0_COMMAND && m->type != RTMP_MSG_AMF3_COMMAND) return 0;
+    rtmp_cmd_t pc;
+    if (rtmp_cmd_parse(m->payload->data, m->payload->size, m->type == RTMP_MSG_AMF3_COMMAND, &pc) != 0) return 0;
     int rc = 0;
-    if (b->niov > 0) rc = rtmp_session_writev(&c->s, c->iov, b->niov, SEND_TIMEOUT);
-    for (int i = 0; i < b->n; i++) media_msg_unref(b->msgs[i]);
-    b->n = 0;
-    b->niov = 0;
+    if (!strcmp(pc.name, "deleteStream") || !strcmp(pc.name, "closeStream")) {
+        c->reason = "player stopped";
+        rc = 1;
+    } else if (!strcmp(pc.name, "pause")) {
+        const amf0_value_t *v = rtmp_cmd_arg(&pc, 1);
+        p->paused = v && v->type == AMF0_BOOLEAN && v->boolean;
+        if (!p->paused) {
+            /* resume live: skip what piled up, restart at a keyframe */
+            p->co->cursor = c->src->ring.end;
+            p->co->wait_keyframe = 1;
+        }
+        rc = send_status(c, "status", p->paused ? "NetStream.Pause.Notify" : "NetStream.Unpause.Notify",
+                         p->paused ? "Paused stream." : "Unpaused stream.");
+    }
+    rtmp_cmd_free(&pc);
     return rc;
 }
 
-/* Queue one message's chunks as iovecs pointing at its shared headers and
- * payload; the reference taken here keeps it alive until the write is done. */
-static int batch_add(conn_t *c, batch_t *b, media_msg_t *m)
+/* Tell the player when its publisher leaves or comes back. */
+static int play_on_tick(rtmp_pump_t *p, void *ctx)
 {
-    if (b->n == b->cap) {
-        int rc = batch_flush(c, b);
-        if (rc) return rc;
-    }
-    b->msgs[b->n++] = media_msg_ref(m);
-    uint32_t cs = c->s.out_chunk_size;
-    uint32_t size = m->payload->size;
-    uint32_t chunks = rtmp_chunk_count(size, cs);
-    uint32_t off = 0;
-    for (uint32_t i = 0; i < chunks; i++) {
-        if (b->niov + 2 > BATCH_IOV) {
-            int rc = rtmp_session_writev(&c->s, c->iov, b->niov, SEND_TIMEOUT);
-            b->niov = 0;
-            if (rc) return rc;
-        }
-        uint32_t len = size - off < cs ? size - off : cs;
-        c->iov[b->niov].iov_base = i ? m->hdr3 : m->hdr0;
-        c->iov[b->niov++].iov_len = i ? m->hdr3_len : m->hdr0_len;
-        c->iov[b->niov].iov_base = m->payload->data + off;
-        c->iov[b->niov++].iov_len = len;
-        off += len;
-    }
-    return 0;
-}
-
-/* Should this player skip m? Only video before the first keyframe after a cut. */
-static int skip_for_keyframe(rill_consumer_t *co, const media_msg_t *m)
-{
-    if (!co->wait_keyframe || !media_is_video(m) || (m->flags & MEDIA_SEQ_HEADER)) return 0;
-    if (media_is_keyframe(m)) {
-        co->wait_keyframe = 0;
-        return 0;
-    }
-    return 1;
-}
-
-/* Send everything the ring holds past the cursor, in batched writevs. */
-static int play_send(conn_t *c, batch_t *b)
-{
-    rill_consumer_t *co = c->consumer;
-    rill_source_t *s = c->src;
-    if (consumer_sync(co))
-        rill_warn("player fell behind %s/%s/%s: cut to keyframe (%llu cuts)", c->vhost, c->app, c->stream,
-                  (unsigned long long)co->cuts);
-    /* The ring may change while a writev blocks: fix the end first. */
-    uint64_t end = s->ring.end;
-    while (co->cursor < end) {
-        media_msg_t *m = stream_ring_at(&s->ring, co->cursor++);
-        if (skip_for_keyframe(co, m)) continue;
-        int rc = batch_add(c, b, m);
-        if (rc) return rc;
-    }
-    return batch_flush(c, b);
-}
-
-static int play_start_messages(conn_t *c, batch_t *b)
-{
-    rill_source_t *s = c->src;
-    media_msg_t *hdrs[3] = { s->metadata, s->video_sh, s->audio_sh };
-    for (int i = 0; i < 3; i++) {
-        if (!hdrs[i]) continue;
-        int rc = batch_add(c, b, hdrs[i]);
-        if (rc) return rc;
-    }
-    return 0;
-}
-
-/* Control messages from a player: pause, close. Returns 1 to end. */
-static int play_read_control(conn_t *c, int *paused)
-{
-    for (;;) {
-        rtmp_msg_t m;
-        int rc = rtmp_session_read(&c->s, &m, 0);
-        if (rc == RILL_ERR_TIMEOUT) return 0;
-        if (rc) {
-            c->reason = rc == RILL_ERR_EOF ? "player closed" : rill_strerror(rc);
-            return rc;
-        }
-        int end = 0;
-        if (m.type == RTMP_MSG_AMF0_COMMAND || m.type == RTMP_MSG_AMF3_COMMAND) {
-            rtmp_cmd_t pc;
-            if (rtmp_cmd_parse(m.payload->data, m.payload->size, m.type == RTMP_MSG_AMF3_COMMAND, &pc) == 0) {
-                if (!strcmp(pc.name, "deleteStream") || !strcmp(pc.name, "closeStream")) {
-                    end = 1;
-                } else if (!strcmp(pc.name, "pause")) {
-                    const amf0_value_t *v = rtmp_cmd_arg(&pc, 1);
-                    *paused = v && v->type == AMF0_BOOLEAN && v->boolean;
-                    if (!*paused) {
-                        /* resume live: skip what piled up, restart at a keyframe */
-                        c->consumer->cursor = c->src->ring.end;
-                        c->consumer->wait_keyframe = 1;
-                    }
-                    send_status(c, "status", *paused ? "NetStream.Pause.Notify" : "NetStream.Unpause.Notify",
-                                *paused ? "Paused stream." : "Unpaused stream.");
-                }
-                rtmp_cmd_free(&pc);
-            }
-        }
-        rill_payload_unref(m.payload);
-        if (end) {
-            c->reason = "player stopped";
-            return 1;
-        }
-    }
-}
-
-static int play_notify(conn_t *c)
-{
-    rill_consumer_t *co = c->consumer;
+    conn_t *c = ctx;
+    rill_consumer_t *co = p->co;
     if (co->epoch == c->src->epoch) return 0;
     co->epoch = c->src->epoch;
     if (c->src->publisher) return send_status(c, "status", "NetStream.Play.PublishNotify", "Now published.");
@@ -389,54 +289,17 @@ static int play_notify(conn_t *c)
 
 static int play_loop(conn_t *c)
 {
-    const rill_vhost_conf_t *vc = c->vconf;
-    batch_t b = { 0 };
-    b.cap = BATCH_IOV / 2;
-    b.msgs = malloc(sizeof(*b.msgs) * (size_t)b.cap);
-    c->iov = malloc(sizeof(*c->iov) * BATCH_IOV);
-    c->iov_cap = BATCH_IOV;
-    if (!b.msgs || !c->iov) {
-        free(b.msgs);
-        return RILL_ERR_NOMEM;
-    }
-    int paused = 0;
-    int rc = play_start_messages(c, &b);
-    int64_t last_write = rill_now_ms();
-    while (!rc) {
-        if (c->stop) {
-            c->reason = "server stopping";
-            break;
-        }
-        rc = play_notify(c);
-        if (rc) break;
-        uint64_t avail = paused ? 0 : consumer_available(c->consumer);
-        int64_t now = rill_now_ms();
-        /* Merge writes: wait for mw_msgs messages or mw_latency, whichever first. */
-        int due = avail > 0 && (vc->mw_latency == 0 || avail >= (uint64_t)(vc->mw_msgs > 0 ? vc->mw_msgs : 1)
-                                || now - last_write >= vc->mw_latency);
-        if (vc->mw_latency > 0 && now - last_write < vc->mw_latency) due = 0;
-        if (due || b.n > 0) {
-            rc = play_send(c, &b);
-            last_write = rill_now_ms();
-            if (rc) break;
-            continue;
-        }
-        st_utime_t wait = IDLE_WAIT;
-        if (avail > 0 && vc->mw_latency > 0) wait = (st_utime_t)(vc->mw_latency - (now - last_write)) * 1000;
-        if (avail > 0 && vc->mw_latency == 0) wait = 0;
-        int readable;
-        if (avail > 0 || paused) readable = st_netfd_poll(c->s.fd, POLLIN, wait > 0 ? wait : 1000) == 0;
-        else readable = consumer_wait(c->consumer, c->s.fd, wait);
-        if (readable || rtmp_session_has_buffered(&c->s)) {
-            rc = play_read_control(c, &paused);
-            if (rc) break;
-        }
-    }
-    batch_flush(c, &b);
-    free(b.msgs);
-    if (rc == 1) rc = 0;
-    if (rc && !c->reason) c->reason = rill_strerror(rc);
-    return rc;
+    rtmp_pump_t p;
+    int rc = rtmp_pump_init(&p, &c->s, c->consumer, c->vconf->mw_latency, c->vconf->mw_msgs, PLAY_STREAM_ID);
+    if (rc) return rc;
+    p.on_msg = play_on_msg;
+    p.on_tick = play_on_tick;
+    p.ctx = c;
+    rc = rtmp_pump_queue_headers(&p);
+    if (!rc) rc = rtmp_pump_run(&p, &c->stop);
+    if (!c->reason) c->reason = c->stop ? "server stopping" : p.reason;
+    rtmp_pump_free(&p);
+    return c->stop ? 0 : rc;
 }
 
 static int do_play(conn_t *c, const rtmp_cmd_t *cmd)
@@ -573,7 +436,6 @@ static void *conn_main(void *arg)
                alive / 1000.0, (unsigned long long)c->s.in_bytes, (unsigned long long)c->s.out_bytes,
                c->reason ? c->reason : "closed", rc ? rill_strerror(rc) : "ok");
     rtmp_session_free(&c->s);
-    free(c->iov);
     rill_server_remove_conn(c->srv, c);
     free(c);
     return NULL;

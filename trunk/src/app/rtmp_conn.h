@@ -30,8 +30,6 @@ struct rill_conn {
     rill_consumer_t *consumer;
     int stop;                   /* set by the server on shutdown */
     const char *reason;         /* why it ended, for the summary line */
-    struct iovec *iov;          /* player write batch */
-    int iov_cap;
     struct rill_conn *prev, *next;
 };
 

@@ -1,0 +1,199 @@
+#include "rtmp_pump.h"
+#include "rill_error.h"
+#include "rill_log.h"
+#include "rill_time.h"
+#include "rtmp_chunk_headers.h"
+#include "rtmp_msg.h"
+
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_IOV       512                 /* iovecs per writev, under IOV_MAX */
+#define BATCH_MSGS      (BATCH_IOV / 2)
+#define IDLE_WAIT       (1000 * 1000LL)     /* nothing to send: re-check this often */
+#define MW_MSGS_WAIT_MS 100                 /* mw_msgs never holds messages longer */
+
+int rtmp_pump_init(rtmp_pump_t *p, rtmp_session_t *s, rill_consumer_t *co, int mw_latency, int mw_msgs,
+                   uint32_t stream_id)
+{
+    memset(p, 0, sizeof(*p));
+    p->s = s;
+    p->co = co;
+    p->mw_latency = mw_latency;
+    p->mw_msgs = mw_msgs;
+    p->stream_id = stream_id;
+    p->send_timeout = 30 * 1000000LL;
+    p->what = "player";
+    p->cap = BATCH_MSGS;
+    p->msgs = malloc(sizeof(*p->msgs) * BATCH_MSGS);
+    p->iov = malloc(sizeof(*p->iov) * BATCH_IOV);
+    if (stream_id != 1) p->hdrs = malloc(sizeof(*p->hdrs) * BATCH_MSGS);
+    if (!p->msgs || !p->iov || (stream_id != 1 && !p->hdrs)) {
+        rtmp_pump_free(p);
+        return RILL_ERR_NOMEM;
+    }
+    return 0;
+}
+
+static int flush(rtmp_pump_t *p)
+{
+    int rc = 0;
+    if (p->niov > 0) rc = rtmp_session_writev(p->s, p->iov, p->niov, p->send_timeout);
+    for (int i = 0; i < p->n; i++) media_msg_unref(p->msgs[i]);
+    p->n = 0;
+    p->niov = 0;
+    return rc;
+}
+
+void rtmp_pump_free(rtmp_pump_t *p)
+{
+    for (int i = 0; i < p->n; i++) media_msg_unref(p->msgs[i]);
+    p->n = 0;
+    free(p->msgs);
+    free(p->iov);
+    free(p->hdrs);
+    p->msgs = NULL;
+    p->iov = NULL;
+    p->hdrs = NULL;
+}
+
+/* Queue one message's chunks as iovecs pointing at its headers and payload;
+ * the reference taken here keeps it alive until the write is done, since the
+ * ring may drop it while a slow writev blocks. */
+static int add(rtmp_pump_t *p, media_msg_t *m)
+{
+    if (p->n == p->cap) {
+        int rc = flush(p);
+        if (rc) return rc;
+    }
+    const uint8_t *h0 = m->hdr0, *h3 = m->hdr3;
+    size_t h0_len = m->hdr0_len, h3_len = m->hdr3_len;
+    if (p->hdrs) {
+        /* a peer that gave another stream id: headers of our own for it */
+        rtmp_chunk_headers_t h;
+        rtmp_chunk_build_headers(m->hdr0[0] & 0x3f, m->type, p->stream_id, m->timestamp, m->payload->size, &h);
+        uint8_t *slot = p->hdrs[p->n];
+        memcpy(slot, h.hdr0, h.hdr0_len);
+        memcpy(slot + h.hdr0_len, h.hdr3, h.hdr3_len);
+        h0 = slot;
+        h0_len = h.hdr0_len;
+        h3 = slot + h.hdr0_len;
+        h3_len = h.hdr3_len;
+    }
+    p->msgs[p->n++] = media_msg_ref(m);
+    uint32_t cs = p->s->out_chunk_size;
+    uint32_t size = m->payload->size;
+    uint32_t chunks = rtmp_chunk_count(size, cs);
+    uint32_t off = 0;
+    for (uint32_t i = 0; i < chunks; i++) {
+        if (p->niov + 2 > BATCH_IOV) {
+            int rc = rtmp_session_writev(p->s, p->iov, p->niov, p->send_timeout);
+            p->niov = 0;
+            if (rc) return rc;
+        }
+        uint32_t len = size - off < cs ? size - off : cs;
+        p->iov[p->niov].iov_base = (void *)(i ? h3 : h0);
+        p->iov[p->niov++].iov_len = i ? h3_len : h0_len;
+        p->iov[p->niov].iov_base = m->payload->data + off;
+        p->iov[p->niov++].iov_len = len;
+        off += len;
+    }
+    return 0;
+}
+
+int rtmp_pump_queue_headers(rtmp_pump_t *p)
+{
+    rill_source_t *s = p->co->src;
+    media_msg_t *hdrs[3] = { s->metadata, s->video_sh, s->audio_sh };
+    for (int i = 0; i < 3; i++) {
+        if (!hdrs[i]) continue;
+        int rc = add(p, hdrs[i]);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* After a cut, video is dropped until a keyframe so the decoder never sees
+ * frames that reference what was skipped. */
+static int skip_for_keyframe(rill_consumer_t *co, const media_msg_t *m)
+{
+    if (!co->wait_keyframe || !media_is_video(m) || (m->flags & MEDIA_SEQ_HEADER)) return 0;
+    if (media_is_keyframe(m)) {
+        co->wait_keyframe = 0;
+        return 0;
+    }
+    return 1;
+}
+
+/* Send everything the ring holds past the cursor. */
+static int send_all(rtmp_pump_t *p)
+{
+    rill_consumer_t *co = p->co;
+    rill_source_t *s = co->src;
+    if (consumer_sync(co))
+        rill_warn("%s fell behind %s/%s/%s: cut to keyframe (%llu cuts)", p->what, s->vhost, s->app, s->stream,
+                  (unsigned long long)co->cuts);
+    uint64_t end = s->ring.end;   /* the ring may grow while a writev blocks */
+    while (co->cursor < end) {
+        media_msg_t *m = stream_ring_at(&s->ring, co->cursor++);
+        if (skip_for_keyframe(co, m)) continue;
+        int rc = add(p, m);
+        if (rc) return rc;
+    }
+    return flush(p);
+}
+
+/* Read whatever the peer sent: control is applied by the session, the rest
+ * goes to on_msg. */
+static int read_incoming(rtmp_pump_t *p)
+{
+    for (;;) {
+        rtmp_msg_t m;
+        int rc = rtmp_session_read(p->s, &m, 0);
+        if (rc == RILL_ERR_TIMEOUT) return 0;
+        if (rc) return rc;
+        rc = p->on_msg ? p->on_msg(p, &m, p->ctx) : 0;
+        rill_payload_unref(m.payload);
+        if (rc) return rc;
+    }
+}
+
+int rtmp_pump_run(rtmp_pump_t *p, const int *stop)
+{
+    int64_t last_write = 0;
+    int rc = 0;
+    while (!rc) {
+        if (*stop) {
+            rc = RILL_ERR_INTERRUPTED;
+            break;
+        }
+        if (p->on_tick && (rc = p->on_tick(p, p->ctx)) != 0) break;
+        uint64_t avail = p->paused ? 0 : consumer_available(p->co);
+        int64_t elapsed = rill_now_ms() - last_write;
+        int due;
+        if (p->mw_latency > 0) due = avail > 0 && elapsed >= p->mw_latency;
+        else due = avail > 0 && (avail >= (uint64_t)p->mw_msgs || elapsed >= MW_MSGS_WAIT_MS);
+        if (due || p->n > 0) {
+            rc = send_all(p);
+            last_write = rill_now_ms();
+            continue;
+        }
+        int readable;
+        if (p->paused) {
+            readable = st_netfd_poll(p->s->fd, POLLIN, IDLE_WAIT) == 0;
+        } else if (avail > 0 && p->mw_latency > 0) {
+            /* merging: sleep out the rest of mw_latency, still noticing input */
+            readable = st_netfd_poll(p->s->fd, POLLIN, (st_utime_t)(p->mw_latency - elapsed) * 1000) == 0;
+        } else if (avail > 0) {
+            readable = consumer_wait(p->co, p->s->fd, (st_utime_t)(MW_MSGS_WAIT_MS - elapsed) * 1000);
+        } else {
+            readable = consumer_wait(p->co, p->s->fd, IDLE_WAIT);
+        }
+        if (readable || rtmp_session_has_buffered(p->s)) rc = read_incoming(p);
+    }
+    flush(p);
+    if (rc == 1) rc = 0;
+    if (rc && !p->reason) p->reason = rc == RILL_ERR_EOF ? "peer closed" : rill_strerror(rc);
+    return rc;
+}
