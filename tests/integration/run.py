@@ -17,6 +17,7 @@ RILL_BIN overrides the server binary (default objs/asan/rill).
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True
 DEFAULT_TIMEOUT = 60
 LOG_TAIL = 30
 
@@ -175,6 +177,23 @@ def main(argv):
         print("FAIL setup: rill binary %s not found (build it with make)" % binary)
         print("integration: 0 passed, 1 failed")
         return 1
+    # Run a private copy, so a rebuild during the run cannot swap or remove
+    # the binary under a test.
+    bindir = tempfile.mkdtemp(prefix="rill-it-bin-")
+    copy = os.path.join(bindir, os.path.basename(binary))
+    try:
+        shutil.copy2(binary, copy)
+        os.environ["RILL_BIN"] = copy
+    except OSError as e:
+        print("(could not copy %s: %s; using it in place)" % (binary, e))
+    try:
+        return run_all(tests, binary)
+    finally:
+        shutil.rmtree(bindir, ignore_errors=True)
+
+
+def run_all(tests, binary):
+    print("(rill binary: %s)" % binary, flush=True)
     passed = failed = 0
     t_all = time.monotonic()
     for slot, (path, name, func, limit) in enumerate(tests):

@@ -250,8 +250,8 @@ class Node:
         for mark in SANITIZER_MARKS:
             i = out.find(mark)
             if i >= 0:
-                start = out.rfind("\n", 0, max(0, i - 200)) + 1
-                return "\n".join(out[start:].splitlines()[:40])
+                start = out.rfind("\n", 0, i) + 1
+                return "\n".join(out[start:].splitlines()[:14])
         return None
 
     def assert_running(self, what=""):
