@@ -71,13 +71,13 @@ int rtmp_session_handshake_server(rtmp_session_t *s, st_utime_t timeout, int *co
     return rc;
 }
 
-int rtmp_session_handshake_client(rtmp_session_t *s, st_utime_t timeout)
+int rtmp_session_handshake_client(rtmp_session_t *s, st_utime_t timeout, int complex)
 {
     uint8_t c0c1[RTMP_HS_C0C1_SIZE];
     uint8_t c2[RTMP_HS_SIZE];
     uint8_t *s0s1s2 = malloc(RTMP_HS_S0S1S2_SIZE);
     if (!s0s1s2) return RILL_ERR_NOMEM;
-    int rc = rtmp_handshake_client_c0c1(c0c1, 1);
+    int rc = rtmp_handshake_client_c0c1(c0c1, complex);
     if (!rc) rc = write_all(s, c0c1, sizeof c0c1, timeout);
     if (!rc) rc = read_fully(s, s0s1s2, RTMP_HS_S0S1S2_SIZE, timeout);
     if (!rc) rc = rtmp_handshake_client_c2(c0c1, s0s1s2, c2);

@@ -35,7 +35,8 @@ void rtmp_session_free(rtmp_session_t *s);
 
 /* Server side handshake; *complex tells which form the client used. */
 int rtmp_session_handshake_server(rtmp_session_t *s, st_utime_t timeout, int *complex);
-int rtmp_session_handshake_client(rtmp_session_t *s, st_utime_t timeout);
+/* Client side; complex selects the digest form (ffmpeg's), else simple. */
+int rtmp_session_handshake_client(rtmp_session_t *s, st_utime_t timeout, int complex);
 
 /* Next non-control message (control messages are applied on the way).
  * Timeouts: RILL_ERR_TIMEOUT; interrupt: RILL_ERR_INTERRUPTED; EOF: RILL_ERR_EOF. */

@@ -1,0 +1,40 @@
+/* An RTMP client on state-threads: connect, then publish or play, every
+ * step bounded by a timeout. Forwarders publish with it; edges play (and
+ * proxy publishes) with it. */
+#ifndef RTMP_CLIENT_H
+#define RTMP_CLIENT_H
+
+#include <st.h>
+#include <stdint.h>
+#include "rtmp_session.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rtmp_client {
+    rtmp_session_t s;
+    int open;                   /* s holds a socket */
+    char peer[80];              /* "ip:port" */
+    uint32_t stream_id;         /* from createStream */
+    double txid;
+    char status[128];           /* last onStatus / _error code, for logs */
+} rtmp_client_t;
+
+void rtmp_client_init(rtmp_client_t *c);
+/* TCP connect, handshake (complex, falling back to simple), connect(app).
+ * ip must be a numeric address. */
+int rtmp_client_connect(rtmp_client_t *c, const char *ip, int port, const char *app, const char *tc_url,
+                        int publish, st_utime_t timeout);
+/* createStream + publish "stream?params"; waits for NetStream.Publish.Start.
+ * A refusal (e.g. BadName) is RILL_ERR_DENIED with c->status set. */
+int rtmp_client_publish(rtmp_client_t *c, const char *stream, uint32_t chunk_size, st_utime_t timeout);
+/* createStream + play; waits for NetStream.Play.Start. StreamNotFound is
+ * RILL_ERR_NOT_FOUND; other refusals RILL_ERR_DENIED. */
+int rtmp_client_play(rtmp_client_t *c, const char *stream, st_utime_t timeout);
+void rtmp_client_close(rtmp_client_t *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
