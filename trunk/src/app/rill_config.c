@@ -9,6 +9,8 @@
 #include "rill_log.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -30,6 +32,14 @@
 #define DEF_SEND_BUFFER       65536   /* rill's own */
 #define DEF_FIRSTPKT_TIMEOUT  20000
 #define DEF_NORMAL_TIMEOUT    5000
+
+#define DEF_BACKOFF_MIN       500     /* rill's own: first forward retry within 1 s */
+#define DEF_BACKOFF_MAX       2000    /* rill's own */
+#define DEF_ORIGIN_CONNECT    1000    /* rill's own, ms */
+#define DEF_ORIGIN_READ       2000    /* rill's own, ms */
+#define DEF_ORIGIN_BACKOFF    500     /* rill's own, ms */
+#define DEF_ORIGIN_GIVE_UP    30000   /* rill's own, ms */
+#define DEF_INGEST_GRACE      3000    /* rill's own, ms */
 
 #define MAX_MW_MSGS           128     /* SRS_PERF_MW_MSGS: larger values are clamped */
 #define MAX_MS                3600000 /* one hour: bounds every millisecond knob */
@@ -305,6 +315,128 @@ static int vhost_tcp_nodelay(ctx_t *x, const conf_directive_t *d, void *o)
 static int vhost_min_latency(ctx_t *x, const conf_directive_t *d, void *o)
 { return arg_onoff(x, d, &((rill_vhost_conf_t *)o)->min_latency); }
 
+/* ---- forward { } and cluster { } -------------------------------------------- */
+
+/* "host[:port]" -> rill_dest_t, resolving host once, now (load time). */
+static int parse_dest(const char *s, rill_dest_t *d)
+{
+    memset(d, 0, sizeof *d);
+    d->port = 1935;
+    const char *colon = strrchr(s, ':');
+    size_t hl = colon ? (size_t)(colon - s) : strlen(s);
+    if (colon) {
+        long p;
+        if (to_int(colon + 1, 1, 65535, &p)) return -1;
+        d->port = (int)p;
+    }
+    if (hl == 0 || hl >= sizeof d->host) return -1;
+    memcpy(d->host, s, hl);
+    d->host[hl] = 0;
+    struct in_addr a;
+    if (inet_pton(AF_INET, d->host, &a) == 1) {
+        snprintf(d->ip, sizeof d->ip, "%.63s", d->host);
+        return 0;
+    }
+    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res = NULL;
+    if (getaddrinfo(d->host, NULL, &hints, &res) != 0 || !res) return -2;
+    inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, d->ip, sizeof d->ip);
+    freeaddrinfo(res);
+    return 0;
+}
+
+static int arg_dests(ctx_t *x, const conf_directive_t *d, rill_dest_t **out, int *n)
+{
+    if (d->has_block) return fail(x, d, "directive '%s' takes no block", d->name);
+    if (d->nargs < 1) return fail(x, d, "directive '%s' needs at least 1 host[:port]", d->name);
+    rill_dest_t *a = calloc((size_t)d->nargs, sizeof *a);
+    if (!a) return RILL_ERR_NOMEM;
+    for (int i = 0; i < d->nargs; i++) {
+        int r = parse_dest(d->args[i], &a[i]);
+        if (r) {
+            free(a);
+            return fail(x, d, r == -2 ? "%s '%s': host name does not resolve" : "%s '%s' is not host[:port]",
+                        d->name, d->args[i]);
+        }
+    }
+    free(*out);
+    *out = a;
+    *n = d->nargs;
+    return 0;
+}
+
+static int arg_url(ctx_t *x, const conf_directive_t *d, char **out)
+{
+    int rc = need_args(x, d, 1);
+    if (rc) return rc;
+    if (strncmp(d->args[0], "http://", 7) != 0) return fail(x, d, "%s '%s' must be an http:// URL", d->name, d->args[0]);
+    return arg_path(x, d, out);
+}
+
+#define VH(o) ((rill_vhost_conf_t *)(o))
+
+static int fwd_enabled(ctx_t *x, const conf_directive_t *d, void *o) { return arg_onoff(x, d, &VH(o)->forward_enabled); }
+static int fwd_destination(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_dests(x, d, &VH(o)->forward_dests, &VH(o)->nforward_dests); }
+static int fwd_backend(ctx_t *x, const conf_directive_t *d, void *o) { return arg_url(x, d, &VH(o)->forward_backend); }
+static int fwd_backoff_min(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 10, 60000, &VH(o)->forward_backoff_min); }
+static int fwd_backoff_max(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 10, 600000, &VH(o)->forward_backoff_max); }
+
+static const dir_spec_t forward_dirs[] = {
+    { "enabled", fwd_enabled, 0 },
+    { "destination", fwd_destination, 0 },
+    { "backend", fwd_backend, 0 },
+    { "backoff_min", fwd_backoff_min, 0 },
+    { "backoff_max", fwd_backoff_max, 0 },
+    { NULL, NULL, 0 }
+};
+
+static int vhost_forward(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = need_block(x, d, 0);
+    return rc ? rc : walk(x, d, forward_dirs, o);
+}
+
+static int cl_mode(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = need_args(x, d, 1);
+    if (rc) return rc;
+    if (!strcmp(d->args[0], "remote")) VH(o)->edge = 1;
+    else if (!strcmp(d->args[0], "local")) VH(o)->edge = 0;
+    else return fail(x, d, "mode '%s' must be local or remote", d->args[0]);
+    return 0;
+}
+static int cl_origin(ctx_t *x, const conf_directive_t *d, void *o) { return arg_dests(x, d, &VH(o)->origins, &VH(o)->norigins); }
+static int cl_publish_origin(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_dests(x, d, &VH(o)->publish_origins, &VH(o)->npublish_origins); }
+static int cl_token_traverse(ctx_t *x, const conf_directive_t *d, void *o) { return arg_onoff(x, d, &VH(o)->token_traverse); }
+static int cl_connect_timeout(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 10, MAX_MS, &VH(o)->origin_connect_timeout); }
+static int cl_read_timeout(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 100, MAX_MS, &VH(o)->origin_read_timeout); }
+static int cl_backoff(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 0, MAX_MS, &VH(o)->origin_backoff); }
+static int cl_give_up(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 0, MAX_MS, &VH(o)->origin_give_up); }
+static int cl_grace(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 0, MAX_MS, &VH(o)->ingest_grace); }
+
+static const dir_spec_t cluster_dirs[] = {
+    { "mode", cl_mode, 0 },
+    { "origin", cl_origin, 0 },
+    { "publish_origin", cl_publish_origin, 0 },
+    { "token_traverse", cl_token_traverse, 0 },
+    { "origin_connect_timeout", cl_connect_timeout, 0 },
+    { "origin_read_timeout", cl_read_timeout, 0 },
+    { "origin_backoff", cl_backoff, 0 },
+    { "origin_give_up", cl_give_up, 0 },
+    { "ingest_grace", cl_grace, 0 },
+    /* SRS-only */
+    { "vhost", NULL, 0 }, { "debug_srs_upnode", NULL, 0 }, { "coworkers", NULL, 0 },
+    { "protocol", NULL, 0 }, { "follow_client", NULL, 0 },
+    { NULL, NULL, 0 }
+};
+
+static int vhost_cluster(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = need_block(x, d, 0);
+    return rc ? rc : walk(x, d, cluster_dirs, o);
+}
+
 static const dir_spec_t vhost_dirs[] = {
     { "enabled", vhost_enabled, 0 },
     { "chunk_size", vhost_chunk_size, 0 },
@@ -323,13 +455,15 @@ static const dir_spec_t vhost_dirs[] = {
     { "hls", NULL, 0 }, { "hds", NULL, 0 }, { "dvr", NULL, 0 }, { "dash", NULL, 0 },
     { "rtc", NULL, 0 }, { "srt", NULL, 0 }, { "exec", NULL, 0 }, { "ingest", NULL, 0 },
     { "transcode", NULL, 0 }, { "refer", NULL, 0 }, { "bandcheck", NULL, 0 },
-    { "forward", NULL, 0 }, { "cluster", NULL, 0 }, { "security", NULL, 0 },
+    { "forward", vhost_forward, 0 }, { "cluster", vhost_cluster, 0 },
+    { "mode", cl_mode, 0 }, { "origin", cl_origin, 0 }, { "token_traverse", cl_token_traverse, 0 },
+    /* SRS-only: give an entry a handler when rill implements it. */
+    { "security", NULL, 0 },
     { "http_hooks", NULL, 0 }, { "http_static", NULL, 0 }, { "http_remux", NULL, 0 },
     { "http", NULL, 0 }, { "mix_correct", NULL, 0 }, { "atc", NULL, 0 }, { "atc_auto", NULL, 0 },
     { "mr", NULL, 0 }, { "mr_latency", NULL, 0 }, { "debug_srs_upnode", NULL, 0 },
     { "kickoff_for_idle", NULL, 0 }, { "in_ack_size", NULL, 0 }, { "out_ack_size", NULL, 0 },
     { "send_min_interval", NULL, 0 }, { "reduce_sequence_header", NULL, 0 },
-    { "mode", NULL, 0 }, { "origin", NULL, 0 }, { "token_traverse", NULL, 0 },
     { "edge_origin", NULL, 0 }, { "refer_play", NULL, 0 }, { "refer_publish", NULL, 0 },
     { "dvr_path", NULL, 0 }, { "hls_path", NULL, 0 }, { "heartbeat", NULL, 0 },
     { NULL, NULL, 0 }
@@ -347,6 +481,10 @@ static rill_vhost_conf_t *vhost_add(rill_config_t *c, const char *name, const ch
         .mw_latency = UNSET, .mw_msgs = UNSET, .time_jitter = RILL_JITTER_FULL,
         .send_buffer = DEF_SEND_BUFFER, .firstpkt_timeout = DEF_FIRSTPKT_TIMEOUT,
         .normal_timeout = DEF_NORMAL_TIMEOUT, .file = file, .line = line,
+        .forward_backoff_min = DEF_BACKOFF_MIN, .forward_backoff_max = DEF_BACKOFF_MAX,
+        .origin_connect_timeout = DEF_ORIGIN_CONNECT, .origin_read_timeout = DEF_ORIGIN_READ,
+        .origin_backoff = DEF_ORIGIN_BACKOFF, .origin_give_up = DEF_ORIGIN_GIVE_UP,
+        .ingest_grace = DEF_INGEST_GRACE,
     };
     v->name = strdup(name);
     if (!v->name) return NULL;
@@ -474,7 +612,7 @@ static rill_config_t *config_new(const char *path)
 }
 
 /* Fill in what the file left unset and whose default depends on others. */
-static int finish(rill_config_t *c, const char *path)
+static int finish(rill_config_t *c, const char *path, char *err, size_t errlen)
 {
     if (c->nlistens == 0) {
         c->listens = calloc(1, sizeof *c->listens);
@@ -496,6 +634,11 @@ static int finish(rill_config_t *c, const char *path)
         /* min_latency trades throughput for latency: no merged-write wait. */
         if (v->mw_latency == UNSET) v->mw_latency = v->min_latency ? 0 : DEF_MW_LATENCY;
         if (v->mw_msgs == UNSET) v->mw_msgs = v->min_latency ? 0 : DEF_MW_MSGS;
+        if (v->forward_backoff_max < v->forward_backoff_min) v->forward_backoff_max = v->forward_backoff_min;
+        if (v->edge && v->norigins == 0) {
+            snprintf(err, errlen, "%s:%d: vhost '%s' is an edge (mode remote) without an origin", v->file, v->line, v->name);
+            return RILL_ERR_CONF;
+        }
     }
     return 0;
 }
@@ -512,7 +655,7 @@ static int build(conf_directive_t *root, const char *path, rill_config_t **out, 
 
     ctx_t x = { .c = c, .err = err, .errlen = errlen };
     int rc = walk(&x, root, top_dirs, c);
-    if (rc == 0) rc = finish(c, path);
+    if (rc == 0) rc = finish(c, path, err, errlen);
     conf_free(root);
     if (rc) {
         if (rc == RILL_ERR_NOMEM && err && errlen) snprintf(err, errlen, "%s: out of memory", path);
@@ -544,7 +687,14 @@ int rill_config_load_string(const char *text, const char *name, rill_config_t **
 void rill_config_free(rill_config_t *c)
 {
     if (!c) return;
-    for (int i = 0; i < c->nvhosts; i++) free(c->vhosts[i].name);
+    for (int i = 0; i < c->nvhosts; i++) {
+        rill_vhost_conf_t *v = &c->vhosts[i];
+        free(v->name);
+        free(v->forward_dests);
+        free(v->forward_backend);
+        free(v->origins);
+        free(v->publish_origins);
+    }
     free(c->vhosts);
     for (int i = 0; i < c->nfiles; i++) free(c->files[i]);
     free(c->files);

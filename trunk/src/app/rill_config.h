@@ -18,6 +18,14 @@ typedef struct rill_listen {
     int port;
 } rill_listen_t;
 
+/* An upstream address: host as written, the IPv4 address it resolved to at
+ * load time (resolving later would block every coroutine), and a port. */
+typedef struct rill_dest {
+    char host[256];
+    char ip[64];
+    int port;               /* 1935 when absent */
+} rill_dest_t;
+
 typedef struct rill_vhost_conf {
     char *name;
     int enabled;            /* default on */
@@ -34,6 +42,25 @@ typedef struct rill_vhost_conf {
     /* publish { } */
     int firstpkt_timeout;   /* ms, default 20000 */
     int normal_timeout;     /* ms, default 5000 */
+    /* forward { } */
+    int forward_enabled;    /* default off */
+    rill_dest_t *forward_dests;
+    int nforward_dests;
+    char *forward_backend;  /* on_forward URL, NULL when unset */
+    int forward_backoff_min;/* ms before the first retry, doubling; default 500 (rill's own) */
+    int forward_backoff_max;/* ms cap between retries; default 2000 (rill's own) */
+    /* cluster { } (and the older mode/origin directly in the vhost) */
+    int edge;               /* mode remote; default local (an origin) */
+    rill_dest_t *origins;   /* where an edge pulls from, in order */
+    int norigins;
+    rill_dest_t *publish_origins; /* where an edge sends publishes; default: origins */
+    int npublish_origins;
+    int token_traverse;     /* default off */
+    int origin_connect_timeout; /* ms, default 1000 (rill's own) */
+    int origin_read_timeout;    /* ms of upstream silence before failing over, default 2000 */
+    int origin_backoff;     /* ms between rounds when every origin failed, default 500 */
+    int origin_give_up;     /* ms of every origin failing before players are closed, default 30000 */
+    int ingest_grace;       /* ms an upstream stays after its last player left, default 3000 */
     const char *file;       /* where it was defined */
     int line;
 } rill_vhost_conf_t;
