@@ -28,6 +28,7 @@
     X(RILL_ERR_DENIED,      -32,  "denied")                                   \
     X(RILL_ERR_TOO_MANY,    -33,  "too many connections")                     \
     X(RILL_ERR_HTTP,        -40,  "bad http request")                         \
+    X(RILL_ERR_URL,         -41,  "unsupported url (http://IPv4-or-localhost[:port]/path only)") \
     X(RILL_ERR_SYSTEM,      -50,  "system call failed")
 
 enum rill_error {
