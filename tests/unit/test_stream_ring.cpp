@@ -160,8 +160,8 @@ TEST(Source, TimeJitterFullKeepsTimestampsMonotonic)
     rill_source_t *s = hub_acquire(&hub, &vc, "v", "live", "x");
     ASSERT_NE(s, nullptr);
     int me = 0;
-    ASSERT_EQ(source_publish(s, &me, 1), 0);
-    EXPECT_EQ(source_publish(s, &me, 2), RILL_ERR_STREAM_BUSY);
+    ASSERT_EQ(source_publish(s, &me, 1, ""), 0);
+    EXPECT_EQ(source_publish(s, &me, 2, ""), RILL_ERR_STREAM_BUSY);
     uint32_t in[] = { 16778000, 16778040, 16778020, 16778080, 100, 140, 0xFFFFFFF0u, 30 };
     uint32_t last = 0;
     for (uint32_t t : in) {
@@ -188,7 +188,7 @@ TEST(Source, SequenceHeadersAndMetadataCachedAndDroppedOnUnpublish)
     hub_init(&hub);
     rill_source_t *s = hub_acquire(&hub, &vc, "v", "live", "x");
     int me = 0;
-    source_publish(s, &me, 1);
+    source_publish(s, &me, 1, "");
     uint8_t sh[] = { 0x17, 0, 0, 0, 0, 1, 0x64 };
     uint8_t ash[] = { 0xAF, 0, 0x12, 0x10 };
     uint8_t meta[] = { 2, 0, 10, 'o', 'n', 'M', 'e', 't', 'a', 'D', 'a', 't', 'a', 5 };

@@ -16,12 +16,19 @@
 
 void hub_init(rill_hub_t *h) { memset(h, 0, sizeof(*h)); }
 
+void hub_observe(rill_hub_t *h, hub_observer_t *o)
+{
+    o->next = h->observers;
+    h->observers = o;
+}
+
 static void source_free(rill_source_t *s)
 {
     stream_ring_free(&s->ring);
     media_msg_unref(s->metadata);
     media_msg_unref(s->video_sh);
     media_msg_unref(s->audio_sh);
+    free(s->publish_param);
     free(s->vhost);
     free(s->app);
     free(s->stream);
@@ -61,6 +68,7 @@ rill_source_t *hub_acquire(rill_hub_t *h, const rill_vhost_conf_t *vc, const cha
         source_free(s);
         return NULL;
     }
+    s->hub = h;
     s->time_jitter = vc->time_jitter;
     s->gop_cache = vc->gop_cache;
     s->queue_ms = (uint32_t)(vc->queue_length * 1000);
@@ -99,19 +107,27 @@ static void wake_all(rill_source_t *s)
     }
 }
 
-int source_publish(rill_source_t *s, void *who, uint32_t cid)
+int source_publish(rill_source_t *s, void *who, uint32_t cid, const char *param)
 {
     if (s->publisher) return RILL_ERR_STREAM_BUSY;
+    char *p = strdup(param ? param : "");
+    if (!p) return RILL_ERR_NOMEM;
+    free(s->publish_param);
+    s->publish_param = p;
     s->publisher = who;
     s->publisher_cid = cid;
     s->epoch++;
     wake_all(s);
+    for (hub_observer_t *o = s->hub->observers; o; o = o->next)
+        if (o->on_publish) o->on_publish(o->ctx, s);
     return 0;
 }
 
 void source_unpublish(rill_source_t *s)
 {
     if (!s->publisher) return;
+    for (hub_observer_t *o = s->hub->observers; o; o = o->next)
+        if (o->on_unpublish) o->on_unpublish(o->ctx, s);
     s->publisher = NULL;
     s->publisher_cid = 0;
     s->epoch++;

@@ -16,6 +16,7 @@ extern "C" {
 #endif
 
 typedef struct rill_source rill_source_t;
+struct rill_hub;
 typedef struct rill_consumer rill_consumer_t;
 
 struct rill_consumer {
@@ -37,8 +38,10 @@ struct rill_source {
     int gop_cache;
     uint32_t queue_ms;
 
+    struct rill_hub *hub;
     void *publisher;            /* the publishing connection, or NULL */
     uint32_t publisher_cid;
+    char *publish_param;        /* the publisher's "?a=b" params, passed on upstream */
     uint32_t epoch;             /* counts publish and unpublish events */
     media_msg_t *metadata, *video_sh, *audio_sh;
     stream_ring_t ring;
@@ -57,12 +60,24 @@ struct rill_source {
     rill_source_t *next;
 };
 
+/* Modules that follow streams (forward, hooks, stats) observe publish and
+ * unpublish instead of living in the source. Called in the publisher's
+ * coroutine; on_unpublish runs before the source drops its cache. */
+typedef struct hub_observer {
+    void (*on_publish)(void *ctx, rill_source_t *s);
+    void (*on_unpublish)(void *ctx, rill_source_t *s);
+    void *ctx;
+    struct hub_observer *next;
+} hub_observer_t;
+
 typedef struct rill_hub {
     rill_source_t *sources;
     int nsources;
+    hub_observer_t *observers;
 } rill_hub_t;
 
 void hub_init(rill_hub_t *h);
+void hub_observe(rill_hub_t *h, hub_observer_t *o);
 void hub_free(rill_hub_t *h);
 rill_source_t *hub_find(rill_hub_t *h, const char *vhost, const char *app, const char *stream);
 /* Find or make the source. NULL on no memory. */
@@ -72,7 +87,7 @@ rill_source_t *hub_acquire(rill_hub_t *h, const rill_vhost_conf_t *vc, const cha
 void hub_release(rill_hub_t *h, rill_source_t *s);
 
 /* RILL_ERR_STREAM_BUSY when another publisher holds it. */
-int source_publish(rill_source_t *s, void *who, uint32_t cid);
+int source_publish(rill_source_t *s, void *who, uint32_t cid, const char *param);
 void source_unpublish(rill_source_t *s);
 /* Audio, video or script data from the publisher. Takes the payload
  * reference. Metadata (onMetaData, @setDataFrame stripped) as type 18. */

@@ -185,7 +185,7 @@ static int do_publish(conn_t *c, const rtmp_cmd_t *cmd)
     }
     c->src = hub_acquire(&c->srv->hub, c->vconf, c->vhost, c->app, c->stream);
     if (!c->src) return RILL_ERR_NOMEM;
-    if (source_publish(c->src, c, c->cid) != 0) {
+    if (source_publish(c->src, c, c->cid, c->param) != 0) {
         rill_warn("publish %s/%s/%s refused: stream busy (publisher cid %u)", c->vhost, c->app, c->stream,
                   c->src->publisher_cid);
         send_status(c, "error", "NetStream.Publish.BadName", "Stream already publishing");

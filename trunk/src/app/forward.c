@@ -1,0 +1,190 @@
+#include "forward.h"
+#include "rill_error.h"
+#include "rill_log.h"
+#include "rill_time.h"
+#include "rtmp_client.h"
+#include "rtmp_pump.h"
+#include "rtmp_url.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEC              1000000LL
+#define CONNECT_TIMEOUT  (3 * SEC)   /* connect + handshake + publish reply */
+#define SEND_TIMEOUT     (5 * SEC)   /* a slave that stops reading this long is reconnected */
+#define LOG_EVERY        10          /* repeat a failing destination's warning every N tries */
+
+const char *forward_state_name(int s)
+{
+    return s == FWD_FORWARDING ? "forwarding" : s == FWD_BACKOFF ? "backoff" : "connecting";
+}
+
+/* One session: connect, publish, then pump until something fails. */
+static int forward_once(forwarder_t *f)
+{
+    rtmp_client_t cl;
+    rtmp_client_init(&cl);
+    int rc = rtmp_client_connect(&cl, f->ip, f->port, f->app, f->tc_url, 1, CONNECT_TIMEOUT);
+    if (!rc) rc = rtmp_client_publish(&cl, f->stream, (uint32_t)f->chunk_size, CONNECT_TIMEOUT);
+    if (rc) {
+        if (cl.status[0]) rill_verbose("forward %s: slave answered %s", f->dest, cl.status);
+        rtmp_client_close(&cl);
+        return rc;
+    }
+    rill_consumer_t *co = source_add_consumer(f->src, st_thread_self());
+    if (!co) {
+        rtmp_client_close(&cl);
+        return RILL_ERR_NOMEM;
+    }
+    /* A slave decodes from the start: GOP cache, never a cut mid-GOP. */
+    co->wait_keyframe = 0;
+    rtmp_pump_t p;
+    rc = rtmp_pump_init(&p, &cl.s, co, 0, 0, cl.stream_id);
+    if (!rc) {
+        p.what = "forwarder";
+        p.send_timeout = SEND_TIMEOUT;
+        f->state = FWD_FORWARDING;
+        rill_trace("forward %s/%s/%s to %s: publishing", f->src->vhost, f->src->app, f->src->stream, f->dest);
+        uint64_t before = cl.s.out_bytes;
+        rc = rtmp_pump_queue_headers(&p);
+        if (!rc) rc = rtmp_pump_run(&p, &f->stop);
+        f->bytes_sent += cl.s.out_bytes - before;
+        rtmp_pump_free(&p);
+    }
+    source_remove_consumer(co);
+    rtmp_client_close(&cl);
+    return rc;
+}
+
+static void *forward_loop(void *arg)
+{
+    forwarder_t *f = arg;
+    rill_log_set_cid(f->cid);
+    int failures = 0;
+    while (!f->stop) {
+        f->state = FWD_CONNECTING;
+        int64_t started = rill_now_ms();
+        int rc = forward_once(f);
+        if (f->stop) break;
+        /* a session that ran a while was a success: the next retry is quick again */
+        if (rill_now_ms() - started > 5000) failures = 0;
+        if (failures % LOG_EVERY == 0)
+            rill_warn("forward %s/%s/%s to %s failed: %s%s (try %d)", f->src->vhost, f->src->app, f->src->stream,
+                      f->dest, rill_strerror(rc), rc == RILL_ERR_DENIED ? " (slave refused the publish)" : "",
+                      failures + 1);
+        int64_t wait = f->backoff_min;
+        for (int i = 0; i < failures && wait < f->backoff_max; i++) wait *= 2;
+        if (wait > f->backoff_max) wait = f->backoff_max;
+        failures++;
+        f->reconnects++;
+        f->state = FWD_BACKOFF;
+        st_usleep((st_utime_t)wait * 1000);   /* the manager's interrupt cuts this short */
+    }
+    return NULL;
+}
+
+static int start(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const char *dest,
+                 const char *ip, int port, const char *app, const char *stream, const char *param)
+{
+    forwarder_t *f = calloc(1, sizeof(*f));
+    if (!f) return RILL_ERR_NOMEM;
+    f->mgr = m;
+    f->src = s;
+    f->port = port;
+    f->backoff_min = vc->forward_backoff_min;
+    f->backoff_max = vc->forward_backoff_max;
+    f->chunk_size = vc->chunk_size;
+    f->cid = rill_log_new_cid();
+    snprintf(f->dest, sizeof f->dest, "%s", dest);
+    snprintf(f->ip, sizeof f->ip, "%s", ip);
+    snprintf(f->app, sizeof f->app, "%s", app);
+    snprintf(f->stream, sizeof f->stream, "%s%s", stream, param);
+    /* The slave resolves the vhost from the tcUrl, so name it when it is not the default. */
+    if (strcmp(s->vhost, "__defaultVhost__") != 0)
+        snprintf(f->tc_url, sizeof f->tc_url, "rtmp://%s:%d/%s?vhost=%s", ip, port, app, s->vhost);
+    else
+        snprintf(f->tc_url, sizeof f->tc_url, "rtmp://%s:%d/%s", ip, port, app);
+    f->thread = st_thread_create(forward_loop, f, 1, 0);
+    if (!f->thread) {
+        free(f);
+        return RILL_ERR_NOMEM;
+    }
+    f->next = m->list;
+    m->list = f;
+    m->count++;
+    return 0;
+}
+
+static void on_publish(void *ctx, rill_source_t *s)
+{
+    forward_mgr_t *m = ctx;
+    const rill_vhost_conf_t *vc = rill_config_vhost(m->conf, s->vhost);
+    if (!vc || !vc->forward_enabled) return;
+    for (int i = 0; i < vc->nforward_dests; i++) {
+        const rill_dest_t *d = &vc->forward_dests[i];
+        char dest[300];
+        snprintf(dest, sizeof dest, "%s:%d", d->host, d->port);
+        if (start(m, s, vc, dest, d->ip, d->port, s->app, s->stream, s->publish_param) != 0)
+            rill_error("forward %s/%s/%s to %s: could not start", s->vhost, s->app, s->stream, dest);
+    }
+}
+
+int forward_start_url(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const char *url)
+{
+    rtmp_url_t u;
+    if (rtmp_url_parse(url, &u) != 0 || !u.stream[0]) {
+        rill_warn("forward %s/%s/%s: bad url '%s'", s->vhost, s->app, s->stream, url);
+        return RILL_ERR_INVAL;
+    }
+    char dest[300];
+    snprintf(dest, sizeof dest, "%s:%d", u.host, u.port);
+    /* Only addresses: a name lookup here would block every coroutine. */
+    return start(m, s, vc, dest, strcmp(u.host, "localhost") ? u.host : "127.0.0.1", u.port, u.app, u.stream, u.param);
+}
+
+static void stop_one(forwarder_t *f)
+{
+    f->stop = 1;
+    st_thread_interrupt(f->thread);
+    st_thread_join(f->thread, NULL);
+    rill_trace("forward %s/%s/%s to %s: stopped, %llu bytes, %u reconnects", f->src->vhost, f->src->app,
+               f->src->stream, f->dest, (unsigned long long)f->bytes_sent, f->reconnects);
+    free(f);
+}
+
+static void on_unpublish(void *ctx, rill_source_t *s)
+{
+    forward_mgr_t *m = ctx;
+    forwarder_t **pp = &m->list;
+    while (*pp) {
+        forwarder_t *f = *pp;
+        if (f->src != s) {
+            pp = &f->next;
+            continue;
+        }
+        *pp = f->next;
+        m->count--;
+        stop_one(f);
+    }
+}
+
+void forward_init(forward_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf)
+{
+    memset(m, 0, sizeof(*m));
+    m->conf = conf;
+    m->obs.on_publish = on_publish;
+    m->obs.on_unpublish = on_unpublish;
+    m->obs.ctx = m;
+    hub_observe(hub, &m->obs);
+}
+
+void forward_stop_all(forward_mgr_t *m)
+{
+    while (m->list) {
+        forwarder_t *f = m->list;
+        m->list = f->next;
+        m->count--;
+        stop_one(f);
+    }
+}

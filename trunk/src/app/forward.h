@@ -1,0 +1,58 @@
+/* Forward: every stream published on a vhost with `forward` is pushed to each
+ * destination (a slave origin) under the same app, stream and params. Each
+ * destination has its own coroutine reading the shared ring through its own
+ * consumer, so a slow or dead slave never slows the publisher, its players
+ * or the other slaves. On any failure a forwarder logs, backs off and
+ * reconnects until the publisher leaves. */
+#ifndef FORWARD_H
+#define FORWARD_H
+
+#include <st.h>
+#include <stdint.h>
+#include "hub.h"
+#include "rill_config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum forwarder_state { FWD_CONNECTING = 0, FWD_FORWARDING, FWD_BACKOFF };
+
+typedef struct forwarder {
+    struct forward_mgr *mgr;
+    rill_source_t *src;
+    char dest[300];             /* host:port as configured, for logs and the API */
+    char ip[64];
+    int port;
+    char app[256];
+    char stream[1300];          /* stream + the publisher's params */
+    char tc_url[600];
+    int backoff_min, backoff_max;
+    int chunk_size;
+    st_thread_t thread;         /* joinable; the manager joins it */
+    int stop;
+    int state;
+    uint64_t bytes_sent;
+    uint32_t reconnects;
+    uint32_t cid;
+    struct forwarder *next;
+} forwarder_t;
+
+typedef struct forward_mgr {
+    hub_observer_t obs;
+    const rill_config_t *conf;
+    forwarder_t *list;          /* every running forwarder */
+    int count;
+} forward_mgr_t;
+
+void forward_init(forward_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf);
+const char *forward_state_name(int state);
+/* Stop every forwarder (shutdown). */
+void forward_stop_all(forward_mgr_t *m);
+/* Start forwarding a source to one rtmp:// URL (the on_forward backend's answer). */
+int forward_start_url(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const char *url);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
