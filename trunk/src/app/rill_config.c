@@ -32,6 +32,11 @@
 #define DEF_SEND_BUFFER       65536   /* rill's own */
 #define DEF_FIRSTPKT_TIMEOUT  20000
 #define DEF_NORMAL_TIMEOUT    5000
+#define DEF_HTTP_SERVER_PORT  8080
+#define DEF_HTTP_API_PORT     1985
+#define DEF_HTTP_DIR          "./objs/nginx/html"
+#define DEF_HEADER_TIMEOUT    10000   /* rill's own */
+#define DEF_KEEPALIVE_TIMEOUT 30000   /* rill's own */
 
 #define DEF_BACKOFF_MIN       500     /* rill's own: first forward retry within 1 s */
 #define DEF_BACKOFF_MAX       2000    /* rill's own */
@@ -508,6 +513,91 @@ static int top_vhost(ctx_t *x, const conf_directive_t *d, void *o)
     return walk(x, d, vhost_dirs, v);
 }
 
+/* ---- http_server { } and http_api { } ------------------------------------ */
+
+static int http_enabled(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_onoff(x, d, &((rill_http_conf_t *)o)->enabled); }
+
+static int http_crossdomain(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_onoff(x, d, &((rill_http_conf_t *)o)->crossdomain); }
+
+static int http_listen(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = need_args(x, d, 1);
+    if (rc) return rc;
+    if (parse_listen(d->args[0], &((rill_http_conf_t *)o)->listen))
+        return fail(x, d, "listen '%s' is not [ip:]port with a port in 1..65535", d->args[0]);
+    return 0;
+}
+
+static int http_dir(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_path(x, d, &((rill_http_conf_t *)o)->dir); }
+
+static int http_header_timeout(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_int(x, d, 100, MAX_MS, &((rill_http_conf_t *)o)->header_timeout); }
+
+static int http_keepalive_timeout(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_int(x, d, 100, MAX_MS, &((rill_http_conf_t *)o)->keepalive_timeout); }
+
+static int auth_enabled(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_onoff(x, d, &((rill_http_conf_t *)o)->auth); }
+
+static int auth_username(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_path(x, d, &((rill_http_conf_t *)o)->username); }
+
+static int auth_password(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_path(x, d, &((rill_http_conf_t *)o)->password); }
+
+static const dir_spec_t auth_dirs[] = {
+    { "enabled", auth_enabled, 0 },
+    { "username", auth_username, 0 },
+    { "password", auth_password, 0 },
+    { NULL, NULL, 0 }
+};
+
+static int api_auth(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = need_block(x, d, 0);
+    return rc ? rc : walk(x, d, auth_dirs, o);
+}
+
+static const dir_spec_t http_server_dirs[] = {
+    { "enabled", http_enabled, 0 },
+    { "listen", http_listen, 0 },
+    { "dir", http_dir, 0 },
+    { "crossdomain", http_crossdomain, 0 },
+    { "header_timeout", http_header_timeout, 0 },        /* rill's own */
+    { "keepalive_timeout", http_keepalive_timeout, 0 },  /* rill's own */
+    /* SRS-only */
+    { "https", NULL, 0 },
+    { NULL, NULL, 0 }
+};
+
+static const dir_spec_t http_api_dirs[] = {
+    { "enabled", http_enabled, 0 },
+    { "listen", http_listen, 0 },
+    { "crossdomain", http_crossdomain, 0 },
+    { "auth", api_auth, 0 },
+    /* SRS-only */
+    { "raw_api", NULL, 0 }, { "https", NULL, 0 },
+    { NULL, NULL, 0 }
+};
+
+static int http_block(ctx_t *x, const conf_directive_t *d, const dir_spec_t *table, rill_http_conf_t *h)
+{
+    int rc = need_block(x, d, 0);
+    if (rc) return rc;
+    h->file = d->file;
+    h->line = d->line;
+    return walk(x, d, table, h);
+}
+
+static int top_http_server(ctx_t *x, const conf_directive_t *d, void *o)
+{ return http_block(x, d, http_server_dirs, &x->c->http_server); }
+
+static int top_http_api(ctx_t *x, const conf_directive_t *d, void *o)
+{ return http_block(x, d, http_api_dirs, &x->c->http_api); }
+
 /* ---- top level ---------------------------------------------------------- */
 
 static int top_listen(ctx_t *x, const conf_directive_t *d, void *o)
@@ -575,8 +665,10 @@ static const dir_spec_t top_dirs[] = {
     { "srs_log_file", top_log_file, 0 },
     { "chunk_size", top_chunk_size, 0 },
     { "vhost", top_vhost, 1 },
+    { "http_server", top_http_server, 0 },
+    { "http_api", top_http_api, 0 },
     /* SRS-only: give an entry a handler when rill implements it. */
-    { "http_api", NULL, 0 }, { "http_server", NULL, 0 }, { "http_stream", NULL, 0 },
+    { "http_stream", NULL, 0 },
     { "rtc_server", NULL, 0 }, { "srt_server", NULL, 0 }, { "rtsp_server", NULL, 0 },
     { "rtmps", NULL, 0 }, { "stream_caster", NULL, 0 }, { "heartbeat", NULL, 0 },
     { "stats", NULL, 0 }, { "exporter", NULL, 0 }, { "kafka", NULL, 0 },
@@ -608,7 +700,60 @@ static rill_config_t *config_new(const char *path)
     c->log_tank_file = 0;
     c->log_level = RILL_LOG_TRACE;
     c->chunk_size = DEF_CHUNK_SIZE;
+    rill_http_conf_t *h[2] = { &c->http_server, &c->http_api };
+    for (int i = 0; i < 2; i++) {
+        strcpy(h[i]->listen.ip, "0.0.0.0");
+        h[i]->crossdomain = 1;
+        h[i]->header_timeout = DEF_HEADER_TIMEOUT;
+        h[i]->keepalive_timeout = DEF_KEEPALIVE_TIMEOUT;
+    }
+    c->http_server.listen.port = DEF_HTTP_SERVER_PORT;
+    c->http_api.listen.port = DEF_HTTP_API_PORT;
+    c->http_server.dir = strdup(DEF_HTTP_DIR);
+    if (!c->http_server.dir) { rill_config_free(c); return NULL; }
     return c;
+}
+
+/* Two listens that would fight over one port: same port, and the same ip or
+ * a wildcard on either side. */
+static int listens_clash(const rill_listen_t *a, const rill_listen_t *b)
+{
+    if (a->port != b->port) return 0;
+    return strcmp(a->ip, b->ip) == 0 || strcmp(a->ip, "0.0.0.0") == 0 || strcmp(b->ip, "0.0.0.0") == 0;
+}
+
+/* The http blocks are checked once the whole file is read: auth needs both
+ * names, and ports must not clash with RTMP or with each other (an equal
+ * http_server/http_api listen is fine: they share one listener). */
+static int check_http(rill_config_t *c, char *err, size_t errlen)
+{
+    const rill_http_conf_t *api = &c->http_api, *hs = &c->http_server;
+    if (api->enabled && api->auth && (!api->username || !api->password)) {
+        snprintf(err, errlen, "%s:%d: http_api auth is enabled without a username and a password", api->file,
+                 api->line);
+        return RILL_ERR_CONF;
+    }
+    const rill_http_conf_t *h[2] = { hs, api };
+    const char *names[2] = { "http_server", "http_api" };
+    for (int i = 0; i < 2; i++) {
+        if (!h[i]->enabled) continue;
+        for (int j = 0; j < c->nlistens; j++) {
+            if (listens_clash(&h[i]->listen, &c->listens[j])) {
+                snprintf(err, errlen, "%s:%d: %s listen %s:%d clashes with the rtmp listen %s:%d", h[i]->file,
+                         h[i]->line, names[i], h[i]->listen.ip, h[i]->listen.port, c->listens[j].ip,
+                         c->listens[j].port);
+                return RILL_ERR_CONF;
+            }
+        }
+    }
+    if (hs->enabled && api->enabled && listens_clash(&hs->listen, &api->listen) &&
+        strcmp(hs->listen.ip, api->listen.ip) != 0) {
+        snprintf(err, errlen, "%s:%d: http_api listen %s:%d clashes with http_server listen %s:%d (give both the "
+                 "same address to share one listener)", api->file, api->line, api->listen.ip, api->listen.port,
+                 hs->listen.ip, hs->listen.port);
+        return RILL_ERR_CONF;
+    }
+    return 0;
 }
 
 /* Fill in what the file left unset and whose default depends on others. */
@@ -656,6 +801,7 @@ static int build(conf_directive_t *root, const char *path, rill_config_t **out, 
     ctx_t x = { .c = c, .err = err, .errlen = errlen };
     int rc = walk(&x, root, top_dirs, c);
     if (rc == 0) rc = finish(c, path, err, errlen);
+    if (rc == 0) rc = check_http(c, err, errlen);
     conf_free(root);
     if (rc) {
         if (rc == RILL_ERR_NOMEM && err && errlen) snprintf(err, errlen, "%s: out of memory", path);
@@ -699,6 +845,12 @@ void rill_config_free(rill_config_t *c)
     for (int i = 0; i < c->nfiles; i++) free(c->files[i]);
     free(c->files);
     free(c->listens);
+    rill_http_conf_t *h[2] = { &c->http_server, &c->http_api };
+    for (int i = 0; i < 2; i++) {
+        free(h[i]->dir);
+        free(h[i]->username);
+        free(h[i]->password);
+    }
     free(c->pid_file);
     free(c->log_file);
     free(c->path);

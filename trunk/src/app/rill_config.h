@@ -26,6 +26,22 @@ typedef struct rill_dest {
     int port;               /* 1935 when absent */
 } rill_dest_t;
 
+/* http_server { } and http_api { }: one shape for both; each block only
+ * accepts its own directives. */
+typedef struct rill_http_conf {
+    int enabled;            /* default off */
+    rill_listen_t listen;   /* default 0.0.0.0:8080 (http_server), 0.0.0.0:1985 (http_api) */
+    int crossdomain;        /* CORS headers and OPTIONS preflight, default on */
+    char *dir;              /* http_server: static files root, default ./objs/nginx/html */
+    int header_timeout;     /* http_server, rill's own: ms for a request to arrive, default 10000 */
+    int keepalive_timeout;  /* http_server, rill's own: ms idle between requests, default 30000 */
+    int auth;               /* http_api auth { enabled }, default off */
+    char *username;         /* http_api auth { username }: required with auth on */
+    char *password;         /* http_api auth { password }: required with auth on */
+    const char *file;       /* where the block was (NULL: absent, all defaults) */
+    int line;
+} rill_http_conf_t;
+
 typedef struct rill_vhost_conf {
     char *name;
     int enabled;            /* default on */
@@ -76,6 +92,8 @@ typedef struct rill_config {
     int log_level;          /* enum rill_log_level, default trace */
     char *log_file;         /* default ./objs/rill.log */
     int chunk_size;         /* default 60000 */
+    rill_http_conf_t http_server;
+    rill_http_conf_t http_api;  /* same listen as http_server: one shared listener */
     rill_vhost_conf_t *vhosts; /* __defaultVhost__ always present */
     int nvhosts;
     char **files;           /* file names (main + includes) that vhost->file points into */
