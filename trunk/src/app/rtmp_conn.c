@@ -6,6 +6,7 @@
 #include "rill_server.h"
 #include "rill_time.h"
 #include "rtmp_cmd.h"
+#include "rtmp_ingest.h"
 #include "rtmp_pump.h"
 #include "rtmp_url.h"
 
@@ -127,55 +128,6 @@ static int take_stream_name(conn_t *c, const rtmp_cmd_t *cmd)
 
 /* ---- publish ------------------------------------------------------------ */
 
-/* An aggregate message holds FLV tags; their times are relative to the first. */
-static int publish_aggregate(conn_t *c, const rtmp_msg_t *m)
-{
-    rill_reader_t r;
-    rill_reader_init(&r, m->payload->data, m->payload->size);
-    int first = 1;
-    uint32_t base = 0;
-    while (rill_reader_left(&r) > 0) {
-        uint8_t type = rill_read_u8(&r);
-        uint32_t size = rill_read_u24be(&r);
-        uint32_t ts = rill_read_u24be(&r);
-        ts |= (uint32_t)rill_read_u8(&r) << 24;
-        rill_read_skip(&r, 3);
-        const uint8_t *data = rill_read_bytes(&r, size);
-        rill_read_skip(&r, 4);
-        if (r.err) return RILL_ERR_FLV;
-        if (first) base = ts;
-        first = 0;
-        if (type != RTMP_MSG_AUDIO && type != RTMP_MSG_VIDEO) continue;
-        rill_payload_t *pl = rill_payload_from(data, size);
-        if (!pl) return RILL_ERR_NOMEM;
-        int rc = source_on_message(c->src, type, m->timestamp + (ts - base), pl);
-        if (rc) return rc;
-    }
-    return 0;
-}
-
-static int publish_data(conn_t *c, rtmp_msg_t *m)
-{
-    const uint8_t *p = m->payload->data;
-    size_t n = m->payload->size;
-    if (m->type == RTMP_MSG_AMF3_DATA && n > 0) {
-        p++;
-        n--;
-    }
-    rill_writer_t w;
-    rill_writer_init(&w, 0);
-    int rc = rtmp_metadata_unwrap(p, n, &w);
-    if (rc == 1) {
-        rill_payload_t *pl = rill_payload_from(w.data, w.len);
-        rc = pl ? source_on_message(c->src, RTMP_MSG_AMF0_DATA, m->timestamp, pl) : RILL_ERR_NOMEM;
-        if (!rc) rill_trace("metadata %zu bytes", w.len);
-    } else if (rc == 0) {
-        rill_verbose("ignore script data of %zu bytes", n);
-    }
-    rill_writer_free(&w);
-    return rc;
-}
-
 static int do_publish(conn_t *c, const rtmp_cmd_t *cmd)
 {
     if (take_stream_name(c, cmd)) {
@@ -210,23 +162,7 @@ static int do_publish(conn_t *c, const rtmp_cmd_t *cmd)
             if (rc == RILL_ERR_TIMEOUT) c->reason = got_media ? "publish timeout (normal_timeout)" : "no media (firstpkt_timeout)";
             return rc;
         }
-        switch (m.type) {
-        case RTMP_MSG_AUDIO:
-        case RTMP_MSG_VIDEO:
-            got_media = 1;
-            rc = source_on_message(c->src, m.type, m.timestamp, m.payload);
-            m.payload = NULL;
-            break;
-        case RTMP_MSG_AMF0_DATA:
-        case RTMP_MSG_AMF3_DATA:
-            rc = publish_data(c, &m);
-            break;
-        case RTMP_MSG_AGGREGATE:
-            got_media = 1;
-            rc = publish_aggregate(c, &m);
-            break;
-        case RTMP_MSG_AMF0_COMMAND:
-        case RTMP_MSG_AMF3_COMMAND: {
+        if (m.type == RTMP_MSG_AMF0_COMMAND || m.type == RTMP_MSG_AMF3_COMMAND) {
             rtmp_cmd_t pc;
             if (rtmp_cmd_parse(m.payload->data, m.payload->size, m.type == RTMP_MSG_AMF3_COMMAND, &pc) == 0) {
                 int end = !strcmp(pc.name, "FCUnpublish") || !strcmp(pc.name, "deleteStream") ||
@@ -238,10 +174,10 @@ static int do_publish(conn_t *c, const rtmp_cmd_t *cmd)
                     return 0;
                 }
             }
-            break;
-        }
-        default:
-            break;
+        } else {
+            rc = rtmp_ingest(c->src, &m, 0);
+            if (rc == 1) got_media = 1;
+            if (rc > 0) rc = 0;
         }
         rill_payload_unref(m.payload);
         if (rc) return rc;

@@ -1,0 +1,24 @@
+/* RTMP messages into a source: what a publisher on this server and an edge's
+ * upstream both send. Audio and video go in as they are (the payload is
+ * shared, not copied), aggregate messages are split into their FLV tags, and
+ * script data is reduced to onMetaData (the @setDataFrame wrapper stripped). */
+#ifndef RTMP_INGEST_H
+#define RTMP_INGEST_H
+
+#include <stdint.h>
+#include "hub.h"
+#include "rtmp_msg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ts_offset is added to every timestamp (an edge rebases a new upstream).
+ * Returns 1 for media, 0 for anything else, or a negative RILL_ERR_*. The
+ * message stays the caller's. */
+int rtmp_ingest(rill_source_t *s, const rtmp_msg_t *m, uint32_t ts_offset);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
