@@ -8,6 +8,7 @@ PACKAGES=(
   libst-dev libssl-dev libhttp-parser-dev libcjson-dev libgtest-dev
   ffmpeg vlc-bin vlc-plugin-base
   curl procps util-linux
+  nginx libnginx-mod-rtmp
 )
 
 missing=()
