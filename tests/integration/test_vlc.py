@@ -17,6 +17,8 @@ def test_vlc_records_stream():
     check(info and info.get("codec_name") == "h264",
           "expected h264 video in VLC's recording (%d bytes); ffprobe: %r; vlc log: %s" % (
               size, info, rill.sanitize_lines(log, 6)))
+    check(info.get("width") == "640" and info.get("height") == "360",
+          "expected 640x360 video in VLC's recording; saw %sx%s" % (info.get("width"), info.get("height")))
     frames = int(info.get("nb_read_frames") or 0)
-    check(frames >= 25, "expected >= 25 video frames in VLC's 6 s recording; ffprobe counted %d" % frames)
+    check(frames >= 75, "expected >= 75 video frames in VLC's 6 s recording (25 fps); ffprobe counted %d" % frames)
     node.assert_running()

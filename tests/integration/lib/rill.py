@@ -185,7 +185,8 @@ class Node:
     """One rill server on its own 127.0.0.x and a free port."""
 
     def __init__(self, name="rill", ip=None, port=None, play=DEFAULT_PLAY,
-                 publish=DEFAULT_PUBLISH, vhost_extra="", global_extra="", log_level="trace"):
+                 publish=DEFAULT_PUBLISH, vhost_extra="", global_extra="", log_level="trace",
+                 max_connections=1000):
         self.name = name
         self.ip = ip or new_ip()
         self.port = port or free_port(self.ip)
@@ -194,7 +195,7 @@ class Node:
         self.log_path = os.path.join(self.dir, "rill.log")
         self.conf = (
             "listen %s:%d;\n"
-            "max_connections 1000;\n"
+            "max_connections %d;\n"
             "daemon off;\n"
             "srs_log_tank console;\n"
             "srs_log_level %s;\n"
@@ -204,7 +205,7 @@ class Node:
             "    play { %s }\n"
             "    publish { %s }\n"
             "%s"
-            "}\n" % (self.ip, self.port, log_level, os.path.join(self.dir, "rill.pid"),
+            "}\n" % (self.ip, self.port, max_connections, log_level, os.path.join(self.dir, "rill.pid"),
                      global_extra, play, publish, vhost_extra))
         with open(self.conf_path, "w") as f:
             f.write(self.conf)
@@ -268,6 +269,7 @@ class Node:
         if self.proc is None or self.checked:
             return 0.0
         self.checked = True
+        self.resume()       # a SIGSTOPped node would only get SIGTERM after SIGCONT
         was_alive = self.proc.alive()
         t0 = time.monotonic()
         rc = self.proc.stop(grace)
@@ -284,6 +286,39 @@ class Node:
             raise TestFailure("%s exited with code %s after SIGTERM, expected 0" % (self.name, rc))
         return dt
 
+    def kill(self, sig=signal.SIGKILL, timeout=5.0):
+        """Kill the server (SIGKILL: no shutdown at all) and wait until it is
+        gone. start() or restart() runs it again on the same ip:port."""
+        check(self.proc is not None and self.proc.alive(), "%s is not running, cannot kill it" % self.name)
+        rep = self.sanitizer_report()
+        check(rep is None, "%s reported a sanitizer error before it was killed:\n%s" % (self.name, rep))
+        self.resume()
+        self.proc.kill(sig)
+        check(self.proc.wait(timeout) is not None, "%s still running %.0fs after signal %d" % (
+            self.name, timeout, sig))
+        self.proc._close_log()
+        self.checked = True     # killed on purpose: cleanup has nothing to check
+
+    def restart(self, timeout=10.0):
+        """Start again after kill(), same conf and ip:port, logging to a new file
+        (rill.1.log, rill.2.log, ...)."""
+        self.runs = getattr(self, "runs", 0) + 1
+        self.log_path = os.path.join(self.dir, "rill.%d.log" % self.runs)
+        self.checked = False
+        return self.start(timeout)
+
+    def pause(self):
+        """SIGSTOP: the process hangs with its sockets open (kernel buffers
+        still fill, nothing is read or answered)."""
+        self.proc.kill(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self):
+        """SIGCONT after pause()."""
+        if getattr(self, "paused", False) and self.proc is not None:
+            self.proc.kill(signal.SIGCONT)
+        self.paused = False
+
 
 def start_node(**kw):
     return Node(**kw).start()
@@ -291,10 +326,13 @@ def start_node(**kw):
 
 # ---------------------------------------------------------------- ffmpeg
 
-def publish(url, duration=None, extra=None, name="publisher"):
-    """ffmpeg publishing a 640x360 25 fps H.264 + AAC test stream in real time."""
+def publish(url, duration=None, extra=None, name="publisher", size=None):
+    """ffmpeg publishing a 640x360 (or size) 25 fps H.264 + AAC test stream in real time."""
     args = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-re"]
-    args += PUBLISH_ARGS
+    pa = list(PUBLISH_ARGS)
+    if size:
+        pa[3] = "testsrc2=size=%s:rate=25" % size
+    args += pa
     if duration is not None:
         args += ["-t", str(duration)]
     args += list(extra or [])
@@ -516,9 +554,9 @@ def sanitize_lines(text, n=15):
 
 # ---------------------------------------------------------------- live streams
 
-def raw_player(node, stream, app="live"):
+def raw_player(node, stream, app="live", rcvbuf=None):
     """Start a python RTMP player (lib.rtmp.RawPlayer) of node's stream."""
-    pl = rtmp.RawPlayer(node.ip, node.port, stream, app=app)
+    pl = rtmp.RawPlayer(node.ip, node.port, stream, app=app, rcvbuf=rcvbuf)
     _players.append(pl)
     return pl.start()
 

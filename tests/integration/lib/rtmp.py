@@ -223,10 +223,18 @@ def simple_c1():
 class RtmpConn:
     """One client connection. Every socket operation is bounded by timeout."""
 
-    def __init__(self, ip, port, timeout=5.0):
+    def __init__(self, ip, port, timeout=5.0, rcvbuf=None):
         self.ip = ip
         self.port = port
-        self.sock = socket.create_connection((ip, port), timeout=timeout)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.connect((ip, port))
+        except OSError:
+            self.sock.close()
+            raise
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(timeout)
         self.timeout = timeout
@@ -341,64 +349,87 @@ class RtmpConn:
 
     # -- reading
     def read_message(self):
-        """Next complete message (control messages are applied and returned too)."""
+        """Next complete message (control messages are applied and returned
+        too). Chunks are parsed in place and consumed only when whole, so a
+        socket timeout never loses parser state: just call again."""
         while True:
-            b0 = self._take(1)[0]
-            fmt = b0 >> 6
-            csid = b0 & 0x3F
-            if csid == 0:
-                csid = 64 + self._take(1)[0]
-            elif csid == 1:
-                x = self._take(2)
-                csid = 64 + x[0] + 256 * x[1]
-            st = self.streams.get(csid)
-            if st is None:
-                if fmt != 0:
-                    raise RtmpError("first chunk of csid %d has fmt %d" % (csid, fmt))
-                st = self.streams[csid] = _InStream()
-            new_msg = st.buf is None
-            if fmt == 0:
-                h = self._take(11)
-                ts = int.from_bytes(h[0:3], "big")
-                st.length = int.from_bytes(h[3:6], "big")
-                st.type = h[6]
-                st.sid = struct.unpack("<I", h[7:11])[0]
-                st.ext = ts == 0xFFFFFF
-                if st.ext:
-                    ts = struct.unpack(">I", self._take(4))[0]
-                st.ts = ts
-                st.delta = 0
-            elif fmt == 1 or fmt == 2:
-                h = self._take(7 if fmt == 1 else 3)
-                d = int.from_bytes(h[0:3], "big")
-                if fmt == 1:
-                    st.length = int.from_bytes(h[3:6], "big")
-                    st.type = h[6]
-                st.ext = d == 0xFFFFFF
-                if st.ext:
-                    d = struct.unpack(">I", self._take(4))[0]
-                st.delta = d
-                st.ts = (st.ts + d) & 0xFFFFFFFF
-            else:
-                if st.ext:
-                    # fmt 3 after an extended timestamp: most servers repeat the
-                    # extended field (SRS, ffmpeg); accept both forms, as SRS does.
-                    self._fill(4)
-                    got = struct.unpack(">I", bytes(self.rbuf[:4]))[0]
-                    if got in (st.ts, st.delta, (st.ts + st.delta) & 0xFFFFFFFF):
-                        del self.rbuf[:4]
-                if new_msg:
-                    st.ts = (st.ts + st.delta) & 0xFFFFFFFF
-            if new_msg:
-                st.buf = bytearray()
-            n = min(self.in_chunk_size, st.length - len(st.buf))
-            if n > 0:
-                st.buf += self._take(n)
-            if len(st.buf) >= st.length:
-                m = Message(st.type, st.sid, st.ts, bytes(st.buf), csid, time.monotonic())
-                st.buf = None
-                self._on_control(m)
+            m = self._read_chunk()
+            if m is not None:
                 return m
+
+    def _peek(self, i, n):
+        self._fill(i + n)
+        return bytes(self.rbuf[i:i + n])
+
+    def _read_chunk(self):
+        b0 = self._peek(0, 1)[0]
+        i = 1
+        fmt = b0 >> 6
+        csid = b0 & 0x3F
+        if csid == 0:
+            csid = 64 + self._peek(1, 1)[0]
+            i = 2
+        elif csid == 1:
+            x = self._peek(1, 2)
+            csid = 64 + x[0] + 256 * x[1]
+            i = 3
+        st = self.streams.get(csid)
+        if st is None:
+            if fmt != 0:
+                raise RtmpError("first chunk of csid %d has fmt %d" % (csid, fmt))
+            st = _InStream()
+        new_msg = st.buf is None
+        ts, delta, length, mtype, sid, ext = st.ts, st.delta, st.length, st.type, st.sid, st.ext
+        if fmt == 0:
+            h = self._peek(i, 11)
+            i += 11
+            ts = int.from_bytes(h[0:3], "big")
+            length = int.from_bytes(h[3:6], "big")
+            mtype = h[6]
+            sid = struct.unpack("<I", h[7:11])[0]
+            ext = ts == 0xFFFFFF
+            if ext:
+                ts = struct.unpack(">I", self._peek(i, 4))[0]
+                i += 4
+            delta = 0
+        elif fmt == 1 or fmt == 2:
+            h = self._peek(i, 7 if fmt == 1 else 3)
+            i += 7 if fmt == 1 else 3
+            d = int.from_bytes(h[0:3], "big")
+            if fmt == 1:
+                length = int.from_bytes(h[3:6], "big")
+                mtype = h[6]
+            ext = d == 0xFFFFFF
+            if ext:
+                d = struct.unpack(">I", self._peek(i, 4))[0]
+                i += 4
+            delta = d
+            ts = (ts + d) & 0xFFFFFFFF
+        else:
+            if ext:
+                # fmt 3 after an extended timestamp: most servers repeat the
+                # extended field (SRS, ffmpeg); accept both forms, as SRS does.
+                got = struct.unpack(">I", self._peek(i, 4))[0]
+                if got in (ts, delta, (ts + delta) & 0xFFFFFFFF):
+                    i += 4
+            if new_msg:
+                ts = (ts + delta) & 0xFFFFFFFF
+        have = 0 if new_msg else len(st.buf)
+        n = max(0, min(self.in_chunk_size, length - have))
+        body = self._peek(i, n) if n else b""
+        # the whole chunk is here: commit
+        del self.rbuf[:i + n]
+        self.streams[csid] = st
+        st.ts, st.delta, st.length, st.type, st.sid, st.ext = ts, delta, length, mtype, sid, ext
+        if new_msg:
+            st.buf = bytearray()
+        st.buf += body
+        if len(st.buf) >= st.length:
+            m = Message(st.type, st.sid, st.ts, bytes(st.buf), csid, time.monotonic())
+            st.buf = None
+            self._on_control(m)
+            return m
+        return None
 
     def _on_control(self, m):
         if m.type == MSG_SET_CHUNK_SIZE and len(m.payload) >= 4:
@@ -506,9 +537,11 @@ class RawPlayer:
     record each message. video: list of (arrival, timestamp, is_key, is_seq)
     for every video message (sequence headers included)."""
 
-    def __init__(self, ip, port, stream, app="live", timeout=5.0):
+    def __init__(self, ip, port, stream, app="live", timeout=5.0, rcvbuf=None):
         self.ip, self.port, self.stream, self.app = ip, port, stream, app
         self.timeout = timeout
+        self.rcvbuf = rcvbuf
+        self.paused = False      # while True the thread does not read the socket
         self.video = []
         self.audio = 0
         self.data = 0
@@ -530,7 +563,7 @@ class RawPlayer:
 
     def _run(self):
         try:
-            c = self.conn = RtmpConn(self.ip, self.port, timeout=self.timeout)
+            c = self.conn = RtmpConn(self.ip, self.port, timeout=self.timeout, rcvbuf=self.rcvbuf)
             c.handshake()
             c.connect(self.app)
             sid = c.create_stream()
@@ -541,6 +574,9 @@ class RawPlayer:
             c.pending = []
             c.sock.settimeout(0.5)
             while not self._stop:
+                if self.paused:
+                    time.sleep(0.05)
+                    continue
                 try:
                     m = c.read_message()
                 except socket.timeout:
