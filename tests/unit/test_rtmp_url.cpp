@@ -72,11 +72,14 @@ TEST(RtmpCmd, ClientCommandsParseBack)
 {
     rill_writer_t w;
     rill_writer_init(&w, 0);
-    ASSERT_EQ(rtmp_cmd_connect(&w, 1, "live", "rtmp://127.0.0.1/live", 1), 0);
+    ASSERT_EQ(rtmp_cmd_connect(&w, 1, "live", "rtmp://127.0.0.1/live", 1, 1), 0);
     rtmp_cmd_t c;
     ASSERT_EQ(rtmp_cmd_parse(w.data, w.len, 0, &c), 0);
     EXPECT_STREQ(c.name, "connect");
     EXPECT_STREQ(amf0_object_get_string(rtmp_cmd_arg(&c, 0), "app"), "live");
+    const amf0_value_t *edge = amf0_object_get(rtmp_cmd_arg(&c, 0), "rillEdge");
+    ASSERT_NE(edge, nullptr);
+    EXPECT_EQ(edge->type, AMF0_BOOLEAN);
     rtmp_cmd_free(&c);
     rill_writer_reset(&w);
     ASSERT_EQ(rtmp_cmd_play(&w, 4, "x?token=1"), 0);

@@ -20,12 +20,25 @@ const char *forward_state_name(int s)
     return s == FWD_FORWARDING ? "forwarding" : s == FWD_BACKOFF ? "backoff" : "connecting";
 }
 
+/* Point the forwarder at dests[cur]. */
+static void aim(forwarder_t *f)
+{
+    const rill_dest_t *d = &f->dests[f->cur];
+    snprintf(f->dest, sizeof f->dest, "%s:%d", d->host, d->port);
+    /* The slave resolves the vhost from the tcUrl, so name it when it is not the default. */
+    if (strcmp(f->src->vhost, "__defaultVhost__") != 0)
+        snprintf(f->tc_url, sizeof f->tc_url, "rtmp://%s:%d/%s?vhost=%s", d->ip, d->port, f->app, f->src->vhost);
+    else
+        snprintf(f->tc_url, sizeof f->tc_url, "rtmp://%s:%d/%s", d->ip, d->port, f->app);
+}
+
 /* One session: connect, publish, then pump until something fails. */
 static int forward_once(forwarder_t *f)
 {
     rtmp_client_t cl;
     rtmp_client_init(&cl);
-    int rc = rtmp_client_connect(&cl, f->ip, f->port, f->app, f->tc_url, 1, CONNECT_TIMEOUT);
+    const rill_dest_t *d = &f->dests[f->cur];
+    int rc = rtmp_client_connect(&cl, d->ip, d->port, f->app, f->tc_url, 1, CONNECT_TIMEOUT);
     if (!rc) rc = rtmp_client_publish(&cl, f->stream, (uint32_t)f->chunk_size, CONNECT_TIMEOUT);
     if (rc) {
         if (cl.status[0]) rill_verbose("forward %s: slave answered %s", f->dest, cl.status);
@@ -73,6 +86,15 @@ static void *forward_loop(void *arg)
             rill_warn("forward %s/%s/%s to %s failed: %s%s (try %d)", f->src->vhost, f->src->app, f->src->stream,
                       f->dest, rill_strerror(rc), rc == RILL_ERR_DENIED ? " (slave refused the publish)" : "",
                       failures + 1);
+        if (f->ndests > 1) {
+            /* next origin at once; back off only after a whole round failed */
+            f->cur = (f->cur + 1) % f->ndests;
+            aim(f);
+            if (f->cur != 0) {
+                f->reconnects++;
+                continue;
+            }
+        }
         int64_t wait = f->backoff_min;
         for (int i = 0; i < failures && wait < f->backoff_max; i++) wait *= 2;
         if (wait > f->backoff_max) wait = f->backoff_max;
@@ -84,29 +106,32 @@ static void *forward_loop(void *arg)
     return NULL;
 }
 
-static int start(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const char *dest,
-                 const char *ip, int port, const char *app, const char *stream, const char *param)
+/* A forwarder to the first of dests that works (one, for a plain forward;
+ * the origin list, for a publish proxied by an edge). */
+static int start(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const rill_dest_t *dests,
+                 int ndests, const char *app, const char *stream, const char *param)
 {
     forwarder_t *f = calloc(1, sizeof(*f));
     if (!f) return RILL_ERR_NOMEM;
+    f->dests = calloc((size_t)ndests, sizeof(*f->dests));
+    if (!f->dests) {
+        free(f);
+        return RILL_ERR_NOMEM;
+    }
+    memcpy(f->dests, dests, sizeof(*dests) * (size_t)ndests);
+    f->ndests = ndests;
     f->mgr = m;
     f->src = s;
-    f->port = port;
     f->backoff_min = vc->forward_backoff_min;
     f->backoff_max = vc->forward_backoff_max;
     f->chunk_size = vc->chunk_size;
     f->cid = rill_log_new_cid();
-    snprintf(f->dest, sizeof f->dest, "%s", dest);
-    snprintf(f->ip, sizeof f->ip, "%s", ip);
     snprintf(f->app, sizeof f->app, "%s", app);
     snprintf(f->stream, sizeof f->stream, "%s%s", stream, param);
-    /* The slave resolves the vhost from the tcUrl, so name it when it is not the default. */
-    if (strcmp(s->vhost, "__defaultVhost__") != 0)
-        snprintf(f->tc_url, sizeof f->tc_url, "rtmp://%s:%d/%s?vhost=%s", ip, port, app, s->vhost);
-    else
-        snprintf(f->tc_url, sizeof f->tc_url, "rtmp://%s:%d/%s", ip, port, app);
+    aim(f);
     f->thread = st_thread_create(forward_loop, f, 1, 0);
     if (!f->thread) {
+        free(f->dests);
         free(f);
         return RILL_ERR_NOMEM;
     }
@@ -120,13 +145,20 @@ static void on_publish(void *ctx, rill_source_t *s)
 {
     forward_mgr_t *m = ctx;
     const rill_vhost_conf_t *vc = rill_config_vhost(m->conf, s->vhost);
-    if (!vc || !vc->forward_enabled) return;
+    if (!vc || s->edge_ingest) return;   /* what an edge pulls is not pushed anywhere */
+    if (vc->edge) {
+        /* A publisher on an edge: proxy it to an origin, failing over along the list. */
+        const rill_dest_t *list = vc->npublish_origins ? vc->publish_origins : vc->origins;
+        int n = vc->npublish_origins ? vc->npublish_origins : vc->norigins;
+        if (start(m, s, vc, list, n, s->app, s->stream, s->publish_param) != 0)
+            rill_error("edge publish %s/%s/%s: could not start the upstream", s->vhost, s->app, s->stream);
+        return;
+    }
+    if (!vc->forward_enabled) return;
     for (int i = 0; i < vc->nforward_dests; i++) {
         const rill_dest_t *d = &vc->forward_dests[i];
-        char dest[300];
-        snprintf(dest, sizeof dest, "%s:%d", d->host, d->port);
-        if (start(m, s, vc, dest, d->ip, d->port, s->app, s->stream, s->publish_param) != 0)
-            rill_error("forward %s/%s/%s to %s: could not start", s->vhost, s->app, s->stream, dest);
+        if (start(m, s, vc, d, 1, s->app, s->stream, s->publish_param) != 0)
+            rill_error("forward %s/%s/%s to %s:%d: could not start", s->vhost, s->app, s->stream, d->host, d->port);
     }
 }
 
@@ -137,10 +169,13 @@ int forward_start_url(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_
         rill_warn("forward %s/%s/%s: bad url '%s'", s->vhost, s->app, s->stream, url);
         return RILL_ERR_INVAL;
     }
-    char dest[300];
-    snprintf(dest, sizeof dest, "%s:%d", u.host, u.port);
+    rill_dest_t d;
+    memset(&d, 0, sizeof d);
+    snprintf(d.host, sizeof d.host, "%s", u.host);
     /* Only addresses: a name lookup here would block every coroutine. */
-    return start(m, s, vc, dest, strcmp(u.host, "localhost") ? u.host : "127.0.0.1", u.port, u.app, u.stream, u.param);
+    snprintf(d.ip, sizeof d.ip, "%.63s", strcmp(u.host, "localhost") ? u.host : "127.0.0.1");
+    d.port = u.port;
+    return start(m, s, vc, &d, 1, u.app, u.stream, u.param);
 }
 
 static void stop_one(forwarder_t *f)
@@ -150,6 +185,7 @@ static void stop_one(forwarder_t *f)
     st_thread_join(f->thread, NULL);
     rill_trace("forward %s/%s/%s to %s: stopped, %llu bytes, %u reconnects", f->src->vhost, f->src->app,
                f->src->stream, f->dest, (unsigned long long)f->bytes_sent, f->reconnects);
+    free(f->dests);
     free(f);
 }
 

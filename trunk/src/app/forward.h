@@ -21,9 +21,10 @@ enum forwarder_state { FWD_CONNECTING = 0, FWD_FORWARDING, FWD_BACKOFF };
 typedef struct forwarder {
     struct forward_mgr *mgr;
     rill_source_t *src;
-    char dest[300];             /* host:port as configured, for logs and the API */
-    char ip[64];
-    int port;
+    rill_dest_t *dests;         /* one destination, or an edge's origin list */
+    int ndests;
+    int cur;                    /* the one in use */
+    char dest[300];             /* dests[cur] as host:port, for logs and the API */
     char app[256];
     char stream[1300];          /* stream + the publisher's params */
     char tc_url[600];

@@ -145,6 +145,13 @@ void source_unpublish(rill_source_t *s)
     wake_all(s);
 }
 
+void source_fail(rill_source_t *s)
+{
+    s->upstream_failed = 1;
+    s->epoch++;
+    wake_all(s);
+}
+
 /* Correct a timestamp once for every player (time_jitter). */
 static uint32_t correct_time(rill_source_t *s, uint32_t ts)
 {

@@ -42,6 +42,8 @@ struct rill_source {
     void *publisher;            /* the publishing connection, or NULL */
     uint32_t publisher_cid;
     char *publish_param;        /* the publisher's "?a=b" params, passed on upstream */
+    int edge_ingest;            /* published by an edge's upstream, not by a client */
+    int upstream_failed;        /* an edge gave up on every origin: players end */
     uint32_t epoch;             /* counts publish and unpublish events */
     media_msg_t *metadata, *video_sh, *audio_sh;
     stream_ring_t ring;
@@ -89,6 +91,8 @@ void hub_release(rill_hub_t *h, rill_source_t *s);
 /* RILL_ERR_STREAM_BUSY when another publisher holds it. */
 int source_publish(rill_source_t *s, void *who, uint32_t cid, const char *param);
 void source_unpublish(rill_source_t *s);
+/* An edge gave up on its origins: players are told and closed. */
+void source_fail(rill_source_t *s);
 /* Audio, video or script data from the publisher. Takes the payload
  * reference. Metadata (onMetaData, @setDataFrame stripped) as type 18. */
 int source_on_message(rill_source_t *s, uint8_t type, uint32_t timestamp, rill_payload_t *pl);

@@ -46,6 +46,7 @@ int rill_server_start(rill_server_t *srv, rill_config_t *conf)
     srv->start_ms = rill_now_ms();
     hub_init(&srv->hub);
     forward_init(&srv->fwd, &srv->hub, conf);
+    edge_init(&srv->edge, &srv->hub, conf);
     srv->listeners = calloc((size_t)conf->nlistens, sizeof(*srv->listeners));
     if (!srv->listeners) return RILL_ERR_NOMEM;
     for (int i = 0; i < conf->nlistens; i++) {
@@ -102,6 +103,7 @@ void rill_server_stop(rill_server_t *srv)
     for (rill_conn_t *c = srv->conns; c; c = c->next) rtmp_conn_stop(c);
     /* Connections unlink themselves as they finish; bounded wait. */
     for (int i = 0; i < 100 && srv->nconns > 0; i++) st_usleep(10 * 1000);
+    edge_stop_all(&srv->edge);
     forward_stop_all(&srv->fwd);
     if (srv->nconns > 0) rill_warn("%d connections still closing at exit", srv->nconns);
     else hub_free(&srv->hub);

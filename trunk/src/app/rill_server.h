@@ -5,6 +5,7 @@
 
 #include <st.h>
 #include <stdint.h>
+#include "edge.h"
 #include "forward.h"
 #include "hub.h"
 #include "rill_config.h"
@@ -26,6 +27,7 @@ typedef struct rill_server {
     rill_config_t *conf;
     rill_hub_t hub;
     forward_mgr_t fwd;
+    edge_mgr_t edge;
     rill_listener_t *listeners;
     int nlisteners;
     rill_conn_t *conns;     /* every live connection */

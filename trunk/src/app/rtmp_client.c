@@ -97,7 +97,7 @@ int rtmp_client_connect(rtmp_client_t *c, const char *ip, int port, const char *
     rill_writer_t w;
     rill_writer_init(&w, 0);
     c->txid = 1;
-    rc = send_cmd(c, &w, 0, rtmp_cmd_connect(&w, c->txid, app, tc_url, publish), deadline);
+    rc = send_cmd(c, &w, 0, rtmp_cmd_connect(&w, c->txid, app, tc_url, publish, c->as_edge), deadline);
     if (rc) return rc;
     rtmp_cmd_t reply;
     rc = wait_reply(c, c->txid, &reply, deadline);

@@ -19,6 +19,7 @@ typedef struct rtmp_client {
     uint32_t stream_id;         /* from createStream */
     double txid;
     char status[128];           /* last onStatus / _error code, for logs */
+    int as_edge;                /* say so in connect (see rtmp_cmd_connect) */
 } rtmp_client_t;
 
 void rtmp_client_init(rtmp_client_t *c);

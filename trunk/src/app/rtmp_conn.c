@@ -1,5 +1,6 @@
 #include "rtmp_conn.h"
 #include "flv.h"
+#include "edge.h"
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_net.h"
@@ -86,7 +87,18 @@ static int handle_connect(conn_t *c, const rtmp_cmd_t *cmd)
         return RILL_ERR_DENIED;
     }
     snprintf(c->vhost, sizeof c->vhost, "%s", c->vconf->name);
-    rill_trace("connect vhost=%s app=%s tcUrl=%s param=%s", c->vhost, c->app, c->tc_url, c->param);
+    const amf0_value_t *edge = amf0_object_get(obj, "rillEdge");
+    c->from_edge = edge && edge->type == AMF0_BOOLEAN && edge->boolean;
+    rill_trace("connect vhost=%s app=%s tcUrl=%s param=%s%s", c->vhost, c->app, c->tc_url, c->param,
+               c->from_edge ? " (edge upstream)" : "");
+    if (c->vconf->edge && c->vconf->token_traverse &&
+        edge_check_connect(&c->srv->edge, c->vconf, c->app, c->vhost, c->param) != 0) {
+        rill_warn("connect refused: origin did not accept it (token_traverse)");
+        send_writer(c, RTMP_CSID_COMMAND, RTMP_MSG_AMF0_COMMAND, 0, &w,
+                    rtmp_cmd_connect_error(&w, cmd->txid, "NetConnection.Connect.Rejected", "refused by origin"));
+        c->reason = "refused by origin (token_traverse)";
+        return RILL_ERR_DENIED;
+    }
 
     /* OBS needs the chunk size before the _result. */
     int rc = rtmp_session_send_control(&c->s, RTMP_MSG_WINDOW_ACK_SIZE, WINDOW_ACK_SIZE, CONTROL_TIMEOUT);
@@ -219,6 +231,11 @@ static int play_on_tick(rtmp_pump_t *p, void *ctx)
     rill_consumer_t *co = p->co;
     if (co->epoch == c->src->epoch) return 0;
     co->epoch = c->src->epoch;
+    if (c->src->upstream_failed) {
+        send_status(c, "error", "NetStream.Play.Failed", "Every origin failed.");
+        c->reason = "edge gave up on every origin";
+        return RILL_ERR_NOT_FOUND;
+    }
     if (c->src->publisher) return send_status(c, "status", "NetStream.Play.PublishNotify", "Now published.");
     return send_status(c, "status", "NetStream.Play.UnpublishNotify", "Stream unpublished.");
 }
@@ -245,11 +262,31 @@ static int do_play(conn_t *c, const rtmp_cmd_t *cmd)
         c->reason = "bad stream name";
         return RILL_ERR_COMMAND;
     }
-    c->src = hub_acquire(&c->srv->hub, c->vconf, c->vhost, c->app, c->stream);
+    const rill_vhost_conf_t *vc = c->vconf;
+    if (vc->edge && vc->token_traverse) {
+        char full[1600];
+        snprintf(full, sizeof full, "%s%s", c->stream, c->param);
+        if (edge_check_play(&c->srv->edge, vc, c->app, c->vhost, full) != 0) {
+            send_status(c, "error", "NetStream.Play.Rejected", "refused by origin");
+            c->reason = "play refused by origin (token_traverse)";
+            return RILL_ERR_DENIED;
+        }
+    }
+    c->src = hub_acquire(&c->srv->hub, vc, c->vhost, c->app, c->stream);
     if (!c->src) return RILL_ERR_NOMEM;
     c->role = RILL_ROLE_PLAY;
+    if (c->from_edge && !vc->edge && !c->src->publisher) {
+        /* An edge asks; say at once that the stream is not here so it tries another origin. */
+        send_status(c, "error", "NetStream.Play.StreamNotFound", "Stream not found.");
+        c->reason = "stream not found (edge upstream)";
+        return RILL_ERR_NOT_FOUND;
+    }
     c->consumer = source_add_consumer(c->src, st_thread_self());
     if (!c->consumer) return RILL_ERR_NOMEM;
+    if (vc->edge && edge_on_play(&c->srv->edge, c->src, vc, c->param) != 0) {
+        c->reason = "could not start the edge upstream";
+        return RILL_ERR_NOMEM;
+    }
     rill_trace("play %s/%s/%s%s (%s)", c->vhost, c->app, c->stream, c->param,
                c->src->publisher ? "live" : "waiting for publisher");
     int fd = st_netfd_fileno(c->s.fd);

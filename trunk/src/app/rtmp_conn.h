@@ -26,6 +26,7 @@ struct rill_conn {
     const rill_vhost_conf_t *vconf;
     char vhost[256], app[256], stream[256], param[1024], tc_url[1024];
     int role;
+    int from_edge;              /* connect said rillEdge: a rill edge's upstream */
     rill_source_t *src;
     rill_consumer_t *consumer;
     int stop;                   /* set by the server on shutdown */

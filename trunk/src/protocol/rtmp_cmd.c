@@ -153,7 +153,7 @@ int rtmp_data_start(rill_writer_t *w)
     return rc;
 }
 
-int rtmp_cmd_connect(rill_writer_t *w, double txid, const char *app, const char *tc_url, int publish)
+int rtmp_cmd_connect(rill_writer_t *w, double txid, const char *app, const char *tc_url, int publish, int edge)
 {
     amf0_value_t *o = amf0_new_object();
     if (!o) return RILL_ERR_NOMEM;
@@ -168,6 +168,7 @@ int rtmp_cmd_connect(rill_writer_t *w, double txid, const char *app, const char 
         if (!rc) rc = amf0_object_set(o, "videoCodecs", amf0_new_number(252));
         if (!rc) rc = amf0_object_set(o, "videoFunction", amf0_new_number(1));
     }
+    if (!rc && edge) rc = amf0_object_set(o, "rillEdge", amf0_new_bool(1));
     if (!rc) rc = amf0_write_string(w, "connect");
     if (!rc) rc = amf0_write_number(w, txid);
     if (!rc) rc = amf0_encode(w, o);

@@ -41,7 +41,10 @@ int rtmp_data_sample_access(rill_writer_t *w);
 int rtmp_data_start(rill_writer_t *w);
 
 /* Client requests (the edge and forwarder use these). */
-int rtmp_cmd_connect(rill_writer_t *w, double txid, const char *app, const char *tc_url, int publish);
+/* edge: mark the connection as a rill edge's upstream (property "rillEdge":
+ * true, ignored by other servers), so a rill origin answers a play of an
+ * absent stream with StreamNotFound at once instead of waiting. */
+int rtmp_cmd_connect(rill_writer_t *w, double txid, const char *app, const char *tc_url, int publish, int edge);
 int rtmp_cmd_simple(rill_writer_t *w, const char *name, double txid, const char *arg); /* name, txid, null[, arg] */
 int rtmp_cmd_publish(rill_writer_t *w, double txid, const char *stream);
 int rtmp_cmd_play(rill_writer_t *w, double txid, const char *stream);

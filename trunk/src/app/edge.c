@@ -1,0 +1,339 @@
+#include "edge.h"
+#include "rill_error.h"
+#include "rill_log.h"
+#include "rill_time.h"
+#include "rtmp_client.h"
+#include "rtmp_cmd.h"
+#include "rtmp_ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEALTH_MEMORY_MS  10000   /* how long an origin that failed is tried last */
+#define REBASE_STEP_MS    10      /* a new origin's first frame lands this long after the last one */
+#define LOST              1       /* session result: the origin lost the stream (try the next) */
+#define IDLE              2       /* session result: no players left for the grace period */
+
+const char *edge_state_name(int s)
+{
+    return s == EDGE_PLAYING ? "playing" : s == EDGE_BACKOFF ? "backoff" : "connecting";
+}
+
+static void dest_key(const rill_dest_t *d, char *out, size_t len)
+{
+    snprintf(out, len, "%s:%d", d->ip, d->port);
+}
+
+static int64_t *health_slot(edge_mgr_t *m, const rill_dest_t *d, int create)
+{
+    char key[80];
+    dest_key(d, key, sizeof key);
+    int free_slot = -1, oldest = 0;
+    for (int i = 0; i < EDGE_HEALTH_SLOTS; i++) {
+        if (!strcmp(m->health[i].key, key)) return &m->health[i].failed_ms;
+        if (!m->health[i].key[0] && free_slot < 0) free_slot = i;
+        if (m->health[i].failed_ms < m->health[oldest].failed_ms) oldest = i;
+    }
+    if (!create) return NULL;
+    int i = free_slot >= 0 ? free_slot : oldest;
+    snprintf(m->health[i].key, sizeof m->health[i].key, "%s", key);
+    m->health[i].failed_ms = 0;
+    return &m->health[i].failed_ms;
+}
+
+static void mark_failed(edge_mgr_t *m, const rill_dest_t *d, int failed)
+{
+    int64_t *slot = health_slot(m, d, failed);
+    if (slot) *slot = failed ? rill_now_ms() : 0;
+}
+
+static int recently_failed(edge_mgr_t *m, const rill_dest_t *d)
+{
+    int64_t *slot = health_slot(m, d, 0);
+    return slot && *slot && rill_now_ms() - *slot < HEALTH_MEMORY_MS;
+}
+
+/* The next origin to try after 'from' (-1: start): list order, skipping
+ * origins that failed recently unless every one did. */
+static int next_origin(edge_mgr_t *m, const rill_vhost_conf_t *vc, int from)
+{
+    for (int k = 1; k <= vc->norigins; k++) {
+        int i = (from + k) % vc->norigins;
+        if (from < 0) i = k - 1;
+        if (!recently_failed(m, &vc->origins[i])) return i;
+    }
+    return from < 0 ? 0 : (from + 1) % vc->norigins;
+}
+
+/* Players gone for the grace period? Tracks when they went. */
+static int idle_expired(edge_ingest_t *g)
+{
+    if (g->src->nconsumers > 0) {
+        g->idle_since = 0;
+        return 0;
+    }
+    int64_t now = rill_now_ms();
+    if (!g->idle_since) g->idle_since = now;
+    return now - g->idle_since >= g->vc->ingest_grace;
+}
+
+/* An onStatus that says the origin does not (or no longer) has the stream. */
+static int lost_stream(const rtmp_msg_t *m)
+{
+    if (m->type != RTMP_MSG_AMF0_COMMAND && m->type != RTMP_MSG_AMF3_COMMAND) return 0;
+    rtmp_cmd_t cmd;
+    if (rtmp_cmd_parse(m->payload->data, m->payload->size, m->type == RTMP_MSG_AMF3_COMMAND, &cmd)) return 0;
+    int lost = 0;
+    if (!strcmp(cmd.name, "onStatus")) {
+        const char *code = amf0_object_get_string(rtmp_cmd_arg(&cmd, 1), "code");
+        lost = code && (strstr(code, "UnpublishNotify") || strstr(code, "StreamNotFound") ||
+                        strstr(code, "Play.Stop") || strstr(code, "Play.Failed"));
+    }
+    rtmp_cmd_free(&cmd);
+    return lost;
+}
+
+/* One upstream session: connect, play, copy messages in until it fails.
+ * *last_ts and *have_last carry the timeline across origins. */
+static int session(edge_ingest_t *g, const rill_dest_t *d, uint32_t *last_ts, int *have_last, int *got_media)
+{
+    const rill_vhost_conf_t *vc = g->vc;
+    rill_source_t *s = g->src;
+    char tc[600];
+    if (strcmp(s->vhost, "__defaultVhost__") != 0)
+        snprintf(tc, sizeof tc, "rtmp://%s:%d/%s?vhost=%s", d->ip, d->port, s->app, s->vhost);
+    else
+        snprintf(tc, sizeof tc, "rtmp://%s:%d/%s", d->ip, d->port, s->app);
+    snprintf(g->origin, sizeof g->origin, "%s:%d", d->host, d->port);
+    g->state = EDGE_CONNECTING;
+
+    rtmp_client_t cl;
+    rtmp_client_init(&cl);
+    cl.as_edge = 1;
+    st_utime_t read_to = (st_utime_t)vc->origin_read_timeout * 1000;
+    int rc = rtmp_client_connect(&cl, d->ip, d->port, s->app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
+    if (!rc) rc = rtmp_client_play(&cl, g->stream, read_to);
+    if (rc) {
+        rill_warn("edge %s/%s/%s: origin %s: %s%s%s", s->vhost, s->app, s->stream, g->origin, rill_strerror(rc),
+                  cl.status[0] ? ", " : "", cl.status);
+        rtmp_client_close(&cl);
+        return rc == RILL_ERR_NOT_FOUND ? LOST : rc;
+    }
+    rill_trace("edge %s/%s/%s: playing from origin %s", s->vhost, s->app, s->stream, g->origin);
+    g->state = EDGE_PLAYING;
+    int first = 1;
+    uint32_t offset = 0;
+    uint64_t before = cl.s.in_bytes;
+    for (;;) {
+        if (g->stop) break;
+        if (idle_expired(g)) {
+            rc = IDLE;
+            break;
+        }
+        rtmp_msg_t m;
+        rc = rtmp_session_read(&cl.s, &m, read_to);
+        if (rc && !g->stop) {
+            rill_warn("edge %s/%s/%s: origin %s: %s", s->vhost, s->app, s->stream, g->origin,
+                      rc == RILL_ERR_TIMEOUT ? "silent, failing over" : rill_strerror(rc));
+            break;
+        }
+        if (lost_stream(&m)) {
+            rill_warn("edge %s/%s/%s: origin %s lost the stream", s->vhost, s->app, s->stream, g->origin);
+            rill_payload_unref(m.payload);
+            rc = LOST;
+            break;
+        }
+        if (m.type == RTMP_MSG_AUDIO || m.type == RTMP_MSG_VIDEO || m.type == RTMP_MSG_AGGREGATE) {
+            if (first) {
+                /* Continue the timeline: this origin's first frame follows the last one sent. */
+                offset = *have_last ? *last_ts + REBASE_STEP_MS - m.timestamp : 0;
+                first = 0;
+                *got_media = 1;
+            }
+            *last_ts = m.timestamp + offset;
+            *have_last = 1;
+        }
+        int r = rtmp_ingest(s, &m, offset);
+        rill_payload_unref(m.payload);
+        if (r < 0) {
+            rc = r;
+            break;
+        }
+    }
+    g->bytes += cl.s.in_bytes - before;
+    rtmp_client_close(&cl);
+    return rc;
+}
+
+static void unlink_ingest(edge_mgr_t *m, edge_ingest_t *g)
+{
+    for (edge_ingest_t **pp = &m->list; *pp; pp = &(*pp)->next) {
+        if (*pp == g) {
+            *pp = g->next;
+            m->count--;
+            return;
+        }
+    }
+}
+
+static void *ingest_loop(void *arg)
+{
+    edge_ingest_t *g = arg;
+    edge_mgr_t *m = g->mgr;
+    rill_source_t *s = g->src;
+    const rill_vhost_conf_t *vc = g->vc;
+    rill_log_set_cid(g->cid);
+    uint32_t last_ts = 0;
+    int have_last = 0;
+    int idx = next_origin(m, vc, -1);
+    int64_t failing_since = 0;
+    int tried = 0;
+    int prev = -1;
+    while (!g->stop) {
+        if (prev >= 0 && prev != idx) g->switches++;
+        int got_media = 0;
+        int rc = session(g, &vc->origins[idx], &last_ts, &have_last, &got_media);
+        prev = idx;
+        if (g->stop || rc == IDLE) break;
+        mark_failed(m, &vc->origins[idx], rc != LOST && !got_media);
+        if (got_media) {
+            failing_since = 0;
+            tried = 0;
+        }
+        if (!failing_since) failing_since = rill_now_ms();
+        tried++;
+        if (vc->origin_give_up && rill_now_ms() - failing_since >= vc->origin_give_up) {
+            rill_error("edge %s/%s/%s: every origin failed for %d ms, closing players", s->vhost, s->app, s->stream,
+                       vc->origin_give_up);
+            source_fail(s);
+            break;
+        }
+        idx = next_origin(m, vc, idx);
+        if (tried >= vc->norigins) {
+            /* a whole round failed: pause before the next, still watching for idleness */
+            g->state = EDGE_BACKOFF;
+            tried = 0;
+            int64_t until = rill_now_ms() + vc->origin_backoff;
+            while (!g->stop && rill_now_ms() < until && !idle_expired(g)) st_usleep(50 * 1000);
+            if (idle_expired(g)) break;
+        }
+    }
+    /* Decided and unlinked without yielding, so a player arriving now starts a fresh ingest. */
+    unlink_ingest(m, g);
+    rill_trace("edge %s/%s/%s: upstream stopped (%s), %llu bytes, %u switches", s->vhost, s->app, s->stream,
+               g->stop ? "server stopping" : s->upstream_failed ? "origins failed" : "no players",
+               (unsigned long long)g->bytes, g->switches);
+    source_unpublish(s);
+    s->edge_ingest = 0;
+    hub_release(m->hub, s);
+    free(g);
+    return NULL;
+}
+
+edge_ingest_t *edge_find(edge_mgr_t *m, const rill_source_t *s)
+{
+    for (edge_ingest_t *g = m->list; g; g = g->next)
+        if (g->src == s) return g;
+    return NULL;
+}
+
+int edge_on_play(edge_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const char *param)
+{
+    edge_ingest_t *g = edge_find(m, s);
+    if (g) {
+        g->idle_since = 0;
+        return 0;
+    }
+    if (s->publisher) return 0;   /* published on this edge: served locally */
+    g = calloc(1, sizeof(*g));
+    if (!g) return RILL_ERR_NOMEM;
+    g->mgr = m;
+    g->src = s;
+    g->vc = vc;
+    g->cid = rill_log_new_cid();
+    snprintf(g->stream, sizeof g->stream, "%s%s", s->stream, param ? param : "");
+    s->upstream_failed = 0;
+    s->edge_ingest = 1;
+    int rc = source_publish(s, g, g->cid, param);
+    if (rc) {
+        s->edge_ingest = 0;
+        free(g);
+        return rc;
+    }
+    g->thread = st_thread_create(ingest_loop, g, 0, 0);
+    if (!g->thread) {
+        source_unpublish(s);
+        s->edge_ingest = 0;
+        free(g);
+        return RILL_ERR_NOMEM;
+    }
+    g->next = m->list;
+    m->list = g;
+    m->count++;
+    rill_trace("edge %s/%s/%s: starting upstream", s->vhost, s->app, s->stream);
+    return 0;
+}
+
+/* token_traverse: ask the origins whether they accept this client. An origin
+ * that cannot be reached is skipped; the first that answers decides. */
+static int traverse(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app, const char *vhost,
+                    const char *param, const char *stream)
+{
+    int rc = RILL_ERR_IO;
+    for (int k = 0; k < vc->norigins; k++) {
+        const rill_dest_t *d = &vc->origins[next_origin(m, vc, k - 1)];
+        char tc[1800];
+        snprintf(tc, sizeof tc, "rtmp://%s:%d/%s%s%s%s", d->ip, d->port, app,
+                 param && param[0] ? param : "", strcmp(vhost, "__defaultVhost__") ? (param && param[0] ? "&vhost=" : "?vhost=") : "",
+                 strcmp(vhost, "__defaultVhost__") ? vhost : "");
+        rtmp_client_t cl;
+        rtmp_client_init(&cl);
+        cl.as_edge = 1;
+        rc = rtmp_client_connect(&cl, d->ip, d->port, app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
+        int reached = rc == 0 || rc == RILL_ERR_DENIED;
+        if (!rc && stream) {
+            rc = rtmp_client_play(&cl, stream, (st_utime_t)vc->origin_read_timeout * 1000);
+            /* allowed, the stream is just not there yet */
+            if (rc == RILL_ERR_NOT_FOUND) rc = 0;
+            /* closed on us after the connect: the origin refused the play */
+            if (rc == RILL_ERR_EOF) rc = RILL_ERR_DENIED;
+        }
+        rill_trace("token traverse %s %s%s at origin %s: %s%s%s", stream ? "play" : "connect", app,
+                   stream ? "" : (param ? param : ""), cl.peer, rc ? rill_strerror(rc) : "allowed",
+                   cl.status[0] ? ", " : "", cl.status);
+        rtmp_client_close(&cl);
+        if (reached || rc == RILL_ERR_DENIED) return rc ? RILL_ERR_DENIED : 0;
+        mark_failed(m, d, 1);
+    }
+    return rc;
+}
+
+int edge_check_connect(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app, const char *vhost,
+                       const char *param)
+{
+    return traverse(m, vc, app, vhost, param, NULL);
+}
+
+int edge_check_play(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app, const char *vhost,
+                    const char *stream_with_param)
+{
+    return traverse(m, vc, app, vhost, NULL, stream_with_param);
+}
+
+void edge_init(edge_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf)
+{
+    memset(m, 0, sizeof(*m));
+    m->hub = hub;
+    m->conf = conf;
+}
+
+void edge_stop_all(edge_mgr_t *m)
+{
+    for (edge_ingest_t *g = m->list; g; g = g->next) {
+        g->stop = 1;
+        st_thread_interrupt(g->thread);
+    }
+    for (int i = 0; i < 100 && m->count > 0; i++) st_usleep(10 * 1000);
+    if (m->count > 0) rill_warn("%d edge upstreams still stopping at exit", m->count);
+}

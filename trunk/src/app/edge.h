@@ -1,0 +1,67 @@
+/* Edge: a vhost with `cluster { mode remote; origin A B ...; }` pulls each
+ * stream on demand. The first player of a stream starts one upstream (an
+ * "ingest") that plays it from an origin into the local source; every later
+ * player shares it. The ingest fails over to the next origin on refusal,
+ * reset, EOF, a connect timeout, silence, or an origin saying it does not
+ * have the stream; players stay connected through a switch and get the new
+ * origin's headers and GOP with timestamps that continue where they were.
+ * When the last player leaves, the ingest stops after a grace period. */
+#ifndef EDGE_H
+#define EDGE_H
+
+#include <st.h>
+#include <stdint.h>
+#include "hub.h"
+#include "rill_config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum edge_state { EDGE_CONNECTING = 0, EDGE_PLAYING, EDGE_BACKOFF };
+
+typedef struct edge_ingest {
+    struct edge_mgr *mgr;
+    rill_source_t *src;
+    const rill_vhost_conf_t *vc;
+    char stream[1300];          /* stream name + the first player's params */
+    st_thread_t thread;         /* frees itself; the manager interrupts and waits */
+    int stop;
+    uint32_t cid;
+    int state;
+    char origin[300];           /* the origin in use (host:port) */
+    uint32_t switches;          /* origin changes after the first */
+    uint64_t bytes;             /* received from origins */
+    int64_t idle_since;         /* ms when the last consumer left, 0 while there are some */
+    struct edge_ingest *next;
+} edge_ingest_t;
+
+#define EDGE_HEALTH_SLOTS 64
+
+typedef struct edge_mgr {
+    const rill_config_t *conf;
+    rill_hub_t *hub;
+    edge_ingest_t *list;
+    int count;
+    /* origins that failed recently, so a new stream does not start on a dead one */
+    struct { char key[80]; int64_t failed_ms; } health[EDGE_HEALTH_SLOTS];
+} edge_mgr_t;
+
+void edge_init(edge_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf);
+/* A player arrived at an edge vhost's source: make sure an upstream pulls it. */
+int edge_on_play(edge_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const char *param);
+/* token_traverse: 0 when an origin accepts the same connect (or play), else
+ * RILL_ERR_DENIED (refused) or another error (no origin could be asked). */
+int edge_check_connect(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app, const char *vhost,
+                       const char *param);
+int edge_check_play(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app, const char *vhost,
+                    const char *stream_with_param);
+edge_ingest_t *edge_find(edge_mgr_t *m, const rill_source_t *s);
+const char *edge_state_name(int state);
+/* Shutdown: stop every ingest and wait (bounded) for them. */
+void edge_stop_all(edge_mgr_t *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
