@@ -132,7 +132,14 @@ static int session(edge_ingest_t *g, const rill_dest_t *d, uint32_t *last_ts, in
             break;
         }
         rtmp_msg_t m;
-        rc = rtmp_session_read(&cl.s, &m, read_to);
+        st_utime_t to = read_to;
+        if (g->idle_since) {
+            /* no players: wake when the grace period ends, not at the next message */
+            int64_t left = g->vc->ingest_grace - (rill_now_ms() - g->idle_since);
+            if (left * 1000 < (int64_t)to) to = (st_utime_t)(left > 1 ? left : 1) * 1000;
+        }
+        rc = rtmp_session_read(&cl.s, &m, to);
+        if (rc == RILL_ERR_TIMEOUT && to < read_to) continue;
         if (rc && !g->stop) {
             rill_warn("edge %s/%s/%s: origin %s: %s", s->vhost, s->app, s->stream, g->origin,
                       rc == RILL_ERR_TIMEOUT ? "silent, failing over" : rill_strerror(rc));

@@ -243,7 +243,10 @@ static int play_on_tick(rtmp_pump_t *p, void *ctx)
 static int play_loop(conn_t *c)
 {
     rtmp_pump_t p;
-    int rc = rtmp_pump_init(&p, &c->s, c->consumer, c->vconf->mw_latency, c->vconf->mw_msgs, PLAY_STREAM_ID);
+    /* An edge's upstream carries one stream to many players: no merge delay there. */
+    int mw_latency = c->from_edge ? 0 : c->vconf->mw_latency;
+    int mw_msgs = c->from_edge ? 0 : c->vconf->mw_msgs;
+    int rc = rtmp_pump_init(&p, &c->s, c->consumer, mw_latency, mw_msgs, PLAY_STREAM_ID);
     if (rc) return rc;
     p.on_msg = play_on_msg;
     p.on_tick = play_on_tick;
