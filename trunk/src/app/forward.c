@@ -3,7 +3,7 @@
 #include "rill_log.h"
 #include "rill_time.h"
 #include "rtmp_client.h"
-#include "rtmp_pump.h"
+#include "stream_pump.h"
 #include "rtmp_url.h"
 
 #include <stdio.h>
@@ -52,18 +52,18 @@ static int forward_once(forwarder_t *f)
     }
     /* A slave decodes from the start: GOP cache, never a cut mid-GOP. */
     co->wait_keyframe = 0;
-    rtmp_pump_t p;
-    rc = rtmp_pump_init(&p, &cl.s, co, 0, 0, cl.stream_id);
+    stream_pump_t p;
+    rc = stream_pump_init_rtmp(&p, &cl.s, co, 0, 0, cl.stream_id);
     if (!rc) {
         p.what = "forwarder";
         p.send_timeout = SEND_TIMEOUT;
         f->state = FWD_FORWARDING;
         rill_trace("forward %s/%s/%s to %s: publishing", f->src->vhost, f->src->app, f->src->stream, f->dest);
         uint64_t before = cl.s.out_bytes;
-        rc = rtmp_pump_queue_headers(&p);
-        if (!rc) rc = rtmp_pump_run(&p, &f->stop);
+        rc = stream_pump_queue_headers(&p);
+        if (!rc) rc = stream_pump_run(&p, &f->stop);
         f->bytes_sent += cl.s.out_bytes - before;
-        rtmp_pump_free(&p);
+        stream_pump_free(&p);
     }
     source_remove_consumer(co);
     rtmp_client_close(&cl);

@@ -50,6 +50,8 @@ media_msg_t *media_msg_new(uint8_t type, uint32_t timestamp, rill_payload_t *pay
     m->hdr3_len = h.hdr3_len;
     for (int i = 0; i < h.hdr0_len; i++) m->hdr0[i] = h.hdr0[i];
     for (int i = 0; i < h.hdr3_len; i++) m->hdr3[i] = h.hdr3[i];
+    flv_tag_header(m->flv_tag, type, payload->size, timestamp);
+    flv_tag_trailer(m->flv_prev, payload->size);
     return m;
 }
 

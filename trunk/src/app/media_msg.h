@@ -1,6 +1,7 @@
 /* A published media message as the hub holds it: immutable once pushed,
  * refcounted, shared by the ring and by every player that sends it. It
- * carries its chunk headers, built once, so players only point at them. */
+ * carries its RTMP chunk headers and FLV tag header, built once, so players
+ * only point at them. */
 #ifndef MEDIA_MSG_H
 #define MEDIA_MSG_H
 
@@ -29,6 +30,8 @@ typedef struct media_msg {
     rill_payload_t *payload;
     uint8_t hdr0[18];          /* fmt 0 chunk header (stream id 1) */
     uint8_t hdr3[8];           /* fmt 3 header for the following chunks */
+    uint8_t flv_tag[11];       /* FLV tag header, for HTTP-FLV players */
+    uint8_t flv_prev[4];       /* PreviousTagSize after the tag */
 } media_msg_t;
 
 /* Takes over the payload reference. NULL on no memory (payload released). */

@@ -8,7 +8,7 @@
 #include "rill_time.h"
 #include "rtmp_cmd.h"
 #include "rtmp_ingest.h"
-#include "rtmp_pump.h"
+#include "stream_pump.h"
 #include "rtmp_url.h"
 
 #include <poll.h>
@@ -199,7 +199,7 @@ static int do_publish(conn_t *c, const rtmp_cmd_t *cmd)
 /* ---- play ------------------------------------------------------------------ */
 
 /* Player control: pause, deleteStream. */
-static int play_on_msg(rtmp_pump_t *p, rtmp_msg_t *m, void *ctx)
+static int play_on_msg(stream_pump_t *p, rtmp_msg_t *m, void *ctx)
 {
     conn_t *c = ctx;
     if (m->type != RTMP_MSG_AMF0_COMMAND && m->type != RTMP_MSG_AMF3_COMMAND) return 0;
@@ -225,7 +225,7 @@ static int play_on_msg(rtmp_pump_t *p, rtmp_msg_t *m, void *ctx)
 }
 
 /* Tell the player when its publisher leaves or comes back. */
-static int play_on_tick(rtmp_pump_t *p, void *ctx)
+static int play_on_tick(stream_pump_t *p, void *ctx)
 {
     conn_t *c = ctx;
     rill_consumer_t *co = p->co;
@@ -242,19 +242,19 @@ static int play_on_tick(rtmp_pump_t *p, void *ctx)
 
 static int play_loop(conn_t *c)
 {
-    rtmp_pump_t p;
+    stream_pump_t p;
     /* An edge's upstream carries one stream to many players: no merge delay there. */
     int mw_latency = c->from_edge ? 0 : c->vconf->mw_latency;
     int mw_msgs = c->from_edge ? 0 : c->vconf->mw_msgs;
-    int rc = rtmp_pump_init(&p, &c->s, c->consumer, mw_latency, mw_msgs, PLAY_STREAM_ID);
+    int rc = stream_pump_init_rtmp(&p, &c->s, c->consumer, mw_latency, mw_msgs, PLAY_STREAM_ID);
     if (rc) return rc;
     p.on_msg = play_on_msg;
     p.on_tick = play_on_tick;
     p.ctx = c;
-    rc = rtmp_pump_queue_headers(&p);
-    if (!rc) rc = rtmp_pump_run(&p, &c->stop);
+    rc = stream_pump_queue_headers(&p);
+    if (!rc) rc = stream_pump_run(&p, &c->stop);
     if (!c->reason) c->reason = c->stop ? "server stopping" : p.reason;
-    rtmp_pump_free(&p);
+    stream_pump_free(&p);
     return c->stop ? 0 : rc;
 }
 

@@ -1,10 +1,11 @@
-#include "rtmp_pump.h"
+#include "stream_pump.h"
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_time.h"
 #include "rtmp_chunk_headers.h"
 #include "rtmp_msg.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,13 @@
 #define IDLE_WAIT       (1000 * 1000LL)     /* nothing to send: re-check this often */
 #define MW_MSGS_WAIT_MS 100                 /* mw_msgs never holds messages longer */
 
-int rtmp_pump_init(rtmp_pump_t *p, rtmp_session_t *s, rill_consumer_t *co, int mw_latency, int mw_msgs,
-                   uint32_t stream_id)
+static int pump_init(stream_pump_t *p, rtmp_session_t *s, st_netfd_t fd, uint64_t *out_bytes, rill_consumer_t *co,
+                     int mw_latency, int mw_msgs, uint32_t stream_id)
 {
     memset(p, 0, sizeof(*p));
     p->s = s;
+    p->fd = fd;
+    p->out_bytes = out_bytes;
     p->co = co;
     p->mw_latency = mw_latency;
     p->mw_msgs = mw_msgs;
@@ -30,23 +33,47 @@ int rtmp_pump_init(rtmp_pump_t *p, rtmp_session_t *s, rill_consumer_t *co, int m
     p->iov = malloc(sizeof(*p->iov) * BATCH_IOV);
     if (stream_id != 1) p->hdrs = malloc(sizeof(*p->hdrs) * BATCH_MSGS);
     if (!p->msgs || !p->iov || (stream_id != 1 && !p->hdrs)) {
-        rtmp_pump_free(p);
+        stream_pump_free(p);
         return RILL_ERR_NOMEM;
     }
     return 0;
 }
 
-static int flush(rtmp_pump_t *p)
+int stream_pump_init_rtmp(stream_pump_t *p, rtmp_session_t *s, rill_consumer_t *co, int mw_latency, int mw_msgs,
+                          uint32_t stream_id)
+{
+    return pump_init(p, s, s->fd, &s->out_bytes, co, mw_latency, mw_msgs, stream_id);
+}
+
+int stream_pump_init_flv(stream_pump_t *p, st_netfd_t fd, uint64_t *out_bytes, rill_consumer_t *co,
+                         int mw_latency, int mw_msgs)
+{
+    int rc = pump_init(p, NULL, fd, out_bytes, co, mw_latency, mw_msgs, 1);
+    p->what = "flv player";
+    return rc;
+}
+
+/* Write iovecs fully and count them. */
+static int write_iov(stream_pump_t *p, int n)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += p->iov[i].iov_len;
+    if (st_writev(p->fd, p->iov, n, p->send_timeout) != (ssize_t)total) return rill_st_error();
+    *p->out_bytes += total;
+    return 0;
+}
+
+static int flush(stream_pump_t *p)
 {
     int rc = 0;
-    if (p->niov > 0) rc = rtmp_session_writev(p->s, p->iov, p->niov, p->send_timeout);
+    if (p->niov > 0) rc = write_iov(p, p->niov);
     for (int i = 0; i < p->n; i++) media_msg_unref(p->msgs[i]);
     p->n = 0;
     p->niov = 0;
     return rc;
 }
 
-void rtmp_pump_free(rtmp_pump_t *p)
+void stream_pump_free(stream_pump_t *p)
 {
     for (int i = 0; i < p->n; i++) media_msg_unref(p->msgs[i]);
     p->n = 0;
@@ -61,12 +88,40 @@ void rtmp_pump_free(rtmp_pump_t *p)
 /* Queue one message's chunks as iovecs pointing at its headers and payload;
  * the reference taken here keeps it alive until the write is done, since the
  * ring may drop it while a slow writev blocks. */
-static int add(rtmp_pump_t *p, media_msg_t *m)
+/* Room for k more iovecs, writing out what is queued when there is not. */
+static int need_iov(stream_pump_t *p, int k)
+{
+    if (p->niov + k <= BATCH_IOV) return 0;
+    int rc = write_iov(p, p->niov);
+    p->niov = 0;
+    return rc;
+}
+
+static void push_iov(stream_pump_t *p, const void *base, size_t len)
+{
+    p->iov[p->niov].iov_base = (void *)base;
+    p->iov[p->niov++].iov_len = len;
+}
+
+/* FLV: tag header, payload, previous tag size; all shared, nothing copied. */
+static int add_flv(stream_pump_t *p, media_msg_t *m)
+{
+    int rc = need_iov(p, 3);
+    if (rc) return rc;
+    p->msgs[p->n++] = media_msg_ref(m);
+    push_iov(p, m->flv_tag, sizeof m->flv_tag);
+    push_iov(p, m->payload->data, m->payload->size);
+    push_iov(p, m->flv_prev, sizeof m->flv_prev);
+    return 0;
+}
+
+static int add(stream_pump_t *p, media_msg_t *m)
 {
     if (p->n == p->cap) {
         int rc = flush(p);
         if (rc) return rc;
     }
+    if (!p->s) return add_flv(p, m);
     const uint8_t *h0 = m->hdr0, *h3 = m->hdr3;
     size_t h0_len = m->hdr0_len, h3_len = m->hdr3_len;
     if (p->hdrs) {
@@ -87,22 +142,24 @@ static int add(rtmp_pump_t *p, media_msg_t *m)
     uint32_t chunks = rtmp_chunk_count(size, cs);
     uint32_t off = 0;
     for (uint32_t i = 0; i < chunks; i++) {
-        if (p->niov + 2 > BATCH_IOV) {
-            int rc = rtmp_session_writev(p->s, p->iov, p->niov, p->send_timeout);
-            p->niov = 0;
-            if (rc) return rc;
-        }
+        int rc = need_iov(p, 2);
+        if (rc) return rc;
         uint32_t len = size - off < cs ? size - off : cs;
-        p->iov[p->niov].iov_base = (void *)(i ? h3 : h0);
-        p->iov[p->niov++].iov_len = i ? h3_len : h0_len;
-        p->iov[p->niov].iov_base = m->payload->data + off;
-        p->iov[p->niov++].iov_len = len;
+        push_iov(p, i ? h3 : h0, i ? h3_len : h0_len);
+        push_iov(p, m->payload->data + off, len);
         off += len;
     }
     return 0;
 }
 
-int rtmp_pump_queue_headers(rtmp_pump_t *p)
+int stream_pump_queue_bytes(stream_pump_t *p, const void *data, size_t len)
+{
+    int rc = need_iov(p, 1);
+    if (!rc) push_iov(p, data, len);
+    return rc;
+}
+
+int stream_pump_queue_headers(stream_pump_t *p)
 {
     rill_source_t *s = p->co->src;
     media_msg_t *hdrs[3] = { s->metadata, s->video_sh, s->audio_sh };
@@ -127,7 +184,7 @@ static int skip_for_keyframe(rill_consumer_t *co, const media_msg_t *m)
 }
 
 /* Send everything the ring holds past the cursor. */
-static int send_all(rtmp_pump_t *p)
+static int send_all(stream_pump_t *p)
 {
     rill_consumer_t *co = p->co;
     rill_source_t *s = co->src;
@@ -144,10 +201,18 @@ static int send_all(rtmp_pump_t *p)
     return flush(p);
 }
 
-/* Read whatever the peer sent: control is applied by the session, the rest
- * goes to on_msg. */
-static int read_incoming(rtmp_pump_t *p)
+/* Read whatever the peer sent: for RTMP control is applied by the session
+ * and the rest goes to on_msg; an HTTP-FLV client sends nothing that
+ * matters, so its bytes are only read to notice it closing. */
+static int read_incoming(stream_pump_t *p)
 {
+    if (!p->s) {
+        char junk[512];
+        ssize_t r = st_read(p->fd, junk, sizeof junk, 0);
+        if (r == 0) return RILL_ERR_EOF;
+        if (r < 0) return errno == ETIME ? 0 : rill_st_error();
+        return 0;
+    }
     for (;;) {
         rtmp_msg_t m;
         int rc = rtmp_session_read(p->s, &m, 0);
@@ -159,7 +224,7 @@ static int read_incoming(rtmp_pump_t *p)
     }
 }
 
-int rtmp_pump_run(rtmp_pump_t *p, const int *stop)
+int stream_pump_run(stream_pump_t *p, const int *stop)
 {
     int64_t last_write = 0;
     int rc = 0;
@@ -181,16 +246,16 @@ int rtmp_pump_run(rtmp_pump_t *p, const int *stop)
         }
         int readable;
         if (p->paused) {
-            readable = st_netfd_poll(p->s->fd, POLLIN, IDLE_WAIT) == 0;
+            readable = st_netfd_poll(p->fd, POLLIN, IDLE_WAIT) == 0;
         } else if (avail > 0 && p->mw_latency > 0) {
             /* merging: sleep out the rest of mw_latency, still noticing input */
-            readable = st_netfd_poll(p->s->fd, POLLIN, (st_utime_t)(p->mw_latency - elapsed) * 1000) == 0;
+            readable = st_netfd_poll(p->fd, POLLIN, (st_utime_t)(p->mw_latency - elapsed) * 1000) == 0;
         } else if (avail > 0) {
-            readable = consumer_wait(p->co, p->s->fd, (st_utime_t)(MW_MSGS_WAIT_MS - elapsed) * 1000);
+            readable = consumer_wait(p->co, p->fd, (st_utime_t)(MW_MSGS_WAIT_MS - elapsed) * 1000);
         } else {
-            readable = consumer_wait(p->co, p->s->fd, IDLE_WAIT);
+            readable = consumer_wait(p->co, p->fd, IDLE_WAIT);
         }
-        if (readable || rtmp_session_has_buffered(p->s)) rc = read_incoming(p);
+        if (readable || (p->s && rtmp_session_has_buffered(p->s))) rc = read_incoming(p);
     }
     flush(p);
     if (rc == 1) rc = 0;

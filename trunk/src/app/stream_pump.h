@@ -1,0 +1,67 @@
+/* Sends a source's messages to one peer, framed as RTMP chunks (a player on
+ * this server, a slave a forwarder publishes to) or as FLV tags (an HTTP-FLV
+ * player). It reads the consumer's cursor, batches messages into one writev
+ * (iovecs point at each message's shared headers and payload: nothing is
+ * copied per peer), merges writes over mw_latency, and reads what the peer
+ * sends while it waits, all in one coroutine with one I/O wait. */
+#ifndef STREAM_PUMP_H
+#define STREAM_PUMP_H
+
+#include <st.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include "hub.h"
+#include "rtmp_session.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct stream_pump stream_pump_t;
+/* An incoming non-control RTMP message (the pump frees it after). Return 1
+ * to end the pump normally, a negative error to end it with that error. */
+typedef int (*stream_pump_msg_fn)(stream_pump_t *p, rtmp_msg_t *m, void *ctx);
+/* Called before each round (e.g. to tell a player the publisher changed). */
+typedef int (*stream_pump_tick_fn)(stream_pump_t *p, void *ctx);
+
+struct stream_pump {
+    rtmp_session_t *s;          /* RTMP framing; NULL for FLV */
+    st_netfd_t fd;              /* the peer's socket */
+    uint64_t *out_bytes;        /* where sent bytes are counted */
+    rill_consumer_t *co;
+    int mw_latency;             /* ms; 0 writes at once */
+    int mw_msgs;                /* with mw_latency 0: smallest batch */
+    uint32_t stream_id;         /* 1 uses the messages' shared headers */
+    st_utime_t send_timeout;
+    int paused;
+    stream_pump_msg_fn on_msg;
+    stream_pump_tick_fn on_tick;
+    void *ctx;
+    const char *reason;         /* why it ended */
+    const char *what;           /* "player", "forwarder": for logs */
+    /* the batch in flight */
+    media_msg_t **msgs;         /* references held until the write is done */
+    uint8_t (*hdrs)[32];        /* per-message headers when stream_id != 1 */
+    int n, cap;
+    struct iovec *iov;
+    int niov;
+};
+
+/* RTMP framing over an RTMP session. */
+int stream_pump_init_rtmp(stream_pump_t *p, rtmp_session_t *s, rill_consumer_t *co, int mw_latency, int mw_msgs,
+                          uint32_t stream_id);
+/* FLV tags over a raw socket (the HTTP response headers already sent). */
+int stream_pump_init_flv(stream_pump_t *p, st_netfd_t fd, uint64_t *out_bytes, rill_consumer_t *co,
+                         int mw_latency, int mw_msgs);
+void stream_pump_free(stream_pump_t *p);
+/* Queue the source's metadata and sequence headers (a new player's start). */
+int stream_pump_queue_headers(stream_pump_t *p);
+/* Queue raw bytes (the FLV file header); they must outlive the next write. */
+int stream_pump_queue_bytes(stream_pump_t *p, const void *data, size_t len);
+/* Run until *stop, an error, or on_msg ends it. Returns 0 or RILL_ERR_*. */
+int stream_pump_run(stream_pump_t *p, const int *stop);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
