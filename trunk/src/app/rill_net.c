@@ -34,6 +34,18 @@ st_netfd_t rill_listen_tcp(const char *ip, int port, int backlog)
     return nfd;
 }
 
+void rill_peer_addr(int fd, char *ip, size_t len, int *port)
+{
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof sa;
+    snprintf(ip, len, "unknown");
+    *port = 0;
+    if (getpeername(fd, (struct sockaddr *)&sa, &sl) == 0 && sa.sin_family == AF_INET) {
+        inet_ntop(AF_INET, &sa.sin_addr, ip, (socklen_t)len);
+        *port = ntohs(sa.sin_port);
+    }
+}
+
 void rill_peer_name(int fd, char *out, size_t len)
 {
     struct sockaddr_in sa;

@@ -11,6 +11,8 @@ extern "C" {
 
 /* Listen on ip:port (ip "0.0.0.0" for all). NULL and errno on failure. */
 st_netfd_t rill_listen_tcp(const char *ip, int port, int backlog);
+/* The peer's address and port, split. */
+void rill_peer_addr(int fd, char *ip, size_t len, int *port);
 /* "ip:port" of the peer of a connected fd. */
 void rill_peer_name(int fd, char *out, size_t len);
 /* Connect to ip:port with a timeout (us). NULL and errno on failure. */

@@ -8,6 +8,7 @@
 #include "edge.h"
 #include "forward.h"
 #include "hub.h"
+#include "rill_client.h"
 #include "rill_config.h"
 
 #ifdef __cplusplus
@@ -30,7 +31,8 @@ typedef struct rill_server {
     edge_mgr_t edge;
     rill_listener_t *listeners;
     int nlisteners;
-    rill_conn_t *conns;     /* every live connection */
+    rill_clients_t clients; /* every client the API can list and kick */
+    rill_conn_t *conns;     /* every live RTMP connection */
     int nconns;
     int stopping;
     int64_t start_ms;

@@ -157,14 +157,15 @@ static int do_publish(conn_t *c, const rtmp_cmd_t *cmd)
         return RILL_ERR_STREAM_BUSY;
     }
     c->role = RILL_ROLE_PUBLISH;
+    c->client.type = RILL_CLIENT_PUBLISH;
     rill_trace("publish %s/%s/%s%s", c->vhost, c->app, c->stream, c->param);
     int rc = send_status(c, "status", "NetStream.Publish.Start", "Started publishing stream.");
     if (rc) return rc;
 
     int got_media = 0;
     for (;;) {
-        if (c->stop) {
-            c->reason = "server stopping";
+        if (c->client.stop) {
+            c->reason = c->srv->stopping ? "server stopping" : "kicked";
             return 0;
         }
         st_utime_t to = (st_utime_t)(got_media ? c->vconf->normal_timeout : c->vconf->firstpkt_timeout) * 1000;
@@ -252,10 +253,10 @@ static int play_loop(conn_t *c)
     p.on_tick = play_on_tick;
     p.ctx = c;
     rc = stream_pump_queue_headers(&p);
-    if (!rc) rc = stream_pump_run(&p, &c->stop);
-    if (!c->reason) c->reason = c->stop ? "server stopping" : p.reason;
+    if (!rc) rc = stream_pump_run(&p, &c->client.stop);
+    if (!c->reason) c->reason = !c->client.stop ? p.reason : c->srv->stopping ? "server stopping" : "kicked";
     stream_pump_free(&p);
-    return c->stop ? 0 : rc;
+    return c->client.stop ? 0 : rc;
 }
 
 static int do_play(conn_t *c, const rtmp_cmd_t *cmd)
@@ -278,6 +279,7 @@ static int do_play(conn_t *c, const rtmp_cmd_t *cmd)
     c->src = hub_acquire(&c->srv->hub, vc, c->vhost, c->app, c->stream);
     if (!c->src) return RILL_ERR_NOMEM;
     c->role = RILL_ROLE_PLAY;
+    c->client.type = RILL_CLIENT_PLAY;
     if (c->from_edge && !vc->edge && !c->src->publisher) {
         /* An edge asks; say at once that the stream is not here so it tries another origin. */
         send_status(c, "error", "NetStream.Play.StreamNotFound", "Stream not found.");
@@ -349,8 +351,8 @@ static int run(conn_t *c)
     rill_verbose("handshake done (%s)", complex ? "complex" : "simple");
     int connected = 0;
     for (;;) {
-        if (c->stop) {
-            c->reason = "server stopping";
+        if (c->client.stop) {
+            c->reason = c->srv->stopping ? "server stopping" : "kicked";
             return 0;
         }
         rtmp_msg_t m;
@@ -411,6 +413,7 @@ static void *conn_main(void *arg)
                c->vhost[0] ? c->vhost : "-", c->app[0] ? c->app : "-", c->stream[0] ? c->stream : "-",
                alive / 1000.0, (unsigned long long)c->s.in_bytes, (unsigned long long)c->s.out_bytes,
                c->reason ? c->reason : "closed", rc ? rill_strerror(rc) : "ok");
+    rill_clients_remove(&c->srv->clients, &c->client);
     rtmp_session_free(&c->s);
     rill_server_remove_conn(c->srv, c);
     free(c);
@@ -433,8 +436,21 @@ int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd)
         free(c);
         return RILL_ERR_NOMEM;
     }
+    rill_client_t *cl = &c->client;
+    cl->id = c->cid;
+    cl->type = RILL_CLIENT_RTMP;
+    rill_peer_addr(st_netfd_fileno(fd), cl->ip, sizeof cl->ip, &cl->port);
+    cl->vhost = c->vhost;
+    cl->app = c->app;
+    cl->stream = c->stream;
+    cl->param = c->param;
+    cl->start_ms = c->start_ms;
+    cl->in_bytes = &c->s.in_bytes;
+    cl->out_bytes = &c->s.out_bytes;
     rill_server_add_conn(srv, c);
     c->thread = st_thread_create(conn_main, c, 0, 0);
+    cl->thread = c->thread;
+    if (c->thread) rill_clients_add(&srv->clients, cl);
     if (!c->thread) {
         rill_server_remove_conn(srv, c);
         rtmp_session_free(&c->s);
@@ -446,6 +462,5 @@ int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd)
 
 void rtmp_conn_stop(struct rill_conn *c)
 {
-    c->stop = 1;
-    st_thread_interrupt(c->thread);
+    rill_client_kick(&c->client);
 }

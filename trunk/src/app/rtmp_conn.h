@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 #include "hub.h"
+#include "rill_client.h"
 #include "rtmp_session.h"
 
 #ifdef __cplusplus
@@ -29,7 +30,7 @@ struct rill_conn {
     int from_edge;              /* connect said rillEdge: a rill edge's upstream */
     rill_source_t *src;
     rill_consumer_t *consumer;
-    int stop;                   /* set by the server on shutdown */
+    rill_client_t client;       /* what the API lists; client.stop ends the connection */
     const char *reason;         /* why it ended, for the summary line */
     struct rill_conn *prev, *next;
 };

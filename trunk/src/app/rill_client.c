@@ -1,0 +1,45 @@
+#include "rill_client.h"
+
+#include <stddef.h>
+
+void rill_clients_add(rill_clients_t *r, rill_client_t *c)
+{
+    c->prev = NULL;
+    c->next = r->list;
+    if (r->list) r->list->prev = c;
+    r->list = c;
+    r->count++;
+}
+
+void rill_clients_remove(rill_clients_t *r, rill_client_t *c)
+{
+    if (c->prev) c->prev->next = c->next;
+    else if (r->list == c) r->list = c->next;
+    else return;   /* not registered */
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    r->count--;
+}
+
+rill_client_t *rill_clients_find(const rill_clients_t *r, uint32_t id)
+{
+    for (rill_client_t *c = r->list; c; c = c->next)
+        if (c->id == id) return c;
+    return NULL;
+}
+
+void rill_client_kick(rill_client_t *c)
+{
+    c->stop = 1;
+    if (c->thread) st_thread_interrupt(c->thread);
+}
+
+const char *rill_client_type_name(int type)
+{
+    switch (type) {
+    case RILL_CLIENT_PUBLISH: return "publish";
+    case RILL_CLIENT_PLAY: return "play";
+    case RILL_CLIENT_FLV: return "flv";
+    }
+    return "rtmp";
+}

@@ -1,0 +1,49 @@
+/* Every client connection the API can list and kick: RTMP publishers and
+ * players, HTTP-FLV players. A connection embeds one and registers it while
+ * it lives; the registry never owns the connection. */
+#ifndef RILL_CLIENT_H
+#define RILL_CLIENT_H
+
+#include <st.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum rill_client_type {
+    RILL_CLIENT_RTMP = 0,       /* connected, neither publishing nor playing yet */
+    RILL_CLIENT_PUBLISH,
+    RILL_CLIENT_PLAY,           /* RTMP player */
+    RILL_CLIENT_FLV,            /* HTTP-FLV player */
+};
+
+typedef struct rill_client {
+    uint32_t id;                /* the connection's context id */
+    int type;
+    char ip[64];
+    int port;
+    const char *vhost, *app, *stream, *param; /* the owner's strings; "" until known */
+    int64_t start_ms;
+    const uint64_t *in_bytes, *out_bytes;     /* the owner's counters */
+    st_thread_t thread;         /* the owner's coroutine, interrupted by a kick */
+    int stop;                   /* set by a kick or shutdown; the owner checks it */
+    struct rill_client *prev, *next;
+} rill_client_t;
+
+typedef struct rill_clients {
+    rill_client_t *list;
+    int count;
+} rill_clients_t;
+
+void rill_clients_add(rill_clients_t *r, rill_client_t *c);
+void rill_clients_remove(rill_clients_t *r, rill_client_t *c);
+rill_client_t *rill_clients_find(const rill_clients_t *r, uint32_t id);
+/* Ask a client to leave: its owner closes it. */
+void rill_client_kick(rill_client_t *c);
+const char *rill_client_type_name(int type);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
