@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 static void *accept_loop(void *arg)
 {
@@ -39,9 +41,27 @@ static void *accept_loop(void *arg)
     return NULL;
 }
 
+/* Random ids in SRS's shape, for the API and callbacks to name this server. */
+static void make_ids(rill_server_t *srv)
+{
+    static const char abc[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char r[15] = { 0 };
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+        uint64_t x = (uint64_t)rill_now_us() ^ ((uint64_t)getpid() << 32);
+        for (size_t i = 0; i < sizeof r; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
+            r[i] = (unsigned char)(x >> 56);
+    }
+    strcpy(srv->server_id, "vid-");
+    for (int i = 0; i < 7; i++) srv->server_id[4 + i] = abc[r[i] % 36];
+    srv->server_id[11] = '\0';
+    for (int i = 0; i < 8; i++) srv->service_id[i] = abc[r[7 + i] % 36];
+    srv->service_id[8] = '\0';
+}
+
 int rill_server_start(rill_server_t *srv, rill_config_t *conf)
 {
     memset(srv, 0, sizeof(*srv));
+    make_ids(srv);
     srv->conf = conf;
     srv->start_ms = rill_now_ms();
     hub_init(&srv->hub);
@@ -67,6 +87,11 @@ int rill_server_start(rill_server_t *srv, rill_config_t *conf)
         srv->nlisteners++;
         rill_trace("rtmp listen at %s", l->addr);
     }
+    int rc = rill_http_start(&srv->http, srv);
+    if (rc) {
+        rill_server_stop(srv);
+        return rc;
+    }
     return 0;
 }
 
@@ -90,6 +115,8 @@ void rill_server_remove_conn(rill_server_t *srv, rill_conn_t *c)
 void rill_server_stop(rill_server_t *srv)
 {
     srv->stopping = 1;
+    /* HTTP first: its streaming players hold hub consumers too. */
+    rill_http_stop(&srv->http);
     for (int i = 0; i < srv->conf->nlistens && srv->listeners; i++) {
         rill_listener_t *l = &srv->listeners[i];
         if (l->thread) {

@@ -10,6 +10,7 @@
 #include "hub.h"
 #include "rill_client.h"
 #include "rill_config.h"
+#include "rill_http.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,6 +38,9 @@ typedef struct rill_server {
     int stopping;
     int64_t start_ms;
     uint64_t total_conns, refused_conns;
+    rill_http_t http;       /* http_server and http_api listeners */
+    char server_id[16];     /* SRS's "vid-xxxxxxx": this process */
+    char service_id[16];    /* SRS's service id: this run */
 } rill_server_t;
 
 int rill_server_start(rill_server_t *srv, rill_config_t *conf);

@@ -1,0 +1,270 @@
+/* The listener, the connection coroutines and the keep-alive loop. Routing
+ * is in http_router.c, the response helpers in http_response.c. */
+#include "http_server_int.h"
+#include "rill_error.h"
+#include "rill_log.h"
+#include "rill_net.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEF_HEADER_TIMEOUT_MS    10000
+#define DEF_KEEPALIVE_TIMEOUT_MS 30000
+#define DEF_SEND_TIMEOUT_MS      30000
+#define DEF_MAX_CONNS            1000
+#define STOP_WAIT_US             (5 * 1000000LL)   /* bounded wait for connections at shutdown */
+
+int http_st_error(void)
+{
+    switch (errno) {
+    case ETIME: return RILL_ERR_TIMEOUT;
+    case EINTR: return RILL_ERR_INTERRUPTED;
+    case 0:
+    case EPIPE:
+    case ECONNRESET: return RILL_ERR_EOF;
+    default: return RILL_ERR_IO;
+    }
+}
+
+int http_server_new(http_server_t **out, const http_server_opts_t *o)
+{
+    *out = NULL;
+    http_server_t *s = calloc(1, sizeof *s);
+    if (!s) return RILL_ERR_NOMEM;
+    snprintf(s->name, sizeof s->name, "%s", o->name ? o->name : "http");
+    snprintf(s->ip, sizeof s->ip, "%s", o->ip ? o->ip : "0.0.0.0");
+    s->port = o->port;
+    s->crossdomain = o->crossdomain;
+    s->header_timeout = (st_utime_t)(o->header_timeout_ms > 0 ? o->header_timeout_ms : DEF_HEADER_TIMEOUT_MS) * 1000;
+    s->keepalive_timeout =
+        (st_utime_t)(o->keepalive_timeout_ms > 0 ? o->keepalive_timeout_ms : DEF_KEEPALIVE_TIMEOUT_MS) * 1000;
+    s->send_timeout = (st_utime_t)(o->send_timeout_ms > 0 ? o->send_timeout_ms : DEF_SEND_TIMEOUT_MS) * 1000;
+    s->max_conns = o->max_conns > 0 ? o->max_conns : DEF_MAX_CONNS;
+    s->drained = st_cond_new();
+    if (!s->drained) {
+        free(s);
+        return RILL_ERR_NOMEM;
+    }
+    *out = s;
+    return 0;
+}
+
+int http_server_nconns(const http_server_t *s) { return s->nconns; }
+const char *http_server_name(const http_server_t *s) { return s->name; }
+
+/* ---- one connection ------------------------------------------------------ */
+
+/* Read until the parser has a whole request. The first request must arrive
+ * within header_timeout of the accept; later ones may idle for
+ * keepalive_timeout, then must arrive within header_timeout of their first
+ * byte: a client trickling bytes (slowloris) is cut at the deadline. */
+static int read_request(http_conn_t *c, int first)
+{
+    http_server_t *s = c->srv;
+    http_msg_parser_t *mp = &c->parser;
+    st_utime_t deadline = first ? c->accepted + s->header_timeout : 0;
+    for (;;) {
+        if (c->rpos < c->rlen) {
+            if (!deadline) deadline = st_utime() + s->header_timeout;
+            size_t used = 0;
+            int rc = http_msg_parser_feed(mp, c->rbuf + c->rpos, c->rlen - c->rpos, &used);
+            c->rpos += used;
+            if (rc == 1) return 0;
+            if (rc < 0) return rc;
+            c->rpos = c->rlen = 0;
+        }
+        st_utime_t timeout = s->keepalive_timeout;
+        if (deadline) {
+            st_utime_t now = st_utime();
+            if (now >= deadline) return RILL_ERR_TIMEOUT;
+            timeout = deadline - now;
+        }
+        ssize_t r = st_read(c->fd, c->rbuf, sizeof c->rbuf, timeout);
+        if (r < 0) return http_st_error();
+        if (r == 0) {
+            int rc = http_msg_parser_eof(mp);
+            return rc == 1 ? 0 : rc == 0 ? RILL_ERR_EOF : rc;
+        }
+        c->in_bytes += (uint64_t)r;
+        c->rpos = 0;
+        c->rlen = (size_t)r;
+    }
+}
+
+static void reset_response(http_conn_t *c, const http_request_t *req)
+{
+    c->req = req;
+    c->state = RESP_NONE;
+    c->status = 0;
+    c->mode = 0;
+    c->remaining = 0;
+    c->resp_bytes = 0;
+    c->taken_over = 0;
+}
+
+static void log_request(http_conn_t *c, const http_request_t *req, st_utime_t t0)
+{
+    rill_trace("%s %s %s %.256s -> %d, %llu bytes, %.1f ms", c->srv->name, c->peer, http_method_name(req->method),
+               req->url, c->status, (unsigned long long)c->resp_bytes, (double)(st_utime() - t0) / 1000.0);
+}
+
+static void serve(http_conn_t *c)
+{
+    for (int first = 1;; first = 0) {
+        int rc = read_request(c, first);
+        if (rc == RILL_ERR_HTTP) {
+            /* Refused while reading: answer with the parser's status and close. */
+            http_msg_parser_t *mp = &c->parser;
+            rill_warn("%s %s: refused request: %d %s", c->srv->name, c->peer, mp->status,
+                      mp->reason ? mp->reason : "");
+            reset_response(c, NULL);
+            c->keep = 0;
+            http_send_error(c, mp->status ? mp->status : 400, NULL);
+            return;
+        }
+        if (rc == RILL_ERR_TIMEOUT) {
+            if (c->parser.started || first) rill_trace("%s %s: request timed out, closing", c->srv->name, c->peer);
+            return;
+        }
+        if (rc) return;     /* closed, interrupted or failed: nothing to answer */
+
+        const http_request_t *req = &c->parser.msg;
+        st_utime_t t0 = st_utime();
+        reset_response(c, req);
+        /* Decided before any header goes out, so Connection: says the truth. */
+        c->keep = req->keep_alive && !c->stop && !c->srv->stopping;
+        http_dispatch(c, req);
+        log_request(c, req, t0);
+        if (!c->keep || c->state != RESP_DONE || c->stop) return;
+        http_msg_parser_next(&c->parser);
+    }
+}
+
+static void conn_free(http_conn_t *c)
+{
+    http_server_t *s = c->srv;
+    http_msg_parser_free(&c->parser);
+    rill_writer_free(&c->hbuf);
+    if (c->fd) st_netfd_close(c->fd);
+    if (c->prev) c->prev->next = c->next;
+    else s->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    s->nconns--;
+    if (s->stopping && s->nconns == 0) st_cond_signal(s->drained);
+    free(c);
+}
+
+static void *conn_main(void *arg)
+{
+    http_conn_t *c = arg;
+    rill_log_set_cid(c->cid);
+    rill_verbose("%s accept %s", c->srv->name, c->peer);
+    serve(c);
+    rill_verbose("%s close %s: in %llu bytes, out %llu bytes", c->srv->name, c->peer,
+                 (unsigned long long)c->in_bytes, (unsigned long long)c->out_bytes);
+    conn_free(c);
+    return NULL;
+}
+
+static int conn_spawn(http_server_t *s, st_netfd_t fd)
+{
+    http_conn_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        st_netfd_close(fd);
+        return RILL_ERR_NOMEM;
+    }
+    c->srv = s;
+    c->fd = fd;
+    c->cid = rill_log_new_cid();
+    c->accepted = st_utime();
+    rill_peer_name(st_netfd_fileno(fd), c->peer, sizeof c->peer);
+    http_req_parser_init(&c->parser);
+    rill_writer_init(&c->hbuf, 64 * 1024);
+    c->next = s->conns;
+    if (s->conns) s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    c->thread = st_thread_create(conn_main, c, 0, 0);
+    if (!c->thread) {
+        conn_free(c);
+        return RILL_ERR_NOMEM;
+    }
+    return 0;
+}
+
+static void *accept_loop(void *arg)
+{
+    http_server_t *s = arg;
+    rill_log_set_cid(rill_log_new_cid());
+    while (!s->stopping) {
+        st_netfd_t cfd = st_accept(s->lfd, NULL, NULL, ST_UTIME_NO_TIMEOUT);
+        if (!cfd) {
+            if (errno == EINTR && s->stopping) break;
+            if (errno == EMFILE || errno == ENFILE) {
+                rill_warn("%s accept on %s:%d: %s, pausing", s->name, s->ip, s->port, strerror(errno));
+                st_usleep(100 * 1000);
+            }
+            continue;
+        }
+        if (s->nconns >= s->max_conns) {
+            char peer[64];
+            rill_peer_name(st_netfd_fileno(cfd), peer, sizeof peer);
+            rill_warn("%s refuse %s: %d connections", s->name, peer, s->max_conns);
+            st_netfd_close(cfd);
+            continue;
+        }
+        if (conn_spawn(s, cfd) != 0) rill_error("%s: could not start a connection coroutine", s->name);
+    }
+    return NULL;
+}
+
+int http_server_start(http_server_t *s)
+{
+    s->lfd = rill_listen_tcp(s->ip, s->port, 1024);
+    if (!s->lfd) {
+        rill_error("%s: listen on %s:%d: %s", s->name, s->ip, s->port, strerror(errno));
+        return RILL_ERR_SYSTEM;
+    }
+    s->accept_thread = st_thread_create(accept_loop, s, 1, 0);
+    if (!s->accept_thread) {
+        st_netfd_close(s->lfd);
+        s->lfd = NULL;
+        return RILL_ERR_NOMEM;
+    }
+    rill_trace("%s listen at %s:%d", s->name, s->ip, s->port);
+    return 0;
+}
+
+int http_server_destroy(http_server_t *s)
+{
+    if (!s) return 0;
+    s->stopping = 1;
+    if (s->accept_thread) {
+        st_thread_interrupt(s->accept_thread);
+        st_thread_join(s->accept_thread, NULL);
+        s->accept_thread = NULL;
+    }
+    if (s->lfd) st_netfd_close(s->lfd);
+    s->lfd = NULL;
+    for (http_conn_t *c = s->conns; c; c = c->next) {
+        c->stop = 1;
+        st_thread_interrupt(c->thread);
+    }
+    st_utime_t deadline = st_utime() + STOP_WAIT_US;
+    while (s->nconns > 0) {
+        st_utime_t now = st_utime();
+        if (now >= deadline) break;
+        st_cond_timedwait(s->drained, deadline - now);
+    }
+    if (s->nconns > 0) {
+        /* Their coroutines still point at s: leaking it beats a use after free. */
+        rill_warn("%s: %d connections still open at exit", s->name, s->nconns);
+        return RILL_ERR_TIMEOUT;
+    }
+    st_cond_destroy(s->drained);
+    http_router_free(s);
+    free(s);
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* The HTTP side of the server, from the config: http_server { } (static
+ * files; HTTP-FLV next) and http_api { } on one or two listeners. */
+#ifndef RILL_HTTP_H
+#define RILL_HTTP_H
+
+#include "http_api.h"
+#include "http_server.h"
+#include "http_static.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct rill_server;
+
+typedef struct rill_http {
+    http_server_t *server;      /* http_server's listener; NULL when off */
+    http_server_t *api;         /* http_api's listener: == server when they share a listen; NULL when off */
+    http_static_t *files;       /* the "/" route on server */
+    http_api_t *api_routes;
+} rill_http_t;
+
+/* Build, route and start what the config enables. On error nothing is left
+ * running (and the error was logged). */
+int rill_http_start(rill_http_t *h, struct rill_server *srv);
+/* Stop both listeners and every HTTP connection; free everything. */
+void rill_http_stop(rill_http_t *h);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
