@@ -1,6 +1,7 @@
 #include "forward.h"
 #include "rill_error.h"
 #include "rill_log.h"
+#include "rill_net.h"
 #include "rill_time.h"
 #include "rtmp_client.h"
 #include "stream_pump.h"
@@ -39,6 +40,11 @@ static int forward_once(forwarder_t *f)
     rtmp_client_init(&cl);
     const rill_dest_t *d = &f->dests[f->cur];
     int rc = rtmp_client_connect(&cl, d->ip, d->port, f->app, f->tc_url, 1, CONNECT_TIMEOUT);
+    /* A small send buffer, as for players: a slave that stops reading must
+     * block our writes (send timeout, keyframe cuts) instead of hiding
+     * megabytes of media in the kernel (Linux grows it to 4 MiB: 30 s of a
+     * 1 Mbit/s stream, replayed stale when the slave wakes up). */
+    if (!rc) rill_set_sndbuf(st_netfd_fileno(cl.s.fd), f->send_buffer);
     if (!rc) rc = rtmp_client_publish(&cl, f->stream, (uint32_t)f->chunk_size, CONNECT_TIMEOUT);
     if (rc) {
         if (cl.status[0]) rill_verbose("forward %s: slave answered %s", f->dest, cl.status);
@@ -125,6 +131,7 @@ static int start(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc
     f->backoff_min = vc->forward_backoff_min;
     f->backoff_max = vc->forward_backoff_max;
     f->chunk_size = vc->chunk_size;
+    f->send_buffer = vc->send_buffer;
     f->cid = rill_log_new_cid();
     snprintf(f->app, sizeof f->app, "%s", app);
     snprintf(f->stream, sizeof f->stream, "%s%s", stream, param);

@@ -30,6 +30,7 @@ typedef struct forwarder {
     char tc_url[600];
     int backoff_min, backoff_max;
     int chunk_size;
+    int send_buffer;            /* SO_SNDBUF of its socket: the vhost's play send_buffer */
     st_thread_t thread;         /* joinable; the manager joins it */
     int stop;
     int state;
