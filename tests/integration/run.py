@@ -46,7 +46,12 @@ def discover():
         if not (fn.startswith("test_") and fn.endswith(".py")):
             continue
         path = os.path.join(HERE, fn)
-        mod = load_module(path)
+        try:
+            mod = load_module(path)
+        except Exception:  # noqa: BLE001 - reported as a failing test of its own
+            tests.append((path, fn[:-3] + ".<import>", None,
+                          traceback.format_exc(limit=-2).strip()))
+            continue
         funcs = [(getattr(f, "__code__").co_firstlineno, n, f) for n, f in vars(mod).items()
                  if n.startswith("test_") and callable(f) and getattr(f, "__module__", "") == mod.__name__]
         for _, n, f in sorted(funcs, key=lambda x: x[0]):
@@ -197,7 +202,10 @@ def run_all(tests, binary):
     passed = failed = 0
     t_all = time.monotonic()
     for slot, (path, name, func, limit) in enumerate(tests):
-        res = run_one(path, name, func, limit, slot)
+        if func is None:     # the file did not import; limit holds the error
+            res = {"status": "FAIL", "reason": "cannot import %s: %s" % (path, limit), "duration": 0}
+        else:
+            res = run_one(path, name, func, limit, slot)
         if res["status"] == "PASS":
             passed += 1
             print("PASS %s (%.1fs)" % (name, res["duration"]), flush=True)
