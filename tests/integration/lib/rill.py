@@ -48,6 +48,22 @@ def check(cond, msg):
         raise TestFailure(msg)
 
 
+class Skip(Exception):
+    """Raised by skip(): the runner reports the test as SKIP with the reason."""
+
+
+def skip(reason):
+    """Skip the whole test (something it needs is not there yet); run.py
+    prints `SKIP name: reason` and counts it apart from passes and failures."""
+    raise Skip(reason)
+
+
+def note_skip(what):
+    """A passing test left part of its checks out: run.py prints this line
+    under the test's PASS line."""
+    print("SKIPPED %s" % what, flush=True)
+
+
 # ---------------------------------------------------------------- registry
 
 _procs = []        # every Proc started by this test
