@@ -86,9 +86,11 @@ static void *forward_loop(void *arg)
         int64_t started = rill_now_ms();
         int rc = forward_once(f);
         if (f->stop) break;
+        /* the slave had accepted the publish: losing it is news, always logged */
+        int was_up = f->state == FWD_FORWARDING;
         /* a session that ran a while was a success: the next retry is quick again */
         if (rill_now_ms() - started > 5000) failures = 0;
-        if (failures % LOG_EVERY == 0)
+        if (was_up || failures % LOG_EVERY == 0)
             rill_warn("forward %s/%s/%s to %s failed: %s%s (try %d)", f->src->vhost, f->src->app, f->src->stream,
                       f->dest, rill_strerror(rc), rc == RILL_ERR_DENIED ? " (slave refused the publish)" : "",
                       failures + 1);
