@@ -25,6 +25,22 @@ def _probe_and_check(node, stream, seconds=3, min_frames=40, what=""):
     bad = rill.non_monotonic(times)
     check(bad is None, "expected increasing video timestamps%s; frame %s has %s after %s" % (
         what, bad and bad[0], bad and bad[2], bad and bad[1]))
+    # 25 fps: frames 40 ms apart (a timestamp mangled on the way, e.g. an
+    # extended timestamp misread, shows up as odd deltas).
+    deltas = sorted(b - a for a, b in zip(times, times[1:]))
+    med = deltas[len(deltas) // 2]
+    check(0.035 <= med <= 0.045, "expected video frames 40 ms apart (25 fps)%s; median delta %.3fs" % (what, med))
+    check(deltas[-1] <= 0.5, "expected no jump > 0.5 s between video timestamps%s; largest %.3fs" % (
+        what, deltas[-1]))
+    audio = [rill.frame_time(f) for f in probe.frames if f.get("media_type") == "audio"]
+    check(len(audio) >= seconds * 20, "expected >= %d audio frames in %ss (AAC 44.1 kHz is ~43/s)%s; saw %d" % (
+        seconds * 20, seconds, what, len(audio)))
+    bad = rill.non_monotonic(audio)
+    check(bad is None, "expected increasing audio timestamps%s; frame %s has %s after %s" % (
+        what, bad and bad[0], bad and bad[2], bad and bad[1]))
+    skew = abs(audio[-1] - times[-1])
+    check(skew <= 1.0, "expected audio and video timestamps to stay together%s; last audio %.3f, last "
+                       "video %.3f" % (what, audio[-1], times[-1]))
     errs = probe.errors()
     check(not errs, "expected no ffprobe errors%s; saw: %s" % (what, rill.sanitize_lines(errs, 8)))
     return probe, times
@@ -55,7 +71,7 @@ def test_timestamps_cross_24bit():
     # playing: chunks switch from 24-bit to extended timestamps mid-stream.
     node, pub, pl = rill.start_live("cross", pub_extra=["-output_ts_offset", "16776"])
     _probe_and_check(node, "cross", seconds=4, what=" (publisher timestamps crossing 0xFFFFFF ms)")
-    rill.check_player_smooth(pl, pl.started_at, "across the 0xFFFFFF ms crossing")
+    rill.check_player_smooth(pl, pl.frames()[0][0], "across the 0xFFFFFF ms crossing")
     ts = [t for (_, t, _) in pl.frames()]
     bad = rill.non_monotonic(ts)
     check(bad is None, "expected the RTMP timestamps seen by a raw player to increase across "
@@ -72,3 +88,25 @@ def test_ffmpeg_decodes_without_errors():
         node.url("dec"), rc, rill.sanitize_lines(err, 8)))
     check(not err.strip(), "expected no errors decoding; ffmpeg printed: %s" % rill.sanitize_lines(err, 10))
     check(frames >= 50, "expected >= 50 decoded video frames in 3 s; ffmpeg decoded %d" % frames)
+
+
+@rill.timeout(60)
+def test_timestamps_cross_24bit_passthrough():
+    # time_jitter off: players get the publisher's own timestamps, so rill's
+    # chunk encoder itself must switch to extended timestamps at 0xFFFFFF.
+    node, pub, pl = rill.start_live("thru", pub_extra=["-output_ts_offset", "16776"],
+                                    play="gop_cache on; queue_length 10; mw_latency 350; mw_msgs 8; "
+                                         "time_jitter off;")
+    _probe_and_check(node, "thru", seconds=4, what=" (time_jitter off, timestamps crossing 0xFFFFFF ms)")
+    rill.check_player_smooth(pl, pl.frames()[0][0], "across the 0xFFFFFF ms crossing (time_jitter off)")
+    ts = [t for (_, t, _) in pl.frames()]
+    check(ts[0] >= 16776000 - 1000, "expected time_jitter off to keep the publisher's timestamps "
+                                    "(~16776000 ms); the first frame has %d ms" % ts[0])
+    check(ts[-1] > 0xFFFFFF, "expected timestamps to pass 0xFFFFFF ms (16777215) during the test; "
+                             "the last is %d" % ts[-1])
+    bad = rill.non_monotonic(ts)
+    check(bad is None, "expected the RTMP timestamps seen by a raw player to increase across "
+                       "0xFFFFFF; message %s has %s after %s" % (bad and bad[0], bad and bad[2], bad and bad[1]))
+    deltas = [b - a for a, b in zip(ts, ts[1:])]
+    check(max(deltas) <= 500, "expected no jump > 500 ms in the raw player's timestamps; largest %d ms "
+                              "(around 0xFFFFFF?)" % max(deltas))
