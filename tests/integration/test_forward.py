@@ -283,12 +283,18 @@ def test_forward_to_nginx_rtmp():
     check(ok and ng.proc.alive(),
           "expected the master's forward to publish on nginx-rtmp within 8 s; master log:\n%s\nnginx (%s) log:\n%s" % (
               master.tail(10), rill.proc_state(ng.proc), ng.log(15)))
-    probe = rill.Probe(ng.url(STREAM), seconds=3)
+    # nginx-rtmp has no GOP cache: a player starts at the next keyframe (GOP 2 s).
+    probe = rill.Probe(ng.url(STREAM), seconds=5)
     try:
         n, span = _check_probe(probe, "nginx-rtmp")
     except rill.TestFailure as e:
         raise rill.TestFailure("%s\nmaster log:\n%s\nnginx log:\n%s" % (e, master.tail(10), ng.log(20)))
     master.assert_running("after forwarding to nginx-rtmp")
+    nlog = ng.log(1000)
+    check("publish: name='%s'" % STREAM in nlog,
+          "expected nginx-rtmp to log the forwarded publish (publish: name='%s'); its log:\n%s" % (STREAM, ng.log(15)))
+    bad = [l for l in nlog.splitlines() if any(x in l for x in ("[error]", "[crit]", "[alert]", "[emerg]"))]
+    check(not bad, "expected no errors in nginx-rtmp's log; saw:\n%s" % "\n".join(bad[:5]))
     check(ng.proc.alive(), "expected nginx-rtmp to keep running; %s" % rill.proc_state(ng.proc))
     fails = [l for l in master.log().splitlines() if "forward" in l and "failed" in l]
     check(not fails, "expected the forward to nginx-rtmp never to fail; master logged:\n%s" % "\n".join(fails[:5]))
