@@ -9,12 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define DEF_HEADER_TIMEOUT_MS    10000
 #define DEF_KEEPALIVE_TIMEOUT_MS 30000
 #define DEF_SEND_TIMEOUT_MS      30000
 #define DEF_MAX_CONNS            1000
 #define STOP_WAIT_US             (5 * 1000000LL)   /* bounded wait for connections at shutdown */
+#define LINGER_US                (2 * 1000000LL)   /* draining a refused client before the close */
+#define LINGER_MAX_BYTES         (1024 * 1024)
 
 int http_st_error(void)
 {
@@ -110,6 +113,23 @@ static void log_request(http_conn_t *c, const http_request_t *req, st_utime_t t0
                req->url, c->status, (unsigned long long)c->resp_bytes, (double)(st_utime() - t0) / 1000.0);
 }
 
+/* A refused client may still be sending (a huge header block): closing at
+ * once would make the kernel reset the connection, which can destroy our
+ * answer before the client reads it. Stop writing, drain a while, then close. */
+static void linger(http_conn_t *c)
+{
+    shutdown(st_netfd_fileno(c->fd), SHUT_WR);
+    st_utime_t deadline = st_utime() + LINGER_US;
+    size_t drained = 0;
+    while (drained < LINGER_MAX_BYTES && !c->stop) {
+        st_utime_t now = st_utime();
+        if (now >= deadline) break;
+        ssize_t r = st_read(c->fd, c->rbuf, sizeof c->rbuf, deadline - now);
+        if (r <= 0) break;
+        drained += (size_t)r;
+    }
+}
+
 static void serve(http_conn_t *c)
 {
     for (int first = 1;; first = 0) {
@@ -121,7 +141,7 @@ static void serve(http_conn_t *c)
                       mp->reason ? mp->reason : "");
             reset_response(c, NULL);
             c->keep = 0;
-            http_send_error(c, mp->status ? mp->status : 400, NULL);
+            if (http_send_error(c, mp->status ? mp->status : 400, NULL) == 0) linger(c);
             return;
         }
         if (rc == RILL_ERR_TIMEOUT) {
