@@ -55,15 +55,18 @@ static int recently_failed(edge_mgr_t *m, const rill_dest_t *d)
 }
 
 /* The next origin to try after 'from' (-1: start): list order, skipping
- * origins that failed recently unless every one did. */
+ * origins that failed recently unless every one did. Never 'from' itself
+ * while there are others: it has just failed or lost the stream, whatever
+ * its health record says. */
 static int next_origin(edge_mgr_t *m, const rill_vhost_conf_t *vc, int from)
 {
-    for (int k = 1; k <= vc->norigins; k++) {
-        int i = (from + k) % vc->norigins;
-        if (from < 0) i = k - 1;
+    int n = vc->norigins;
+    for (int k = 0; k < n; k++) {
+        int i = from < 0 ? k : (from + 1 + k) % n;
+        if (i == from) break;
         if (!recently_failed(m, &vc->origins[i])) return i;
     }
-    return from < 0 ? 0 : (from + 1) % vc->norigins;
+    return from < 0 ? 0 : (from + 1) % n;
 }
 
 /* Players gone for the grace period? Tracks when they went. */
