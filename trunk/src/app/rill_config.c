@@ -5,6 +5,7 @@
  * a typo never silently falls back to a default. */
 #include "rill_config.h"
 #include "conf_parser.h"
+#include "http_mount.h"
 #include "rill_error.h"
 #include "rill_log.h"
 
@@ -45,6 +46,8 @@
 #define DEF_ORIGIN_BACKOFF    500     /* rill's own, ms */
 #define DEF_ORIGIN_GIVE_UP    30000   /* rill's own, ms */
 #define DEF_INGEST_GRACE      3000    /* rill's own, ms */
+#define DEF_REMUX_MOUNT       "[vhost]/[app]/[stream].flv"
+#define DEF_REPUBLISH_TIMEOUT 10000   /* rill's own, ms */
 
 #define MAX_MW_MSGS           128     /* SRS_PERF_MW_MSGS: larger values are clamped */
 #define MAX_MS                3600000 /* one hour: bounds every millisecond knob */
@@ -442,6 +445,36 @@ static int vhost_cluster(ctx_t *x, const conf_directive_t *d, void *o)
     return rc ? rc : walk(x, d, cluster_dirs, o);
 }
 
+/* ---- http_remux { } -------------------------------------------------------- */
+
+static int remux_enabled(ctx_t *x, const conf_directive_t *d, void *o) { return arg_onoff(x, d, &VH(o)->http_remux_enabled); }
+static int remux_mount(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = arg_path(x, d, &VH(o)->http_remux_mount);
+    if (rc) return rc;
+    if (!http_mount_valid(d->args[0]))
+        return fail(x, d, "mount '%s' needs [stream] (and may start with [vhost], use [app])", d->args[0]);
+    return 0;
+}
+static int remux_republish(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_int(x, d, 0, MAX_MS, &VH(o)->http_remux_republish_timeout); }
+
+static const dir_spec_t remux_dirs[] = {
+    { "enabled", remux_enabled, 0 },
+    { "mount", remux_mount, 0 },
+    { "republish_timeout", remux_republish, 0 },
+    /* SRS-only */
+    { "fast_cache", NULL, 0 }, { "drop_if_not_match", NULL, 0 }, { "has_audio", NULL, 0 },
+    { "has_video", NULL, 0 }, { "guess_has_av", NULL, 0 },
+    { NULL, NULL, 0 }
+};
+
+static int vhost_http_remux(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = need_block(x, d, 0);
+    return rc ? rc : walk(x, d, remux_dirs, o);
+}
+
 static const dir_spec_t vhost_dirs[] = {
     { "enabled", vhost_enabled, 0 },
     { "chunk_size", vhost_chunk_size, 0 },
@@ -464,7 +497,8 @@ static const dir_spec_t vhost_dirs[] = {
     { "mode", cl_mode, 0 }, { "origin", cl_origin, 0 }, { "token_traverse", cl_token_traverse, 0 },
     /* SRS-only: give an entry a handler when rill implements it. */
     { "security", NULL, 0 },
-    { "http_hooks", NULL, 0 }, { "http_static", NULL, 0 }, { "http_remux", NULL, 0 },
+    { "http_remux", vhost_http_remux, 0 },
+    { "http_hooks", NULL, 0 }, { "http_static", NULL, 0 },
     { "http", NULL, 0 }, { "mix_correct", NULL, 0 }, { "atc", NULL, 0 }, { "atc_auto", NULL, 0 },
     { "mr", NULL, 0 }, { "mr_latency", NULL, 0 }, { "debug_srs_upnode", NULL, 0 },
     { "kickoff_for_idle", NULL, 0 }, { "in_ack_size", NULL, 0 }, { "out_ack_size", NULL, 0 },
@@ -490,6 +524,7 @@ static rill_vhost_conf_t *vhost_add(rill_config_t *c, const char *name, const ch
         .origin_connect_timeout = DEF_ORIGIN_CONNECT, .origin_read_timeout = DEF_ORIGIN_READ,
         .origin_backoff = DEF_ORIGIN_BACKOFF, .origin_give_up = DEF_ORIGIN_GIVE_UP,
         .ingest_grace = DEF_INGEST_GRACE,
+        .http_remux_republish_timeout = DEF_REPUBLISH_TIMEOUT,
     };
     v->name = strdup(name);
     if (!v->name) return NULL;
@@ -779,6 +814,7 @@ static int finish(rill_config_t *c, const char *path, char *err, size_t errlen)
         /* min_latency trades throughput for latency: no merged-write wait. */
         if (v->mw_latency == UNSET) v->mw_latency = v->min_latency ? 0 : DEF_MW_LATENCY;
         if (v->mw_msgs == UNSET) v->mw_msgs = v->min_latency ? 0 : DEF_MW_MSGS;
+        if (!v->http_remux_mount && !(v->http_remux_mount = strdup(DEF_REMUX_MOUNT))) return RILL_ERR_NOMEM;
         if (v->forward_backoff_max < v->forward_backoff_min) v->forward_backoff_max = v->forward_backoff_min;
         if (v->edge && v->norigins == 0) {
             snprintf(err, errlen, "%s:%d: vhost '%s' is an edge (mode remote) without an origin", v->file, v->line, v->name);
@@ -840,6 +876,7 @@ void rill_config_free(rill_config_t *c)
         free(v->forward_backend);
         free(v->origins);
         free(v->publish_origins);
+        free(v->http_remux_mount);
     }
     free(c->vhosts);
     for (int i = 0; i < c->nfiles; i++) free(c->files[i]);

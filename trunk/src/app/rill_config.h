@@ -77,6 +77,10 @@ typedef struct rill_vhost_conf {
     int origin_backoff;     /* ms between rounds when every origin failed, default 500 */
     int origin_give_up;     /* ms of every origin failing before players are closed, default 30000 */
     int ingest_grace;       /* ms an upstream stays after its last player left, default 3000 */
+    /* http_remux { } */
+    int http_remux_enabled; /* default off */
+    char *http_remux_mount; /* default [vhost]/[app]/[stream].flv */
+    int http_remux_republish_timeout; /* ms an HTTP-FLV player waits for a publisher to return, default 10000 (rill's own) */
     const char *file;       /* where it was defined */
     int line;
 } rill_vhost_conf_t;
