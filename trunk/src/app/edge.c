@@ -97,17 +97,27 @@ static int lost_stream(const rtmp_msg_t *m)
     return lost;
 }
 
+/* "?a=b" of "stream?a=b", or "". */
+static const char *params_of(const char *stream)
+{
+    const char *q = strchr(stream, '?');
+    return q ? q : "";
+}
+
 /* One upstream session: connect, play, copy messages in until it fails.
  * *last_ts and *have_last carry the timeline across origins. */
 static int session(edge_ingest_t *g, const rill_dest_t *d, uint32_t *last_ts, int *have_last, int *got_media)
 {
     const rill_vhost_conf_t *vc = g->vc;
     rill_source_t *s = g->src;
-    char tc[600];
+    /* The connect carries the player's params too (an origin's on_connect hook checks them). */
+    const char *p = params_of(g->stream);
+    char tc[1800];
     if (strcmp(s->vhost, "__defaultVhost__") != 0)
-        snprintf(tc, sizeof tc, "rtmp://%s:%d/%s?vhost=%s", d->ip, d->port, s->app, s->vhost);
+        snprintf(tc, sizeof tc, "rtmp://%s:%d/%s%s%svhost=%s", d->ip, d->port, s->app, p, p[0] ? "&" : "?",
+                 s->vhost);
     else
-        snprintf(tc, sizeof tc, "rtmp://%s:%d/%s", d->ip, d->port, s->app);
+        snprintf(tc, sizeof tc, "rtmp://%s:%d/%s%s", d->ip, d->port, s->app, p);
     snprintf(g->origin, sizeof g->origin, "%s:%d", d->host, d->port);
     g->state = EDGE_CONNECTING;
 
@@ -291,6 +301,8 @@ static int traverse(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app,
                     const char *param, const char *stream)
 {
     int rc = RILL_ERR_IO;
+    /* A play check connects with the play's params: the origin checks the connect too. */
+    if (stream && !param) param = params_of(stream);
     for (int k = 0; k < vc->norigins; k++) {
         const rill_dest_t *d = &vc->origins[next_origin(m, vc, k - 1)];
         char tc[1800];
