@@ -95,7 +95,7 @@ def child(path, func_name, limit, result_path):
     signal.signal(signal.SIGALRM, _on_alarm)
     problems = []
     try:
-        signal.setitimer(signal.ITIMER_REAL, 20)
+        signal.setitimer(signal.ITIMER_REAL, 35)
         problems = rill.cleanup()
     except TestTimeout:
         problems = ["cleanup timed out"]
