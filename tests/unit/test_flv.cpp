@@ -449,6 +449,24 @@ TEST(AvcConfig, HighProfile422WithScalingMatrix)
     EXPECT_EQ(p.height, 16 - 7);
 }
 
+TEST(AvcConfig, HugeScalingDeltaIsRefusedNotOverflowed)
+{
+    // Found by fuzz_flv: a High profile SPS whose scaling list carries a
+    // delta_scale of about 2^31 (a 31-zero ue() prefix); adding it to the
+    // last scale overflowed an int (UBSan aborts this test without the fix).
+    // The SPS is now refused; the record is cut short after it anyway.
+    const uint8_t m[] = {
+        0x17, 0x00, 0x00, 0x00, 0x00, 0x01, 0x64, 0x00, 0x0d, 0xff, 0xe1, 0x00,
+        0x19, 0x67, 0x64, 0x00, 0x00, 0xff, 0x47, 0x0a, 0x00, 0x00, 0x00, 0x00,
+        0xff, 0xff, 0xff, 0x0e, 0x35, 0x35, 0x00, 0x27, 0x35, 0x35, 0x35, 0x35,
+        0x35, 0x35, 0x35, 0x35, 0x35, 0xf8, 0x00,
+    };
+    video_params_t p;
+    EXPECT_EQ(flv_video_parse_seq_header(m, sizeof m, &p), RILL_ERR_CODEC);
+    EXPECT_EQ(p.width, 0);
+    EXPECT_EQ(p.height, 0);
+}
+
 TEST(AvcConfig, UnparsableSpsLeavesSizeZero)
 {
     Bytes rec = AvcRecord({ 0x67, 0x64 });
