@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Edge failover benchmark (not part of make test).
 #
-#   scripts/bench-failover.sh [RUNS]        # RUNS switches of each kind, default 10
+#   scripts/bench-failover.sh [RUNS [MW_LATENCY]]
+#
+# RUNS switches of each kind (default 10); MW_LATENCY is the edge's
+# play { mw_latency } in ms (default 350, rill's default: players get a batch
+# about three times a second, so 0.35 s is the smallest gap they ever see;
+# 0 writes each frame at once and shows the switch alone).
 #
 # Starts two origins A and B and an edge (`cluster { mode remote; origin A B; }`)
 # with the release build objs/rill (built first if needed; RILL_BIN=path uses
@@ -31,13 +36,14 @@ for t in ffmpeg python3; do
     command -v "$t" >/dev/null || { echo "bench-failover: $t is missing (bash scripts/install-deps.sh)"; exit 2; }
 done
 
-exec python3 - "${1:-10}" <<'PY'
+exec python3 - "${1:-10}" "${2:-350}" <<'PY'
 import os, signal, statistics, sys, time
 sys.path.insert(0, os.path.join(os.getcwd(), "tests", "integration"))
 sys.dont_write_bytecode = True
 from lib import rill
 
 RUNS = int(sys.argv[1])
+MW_LATENCY = int(sys.argv[2])
 LIMIT = int(os.environ.get("RILL_BENCH_LIMIT", "600"))
 STREAM = "bench"
 
@@ -71,7 +77,7 @@ def publish(node, name):
     return p
 
 
-def steady(pl, secs=1.0, timeout=15.0):
+def steady(pl, secs=3.0, timeout=20.0):
     """Wait until the player got frames with no gap > 0.5 s for secs."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -85,15 +91,17 @@ def steady(pl, secs=1.0, timeout=15.0):
 def main():
     A = rill.Node(name="originA").start()
     B = rill.Node(name="originB").start()
-    edge = rill.Node(name="edge", vhost_extra="    cluster { mode remote; origin %s %s; }\n" % (addr(A), addr(B))).start()
+    play = "gop_cache on; queue_length 10; mw_latency %d; mw_msgs %d;" % (MW_LATENCY, 8 if MW_LATENCY else 0)
+    edge = rill.Node(name="edge", play=play,
+                     vhost_extra="    cluster { mode remote; origin %s %s; }\n" % (addr(A), addr(B))).start()
     nodes = {addr(A): A, addr(B): B}
     pubs = {addr(A): publish(A, "publisherA"), addr(B): publish(B, "publisherB")}
     time.sleep(1.0)
     pl = rill.raw_player(edge, STREAM)
     if not pl.wait_frames(25, 10):
         raise SystemExit("bench-failover: the player through the edge got no video: %s" % pl.describe())
-    print("binary %s; origins A %s, B %s; edge %s (origin_connect_timeout 1000, origin_read_timeout 2000)" % (
-        rill.rill_bin(), addr(A), addr(B), addr(edge)), flush=True)
+    print("binary %s; origins A %s, B %s; edge %s (origin_connect_timeout 1000, origin_read_timeout 2000, "
+          "mw_latency %d)" % (rill.rill_bin(), addr(A), addr(B), addr(edge), MW_LATENCY), flush=True)
     results = {"SIGKILL": [], "SIGSTOP": []}
     bases = []
     for kind in ("SIGKILL", "SIGSTOP"):
