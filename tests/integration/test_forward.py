@@ -7,12 +7,9 @@ master's players and the other slave's must never notice. Then a slave that
 already has the stream from someone else, and nginx-rtmp as a real peer.
 """
 
-import os
-import shutil
-import socket
 import time
 
-from lib import rill
+from lib import nginx, rill
 from lib.rill import check
 
 STREAM = "fwd"
@@ -213,68 +210,9 @@ def test_forward_refused_by_slave_with_the_stream():
 
 # ---------------------------------------------------------------- nginx-rtmp
 
-NGINX_RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
-
-
-class Nginx:
-    """nginx with the RTMP module as a plain foreground process (never the
-    system service): its own prefix dir, conf, pid and error log."""
-
-    def __init__(self, name="nginx-rtmp"):
-        self.ip = rill.new_ip()
-        self.port = rill.free_port(self.ip)
-        self.dir = rill.tmpdir("rill-nginx-")
-        self.error_log = os.path.join(self.dir, "error.log")
-        self.conf_path = os.path.join(self.dir, "nginx.conf")
-        with open(self.conf_path, "w") as f:
-            f.write(
-                "load_module %s;\n"
-                "daemon off;\n"
-                "master_process off;\n"
-                "worker_processes 1;\n"
-                "error_log %s info;\n"
-                "pid %s;\n"
-                "events { worker_connections 128; }\n"
-                "rtmp {\n"
-                "    server {\n"
-                "        listen %s:%d;\n"
-                "        application live { live on; }\n"
-                "    }\n"
-                "}\n" % (NGINX_RTMP_MODULE, self.error_log, os.path.join(self.dir, "nginx.pid"),
-                         self.ip, self.port))
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        check(os.path.exists(nginx) and os.path.exists(NGINX_RTMP_MODULE),
-              "expected nginx and %s (Debian nginx + libnginx-mod-rtmp: bash scripts/install-deps.sh)" %
-              NGINX_RTMP_MODULE)
-        self.proc = rill.Proc(name, [nginx, "-p", self.dir, "-c", self.conf_path, "-e", self.error_log],
-                              os.path.join(self.dir, "stderr.log"))
-        ok = rill.wait_until(self._accepting, 10.0)
-        check(ok, "expected nginx-rtmp to accept on %s:%d within 10 s; %s; error log:\n%s" % (
-            self.ip, self.port, rill.proc_state(self.proc), self.log(15)))
-
-    def _accepting(self):
-        if not self.proc.alive():
-            return True
-        try:
-            socket.create_connection((self.ip, self.port), timeout=0.5).close()
-            return True
-        except OSError:
-            return False
-
-    def url(self, stream, app="live"):
-        return "rtmp://%s:%d/%s/%s" % (self.ip, self.port, app, stream)
-
-    def log(self, n=30):
-        try:
-            with open(self.error_log, "rb") as f:
-                return rill.sanitize_lines(f.read().decode("utf-8", "replace"), n)
-        except OSError:
-            return "(no error log)"
-
-
 @rill.timeout(60)
 def test_forward_to_nginx_rtmp():
-    ng = Nginx()
+    ng = nginx.Nginx()
     master = rill.Node(name="master", vhost_extra="    forward { enabled on; destination %s:%d; }\n" % (
         ng.ip, ng.port)).start()
     pub = rill.publish(master.url(STREAM))
