@@ -78,4 +78,56 @@ integration: $(OBJS)/asan/rill $(OBJS)/rill
 clean:
 	rm -rf $(OBJS)
 
+# ---- fuzzing: libFuzzer targets over the parsers (Debian clang), see tests/fuzz/README.md
+#   make fuzz                     build objs/fuzz/fuzz_<target>
+#   make fuzz-check               run each for FUZZ_SECONDS on a copy of its corpus; fails on a finding
+#   make fuzz-seeds               rewrite the generated seeds in tests/fuzz/corpus/
+FUZZ_CC      := clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -g -O1 $(WARN) $(DEFS) $(INCLUDES) -std=gnu11 -MMD -MP
+FUZZ_TARGETS := handshake chunk amf0 flv http http_url rtmp_url config
+FUZZ_CORE    := core/rill_bytes core/rill_error core/rill_payload
+FUZZ_SRC_handshake := protocol/rtmp_handshake
+FUZZ_SRC_chunk     := protocol/rtmp_chunk protocol/rtmp_cmd protocol/amf0 protocol/flv protocol/rtmp_url
+FUZZ_SRC_amf0      := protocol/amf0 protocol/rtmp_cmd
+FUZZ_SRC_flv       := protocol/flv
+FUZZ_SRC_http      := protocol/http_request protocol/http_url protocol/http_auth protocol/http_mount
+FUZZ_SRC_http_url  := protocol/http_url protocol/http_auth protocol/http_mime protocol/http_mount
+FUZZ_SRC_rtmp_url  := protocol/rtmp_url
+# the config model may use any core or pure protocol helper (mounts, URLs): link them all
+FUZZ_SRC_config    := app/rill_config $(patsubst $(SRC)/%.c,%,$(wildcard $(SRC)/core/*.c $(SRC)/protocol/*.c))
+FUZZ_LIBS_handshake := -lcrypto
+FUZZ_LIBS_http     := -lhttp_parser -lcrypto
+FUZZ_LIBS_http_url := -lhttp_parser -lcrypto
+FUZZ_LIBS_config   := -lst -lhttp_parser -lssl -lcrypto
+FUZZ_SEED_SRC := amf0 rtmp_cmd rtmp_chunk rtmp_handshake flv
+FUZZ_OBJ      = $(patsubst %,$(OBJS)/fuzz/obj/src/%.o,$(FUZZ_CORE) $(1))
+
+.PHONY: fuzz fuzz-check fuzz-seeds
+fuzz: $(patsubst %,$(OBJS)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+
+fuzz-check: fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/check.sh $(FUZZ_TARGETS)
+
+fuzz-seeds: $(OBJS)/fuzz/make-seeds
+	$(OBJS)/fuzz/make-seeds tests/fuzz/corpus $(filter-out %/rill_encoder.bin,$(wildcard tests/fuzz/corpus/chunk/*.bin))
+
+$(OBJS)/fuzz/obj/src/%.o: $(SRC)/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(OBJS)/fuzz/obj/%.o: tests/fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+define FUZZ_RULE
+$(OBJS)/fuzz/fuzz_$(1): $(OBJS)/fuzz/obj/fuzz_$(1).o $(call FUZZ_OBJ,$(FUZZ_SRC_$(1)))
+	$$(FUZZ_CC) $$(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ $(FUZZ_LIBS_$(1))
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
+
+$(OBJS)/fuzz/make-seeds: $(OBJS)/fuzz/obj/make_seeds.o $(call FUZZ_OBJ,$(patsubst %,protocol/%,$(FUZZ_SEED_SRC)))
+	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ -lcrypto
+
 -include $(shell find $(OBJS) -name '*.d' 2>/dev/null)

@@ -9,6 +9,7 @@ PACKAGES=(
   ffmpeg vlc-bin vlc-plugin-base
   curl procps util-linux
   nginx libnginx-mod-rtmp
+  clang libclang-rt-dev
 )
 
 missing=()
