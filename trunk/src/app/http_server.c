@@ -5,6 +5,7 @@
 #include "rill_log.h"
 #include "rill_net.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,15 @@ int http_server_new(http_server_t **out, const http_server_opts_t *o)
 }
 
 int http_server_nconns(const http_server_t *s) { return s->nconns; }
+
+int http_server_port(const http_server_t *s)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    if (s->lfd && getsockname(st_netfd_fileno(s->lfd), (struct sockaddr *)&sa, &len) == 0)
+        return ntohs(sa.sin_port);
+    return s->port;
+}
 const char *http_server_name(const http_server_t *s) { return s->name; }
 
 /* ---- one connection ------------------------------------------------------ */
@@ -253,7 +263,7 @@ int http_server_start(http_server_t *s)
         s->lfd = NULL;
         return RILL_ERR_NOMEM;
     }
-    rill_trace("%s listen at %s:%d", s->name, s->ip, s->port);
+    rill_trace("%s listen at %s:%d", s->name, s->ip, http_server_port(s));
     return 0;
 }
 

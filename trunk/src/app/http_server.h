@@ -62,6 +62,8 @@ int http_server_start(http_server_t *s);
  * coroutines still use it), and so must be the handlers' contexts. */
 int http_server_destroy(http_server_t *s);
 int http_server_nconns(const http_server_t *s);
+/* The port it listens on (useful after listening on port 0). */
+int http_server_port(const http_server_t *s);
 const char *http_server_name(const http_server_t *s);
 
 /* ---- responses ------------------------------------------------------------
