@@ -131,7 +131,7 @@ int http_static_handle(http_conn_t *c, const http_request_t *req, void *ctx)
         goto out;
     }
     if (!inside(real, root)) {
-        rill_warn("%s: %s leads outside %s (to %s): refused", http_conn_peer(c), req->path, st->dir, real);
+        rill_warn("%s: %.256s leads outside %s: refused", http_conn_peer(c), req->url, st->dir);
         status = 403;
         goto out;
     }
