@@ -2,6 +2,7 @@
 #   make          release build (objs/rill, -O2) and the ASan+UBSan test build
 #   make run      install deps, build, start the server on loopback
 #   make test     install deps, build, run unit and integration tests
+#   make html     the player page in objs/nginx/html/players (mpegts.js via npm; part of make)
 SHELL := /bin/bash
 
 CC      ?= cc
@@ -30,12 +31,19 @@ UNIT_CPP    := $(wildcard tests/unit/*.cpp)
 UNIT_OBJS   := $(patsubst tests/unit/%.cpp,$(OBJS)/asan/unit/%.o,$(UNIT_CPP))
 UNIT_CXXFLAGS := -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers $(DEFS) $(INCLUDES) -std=gnu++17 $(SAN) -MMD -MP
 
-.PHONY: all build deps run test unit integration clean
+.PHONY: all build deps html run test unit integration clean
 
-all: build
+all: build html
 
 deps:
 	@bash scripts/install-deps.sh
+
+# The player page (trunk/html/players) into the default http_server dir
+# objs/nginx/html, with mpegts.js and playwright-core from npm (pinned by
+# trunk/html/package-lock.json) in objs/npm. Without npm: a warning, rill
+# still builds; make test requires it (the browser test).
+html:
+	@bash scripts/install-html.sh
 
 build: $(OBJS)/rill $(OBJS)/asan/rill $(OBJS)/asan/unit-tests
 
@@ -62,11 +70,13 @@ $(OBJS)/asan/unit/%.o: tests/unit/%.cpp
 
 run: deps
 	@$(MAKE) --no-print-directory $(OBJS)/rill
+	@bash scripts/install-html.sh
 	@echo "rill: RTMP on rtmp://127.0.0.1:1935/live/<stream> (Ctrl-C stops)"
 	$(OBJS)/rill -c conf/rill.conf
 
 test: deps
 	@$(MAKE) --no-print-directory build
+	@bash scripts/install-html.sh --require
 	@bash tests/run-all.sh
 
 unit: $(OBJS)/asan/unit-tests

@@ -10,6 +10,7 @@ PACKAGES=(
   curl procps util-linux
   nginx libnginx-mod-rtmp
   clang libclang-rt-dev
+  chromium
 )
 
 missing=()
