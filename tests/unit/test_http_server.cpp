@@ -280,3 +280,53 @@ TEST(HttpServerClient, ClientRefusals) {
     Resp r = get("http://127.0.0.1:" + std::to_string(port) + "/x");
     EXPECT_TRUE(r.rc == RILL_ERR_IO || r.rc == RILL_ERR_EOF) << rill_strerror(r.rc);
 }
+
+// Reads from fd until the server closes it; returns what arrived.
+static std::string read_to_close(st_netfd_t fd, st_utime_t timeout) {
+    std::string got;
+    char buf[4096];
+    for (;;) {
+        ssize_t r = st_read(fd, buf, sizeof buf, timeout);
+        if (r <= 0) break;
+        got.append(buf, (size_t)r);
+    }
+    return got;
+}
+
+TEST(HttpServerClient, KeepAliveIdleTimeoutClosesTheConnection) {
+    Srv srv;  // keep-alive timeout 1 s
+    ASSERT_EQ(0, http_server_route(srv.s, "GET /hello", h_hello, (void *)"hi"));
+    srv.start();
+    st_netfd_t fd = rill_connect_tcp("127.0.0.1", http_server_port(srv.s), kSec);
+    ASSERT_NE(nullptr, fd);
+    const char *req = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ((ssize_t)strlen(req), st_write(fd, req, strlen(req), kSec));
+    st_utime_t t0 = st_utime();
+    std::string got = read_to_close(fd, 5 * kSec);
+    st_utime_t dt = st_utime() - t0;
+    EXPECT_NE(std::string::npos, got.find("Connection: keep-alive"));
+    EXPECT_NE(std::string::npos, got.find("\r\n\r\nhi"));
+    EXPECT_GE(dt, 900 * 1000);
+    EXPECT_LT(dt, 3 * kSec);
+    st_netfd_close(fd);
+}
+
+TEST(HttpServerClient, ExpectContinueBeforeTheBody) {
+    Srv srv;
+    ASSERT_EQ(0, http_server_route(srv.s, "POST /echo", h_echo, nullptr));
+    srv.start();
+    st_netfd_t fd = rill_connect_tcp("127.0.0.1", http_server_port(srv.s), kSec);
+    ASSERT_NE(nullptr, fd);
+    const char *head = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: a/b\r\nContent-Length: 4\r\n"
+                       "Expect: 100-continue\r\nConnection: close\r\n\r\n";
+    ASSERT_EQ((ssize_t)strlen(head), st_write(fd, head, strlen(head), kSec));
+    char buf[256];
+    ssize_t r = st_read(fd, buf, sizeof buf, 2 * kSec);
+    ASSERT_GT(r, 0);
+    EXPECT_EQ("HTTP/1.1 100 Continue\r\n\r\n", std::string(buf, (size_t)r));
+    ASSERT_EQ(4, st_write(fd, "body", 4, kSec));
+    std::string got = read_to_close(fd, 2 * kSec);
+    EXPECT_EQ(0u, got.find("HTTP/1.1 201 Created"));
+    EXPECT_NE(std::string::npos, got.find("a/b|body"));
+    st_netfd_close(fd);
+}

@@ -46,6 +46,7 @@ struct http_conn {
     http_msg_parser_t parser;
     char rbuf[8192];
     size_t rpos, rlen;
+    int continued;                  /* "100 Continue" sent for the current request */
     uint64_t in_bytes, out_bytes;
     /* the response to the current request */
     const http_request_t *req;      /* NULL when answering a refused request */

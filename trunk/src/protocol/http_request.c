@@ -124,6 +124,7 @@ static int on_headers_complete(http_parser *p)
     /* Refuse an announced body that could never fit before reading any of it. */
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > mp->max_body)
         return refuse(mp, 413, "body too large");
+    mp->headers_done = 1;
     return mp->head_response ? 1 : 0;
 }
 
@@ -198,7 +199,7 @@ void http_msg_parser_next(http_msg_parser_t *mp)
 {
     msg_free(&mp->msg);
     mp->url_len = mp->header_bytes = mp->name_len = mp->value_len = 0;
-    mp->in_value = mp->started = mp->done = 0;
+    mp->in_value = mp->started = mp->headers_done = mp->done = 0;
     http_parser_pause(&mp->p, 0);
 }
 

@@ -53,6 +53,7 @@ typedef struct http_msg_parser {
     size_t url_len, header_bytes, name_len, value_len;
     int in_value;           /* the last header callback was a value */
     int started;            /* a byte of this message has been seen */
+    int headers_done;       /* the headers are in msg; the body may still come */
     int done;
     int head_response;      /* a response to HEAD: no body follows */
     int status;             /* refused: the status to answer */
