@@ -837,10 +837,11 @@ TEST(ConfModel, SrsStyleConfLoads) {
     EXPECT_EQ(1985, c->http_api.listen.port);
     EXPECT_EQ(1, c->http_server.enabled);
     EXPECT_STREQ("./objs/nginx/html", c->http_server.dir);
+    EXPECT_EQ(1, c->vhosts[0].http_remux_enabled);
     rill_config_free(c);
     std::string t = log.text();
-    EXPECT_NE(std::string::npos, t.find(p + ":29: directive 'http_remux' is not supported by rill yet, ignored"));
-    EXPECT_EQ(5, count_of(t, "not supported by rill yet"));  // http_api and http_server are implemented
+    EXPECT_EQ(std::string::npos, t.find(p + ":29: directive 'http_remux'"));
+    EXPECT_EQ(4, count_of(t, "not supported by rill yet"));  // http_api, http_server, http_remux are implemented
 }
 
 // The example configs shipped under tests/unit/conf/ load (run from the repo root).

@@ -635,22 +635,30 @@ static int top_http_api(ctx_t *x, const conf_directive_t *d, void *o)
 
 /* ---- top level ---------------------------------------------------------- */
 
+/* listen [ip:]port ... [proxy_protocol]; the flag applies to every address
+ * of the directive: each must then start with a PROXY header (v1 or v2). */
 static int top_listen(ctx_t *x, const conf_directive_t *d, void *o)
 {
     rill_config_t *c = x->c;
     if (d->has_block) return fail(x, d, "directive 'listen' takes no block");
-    if (d->nargs < 1) return fail(x, d, "directive 'listen' needs at least 1 argument");
-    rill_listen_t *l = calloc((size_t)d->nargs, sizeof *l);
+    int naddr = d->nargs, proxy = 0;
+    if (naddr > 0 && strcmp(d->args[naddr - 1], "proxy_protocol") == 0) {
+        proxy = 1;
+        naddr--;
+    }
+    if (naddr < 1) return fail(x, d, "directive 'listen' needs at least 1 argument");
+    rill_listen_t *l = calloc((size_t)naddr, sizeof *l);
     if (!l) return RILL_ERR_NOMEM;
-    for (int i = 0; i < d->nargs; i++) {
+    for (int i = 0; i < naddr; i++) {
         if (parse_listen(d->args[i], &l[i])) {
             free(l);
             return fail(x, d, "listen '%s' is not [ip:]port with a port in 1..65535", d->args[i]);
         }
+        l[i].proxy_protocol = proxy;
     }
     free(c->listens);
     c->listens = l;
-    c->nlistens = d->nargs;
+    c->nlistens = naddr;
     return 0;
 }
 

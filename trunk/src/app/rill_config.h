@@ -16,6 +16,7 @@ enum rill_time_jitter { RILL_JITTER_FULL = 1, RILL_JITTER_ZERO = 2, RILL_JITTER_
 typedef struct rill_listen {
     char ip[64];            /* "0.0.0.0" when only a port was given */
     int port;
+    int proxy_protocol;     /* `listen ... proxy_protocol;`: clients come through a balancer */
 } rill_listen_t;
 
 /* An upstream address: host as written, the IPv4 address it resolved to at

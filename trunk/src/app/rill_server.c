@@ -36,7 +36,7 @@ static void *accept_loop(void *arg)
             st_netfd_close(cfd);
             continue;
         }
-        if (rtmp_conn_spawn(srv, cfd) != 0) rill_error("could not start a connection coroutine");
+        if (rtmp_conn_spawn(srv, cfd, l->proxy_protocol) != 0) rill_error("could not start a connection coroutine");
     }
     return NULL;
 }
@@ -73,6 +73,7 @@ int rill_server_start(rill_server_t *srv, rill_config_t *conf)
         rill_listener_t *l = &srv->listeners[i];
         l->srv = srv;
         snprintf(l->addr, sizeof l->addr, "%s:%d", conf->listens[i].ip, conf->listens[i].port);
+        l->proxy_protocol = conf->listens[i].proxy_protocol;
         l->fd = rill_listen_tcp(conf->listens[i].ip, conf->listens[i].port, 1024);
         if (!l->fd) {
             rill_error("listen on %s: %s", l->addr, strerror(errno));
@@ -85,7 +86,7 @@ int rill_server_start(rill_server_t *srv, rill_config_t *conf)
             return RILL_ERR_NOMEM;
         }
         srv->nlisteners++;
-        rill_trace("rtmp listen at %s", l->addr);
+        rill_trace("rtmp listen at %s%s", l->addr, l->proxy_protocol ? " (PROXY protocol)" : "");
     }
     int rc = rill_http_start(&srv->http, srv);
     if (rc) {

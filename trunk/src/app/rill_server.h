@@ -23,6 +23,7 @@ typedef struct rill_listener {
     st_netfd_t fd;
     st_thread_t thread;     /* joinable accept loop */
     char addr[80];
+    int proxy_protocol;     /* every client starts with a PROXY header */
 } rill_listener_t;
 
 typedef struct rill_server {

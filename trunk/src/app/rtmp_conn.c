@@ -7,6 +7,7 @@
 #include "rill_server.h"
 #include "rill_time.h"
 #include "rtmp_cmd.h"
+#include "proxy_protocol.h"
 #include "rtmp_ingest.h"
 #include "stream_pump.h"
 #include "rtmp_url.h"
@@ -340,10 +341,49 @@ static int simple_command(conn_t *c, const rtmp_cmd_t *cmd)
     return RILL_ERR_COMMAND;
 }
 
+/* Read a PROXY header and take the real client address from it. Reads
+ * exactly the header: 15 bytes (the shortest one), then what its form needs,
+ * so not one byte of the RTMP handshake behind it is taken. */
+static int read_proxy_header(conn_t *c)
+{
+    uint8_t buf[PROXY_V2_MAX];
+    size_t have = 15;
+    int64_t deadline = rill_now_us() + HANDSHAKE_TIMEOUT;
+    proxy_info_t pi;
+    for (;;) {
+        size_t got = c->s.in_bytes;
+        ssize_t r = st_read_fully(c->s.fd, buf + got, have - got, (st_utime_t)(deadline - rill_now_us()));
+        if (r < 0) return rill_st_error();
+        if ((size_t)r < have - got) return RILL_ERR_EOF;
+        c->s.in_bytes = have;
+        int rc = proxy_parse(buf, have, &pi);
+        if (rc < 0) return RILL_ERR_HANDSHAKE;
+        if (rc > 0) break;
+        /* v2: the fixed 16 bytes tell the rest; v1: one more byte until CRLF */
+        if (have >= 16 && buf[0] == 0x0D) have = 16 + rill_get_u16be(buf + 14);
+        else have++;
+        if (have > sizeof buf) return RILL_ERR_HANDSHAKE;
+    }
+    if (!pi.local) {
+        snprintf(c->client.ip, sizeof c->client.ip, "%s", pi.src_ip);
+        c->client.port = pi.src_port;
+        char via[64];
+        snprintf(via, sizeof via, "%s", c->peer);
+        snprintf(c->peer, sizeof c->peer, "%s:%d", pi.src_ip, pi.src_port);
+        rill_trace("client %s via %s (PROXY v%d)", c->peer, via, pi.version);
+    }
+    return 0;
+}
+
 static int run(conn_t *c)
 {
     int complex = 0;
-    int rc = rtmp_session_handshake_server(&c->s, HANDSHAKE_TIMEOUT, &complex);
+    int rc = c->proxy ? read_proxy_header(c) : 0;
+    if (rc) {
+        c->reason = rc == RILL_ERR_TIMEOUT ? "no PROXY header in time" : "no valid PROXY header";
+        return rc;
+    }
+    rc = rtmp_session_handshake_server(&c->s, HANDSHAKE_TIMEOUT, &complex);
     if (rc) {
         c->reason = rc == RILL_ERR_TIMEOUT ? "handshake timeout" : "bad handshake";
         return rc;
@@ -420,7 +460,7 @@ static void *conn_main(void *arg)
     return NULL;
 }
 
-int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd)
+int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd, int proxy)
 {
     conn_t *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -428,6 +468,7 @@ int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd)
         return RILL_ERR_NOMEM;
     }
     c->srv = srv;
+    c->proxy = proxy;
     c->cid = rill_log_new_cid();
     c->start_ms = rill_now_ms();
     rill_peer_name(st_netfd_fileno(fd), c->peer, sizeof c->peer);

@@ -27,6 +27,7 @@ struct rill_conn {
     const rill_vhost_conf_t *vconf;
     char vhost[256], app[256], stream[256], param[1024], tc_url[1024];
     int role;
+    int proxy;                  /* expect a PROXY header first */
     int from_edge;              /* connect said rillEdge: a rill edge's upstream */
     rill_source_t *src;
     rill_consumer_t *consumer;
@@ -35,8 +36,9 @@ struct rill_conn {
     struct rill_conn *prev, *next;
 };
 
-/* Start a coroutine for an accepted fd (takes it). */
-int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd);
+/* Start a coroutine for an accepted fd (takes it). proxy: the client's
+ * bytes start with a PROXY protocol header, required. */
+int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd, int proxy);
 /* Ask a connection to end (server shutdown); it cleans up by itself. */
 void rtmp_conn_stop(struct rill_conn *c);
 
