@@ -44,13 +44,19 @@ media_msg_t *media_msg_new(uint8_t type, uint32_t timestamp, rill_payload_t *pay
     m->timestamp = timestamp;
     m->payload = payload;
     m->flags = classify(type, payload);
+    /* onMetaData goes out at timestamp 0, as nginx-rtmp always and SRS with
+     * time_jitter full send it: libavformat takes script data at a non-zero
+     * time in the middle of a stream (an edge's switch of origin) for a new
+     * subtitle stream, and ffprobe 5.1 then crashes. m->timestamp keeps the
+     * stream time for the ring. */
+    uint32_t wire_ts = (m->flags & MEDIA_DATA) ? 0 : timestamp;
     rtmp_chunk_headers_t h;
-    rtmp_chunk_build_headers(csid_for(type), type, 1, timestamp, payload->size, &h);
+    rtmp_chunk_build_headers(csid_for(type), type, 1, wire_ts, payload->size, &h);
     m->hdr0_len = h.hdr0_len;
     m->hdr3_len = h.hdr3_len;
     for (int i = 0; i < h.hdr0_len; i++) m->hdr0[i] = h.hdr0[i];
     for (int i = 0; i < h.hdr3_len; i++) m->hdr3[i] = h.hdr3[i];
-    flv_tag_header(m->flv_tag, type, payload->size, timestamp);
+    flv_tag_header(m->flv_tag, type, payload->size, wire_ts);
     flv_tag_trailer(m->flv_prev, payload->size);
     return m;
 }
