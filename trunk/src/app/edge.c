@@ -138,6 +138,8 @@ static int session(edge_ingest_t *g, const rill_dest_t *d, uint32_t *last_ts, in
     int first = 1;
     uint32_t offset = 0;
     uint64_t before = cl.s.in_bytes;
+    g->live_in = &cl.s.in_bytes;    /* the API reads bytes while the session runs */
+    g->live_base = before;
     for (;;) {
         if (g->stop) break;
         if (idle_expired(g)) {
@@ -182,6 +184,7 @@ static int session(edge_ingest_t *g, const rill_dest_t *d, uint32_t *last_ts, in
         }
     }
     g->bytes += cl.s.in_bytes - before;
+    g->live_in = NULL;
     rtmp_client_close(&cl);
     return rc;
 }
@@ -247,8 +250,21 @@ static void *ingest_loop(void *arg)
     source_unpublish(s);
     s->edge_ingest = 0;
     hub_release(m->hub, s);
+    m->closed_bytes += g->bytes;
     free(g);
     return NULL;
+}
+
+uint64_t edge_ingest_bytes(const edge_ingest_t *g)
+{
+    return g->bytes + (g->live_in ? *g->live_in - g->live_base : 0);
+}
+
+uint64_t edge_bytes_total(const edge_mgr_t *m)
+{
+    uint64_t n = m->closed_bytes;
+    for (const edge_ingest_t *g = m->list; g; g = g->next) n += edge_ingest_bytes(g);
+    return n;
 }
 
 edge_ingest_t *edge_find(edge_mgr_t *m, const rill_source_t *s)

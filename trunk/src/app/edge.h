@@ -31,7 +31,9 @@ typedef struct edge_ingest {
     int state;
     char origin[300];           /* the origin in use (host:port) */
     uint32_t switches;          /* origin changes after the first */
-    uint64_t bytes;             /* received from origins */
+    uint64_t bytes;             /* received from origins, sessions that ended */
+    const uint64_t *live_in;    /* the session under way's counter, NULL between sessions */
+    uint64_t live_base;
     int64_t idle_since;         /* ms when the last consumer left, 0 while there are some */
     struct edge_ingest *next;
 } edge_ingest_t;
@@ -43,6 +45,7 @@ typedef struct edge_mgr {
     rill_hub_t *hub;
     edge_ingest_t *list;
     int count;
+    uint64_t closed_bytes;      /* received by ingests that ended */
     /* origins that failed recently, so a new stream does not start on a dead one */
     struct { char key[80]; int64_t failed_ms; } health[EDGE_HEALTH_SLOTS];
 } edge_mgr_t;
@@ -57,6 +60,9 @@ int edge_check_connect(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *a
 int edge_check_play(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app, const char *vhost,
                     const char *stream_with_param);
 edge_ingest_t *edge_find(edge_mgr_t *m, const rill_source_t *s);
+/* Bytes received from origins: by one ingest so far; by every ingest ever. */
+uint64_t edge_ingest_bytes(const edge_ingest_t *g);
+uint64_t edge_bytes_total(const edge_mgr_t *m);
 const char *edge_state_name(int state);
 /* Shutdown: stop every ingest and wait (bounded) for them. */
 void edge_stop_all(edge_mgr_t *m);

@@ -1,4 +1,5 @@
 #include "forward.h"
+#include "http_hooks.h"
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_net.h"
@@ -66,9 +67,12 @@ static int forward_once(forwarder_t *f)
         f->state = FWD_FORWARDING;
         rill_trace("forward %s/%s/%s to %s: publishing", f->src->vhost, f->src->app, f->src->stream, f->dest);
         uint64_t before = cl.s.out_bytes;
+        f->live_out = &cl.s.out_bytes;  /* the API reads bytes while the session runs */
+        f->live_base = before;
         rc = stream_pump_queue_headers(&p);
         if (!rc) rc = stream_pump_run(&p, &f->stop);
         f->bytes_sent += cl.s.out_bytes - before;
+        f->live_out = NULL;
         stream_pump_free(&p);
     }
     source_remove_consumer(co);
@@ -150,6 +154,71 @@ static int start(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc
     return 0;
 }
 
+/* ---- forward { backend URL; }: ask, then forward where the answer says ---- */
+
+struct fwd_query {
+    forward_mgr_t *mgr;
+    rill_source_t *src;
+    const rill_vhost_conf_t *vc;
+    st_thread_t thread;         /* joinable: on_unpublish or forward_stop_all joins it */
+    int stop;
+    fwd_query_t *next;
+};
+
+static void *query_main(void *arg)
+{
+    fwd_query_t *q = arg;
+    rill_source_t *s = q->src;
+    rill_log_set_cid(s->publisher_cid);
+    char **urls = NULL;
+    int n = 0;
+    if (http_hooks_on_forward(q->mgr->hooks, q->vc, s, &urls, &n) != 0) return NULL;
+    rill_trace("forward %s/%s/%s: backend %s answered %d url(s)", s->vhost, s->app, s->stream,
+               q->vc->forward_backend, n);
+    /* no yield from here on: an unpublish cannot slip in between */
+    for (int i = 0; i < n && !q->stop; i++)
+        if (forward_start_url(q->mgr, s, q->vc, urls[i]) == 0)
+            rill_trace("forward %s/%s/%s to %s (from the backend)", s->vhost, s->app, s->stream, urls[i]);
+    http_hooks_free_urls(urls, n);
+    return NULL;
+}
+
+/* The publisher's coroutine only starts the question; it never waits for it. */
+static void start_query(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc)
+{
+    fwd_query_t *q = calloc(1, sizeof *q);
+    if (!q) return;
+    q->mgr = m;
+    q->src = s;
+    q->vc = vc;
+    q->thread = st_thread_create(query_main, q, 1, 0);
+    if (!q->thread) {
+        rill_error("forward %s/%s/%s: could not ask the backend", s->vhost, s->app, s->stream);
+        free(q);
+        return;
+    }
+    q->next = m->queries;
+    m->queries = q;
+}
+
+/* Stop and free the questions about s (every one when s is NULL). */
+static void stop_queries(forward_mgr_t *m, const rill_source_t *s)
+{
+    fwd_query_t **pp = &m->queries;
+    while (*pp) {
+        fwd_query_t *q = *pp;
+        if (s && q->src != s) {
+            pp = &q->next;
+            continue;
+        }
+        *pp = q->next;
+        q->stop = 1;
+        st_thread_interrupt(q->thread);
+        st_thread_join(q->thread, NULL);
+        free(q);
+    }
+}
+
 static void on_publish(void *ctx, rill_source_t *s)
 {
     forward_mgr_t *m = ctx;
@@ -164,6 +233,7 @@ static void on_publish(void *ctx, rill_source_t *s)
         return;
     }
     if (!vc->forward_enabled) return;
+    if (vc->forward_backend && m->hooks) start_query(m, s, vc);
     for (int i = 0; i < vc->nforward_dests; i++) {
         const rill_dest_t *d = &vc->forward_dests[i];
         if (start(m, s, vc, d, 1, s->app, s->stream, s->publish_param) != 0)
@@ -194,6 +264,7 @@ static void stop_one(forwarder_t *f)
     st_thread_join(f->thread, NULL);
     rill_trace("forward %s/%s/%s to %s: stopped, %llu bytes, %u reconnects", f->src->vhost, f->src->app,
                f->src->stream, f->dest, (unsigned long long)f->bytes_sent, f->reconnects);
+    f->mgr->closed_bytes += f->bytes_sent;
     free(f->dests);
     free(f);
 }
@@ -201,6 +272,8 @@ static void stop_one(forwarder_t *f)
 static void on_unpublish(void *ctx, rill_source_t *s)
 {
     forward_mgr_t *m = ctx;
+    /* the question first: it could still start forwarders */
+    stop_queries(m, s);
     forwarder_t **pp = &m->list;
     while (*pp) {
         forwarder_t *f = *pp;
@@ -224,8 +297,21 @@ void forward_init(forward_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf)
     hub_observe(hub, &m->obs);
 }
 
+uint64_t forwarder_bytes(const forwarder_t *f)
+{
+    return f->bytes_sent + (f->live_out ? *f->live_out - f->live_base : 0);
+}
+
+uint64_t forward_bytes_total(const forward_mgr_t *m)
+{
+    uint64_t n = m->closed_bytes;
+    for (const forwarder_t *f = m->list; f; f = f->next) n += forwarder_bytes(f);
+    return n;
+}
+
 void forward_stop_all(forward_mgr_t *m)
 {
+    stop_queries(m, NULL);
     while (m->list) {
         forwarder_t *f = m->list;
         m->list = f->next;

@@ -34,23 +34,34 @@ typedef struct forwarder {
     st_thread_t thread;         /* joinable; the manager joins it */
     int stop;
     int state;
-    uint64_t bytes_sent;
+    uint64_t bytes_sent;        /* sessions that ended */
+    const uint64_t *live_out;   /* the session under way's counter, NULL between sessions */
+    uint64_t live_base;
     uint32_t reconnects;
     uint32_t cid;
     struct forwarder *next;
 } forwarder_t;
+
+struct http_hooks;
+typedef struct fwd_query fwd_query_t;
 
 typedef struct forward_mgr {
     hub_observer_t obs;
     const rill_config_t *conf;
     forwarder_t *list;          /* every running forwarder */
     int count;
+    uint64_t closed_bytes;      /* sent by forwarders that stopped */
+    struct http_hooks *hooks;   /* asks a vhost's forward backend (set by the server) */
+    fwd_query_t *queries;       /* backend questions, one per published source, joined on unpublish */
 } forward_mgr_t;
 
 void forward_init(forward_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf);
 const char *forward_state_name(int state);
 /* Stop every forwarder (shutdown). */
 void forward_stop_all(forward_mgr_t *m);
+/* Bytes sent: by one forwarder so far; by every forwarder ever. */
+uint64_t forwarder_bytes(const forwarder_t *f);
+uint64_t forward_bytes_total(const forward_mgr_t *m);
 /* Start forwarding a source to one rtmp:// URL (the on_forward backend's answer). */
 int forward_start_url(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const char *url);
 

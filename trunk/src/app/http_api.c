@@ -1,11 +1,16 @@
 /* Every API route goes through api_entry, which checks basic auth (when
  * enabled) before the endpoint runs; endpoints build JSON with cJSON. */
 #include "http_api.h"
+#include "api_json.h"
 #include "http_auth.h"
+#include "http_url.h"
+#include "metrics.h"
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_server.h"
+#include "rill_time.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +21,13 @@
 #endif
 
 #define MAX_API_ROUTES 64
+#define DEFAULT_COUNT  100      /* list pages: SRS's count=10 is too few to see a node at a glance */
+#define MAX_COUNT      10000
+
+/* SRS's error codes in "code" */
+#define ERR_VHOST_NOT_FOUND  2014
+#define ERR_STREAM_NOT_FOUND 2048
+#define ERR_CLIENT_NOT_FOUND 2049
 
 typedef struct api_route {
     http_api_t *api;
@@ -105,6 +117,181 @@ static int api_health(http_api_t *a, http_conn_t *c, const http_request_t *req)
     return o ? http_api_send_json(c, 200, o) : RILL_ERR_NOMEM;
 }
 
+/* {"code":code,...} with an HTTP error status. */
+static int api_error(http_api_t *a, http_conn_t *c, int status, int code)
+{
+    return http_api_send_json(c, status, http_api_reply(a, code));
+}
+
+/* The {id} after a route's prefix: 1 and *id for a number, 0 when there is
+ * none (the list), -1 when it is not an id. */
+static int rest_id(const http_request_t *req, const char *prefix, uint32_t *id)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(req->path, prefix, n) != 0) return 0;    /* the list route, without the '/' */
+    const char *p = req->path + n;
+    if (!*p) return 0;
+    char *end;
+    unsigned long v = strtoul(p, &end, 10);
+    if (*p < '0' || *p > '9' || (*end && strcmp(end, "/")) || v == 0 || v > UINT32_MAX) return -1;
+    *id = (uint32_t)v;
+    return 1;
+}
+
+/* start/count query parameters, as SRS reads them. */
+static void page(const http_request_t *req, int *start, int *count)
+{
+    char v[32];
+    *start = 0;
+    *count = DEFAULT_COUNT;
+    if (http_query_get(req->query, "start", v, sizeof v) == 1 && atoi(v) > 0) *start = atoi(v);
+    if (http_query_get(req->query, "count", v, sizeof v) == 1) {
+        int n = atoi(v);
+        *count = n < 1 ? 1 : n > MAX_COUNT ? MAX_COUNT : n;
+    }
+}
+
+/* Reply with o plus key: item, or a NULL item as no memory. */
+static int reply_with(http_api_t *a, http_conn_t *c, const char *key, cJSON *item)
+{
+    cJSON *o = item ? http_api_reply(a, 0) : NULL;
+    if (!o) {
+        cJSON_Delete(item);
+        return RILL_ERR_NOMEM;
+    }
+    cJSON_AddItemToObject(o, key, item);
+    return http_api_send_json(c, 200, o);
+}
+
+_Static_assert(offsetof(rill_source_t, id) == 0 && offsetof(rill_client_t, id) == 0,
+               "send_list sorts sources and clients by their first field");
+
+static int by_id(const void *x, const void *y)
+{
+    uint32_t a = **(const uint32_t *const *)x, b = **(const uint32_t *const *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* A page of a list, oldest id first: items are pointers whose first field
+ * is a uint32_t id (rill_source_t, rill_client_t). */
+typedef cJSON *(*item_fn)(rill_server_t *srv, const void *item, int64_t now);
+static cJSON *stream_item(rill_server_t *srv, const void *x, int64_t now) { return api_json_stream(srv, x, now); }
+static cJSON *client_item(rill_server_t *srv, const void *x, int64_t now) { return api_json_client(srv, x, now); }
+
+static int send_list(http_api_t *a, http_conn_t *c, const http_request_t *req, const char *key, const void **items,
+                     int n, item_fn fn)
+{
+    int start, count;
+    page(req, &start, &count);
+    qsort(items, (size_t)n, sizeof *items, by_id);
+    int64_t now = rill_now_ms();
+    cJSON *o = http_api_reply(a, 0);
+    cJSON *arr = o ? cJSON_AddArrayToObject(o, key) : NULL;
+    int rc = arr && cJSON_AddNumberToObject(o, "total", n) ? 0 : RILL_ERR_NOMEM;
+    for (int i = start; i < n && i < start + count && !rc; i++) {
+        cJSON *it = fn(a->srv, items[i], now);
+        if (it) cJSON_AddItemToArray(arr, it);
+        else rc = RILL_ERR_NOMEM;
+    }
+    if (rc) {
+        cJSON_Delete(o);
+        return rc;
+    }
+    return http_api_send_json(c, 200, o);
+}
+
+static int api_summaries(http_api_t *a, http_conn_t *c, const http_request_t *req)
+{
+    return reply_with(a, c, "data", api_json_summary(a->srv, rill_now_ms()));
+}
+
+static int api_streams(http_api_t *a, http_conn_t *c, const http_request_t *req)
+{
+    rill_server_t *srv = a->srv;
+    uint32_t id;
+    int r = rest_id(req, "/api/v1/streams/", &id);
+    if (r != 0) {
+        const rill_source_t *s = r > 0 ? hub_find_id(&srv->hub, id) : NULL;
+        if (!s) return api_error(a, c, 404, ERR_STREAM_NOT_FOUND);
+        return reply_with(a, c, "stream", api_json_stream(srv, s, rill_now_ms()));
+    }
+    const void **items = malloc(sizeof *items * (size_t)(srv->hub.nsources + 1));
+    if (!items) return RILL_ERR_NOMEM;
+    int n = 0;
+    for (const rill_source_t *s = srv->hub.sources; s; s = s->next) items[n++] = s;
+    int rc = send_list(a, c, req, "streams", items, n, stream_item);
+    free(items);
+    return rc;
+}
+
+static int api_clients(http_api_t *a, http_conn_t *c, const http_request_t *req)
+{
+    rill_server_t *srv = a->srv;
+    uint32_t id;
+    int r = rest_id(req, "/api/v1/clients/", &id);
+    if (r != 0) {
+        rill_client_t *cl = r > 0 ? rill_clients_find(&srv->clients, id) : NULL;
+        if (!cl) return api_error(a, c, 404, ERR_CLIENT_NOT_FOUND);
+        return reply_with(a, c, "client", api_json_client(srv, cl, rill_now_ms()));
+    }
+    const void **items = malloc(sizeof *items * (size_t)(srv->clients.count + 1));
+    if (!items) return RILL_ERR_NOMEM;
+    int n = 0;
+    for (const rill_client_t *cl = srv->clients.list; cl; cl = cl->next) items[n++] = cl;
+    int rc = send_list(a, c, req, "clients", items, n, client_item);
+    free(items);
+    return rc;
+}
+
+/* DELETE /api/v1/clients/{id}: kick. Repeating it is harmless: once the
+ * client has gone it answers 404 with SRS's client-not-found code. */
+static int api_kick(http_api_t *a, http_conn_t *c, const http_request_t *req)
+{
+    uint32_t id;
+    rill_client_t *cl = rest_id(req, "/api/v1/clients/", &id) > 0 ? rill_clients_find(&a->srv->clients, id) : NULL;
+    if (!cl) return api_error(a, c, 404, ERR_CLIENT_NOT_FOUND);
+    rill_trace("api %s: kick client %u (%s %s/%s/%s)", http_conn_peer(c), cl->id, rill_client_type_name(cl->type),
+               cl->vhost, cl->app, cl->stream);
+    rill_client_kick(cl);
+    return http_api_send_json(c, 200, http_api_reply(a, 0));
+}
+
+static int api_vhosts(http_api_t *a, http_conn_t *c, const http_request_t *req)
+{
+    rill_server_t *srv = a->srv;
+    const rill_config_t *conf = srv->conf;
+    int64_t now = rill_now_ms();
+    const char *prefix = "/api/v1/vhosts/";
+    if (strncmp(req->path, prefix, strlen(prefix)) == 0 && req->path[strlen(prefix)]) {
+        const char *name = req->path + strlen(prefix);
+        for (int i = 0; i < conf->nvhosts; i++)
+            if (!strcmp(conf->vhosts[i].name, name))
+                return reply_with(a, c, "vhost", api_json_vhost(srv, &conf->vhosts[i], now));
+        return api_error(a, c, 404, ERR_VHOST_NOT_FOUND);
+    }
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < conf->nvhosts && arr; i++) {
+        cJSON *v = api_json_vhost(srv, &conf->vhosts[i], now);
+        if (!v) {
+            cJSON_Delete(arr);
+            arr = NULL;
+        } else {
+            cJSON_AddItemToArray(arr, v);
+        }
+    }
+    return reply_with(a, c, "vhosts", arr);
+}
+
+static int api_metrics(http_api_t *a, http_conn_t *c, const http_request_t *req)
+{
+    rill_writer_t w;
+    rill_writer_init(&w, 0);
+    int rc = metrics_write(a->srv, rill_now_ms(), &w);
+    if (!rc) rc = http_send(c, 200, METRICS_CONTENT_TYPE, w.data, w.len, NULL);
+    rill_writer_free(&w);
+    return rc;
+}
+
 int http_api_mount(http_api_t **out, http_server_t *hs, struct rill_server *srv, const rill_http_conf_t *conf)
 {
     *out = NULL;
@@ -114,8 +301,21 @@ int http_api_mount(http_api_t **out, http_server_t *hs, struct rill_server *srv,
     a->srv = srv;
     a->conf = conf;
     snprintf(a->pid, sizeof a->pid, "%d", (int)getpid());
-    int rc = http_api_route(a, "GET /api/v1/versions", api_versions);
-    if (!rc) rc = http_api_route(a, "GET /api/v1/health", api_health);
+    static const struct { const char *pattern; http_api_fn fn; } routes[] = {
+        { "GET /api/v1/versions", api_versions },
+        { "GET /api/v1/health", api_health },
+        { "GET /api/v1/summaries", api_summaries },
+        { "GET /api/v1/streams", api_streams },
+        { "GET /api/v1/streams/", api_streams },
+        { "GET /api/v1/clients", api_clients },
+        { "GET /api/v1/clients/", api_clients },
+        { "DELETE /api/v1/clients/", api_kick },
+        { "GET /api/v1/vhosts", api_vhosts },
+        { "GET /api/v1/vhosts/", api_vhosts },
+        { "GET /metrics", api_metrics },
+    };
+    int rc = 0;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0] && !rc; i++) rc = http_api_route(a, routes[i].pattern, routes[i].fn);
     if (rc) {
         free(a);
         return rc;

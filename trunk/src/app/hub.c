@@ -1,6 +1,7 @@
 #include "hub.h"
 #include "rill_error.h"
 #include "rill_log.h"
+#include "rill_time.h"
 #include "rtmp_msg.h"
 
 #include <errno.h>
@@ -54,6 +55,13 @@ rill_source_t *hub_find(rill_hub_t *h, const char *vhost, const char *app, const
     return NULL;
 }
 
+rill_source_t *hub_find_id(rill_hub_t *h, uint32_t id)
+{
+    for (rill_source_t *s = h->sources; s; s = s->next)
+        if (s->id == id) return s;
+    return NULL;
+}
+
 rill_source_t *hub_acquire(rill_hub_t *h, const rill_vhost_conf_t *vc, const char *vhost,
                            const char *app, const char *stream)
 {
@@ -69,6 +77,9 @@ rill_source_t *hub_acquire(rill_hub_t *h, const rill_vhost_conf_t *vc, const cha
         return NULL;
     }
     s->hub = h;
+    s->id = ++h->last_id;
+    s->created_ms = rill_now_ms();
+    rill_rate_init(&s->rate, s->created_ms);
     s->time_jitter = vc->time_jitter;
     s->gop_cache = vc->gop_cache;
     s->queue_ms = (uint32_t)(vc->queue_length * 1000);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "media_msg.h"
 #include "rill_config.h"
+#include "rill_rate.h"
 #include "stream_ring.h"
 
 #ifdef __cplusplus
@@ -32,6 +33,8 @@ struct rill_consumer {
 };
 
 struct rill_source {
+    uint32_t id;                /* unique in this process, never reused: the API's stream id */
+    int64_t created_ms;
     char *vhost, *app, *stream;
     /* settings copied from the vhost when the source was made */
     int time_jitter;
@@ -59,6 +62,8 @@ struct rill_source {
     uint64_t since_trim;        /* messages pushed since the ring was last trimmed */
 
     uint64_t msgs_in, bytes_in, video_frames;
+    uint64_t bytes_out;         /* sent to its consumers (players, forwarders), framing included */
+    rill_rate_t rate;           /* bytes_in/bytes_out, sampled by the stats coroutine */
     rill_source_t *next;
 };
 
@@ -75,6 +80,7 @@ typedef struct hub_observer {
 typedef struct rill_hub {
     rill_source_t *sources;
     int nsources;
+    uint32_t last_id;
     hub_observer_t *observers;
 } rill_hub_t;
 
@@ -82,6 +88,7 @@ void hub_init(rill_hub_t *h);
 void hub_observe(rill_hub_t *h, hub_observer_t *o);
 void hub_free(rill_hub_t *h);
 rill_source_t *hub_find(rill_hub_t *h, const char *vhost, const char *app, const char *stream);
+rill_source_t *hub_find_id(rill_hub_t *h, uint32_t id);
 /* Find or make the source. NULL on no memory. */
 rill_source_t *hub_acquire(rill_hub_t *h, const rill_vhost_conf_t *vc, const char *vhost,
                            const char *app, const char *stream);

@@ -1,9 +1,11 @@
 #include "rill_client.h"
+#include "rill_error.h"
 
 #include <stddef.h>
 
 void rill_clients_add(rill_clients_t *r, rill_client_t *c)
 {
+    rill_rate_init(&c->rate, c->start_ms);
     c->prev = NULL;
     c->next = r->list;
     if (r->list) r->list->prev = c;
@@ -19,6 +21,22 @@ void rill_clients_remove(rill_clients_t *r, rill_client_t *c)
     if (c->next) c->next->prev = c->prev;
     c->prev = c->next = NULL;
     r->count--;
+    r->closed_in += c->in_bytes ? *c->in_bytes : 0;
+    r->closed_out += c->out_bytes ? *c->out_bytes : 0;
+    r->closed++;
+    /* A peer closing or a kick is how clients leave; anything else is an error. */
+    if (c->err && c->err != RILL_ERR_EOF && c->err != RILL_ERR_INTERRUPTED) r->errors++;
+}
+
+void rill_clients_bytes(const rill_clients_t *r, uint64_t *in, uint64_t *out)
+{
+    uint64_t i = r->closed_in, o = r->closed_out;
+    for (const rill_client_t *c = r->list; c; c = c->next) {
+        i += c->in_bytes ? *c->in_bytes : 0;
+        o += c->out_bytes ? *c->out_bytes : 0;
+    }
+    *in = i;
+    *out = o;
 }
 
 rill_client_t *rill_clients_find(const rill_clients_t *r, uint32_t id)

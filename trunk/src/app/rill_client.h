@@ -6,6 +6,7 @@
 
 #include <st.h>
 #include <stdint.h>
+#include "rill_rate.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,20 +25,31 @@ typedef struct rill_client {
     char ip[64];
     int port;
     const char *vhost, *app, *stream, *param; /* the owner's strings; "" until known */
+    const char *tc_url;         /* the owner's string, "" when none */
     int64_t start_ms;
     const uint64_t *in_bytes, *out_bytes;     /* the owner's counters */
     st_thread_t thread;         /* the owner's coroutine, interrupted by a kick */
     int stop;                   /* set by a kick or shutdown; the owner checks it */
+    int connected;              /* passed on_connect: its end sends on_close */
+    int err;                    /* the owner's result at the end (RILL_ERR_*), counted as an error */
+    rill_rate_t rate;           /* sampled by the stats coroutine (kbps) */
     struct rill_client *prev, *next;
 } rill_client_t;
 
 typedef struct rill_clients {
     rill_client_t *list;
     int count;
+    /* what clients that left had done, so totals never go backwards */
+    uint64_t closed_in, closed_out;
+    uint64_t closed, errors;    /* clients that left; those that ended with an error */
 } rill_clients_t;
 
+/* Set c->start_ms before adding: its rate starts there. */
 void rill_clients_add(rill_clients_t *r, rill_client_t *c);
+/* Unlink c and add its bytes (and c->err) to the closed totals. */
 void rill_clients_remove(rill_clients_t *r, rill_client_t *c);
+/* Bytes received and sent by every client, present and past. */
+void rill_clients_bytes(const rill_clients_t *r, uint64_t *in, uint64_t *out);
 rill_client_t *rill_clients_find(const rill_clients_t *r, uint32_t id);
 /* Ask a client to leave: its owner closes it. */
 void rill_client_kick(rill_client_t *c);

@@ -6,6 +6,7 @@
 #include "rill_config.h"
 #include "conf_parser.h"
 #include "http_mount.h"
+#include "http_url.h"
 #include "rill_error.h"
 #include "rill_log.h"
 
@@ -48,6 +49,7 @@
 #define DEF_INGEST_GRACE      3000    /* rill's own, ms */
 #define DEF_REMUX_MOUNT       "[vhost]/[app]/[stream].flv"
 #define DEF_REPUBLISH_TIMEOUT 10000   /* rill's own, ms */
+#define DEF_HOOKS_TIMEOUT     3000    /* rill's own, ms */
 
 #define MAX_MW_MSGS           128     /* SRS_PERF_MW_MSGS: larger values are clamped */
 #define MAX_MS                3600000 /* one hour: bounds every millisecond knob */
@@ -475,6 +477,65 @@ static int vhost_http_remux(ctx_t *x, const conf_directive_t *d, void *o)
     return rc ? rc : walk(x, d, remux_dirs, o);
 }
 
+/* ---- http_hooks { } ---------------------------------------------------------- */
+
+/* URLs the HTTP client can call: checked now, so a typo or a host name fails
+ * the load with FILE:LINE instead of denying every client later. */
+static int arg_hook_urls(ctx_t *x, const conf_directive_t *d, char ***out, int *n)
+{
+    if (d->has_block) return fail(x, d, "directive '%s' takes no block", d->name);
+    if (d->nargs < 1) return fail(x, d, "directive '%s' needs at least 1 http:// URL", d->name);
+    for (int i = 0; i < d->nargs; i++) {
+        http_client_url_t u;
+        const char *why = "";
+        if (http_client_url_parse(d->args[i], &u, &why) != 0)
+            return fail(x, d, "%s '%s': %s", d->name, d->args[i], why);
+    }
+    char **a = calloc((size_t)d->nargs, sizeof *a);
+    if (!a) return RILL_ERR_NOMEM;
+    for (int i = 0; i < d->nargs; i++) {
+        if (!(a[i] = strdup(d->args[i]))) {
+            for (int j = 0; j < i; j++) free(a[j]);
+            free(a);
+            return RILL_ERR_NOMEM;
+        }
+    }
+    *out = a;
+    *n = d->nargs;
+    return 0;
+}
+
+static int hook_dir(ctx_t *x, const conf_directive_t *d, void *o, int which)
+{ return arg_hook_urls(x, d, &VH(o)->hooks[which], &VH(o)->nhooks[which]); }
+static int hk_enabled(ctx_t *x, const conf_directive_t *d, void *o) { return arg_onoff(x, d, &VH(o)->hooks_enabled); }
+static int hk_timeout(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 10, 600000, &VH(o)->hooks_timeout); }
+static int hk_connect(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, RILL_HOOK_CONNECT); }
+static int hk_close(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, RILL_HOOK_CLOSE); }
+static int hk_publish(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, RILL_HOOK_PUBLISH); }
+static int hk_unpublish(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, RILL_HOOK_UNPUBLISH); }
+static int hk_play(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, RILL_HOOK_PLAY); }
+static int hk_stop(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, RILL_HOOK_STOP); }
+
+static const dir_spec_t hooks_dirs[] = {
+    { "enabled", hk_enabled, 0 },
+    { "on_connect", hk_connect, 0 },
+    { "on_close", hk_close, 0 },
+    { "on_publish", hk_publish, 0 },
+    { "on_unpublish", hk_unpublish, 0 },
+    { "on_play", hk_play, 0 },
+    { "on_stop", hk_stop, 0 },
+    { "timeout", hk_timeout, 0 },   /* rill's own */
+    /* SRS-only */
+    { "on_dvr", NULL, 0 }, { "on_hls", NULL, 0 }, { "on_hls_notify", NULL, 0 },
+    { NULL, NULL, 0 }
+};
+
+static int vhost_http_hooks(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = need_block(x, d, 0);
+    return rc ? rc : walk(x, d, hooks_dirs, o);
+}
+
 static const dir_spec_t vhost_dirs[] = {
     { "enabled", vhost_enabled, 0 },
     { "chunk_size", vhost_chunk_size, 0 },
@@ -498,7 +559,9 @@ static const dir_spec_t vhost_dirs[] = {
     /* SRS-only: give an entry a handler when rill implements it. */
     { "security", NULL, 0 },
     { "http_remux", vhost_http_remux, 0 },
-    { "http_hooks", NULL, 0 }, { "http_static", NULL, 0 },
+    { "http_hooks", vhost_http_hooks, 0 },
+    /* SRS-only: give an entry a handler when rill implements it. */
+    { "http_static", NULL, 0 },
     { "http", NULL, 0 }, { "mix_correct", NULL, 0 }, { "atc", NULL, 0 }, { "atc_auto", NULL, 0 },
     { "mr", NULL, 0 }, { "mr_latency", NULL, 0 }, { "debug_srs_upnode", NULL, 0 },
     { "kickoff_for_idle", NULL, 0 }, { "in_ack_size", NULL, 0 }, { "out_ack_size", NULL, 0 },
@@ -525,6 +588,7 @@ static rill_vhost_conf_t *vhost_add(rill_config_t *c, const char *name, const ch
         .origin_backoff = DEF_ORIGIN_BACKOFF, .origin_give_up = DEF_ORIGIN_GIVE_UP,
         .ingest_grace = DEF_INGEST_GRACE,
         .http_remux_republish_timeout = DEF_REPUBLISH_TIMEOUT,
+        .hooks_timeout = DEF_HOOKS_TIMEOUT,
     };
     v->name = strdup(name);
     if (!v->name) return NULL;
@@ -885,6 +949,10 @@ void rill_config_free(rill_config_t *c)
         free(v->origins);
         free(v->publish_origins);
         free(v->http_remux_mount);
+        for (int k = 0; k < RILL_HOOK_COUNT; k++) {
+            for (int j = 0; j < v->nhooks[k]; j++) free(v->hooks[k][j]);
+            free(v->hooks[k]);
+        }
     }
     free(c->vhosts);
     for (int i = 0; i < c->nfiles; i++) free(c->files[i]);

@@ -13,6 +13,12 @@ extern "C" {
 
 enum rill_time_jitter { RILL_JITTER_FULL = 1, RILL_JITTER_ZERO = 2, RILL_JITTER_OFF = 3 };
 
+/* The http_hooks { } callbacks. */
+enum rill_hook {
+    RILL_HOOK_CONNECT = 0, RILL_HOOK_CLOSE, RILL_HOOK_PUBLISH, RILL_HOOK_UNPUBLISH, RILL_HOOK_PLAY, RILL_HOOK_STOP,
+    RILL_HOOK_COUNT
+};
+
 typedef struct rill_listen {
     char ip[64];            /* "0.0.0.0" when only a port was given */
     int port;
@@ -82,6 +88,11 @@ typedef struct rill_vhost_conf {
     int http_remux_enabled; /* default off */
     char *http_remux_mount; /* default [vhost]/[app]/[stream].flv */
     int http_remux_republish_timeout; /* ms an HTTP-FLV player waits for a publisher to return, default 10000 (rill's own) */
+    /* http_hooks { } */
+    int hooks_enabled;      /* default off */
+    char **hooks[RILL_HOOK_COUNT]; /* http:// URLs per callback, called in order; none by default */
+    int nhooks[RILL_HOOK_COUNT];
+    int hooks_timeout;      /* ms for each call (connect, send, answer), default 3000 (rill's own); also on_forward's */
     const char *file;       /* where it was defined */
     int line;
 } rill_vhost_conf_t;

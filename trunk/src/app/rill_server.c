@@ -67,6 +67,8 @@ int rill_server_start(rill_server_t *srv, rill_config_t *conf)
     hub_init(&srv->hub);
     forward_init(&srv->fwd, &srv->hub, conf);
     edge_init(&srv->edge, &srv->hub, conf);
+    http_hooks_init(&srv->hooks, srv);
+    srv->fwd.hooks = &srv->hooks;
     srv->listeners = calloc((size_t)conf->nlistens, sizeof(*srv->listeners));
     if (!srv->listeners) return RILL_ERR_NOMEM;
     for (int i = 0; i < conf->nlistens; i++) {
@@ -88,7 +90,8 @@ int rill_server_start(rill_server_t *srv, rill_config_t *conf)
         srv->nlisteners++;
         rill_trace("rtmp listen at %s%s", l->addr, l->proxy_protocol ? " (PROXY protocol)" : "");
     }
-    int rc = rill_http_start(&srv->http, srv);
+    int rc = rill_stats_start(&srv->stats, srv);
+    if (!rc) rc = rill_http_start(&srv->http, srv);
     if (rc) {
         rill_server_stop(srv);
         return rc;
@@ -116,6 +119,7 @@ void rill_server_remove_conn(rill_server_t *srv, rill_conn_t *c)
 void rill_server_stop(rill_server_t *srv)
 {
     srv->stopping = 1;
+    rill_stats_stop(&srv->stats);
     /* HTTP first: its streaming players hold hub consumers too. */
     rill_http_stop(&srv->http);
     for (int i = 0; i < srv->conf->nlistens && srv->listeners; i++) {
@@ -133,6 +137,8 @@ void rill_server_stop(rill_server_t *srv)
     for (int i = 0; i < 100 && srv->nconns > 0; i++) st_usleep(10 * 1000);
     edge_stop_all(&srv->edge);
     forward_stop_all(&srv->fwd);
+    /* after the clients: their last notifications (on_close, ...) are under way */
+    http_hooks_stop(&srv->hooks);
     if (srv->nconns > 0) rill_warn("%d connections still closing at exit", srv->nconns);
     else hub_free(&srv->hub);
     free(srv->listeners);

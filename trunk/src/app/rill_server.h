@@ -7,10 +7,12 @@
 #include <stdint.h>
 #include "edge.h"
 #include "forward.h"
+#include "http_hooks.h"
 #include "hub.h"
 #include "rill_client.h"
 #include "rill_config.h"
 #include "rill_http.h"
+#include "rill_stats.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,6 +42,8 @@ typedef struct rill_server {
     int64_t start_ms;
     uint64_t total_conns, refused_conns;
     rill_http_t http;       /* http_server and http_api listeners */
+    http_hooks_t hooks;     /* http_hooks notifications under way */
+    rill_stats_t stats;     /* kbps sampling */
     char server_id[16];     /* SRS's "vid-xxxxxxx": this process */
     char service_id[16];    /* SRS's service id: this run */
 } rill_server_t;

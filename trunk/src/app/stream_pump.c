@@ -60,6 +60,7 @@ static int write_iov(stream_pump_t *p, int n)
     for (int i = 0; i < n; i++) total += p->iov[i].iov_len;
     if (st_writev(p->fd, p->iov, n, p->send_timeout) != (ssize_t)total) return rill_st_error();
     *p->out_bytes += total;
+    p->co->src->bytes_out += total;     /* the stream's send_bytes in the API */
     return 0;
 }
 

@@ -1,0 +1,67 @@
+#include "rill_stats.h"
+#include "rill_error.h"
+#include "rill_log.h"
+#include "rill_proc.h"
+#include "rill_server.h"
+#include "rill_time.h"
+
+#include <string.h>
+
+void rill_server_bytes(const rill_server_t *srv, uint64_t *in, uint64_t *out)
+{
+    rill_clients_bytes(&srv->clients, in, out);
+    *in += edge_bytes_total(&srv->edge);
+    *out += forward_bytes_total(&srv->fwd);
+}
+
+void rill_stats_sample(rill_stats_t *st, int64_t now)
+{
+    rill_server_t *srv = st->srv;
+    uint64_t in, out;
+    rill_server_bytes(srv, &in, &out);
+    rill_rate_sample(&st->rate, now, in, out);
+    for (rill_source_t *s = srv->hub.sources; s; s = s->next) rill_rate_sample(&s->rate, now, s->bytes_in, s->bytes_out);
+    for (rill_client_t *c = srv->clients.list; c; c = c->next)
+        rill_rate_sample(&c->rate, now, c->in_bytes ? *c->in_bytes : 0, c->out_bytes ? *c->out_bytes : 0);
+    rill_proc_t p;
+    if (rill_proc_self(&p) == 0) {
+        if (st->cpu_ms && now > st->cpu_ms) st->cpu_percent = (p.cpu_seconds - st->cpu_s) * 100000.0 / (double)(now - st->cpu_ms);
+        st->cpu_ms = now;
+        st->cpu_s = p.cpu_seconds;
+    }
+}
+
+static void *stats_main(void *arg)
+{
+    rill_stats_t *st = arg;
+    rill_log_set_cid(rill_log_new_cid());
+    while (!st->stop) {
+        st_usleep((st_utime_t)RILL_STATS_INTERVAL_MS * 1000);   /* the stop interrupt cuts this short */
+        if (!st->stop) rill_stats_sample(st, rill_now_ms());
+    }
+    return NULL;
+}
+
+int rill_stats_start(rill_stats_t *st, rill_server_t *srv)
+{
+    memset(st, 0, sizeof *st);
+    st->srv = srv;
+    int64_t now = rill_now_ms();
+    rill_rate_init(&st->rate, now);
+    rill_proc_t p;
+    if (rill_proc_self(&p) == 0) {
+        st->cpu_ms = now;
+        st->cpu_s = p.cpu_seconds;
+    }
+    st->thread = st_thread_create(stats_main, st, 1, 0);
+    return st->thread ? 0 : RILL_ERR_NOMEM;
+}
+
+void rill_stats_stop(rill_stats_t *st)
+{
+    if (!st->thread) return;
+    st->stop = 1;
+    st_thread_interrupt(st->thread);
+    st_thread_join(st->thread, NULL);
+    st->thread = NULL;
+}

@@ -1,0 +1,41 @@
+/* Samples the byte counters of the server, every stream and every client a
+ * few times a minute (one coroutine), so the API and the metrics can give
+ * 30-second kbps without per-message work, and tracks the process's CPU. */
+#ifndef RILL_STATS_H
+#define RILL_STATS_H
+
+#include <st.h>
+#include <stdint.h>
+#include "rill_rate.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct rill_server;
+
+#define RILL_STATS_INTERVAL_MS  5000
+#define RILL_KBPS_WINDOW_MS     30000
+
+typedef struct rill_stats {
+    struct rill_server *srv;
+    st_thread_t thread;         /* joinable; rill_stats_stop joins it */
+    int stop;
+    rill_rate_t rate;           /* the server's bytes in/out */
+    int64_t cpu_ms;             /* when cpu_s was read */
+    double cpu_s;
+    double cpu_percent;         /* over the last interval */
+} rill_stats_t;
+
+int rill_stats_start(rill_stats_t *st, struct rill_server *srv);
+void rill_stats_stop(rill_stats_t *st);
+/* One sampling pass (the coroutine's work; tests call it directly). */
+void rill_stats_sample(rill_stats_t *st, int64_t now_ms);
+/* Every byte the server received and sent: clients (present and past),
+ * edge upstreams and forwarders. */
+void rill_server_bytes(const struct rill_server *srv, uint64_t *in, uint64_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
