@@ -20,7 +20,7 @@ typedef struct flv_player {
     rill_client_t client;
     rill_source_t *src;
     const rill_vhost_conf_t *vc;
-    char vhost[256], app[256], stream[256], param[1024];
+    char vhost[256], app[256], stream[256], param[1024], tc_url[600];
     uint64_t in_bytes, out_bytes;
     int64_t unpublished_since;  /* ms; 0 while the stream is published */
     const char *reason;
@@ -125,23 +125,10 @@ int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
     snprintf(f.app, sizeof f.app, "%s", mm.app);
     snprintf(f.stream, sizeof f.stream, "%s", mm.stream);
     snprintf(f.param, sizeof f.param, "%s", param);
+    const char *host = http_header_get(req, "Host");
+    snprintf(f.tc_url, sizeof f.tc_url, "http://%.256s/%s", host ? host : vc->name, f.app);
 
-    if (vc->edge && vc->token_traverse) {
-        char full[1400];
-        snprintf(full, sizeof full, "%s%s", f.stream, f.param);
-        if (edge_check_play(&srv->edge, vc, f.app, f.vhost, full) != 0) {
-            rill_warn("flv %s %s/%s/%s refused by origin (token_traverse)", http_conn_peer(c), f.vhost, f.app, f.stream);
-            return RILL_ERR_DENIED;
-        }
-    }
-    if (vc->edge) {
-        f.src = hub_acquire(&srv->hub, vc, f.vhost, f.app, f.stream);
-    } else {
-        f.src = hub_find(&srv->hub, f.vhost, f.app, f.stream);
-        if (!f.src || !f.src->publisher) return RILL_ERR_NOT_FOUND;
-    }
-    if (!f.src) return RILL_ERR_NOMEM;
-
+    /* The client is described before the checks (hooks send it), registered after. */
     rill_client_t *cl = &f.client;
     cl->id = rill_log_new_cid();
     rill_log_set_cid(cl->id);
@@ -154,10 +141,37 @@ int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
     cl->app = f.app;
     cl->stream = f.stream;
     cl->param = f.param;
-    cl->start_ms = rill_now_ms();
+    cl->tc_url = f.tc_url;
     cl->in_bytes = &f.in_bytes;
     cl->out_bytes = &f.out_bytes;
     cl->thread = st_thread_self();
+
+    /* auth first, as for RTMP: before token_traverse and before a 404 */
+    if (http_hooks_check(&srv->hooks, vc, RILL_HOOK_PLAY, cl) != 0) {
+        rill_warn("flv %s %s/%s/%s refused by the on_play hook", peer, f.vhost, f.app, f.stream);
+        return RILL_ERR_DENIED;
+    }
+    if (vc->edge && vc->token_traverse) {
+        char full[1400];
+        snprintf(full, sizeof full, "%s%s", f.stream, f.param);
+        if (edge_check_play(&srv->edge, vc, f.app, f.vhost, full) != 0) {
+            rill_warn("flv %s %s/%s/%s refused by origin (token_traverse)", http_conn_peer(c), f.vhost, f.app, f.stream);
+            http_hooks_client_end(&srv->hooks, vc, cl);
+            return RILL_ERR_DENIED;
+        }
+    }
+    if (vc->edge) {
+        f.src = hub_acquire(&srv->hub, vc, f.vhost, f.app, f.stream);
+    } else {
+        f.src = hub_find(&srv->hub, f.vhost, f.app, f.stream);
+        if (!f.src || !f.src->publisher) {
+            http_hooks_client_end(&srv->hooks, vc, cl);     /* on_stop for the play on_play allowed */
+            return RILL_ERR_NOT_FOUND;
+        }
+    }
+    if (!f.src) return RILL_ERR_NOMEM;
+
+    cl->start_ms = rill_now_ms();
     rill_clients_add(&srv->clients, cl);
     rill_trace("flv play %s %s/%s/%s%s (%s)", peer, f.vhost, f.app, f.stream, f.param,
                f.src->publisher ? "live" : "waiting for the upstream");
@@ -166,6 +180,8 @@ int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
     if (vc->edge) rc = edge_on_play(&srv->edge, f.src, vc, f.param);
     /* the consumer added in stream_flv keeps the source alive from here */
     if (!rc) rc = stream_flv(&f);
+    http_hooks_client_end(&srv->hooks, vc, cl);
+    cl->err = rc;
     rill_clients_remove(&srv->clients, cl);
     hub_release(&srv->hub, f.src);
     rill_trace("close %s flv player %s/%s/%s: %.1fs, out %llu bytes, reason: %s", peer, f.vhost, f.app, f.stream,

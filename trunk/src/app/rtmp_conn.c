@@ -92,6 +92,12 @@ static int handle_connect(conn_t *c, const rtmp_cmd_t *cmd)
     c->from_edge = edge && edge->type == AMF0_BOOLEAN && edge->boolean;
     rill_trace("connect vhost=%s app=%s tcUrl=%s param=%s%s", c->vhost, c->app, c->tc_url, c->param,
                c->from_edge ? " (edge upstream)" : "");
+    if (http_hooks_check(&c->srv->hooks, c->vconf, RILL_HOOK_CONNECT, &c->client) != 0) {
+        send_writer(c, RTMP_CSID_COMMAND, RTMP_MSG_AMF0_COMMAND, 0, &w,
+                    rtmp_cmd_connect_error(&w, cmd->txid, "NetConnection.Connect.Rejected", "refused by on_connect hook"));
+        c->reason = "refused by the on_connect hook";
+        return RILL_ERR_DENIED;
+    }
     if (c->vconf->edge && c->vconf->token_traverse &&
         edge_check_connect(&c->srv->edge, c->vconf, c->app, c->vhost, c->param) != 0) {
         rill_warn("connect refused: origin did not accept it (token_traverse)");
@@ -147,6 +153,11 @@ static int do_publish(conn_t *c, const rtmp_cmd_t *cmd)
         send_status(c, "error", "NetStream.Publish.BadName", "invalid stream name");
         c->reason = "bad stream name";
         return RILL_ERR_COMMAND;
+    }
+    if (http_hooks_check(&c->srv->hooks, c->vconf, RILL_HOOK_PUBLISH, &c->client) != 0) {
+        send_status(c, "error", "NetStream.Publish.Rejected", "refused by the on_publish hook");
+        c->reason = "refused by the on_publish hook";
+        return RILL_ERR_DENIED;
     }
     c->src = hub_acquire(&c->srv->hub, c->vconf, c->vhost, c->app, c->stream);
     if (!c->src) return RILL_ERR_NOMEM;
@@ -266,6 +277,12 @@ static int do_play(conn_t *c, const rtmp_cmd_t *cmd)
         send_status(c, "error", "NetStream.Play.StreamNotFound", "invalid stream name");
         c->reason = "bad stream name";
         return RILL_ERR_COMMAND;
+    }
+    /* auth first: before token_traverse and before an edge hears StreamNotFound */
+    if (http_hooks_check(&c->srv->hooks, c->vconf, RILL_HOOK_PLAY, &c->client) != 0) {
+        send_status(c, "error", "NetStream.Play.Rejected", "refused by the on_play hook");
+        c->reason = "refused by the on_play hook";
+        return RILL_ERR_DENIED;
     }
     const rill_vhost_conf_t *vc = c->vconf;
     if (vc->edge && vc->token_traverse) {
@@ -446,6 +463,7 @@ static void *conn_main(void *arg)
         source_unpublish(c->src);
         rill_trace("unpublish %s/%s/%s", c->vhost, c->app, c->stream);
     }
+    http_hooks_client_end(&c->srv->hooks, c->vconf, &c->client);
     if (c->src) hub_release(&c->srv->hub, c->src);
     int64_t alive = rill_now_ms() - c->start_ms;
     rill_trace("close %s %s %s/%s/%s: %.1fs, in %llu bytes, out %llu bytes, reason: %s (%s)", c->peer,
@@ -453,6 +471,7 @@ static void *conn_main(void *arg)
                c->vhost[0] ? c->vhost : "-", c->app[0] ? c->app : "-", c->stream[0] ? c->stream : "-",
                alive / 1000.0, (unsigned long long)c->s.in_bytes, (unsigned long long)c->s.out_bytes,
                c->reason ? c->reason : "closed", rc ? rill_strerror(rc) : "ok");
+    c->client.err = rc;
     rill_clients_remove(&c->srv->clients, &c->client);
     rtmp_session_free(&c->s);
     rill_server_remove_conn(c->srv, c);
@@ -485,6 +504,7 @@ int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd, int proxy)
     cl->app = c->app;
     cl->stream = c->stream;
     cl->param = c->param;
+    cl->tc_url = c->tc_url;
     cl->start_ms = c->start_ms;
     cl->in_bytes = &c->s.in_bytes;
     cl->out_bytes = &c->s.out_bytes;
