@@ -522,7 +522,7 @@ def test_edge_token_traverse_with_origin_hooks():
             "    http_hooks { enabled on; on_connect %s/on_connect; on_play %s/on_play; on_publish %s/on_publish; }\n"
             % (base, base, base))).start()
         no_hooks = rill.wait_until(lambda: "'http_hooks' is not supported" in origin.log(), 0.5)
-        edge = edge_node("edge", [origin], "token_traverse on; ", http=False).start()
+        edge = edge_node("edge", [origin], "token_traverse on; ").start()
         # SRS clients carry the token in the tcUrl: rtmp://host/live?token=T/stream
         pub = rill.publish("rtmp://%s:%d/live?token=good/%s" % (origin.ip, origin.port, STREAM), name="publisher")
         check(wait_published(origin, STREAM, 10.0),
@@ -559,6 +559,24 @@ def test_edge_token_traverse_with_origin_hooks():
         check(denied, "expected the origin's hooks to have denied something (token=bad); calls %r" % hooks.calls)
         print("good token played (%d frames); bad token refused: %s; %d hook calls, %d denied" % (
             good.count(), bad.error, len(hooks.calls), len(denied)))
+        # HTTP-FLV players: the edge checks their play (with the URL's params) on the origin.
+        fgood = httpflv.HttpFlvPlayer(edge.ip, edge.http_port, "/live/%s.flv?token=good" % STREAM)
+        rill._players.append(fgood)
+        fgood.start()
+        if fgood.wait_status(5.0) in ("refused", 404) and not fgood.count():
+            rill.note_skip("HTTP-FLV token_traverse: the edge answered %s for %s (HTTP-FLV not served)" % (
+                fgood.status, fgood.url()))
+            return
+        check(fgood.wait_frames(10, 8.0),
+              "expected an HTTP-FLV player with token=good to play through the edge; %s" % fgood.describe())
+        fbad = httpflv.HttpFlvPlayer(edge.ip, edge.http_port, "/live/%s.flv?token=bad" % STREAM)
+        rill._players.append(fbad)
+        fbad.start()
+        st = fbad.wait_status(8.0)
+        check(st == 403 and fbad.count() == 0,
+              "expected the edge to answer an HTTP-FLV player with token=bad with 403 (token_traverse); %s" %
+              fbad.describe())
+        print("HTTP-FLV: good token played (%d frames), bad token got %s" % (fgood.count(), st))
     finally:
         hooks.shutdown()
         hooks.server_close()
