@@ -29,7 +29,19 @@ ASAN_MAIN   := $(patsubst $(SRC)/%.c,$(OBJS)/asan/%.o,$(MAIN_C))
 
 UNIT_CPP    := $(wildcard tests/unit/*.cpp)
 UNIT_OBJS   := $(patsubst tests/unit/%.cpp,$(OBJS)/asan/unit/%.o,$(UNIT_CPP))
-UNIT_CXXFLAGS := -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers $(DEFS) $(INCLUDES) -std=gnu++17 $(SAN) -MMD -MP
+UNIT_CXXFLAGS := -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers $(DEFS) $(INCLUDES) -Iresearch/bench -std=gnu++17 $(SAN) -MMD -MP
+
+# rill-bench (research/bench), the load tool: its own files plus rill's core,
+# protocol and RTMP client objects. -Wl,--wrap=rill_connect_tcp routes
+# rtmp_client's connects through the bench's (source addresses, --src-ips).
+# Its pure files (options, URLs, percentiles, FLV scanning, JSON) are also
+# linked into the unit tests. rill-floor (research/floor): the raw-write floor.
+BENCH_C       := $(wildcard research/bench/*.c)
+BENCH_PURE_C  := $(addprefix research/bench/,bench_opts.c bench_stats.c bench_lat.c bench_flvscan.c bench_flvfile.c bench_report.c)
+BENCH_OBJS    := $(patsubst research/%.c,$(OBJS)/release/research/%.o,$(BENCH_C))
+BENCH_LIB     := $(patsubst $(SRC)/%.c,$(OBJS)/release/%.o,$(wildcard $(SRC)/core/*.c $(SRC)/protocol/*.c) \
+                   $(SRC)/app/rtmp_session.c $(SRC)/app/rtmp_client.c $(SRC)/app/rill_net.c)
+BENCH_PURE_ASAN := $(patsubst research/%.c,$(OBJS)/asan/research/%.o,$(BENCH_PURE_C))
 
 .PHONY: all build deps html run test unit integration clean
 
@@ -45,7 +57,7 @@ deps:
 html:
 	@bash scripts/install-html.sh
 
-build: $(OBJS)/rill $(OBJS)/asan/rill $(OBJS)/asan/unit-tests
+build: $(OBJS)/rill $(OBJS)/asan/rill $(OBJS)/asan/unit-tests $(OBJS)/rill-bench $(OBJS)/rill-floor
 
 $(OBJS)/rill: $(REL_OBJS) $(REL_MAIN)
 	$(CC) -o $@ $^ $(LIBS)
@@ -53,8 +65,22 @@ $(OBJS)/rill: $(REL_OBJS) $(REL_MAIN)
 $(OBJS)/asan/rill: $(ASAN_OBJS) $(ASAN_MAIN)
 	$(CC) $(SAN) -o $@ $^ $(LIBS)
 
-$(OBJS)/asan/unit-tests: $(UNIT_OBJS) $(ASAN_OBJS)
+$(OBJS)/asan/unit-tests: $(UNIT_OBJS) $(ASAN_OBJS) $(BENCH_PURE_ASAN)
 	$(CXX) $(SAN) -o $@ $^ -lgtest -lgtest_main -lpthread $(LIBS)
+
+$(OBJS)/rill-bench: $(BENCH_OBJS) $(BENCH_LIB)
+	$(CC) -o $@ $^ -Wl,--wrap=rill_connect_tcp $(LIBS)
+
+$(OBJS)/rill-floor: $(OBJS)/release/research/floor/floor.o
+	$(CC) -o $@ $^
+
+$(OBJS)/release/research/%.o: research/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -Iresearch/bench -c -o $@ $<
+
+$(OBJS)/asan/research/%.o: research/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -Iresearch/bench -c -o $@ $<
 
 $(OBJS)/release/%.o: $(SRC)/%.c
 	@mkdir -p $(dir $@)

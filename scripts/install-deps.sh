@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential pkg-config
   libst-dev libssl-dev libhttp-parser-dev libcjson-dev libgtest-dev
   ffmpeg vlc-bin vlc-plugin-base
-  curl procps util-linux
+  curl procps util-linux gnuplot-nox
   nginx libnginx-mod-rtmp
   clang libclang-rt-dev
   chromium
