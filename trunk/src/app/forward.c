@@ -219,6 +219,15 @@ static void stop_queries(forward_mgr_t *m, const rill_source_t *s)
     }
 }
 
+static void start_configured(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const rill_dest_t *d)
+{
+    if (start(m, s, vc, d, 1, s->app, s->stream, s->publish_param) != 0) {
+        rill_error("forward %s/%s/%s to %s:%d: could not start", s->vhost, s->app, s->stream, d->host, d->port);
+        return;
+    }
+    m->list->configured = 1;   /* start() put it first */
+}
+
 static void on_publish(void *ctx, rill_source_t *s)
 {
     forward_mgr_t *m = ctx;
@@ -234,11 +243,7 @@ static void on_publish(void *ctx, rill_source_t *s)
     }
     if (!vc->forward_enabled) return;
     if (vc->forward_backend && m->hooks) start_query(m, s, vc);
-    for (int i = 0; i < vc->nforward_dests; i++) {
-        const rill_dest_t *d = &vc->forward_dests[i];
-        if (start(m, s, vc, d, 1, s->app, s->stream, s->publish_param) != 0)
-            rill_error("forward %s/%s/%s to %s:%d: could not start", s->vhost, s->app, s->stream, d->host, d->port);
-    }
+    for (int i = 0; i < vc->nforward_dests; i++) start_configured(m, s, vc, &vc->forward_dests[i]);
 }
 
 int forward_start_url(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const char *url)
@@ -284,6 +289,44 @@ static void on_unpublish(void *ctx, rill_source_t *s)
         *pp = f->next;
         m->count--;
         stop_one(f);
+    }
+}
+
+static int listed(const rill_vhost_conf_t *vc, const rill_dest_t *d)
+{
+    if (!vc || vc->edge || !vc->forward_enabled) return 0;
+    for (int i = 0; i < vc->nforward_dests; i++)
+        if (vc->forward_dests[i].port == d->port && !strcmp(vc->forward_dests[i].ip, d->ip)) return 1;
+    return 0;
+}
+
+void forward_reconcile(forward_mgr_t *m, rill_hub_t *hub)
+{
+    for (rill_source_t *s = hub->sources; s; s = s->next) {
+        if (!s->publisher || s->edge_ingest) continue;
+        const rill_vhost_conf_t *vc = rill_config_vhost(m->conf, s->vhost);
+        forwarder_t **pp = &m->list;
+        while (*pp) {
+            forwarder_t *f = *pp;
+            if (f->src != s || !f->configured || listed(vc, &f->dests[0])) {
+                pp = &f->next;
+                continue;
+            }
+            *pp = f->next;
+            m->count--;
+            rill_trace("reload: forward %s/%s/%s to %s no longer listed", s->vhost, s->app, s->stream, f->dest);
+            stop_one(f);
+        }
+        if (!vc || vc->edge || !vc->forward_enabled) continue;
+        for (int i = 0; i < vc->nforward_dests; i++) {
+            const rill_dest_t *d = &vc->forward_dests[i];
+            int running = 0;
+            for (forwarder_t *f = m->list; f && !running; f = f->next)
+                running = f->src == s && f->configured && f->dests[0].port == d->port && !strcmp(f->dests[0].ip, d->ip);
+            if (running) continue;
+            rill_trace("reload: forward %s/%s/%s to %s:%d added", s->vhost, s->app, s->stream, d->host, d->port);
+            start_configured(m, s, vc, d);
+        }
     }
 }
 

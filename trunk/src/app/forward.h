@@ -33,6 +33,7 @@ typedef struct forwarder {
     int send_buffer;            /* SO_SNDBUF of its socket: the vhost's play send_buffer */
     st_thread_t thread;         /* joinable; the manager joins it */
     int stop;
+    int configured;             /* from the vhost's destination list (a reload may stop it) */
     int state;
     uint64_t bytes_sent;        /* sessions that ended */
     const uint64_t *live_out;   /* the session under way's counter, NULL between sessions */
@@ -57,6 +58,9 @@ typedef struct forward_mgr {
 
 void forward_init(forward_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf);
 const char *forward_state_name(int state);
+/* After a config reload: stop the configured forwarders of streams being
+ * published whose destination is no longer listed, start the new ones. */
+void forward_reconcile(forward_mgr_t *m, rill_hub_t *hub);
 /* Stop every forwarder (shutdown). */
 void forward_stop_all(forward_mgr_t *m);
 /* Bytes sent: by one forwarder so far; by every forwarder ever. */

@@ -7,6 +7,7 @@
 #include "metrics.h"
 #include "rill_error.h"
 #include "rill_log.h"
+#include "rill_reload.h"
 #include "rill_server.h"
 #include "rill_time.h"
 
@@ -292,6 +293,24 @@ static int api_metrics(http_api_t *a, http_conn_t *c, const http_request_t *req)
     return rc;
 }
 
+/* SRS's raw API, of which rill has rpc=reload: re-read the conf file. A file
+ * with an error is refused (code != 0, with the FILE:LINE reason) and the
+ * running config stays. */
+static int api_raw(http_api_t *a, http_conn_t *c, const http_request_t *req)
+{
+    char rpc[32] = "";
+    http_query_get(req->query, "rpc", rpc, sizeof rpc);
+    if (strcmp(rpc, "reload") != 0) return api_error(a, c, 400, RILL_ERR_INVAL);
+    char err[1024] = "";
+    int rc = rill_reload(a->srv, err, sizeof err);
+    cJSON *o = http_api_reply(a, rc);
+    if (o && rc && !cJSON_AddStringToObject(o, "error", err)) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    return http_api_send_json(c, rc ? 400 : 200, o);
+}
+
 int http_api_mount(http_api_t **out, http_server_t *hs, struct rill_server *srv, const rill_http_conf_t *conf)
 {
     *out = NULL;
@@ -313,6 +332,7 @@ int http_api_mount(http_api_t **out, http_server_t *hs, struct rill_server *srv,
         { "GET /api/v1/vhosts", api_vhosts },
         { "GET /api/v1/vhosts/", api_vhosts },
         { "GET /metrics", api_metrics },
+        { "GET /api/v1/raw", api_raw },
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0] && !rc; i++) rc = http_api_route(a, routes[i].pattern, routes[i].fn);

@@ -2,6 +2,7 @@
 #include "rill_config.h"
 #include "rill_error.h"
 #include "rill_log.h"
+#include "rill_reload.h"
 #include "rill_server.h"
 
 #include <errno.h>
@@ -132,6 +133,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     st_netfd_t sigfd = st_netfd_open(g_sig_pipe[0]);
 
@@ -143,9 +145,17 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* SIGHUP reloads the config; SIGINT and SIGTERM stop. */
     unsigned char sig = 0;
-    while (st_read(sigfd, &sig, 1, ST_UTIME_NO_TIMEOUT) != 1) {
-        if (errno != EINTR) break;
+    for (;;) {
+        if (st_read(sigfd, &sig, 1, ST_UTIME_NO_TIMEOUT) != 1) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        if (sig != SIGHUP) break;
+        char why[1024];
+        rill_trace("signal %d: reloading %s", sig, srv.conf->path);
+        rill_reload(&srv, why, sizeof why);
     }
     rill_trace("signal %d: stopping", sig);
     rill_server_stop(&srv);
@@ -153,7 +163,8 @@ int main(int argc, char **argv)
     close(g_sig_pipe[1]);
     if (conf->daemon) unlink(conf->pid_file);
     rill_trace("stopped");
-    rill_config_free(conf);
+    rill_config_free(srv.conf);
+    rill_reload_free_retired();
     rill_log_close();
     return 0;
 }

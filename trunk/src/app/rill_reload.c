@@ -1,0 +1,77 @@
+#include "rill_reload.h"
+#include "rill_error.h"
+#include "rill_log.h"
+#include "rill_server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Connections, sources and upstreams keep pointers into the config they
+ * started with, so a replaced config is kept until exit. A reload is an
+ * operator's action: this list stays short. */
+typedef struct retired {
+    rill_config_t *conf;
+    struct retired *next;
+} retired_t;
+
+static retired_t *g_retired;
+
+static int same_listen(const rill_listen_t *a, const rill_listen_t *b)
+{
+    return a->port == b->port && a->proxy_protocol == b->proxy_protocol && !strcmp(a->ip, b->ip);
+}
+
+/* What a reload cannot change while running: say so rather than pretend. */
+static void warn_restart_only(const rill_config_t *old, const rill_config_t *nw)
+{
+    int same = old->nlistens == nw->nlistens;
+    for (int i = 0; same && i < old->nlistens; i++) same = same_listen(&old->listens[i], &nw->listens[i]);
+    if (!same) rill_warn("reload: rtmp listen changed; it takes effect at the next restart");
+    if (old->http_server.enabled != nw->http_server.enabled || old->http_api.enabled != nw->http_api.enabled ||
+        !same_listen(&old->http_server.listen, &nw->http_server.listen) ||
+        !same_listen(&old->http_api.listen, &nw->http_api.listen))
+        rill_warn("reload: http_server/http_api listen changed; it takes effect at the next restart");
+    if (old->daemon != nw->daemon || old->log_tank_file != nw->log_tank_file)
+        rill_warn("reload: daemon and srs_log_tank take effect at the next restart");
+}
+
+int rill_reload(rill_server_t *srv, char *err, size_t errlen)
+{
+    rill_config_t *old = srv->conf;
+    rill_config_t *nw = NULL;
+    int rc = rill_config_load(old->path, &nw, err, errlen);
+    if (rc) {
+        rill_error("reload refused, the running config stays: %s", err);
+        return rc;
+    }
+    retired_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        rill_config_free(nw);
+        snprintf(err, errlen, "%s: out of memory", old->path);
+        return RILL_ERR_NOMEM;
+    }
+    warn_restart_only(old, nw);
+    r->conf = old;
+    r->next = g_retired;
+    g_retired = r;
+
+    srv->conf = nw;
+    srv->fwd.conf = nw;
+    srv->edge.conf = nw;
+    rill_log_set_level(nw->log_level);
+    /* streams being published now: forward to the new destination lists */
+    forward_reconcile(&srv->fwd, &srv->hub);
+    rill_trace("reload: %s applied (%d vhosts)", nw->path, nw->nvhosts);
+    return 0;
+}
+
+void rill_reload_free_retired(void)
+{
+    while (g_retired) {
+        retired_t *r = g_retired;
+        g_retired = r->next;
+        rill_config_free(r->conf);
+        free(r);
+    }
+}

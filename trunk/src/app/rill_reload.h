@@ -1,0 +1,26 @@
+/* Config reload (SIGHUP, or GET /api/v1/raw?rpc=reload): read the conf file
+ * again and apply it without dropping anyone. New connections, pulls and
+ * publishes use the new settings; forward destinations of streams being
+ * published now are brought in line at once; connections already running
+ * keep the settings they started with. A file with an error is refused with
+ * FILE:LINE: reason and the running config stays. */
+#ifndef RILL_RELOAD_H
+#define RILL_RELOAD_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct rill_server;
+
+/* 0, or RILL_ERR_CONF with the reason in err. */
+int rill_reload(struct rill_server *srv, char *err, size_t errlen);
+/* Free the configs replaced by reloads (at exit, once nothing runs). */
+void rill_reload_free_retired(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
