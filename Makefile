@@ -1,6 +1,7 @@
 # rill: live-streaming origin/edge server.
 #   make          release build (objs/rill, -O2) and the ASan+UBSan test build
-#   make run      install deps, build, start the server on loopback
+#   make run      install deps, build, start the cluster on loopback (scripts/cluster.sh;
+#                 Ctrl-C stops it); make run DEMO=1 also publishes a test stream
 #   make test     install deps, build, run unit and integration tests
 #   make html     the player page in objs/nginx/html/players (mpegts.js via npm; part of make)
 SHELL := /bin/bash
@@ -97,8 +98,7 @@ $(OBJS)/asan/unit/%.o: tests/unit/%.cpp
 run: deps
 	@$(MAKE) --no-print-directory $(OBJS)/rill
 	@bash scripts/install-html.sh
-	@echo "rill: RTMP on rtmp://127.0.0.1:1935/live/<stream> (Ctrl-C stops)"
-	$(OBJS)/rill -c conf/rill.conf
+	@bash scripts/cluster.sh run $(if $(DEMO),--demo)
 
 test: deps
 	@$(MAKE) --no-print-directory build

@@ -8,7 +8,7 @@ PACKAGES=(
   libst-dev libssl-dev libhttp-parser-dev libcjson-dev libgtest-dev
   ffmpeg vlc-bin vlc-plugin-base
   curl procps util-linux gnuplot-nox
-  nginx libnginx-mod-rtmp
+  nginx libnginx-mod-rtmp haproxy
   clang libclang-rt-dev
   chromium
 )
