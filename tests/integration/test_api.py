@@ -183,7 +183,8 @@ def test_api_routes_json_and_metrics():
     check(isinstance(st["id"], str) and st["id"].isdigit(), "expected a numeric id string; got %r" % st["id"])
     check(st["url"] == "/live/" + STREAM and st["tcUrl"].startswith("rtmp://%s:%d/live" % (node.ip, node.port)),
           "expected url and the publisher's tcUrl; got %r" % st)
-    check(st["clients"] == 3, "expected 3 clients (publisher, RTMP player, FLV player); got %r" % st["clients"])
+    check(st["clients"] == 3 and st["players"] == 2,
+          "expected 3 clients (publisher, RTMP player, FLV player), 2 players; got %r" % st)
     check(st["frames"] > 100 and st["recv_bytes"] > 500000 and st["send_bytes"] > 500000,
           "expected frames and bytes both ways; got %r" % st)
     check(300 < need(st, "kbps.recv_30s") < 5000 and need(st, "kbps.send_30s") > 300,

@@ -238,6 +238,7 @@ TEST(ApiJson, StreamHasSrsFieldsCodecsUpstreamAndForwarders)
     EXPECT_EQ(str(o, "tcUrl"), "rtmp://127.0.0.1/live");
     EXPECT_EQ(str(o, "url"), "/live/demo");
     EXPECT_EQ(num(o, "clients"), 2);
+    EXPECT_EQ(num(o, "players"), 1) << "the FLV player; the forwarder is not one";
     EXPECT_EQ(num(o, "frames"), 250);
     EXPECT_EQ(num(o, "recv_bytes"), 1250000);
     EXPECT_EQ(num(o, "send_bytes"), 2500000);

@@ -214,11 +214,12 @@ static cJSON *forwarders_arr(rill_server_t *srv, const rill_source_t *s)
 
 cJSON *api_json_stream(rill_server_t *srv, const rill_source_t *s, int64_t now)
 {
-    int nclients = 0;
+    int nclients = 0, nplayers = 0;
     const rill_client_t *pub = NULL;
     for (const rill_client_t *c = srv->clients.list; c; c = c->next) {
         if (!same_stream(c, s)) continue;
         nclients++;
+        nplayers += c->type == RILL_CLIENT_PLAY || c->type == RILL_CLIENT_FLV;
         if (s->publisher && c->id == s->publisher_cid) pub = c;
     }
     char url[600];
@@ -232,7 +233,7 @@ cJSON *api_json_stream(rill_server_t *srv, const rill_source_t *s, int64_t now)
     jstr(&b, "url", url);
     jnum(&b, "alive", (double)(now - s->created_ms) / 1000.0);
     jnum(&b, "clients", nclients);
-    jnum(&b, "players", s->nconsumers);
+    jnum(&b, "players", nplayers);          /* RTMP and HTTP-FLV; edges pulling it are RTMP players */
     jnum(&b, "frames", (double)s->video_frames);
     jnum(&b, "send_bytes", (double)s->bytes_out);
     jnum(&b, "recv_bytes", (double)s->bytes_in);
