@@ -284,6 +284,7 @@ static int do_play(conn_t *c, const rtmp_cmd_t *cmd)
         c->reason = "refused by the on_play hook";
         return RILL_ERR_DENIED;
     }
+    c->client.type = RILL_CLIENT_PLAY;     /* allowed: whatever follows, its end sends on_stop */
     const rill_vhost_conf_t *vc = c->vconf;
     if (vc->edge && vc->token_traverse) {
         char full[1600];
@@ -297,7 +298,6 @@ static int do_play(conn_t *c, const rtmp_cmd_t *cmd)
     c->src = hub_acquire(&c->srv->hub, vc, c->vhost, c->app, c->stream);
     if (!c->src) return RILL_ERR_NOMEM;
     c->role = RILL_ROLE_PLAY;
-    c->client.type = RILL_CLIENT_PLAY;
     if (c->from_edge && !vc->edge && !c->src->publisher) {
         /* An edge asks; say at once that the stream is not here so it tries another origin. */
         send_status(c, "error", "NetStream.Play.StreamNotFound", "Stream not found.");
