@@ -126,6 +126,7 @@ static int session(edge_ingest_t *g, const rill_dest_t *d, uint32_t *last_ts, in
     cl.as_edge = 1;
     st_utime_t read_to = (st_utime_t)vc->origin_read_timeout * 1000;
     int rc = rtmp_client_connect(&cl, d->ip, d->port, s->app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
+    if (!rc) rc = rtmp_session_set_rbuf(&cl.s, RTMP_SESSION_RBUF_MEDIA);
     if (!rc) rc = rtmp_client_play(&cl, g->stream, read_to);
     if (rc) {
         rill_warn("edge %s/%s/%s: origin %s: %s%s%s", s->vhost, s->app, s->stream, g->origin, rill_strerror(rc),

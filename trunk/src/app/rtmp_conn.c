@@ -169,6 +169,7 @@ static int do_publish(conn_t *c, const rtmp_cmd_t *cmd)
         return RILL_ERR_STREAM_BUSY;
     }
     c->role = RILL_ROLE_PUBLISH;
+    if (rtmp_session_set_rbuf(&c->s, RTMP_SESSION_RBUF_MEDIA) != 0) return RILL_ERR_NOMEM;
     c->client.type = RILL_CLIENT_PUBLISH;
     rill_trace("publish %s/%s/%s%s", c->vhost, c->app, c->stream, c->param);
     int rc = send_status(c, "status", "NetStream.Publish.Start", "Started publishing stream.");

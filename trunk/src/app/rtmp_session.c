@@ -28,6 +28,7 @@ int rtmp_session_init(rtmp_session_t *s, st_netfd_t fd)
     rtmp_chunk_decoder_init(&s->dec, 0);
     rill_writer_init(&s->wbuf, 0);
     s->rbuf = malloc(RTMP_SESSION_RBUF);
+    s->rcap = RTMP_SESSION_RBUF;
     return s->rbuf ? 0 : RILL_ERR_NOMEM;
 }
 
@@ -39,6 +40,16 @@ void rtmp_session_free(rtmp_session_t *s)
     rill_writer_free(&s->wbuf);
     free(s->rbuf);
     s->rbuf = NULL;
+}
+
+int rtmp_session_set_rbuf(rtmp_session_t *s, size_t cap)
+{
+    if (cap <= s->rcap) return 0;
+    uint8_t *b = realloc(s->rbuf, cap);
+    if (!b) return RILL_ERR_NOMEM;
+    s->rbuf = b;
+    s->rcap = cap;
+    return 0;
 }
 
 static int read_fully(rtmp_session_t *s, void *buf, size_t n, st_utime_t timeout)
@@ -59,15 +70,16 @@ static int write_all(rtmp_session_t *s, const void *buf, size_t n, st_utime_t ti
 
 int rtmp_session_handshake_server(rtmp_session_t *s, st_utime_t timeout, int *complex)
 {
-    uint8_t c0c1[RTMP_HS_C0C1_SIZE];
-    uint8_t *s0s1s2 = malloc(RTMP_HS_S0S1S2_SIZE);
-    if (!s0s1s2) return RILL_ERR_NOMEM;
-    int rc = read_fully(s, c0c1, sizeof c0c1, timeout);
+    /* on the heap: a coroutine's stack pages stay resident once touched */
+    uint8_t *c0c1 = malloc(RTMP_HS_C0C1_SIZE + RTMP_HS_S0S1S2_SIZE);
+    if (!c0c1) return RILL_ERR_NOMEM;
+    uint8_t *s0s1s2 = c0c1 + RTMP_HS_C0C1_SIZE;
+    int rc = read_fully(s, c0c1, RTMP_HS_C0C1_SIZE, timeout);
     if (!rc) rc = rtmp_handshake_server(c0c1, s0s1s2, complex);
     if (!rc) rc = write_all(s, s0s1s2, RTMP_HS_S0S1S2_SIZE, timeout);
     /* C2 is read but not verified: Flash-era clients send garbage there. */
     if (!rc) rc = read_fully(s, s0s1s2, RTMP_HS_SIZE, timeout);
-    free(s0s1s2);
+    free(c0c1);
     return rc;
 }
 
@@ -139,7 +151,7 @@ int rtmp_session_read(rtmp_session_t *s, rtmp_msg_t *msg, st_utime_t timeout)
             return 0;
         }
         s->rpos = s->rlen = 0;
-        ssize_t r = st_read(s->fd, s->rbuf, RTMP_SESSION_RBUF, timeout);
+        ssize_t r = st_read(s->fd, s->rbuf, s->rcap, timeout);
         if (r < 0) return rill_st_error();
         if (r == 0) return RILL_ERR_EOF;
         s->rlen = (size_t)r;

@@ -15,13 +15,14 @@
 extern "C" {
 #endif
 
-#define RTMP_SESSION_RBUF (64 * 1024)
+#define RTMP_SESSION_RBUF       4096          /* a player sends little: keep it small */
+#define RTMP_SESSION_RBUF_MEDIA (64 * 1024)   /* publishers and upstreams read media */
 
 typedef struct rtmp_session {
     st_netfd_t fd;
     rtmp_chunk_decoder_t dec;
     uint8_t *rbuf;
-    size_t rpos, rlen;
+    size_t rpos, rlen, rcap;
     uint32_t out_chunk_size;
     uint64_t in_bytes, out_bytes;
     uint32_t ack_window;        /* the peer's Window Ack Size: we acknowledge each one */
@@ -32,6 +33,9 @@ typedef struct rtmp_session {
 /* Takes ownership of fd (closed by rtmp_session_free). */
 int rtmp_session_init(rtmp_session_t *s, st_netfd_t fd);
 void rtmp_session_free(rtmp_session_t *s);
+
+/* Grow the read buffer (for a connection that will read media). */
+int rtmp_session_set_rbuf(rtmp_session_t *s, size_t cap);
 
 /* Server side handshake; *complex tells which form the client used. */
 int rtmp_session_handshake_server(rtmp_session_t *s, st_utime_t timeout, int *complex);

@@ -12,6 +12,8 @@
 
 #define BATCH_IOV       512                 /* iovecs per writev, under IOV_MAX */
 #define BATCH_MSGS      (BATCH_IOV / 2)
+#define START_IOV       64                  /* grown on demand: an idle player stays small */
+#define START_MSGS      32
 #define IDLE_WAIT       (1000 * 1000LL)     /* nothing to send: re-check this often */
 #define MW_MSGS_WAIT_MS 100                 /* mw_msgs never holds messages longer */
 
@@ -28,10 +30,11 @@ static int pump_init(stream_pump_t *p, rtmp_session_t *s, st_netfd_t fd, uint64_
     p->stream_id = stream_id;
     p->send_timeout = 30 * 1000000LL;
     p->what = "player";
-    p->cap = BATCH_MSGS;
-    p->msgs = malloc(sizeof(*p->msgs) * BATCH_MSGS);
-    p->iov = malloc(sizeof(*p->iov) * BATCH_IOV);
-    if (stream_id != 1) p->hdrs = malloc(sizeof(*p->hdrs) * BATCH_MSGS);
+    p->cap = START_MSGS;
+    p->iov_cap = START_IOV;
+    p->msgs = malloc(sizeof(*p->msgs) * START_MSGS);
+    p->iov = malloc(sizeof(*p->iov) * START_IOV);
+    if (stream_id != 1) p->hdrs = malloc(sizeof(*p->hdrs) * START_MSGS);
     if (!p->msgs || !p->iov || (stream_id != 1 && !p->hdrs)) {
         stream_pump_free(p);
         return RILL_ERR_NOMEM;
@@ -92,7 +95,15 @@ void stream_pump_free(stream_pump_t *p)
 /* Room for k more iovecs, writing out what is queued when there is not. */
 static int need_iov(stream_pump_t *p, int k)
 {
-    if (p->niov + k <= BATCH_IOV) return 0;
+    if (p->niov + k <= p->iov_cap) return 0;
+    if (p->iov_cap < BATCH_IOV) {
+        struct iovec *v = realloc(p->iov, sizeof(*v) * BATCH_IOV);
+        if (v) {
+            p->iov = v;
+            p->iov_cap = BATCH_IOV;
+            return 0;
+        }
+    }
     int rc = write_iov(p, p->niov);
     p->niov = 0;
     return rc;
@@ -102,6 +113,20 @@ static void push_iov(stream_pump_t *p, const void *base, size_t len)
 {
     p->iov[p->niov].iov_base = (void *)base;
     p->iov[p->niov++].iov_len = len;
+}
+
+static int grow_msgs(stream_pump_t *p)
+{
+    media_msg_t **m = realloc(p->msgs, sizeof(*m) * BATCH_MSGS);
+    if (!m) return RILL_ERR_NOMEM;
+    p->msgs = m;
+    if (p->hdrs) {
+        uint8_t (*h)[32] = realloc(p->hdrs, sizeof(*h) * BATCH_MSGS);
+        if (!h) return RILL_ERR_NOMEM;   /* msgs grew, cap did not: still consistent */
+        p->hdrs = h;
+    }
+    p->cap = BATCH_MSGS;
+    return 0;
 }
 
 /* FLV: tag header, payload, previous tag size; all shared, nothing copied. */
@@ -118,7 +143,9 @@ static int add_flv(stream_pump_t *p, media_msg_t *m)
 
 static int add(stream_pump_t *p, media_msg_t *m)
 {
-    if (p->n == p->cap) {
+    if (p->n == p->cap && p->cap < BATCH_MSGS && grow_msgs(p) == 0) {
+        /* grown: room for more in this batch */
+    } else if (p->n == p->cap) {
         int rc = flush(p);
         if (rc) return rc;
     }
@@ -248,9 +275,13 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
         int readable;
         if (p->paused) {
             readable = st_netfd_poll(p->fd, POLLIN, IDLE_WAIT) == 0;
-        } else if (avail > 0 && p->mw_latency > 0) {
-            /* merging: sleep out the rest of mw_latency, still noticing input */
-            readable = st_netfd_poll(p->fd, POLLIN, (st_utime_t)(p->mw_latency - elapsed) * 1000) == 0;
+        } else if (p->mw_latency > 0 && elapsed < p->mw_latency) {
+            /* Merging: sleep out the rest of mw_latency on a timer, not in
+             * poll(): with state-threads' poll backend every fd waited on
+             * costs every scheduler pass, and thousands of merging players
+             * would all be in that set. Input is read without waiting after. */
+            st_usleep((st_utime_t)(p->mw_latency - elapsed) * 1000);
+            readable = 1;
         } else if (avail > 0) {
             readable = consumer_wait(p->co, p->fd, (st_utime_t)(MW_MSGS_WAIT_MS - elapsed) * 1000);
         } else {

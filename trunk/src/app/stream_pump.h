@@ -44,7 +44,7 @@ struct stream_pump {
     uint8_t (*hdrs)[32];        /* per-message headers when stream_id != 1 */
     int n, cap;
     struct iovec *iov;
-    int niov;
+    int niov, iov_cap;
 };
 
 /* RTMP framing over an RTMP session. */

@@ -69,7 +69,9 @@ void rill_log(int level, const char *fmt, ...)
     gettimeofday(&tv, NULL);
     struct tm tm;
     localtime_r(&tv.tv_sec, &tm);
-    char line[4096];
+    /* static, not on the stack: every coroutine that logs would otherwise
+     * keep these pages resident; logging never yields, so one buffer serves */
+    static char line[4096];
     int n = snprintf(line, sizeof line, "[%04d-%02d-%02d %02d:%02d:%02d.%03d][%s][%u] ",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                      tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[level], rill_log_cid());
