@@ -525,6 +525,19 @@ TEST(ConfModel, ListenForms) {
     EXPECT_EQ("t.conf:1: directive 'listen' takes no block", load_err("listen 1935 { }"));
 }
 
+TEST(ConfModel, ListenRepeatsAndProxyProtocol) {
+    Conf k("listen 127.0.0.21:1935 proxy_protocol;\nlisten 127.0.0.21:19350 127.0.0.22:1935;\n");
+    ASSERT_NE(nullptr, k.c);
+    ASSERT_EQ(3, k.c->nlistens);
+    EXPECT_EQ(1935, k.c->listens[0].port);
+    EXPECT_EQ(1, k.c->listens[0].proxy_protocol);
+    EXPECT_EQ(19350, k.c->listens[1].port);
+    EXPECT_EQ(0, k.c->listens[1].proxy_protocol);
+    EXPECT_STREQ("127.0.0.22", k.c->listens[2].ip);
+    EXPECT_EQ(0, k.c->listens[2].proxy_protocol);
+    EXPECT_EQ("t.conf:1: directive 'listen' needs at least 1 argument", load_err("listen proxy_protocol;"));
+}
+
 TEST(ConfModel, VhostGoodValues) {
     Conf k("chunk_size 4096;\n"
            "vhost live {\n"

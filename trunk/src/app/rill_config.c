@@ -700,7 +700,8 @@ static int top_http_api(ctx_t *x, const conf_directive_t *d, void *o)
 /* ---- top level ---------------------------------------------------------- */
 
 /* listen [ip:]port ... [proxy_protocol]; the flag applies to every address
- * of the directive: each must then start with a PROXY header (v1 or v2). */
+ * of the directive: each must then start with a PROXY header (v1 or v2).
+ * The directive may repeat. */
 static int top_listen(ctx_t *x, const conf_directive_t *d, void *o)
 {
     rill_config_t *c = x->c;
@@ -720,9 +721,17 @@ static int top_listen(ctx_t *x, const conf_directive_t *d, void *o)
         }
         l[i].proxy_protocol = proxy;
     }
-    free(c->listens);
-    c->listens = l;
-    c->nlistens = naddr;
+    /* Several listen directives add up: e.g. one with proxy_protocol for a
+     * balancer and one without for direct clients. */
+    rill_listen_t *all = realloc(c->listens, sizeof *all * (size_t)(c->nlistens + naddr));
+    if (!all) {
+        free(l);
+        return RILL_ERR_NOMEM;
+    }
+    memcpy(all + c->nlistens, l, sizeof *l * (size_t)naddr);
+    free(l);
+    c->listens = all;
+    c->nlistens += naddr;
     return 0;
 }
 
@@ -763,7 +772,7 @@ static int top_chunk_size(ctx_t *x, const conf_directive_t *d, void *o)
 { return arg_int(x, d, 128, 65536, &x->c->chunk_size); }
 
 static const dir_spec_t top_dirs[] = {
-    { "listen", top_listen, 0 },
+    { "listen", top_listen, 1 },
     { "max_connections", top_max_connections, 0 },
     { "daemon", top_daemon, 0 },
     { "pid", top_pid, 0 },
