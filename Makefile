@@ -5,6 +5,13 @@
 #   make test     install deps, build, run unit and integration tests
 #   make html     the player page in objs/nginx/html/players (mpegts.js via npm; part of make)
 SHELL := /bin/bash
+# One line per file; `make V=1` shows the commands. Builds run in parallel.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+NPROC       := $(shell nproc 2>/dev/null || echo 2)
 
 CC      ?= cc
 CXX     ?= g++
@@ -61,47 +68,57 @@ html:
 build: $(OBJS)/rill $(OBJS)/asan/rill $(OBJS)/asan/unit-tests $(OBJS)/rill-bench $(OBJS)/rill-floor
 
 $(OBJS)/rill: $(REL_OBJS) $(REL_MAIN)
-	$(CC) -o $@ $^ $(LIBS)
+	@echo "  LINK    $@"
+	$(Q)$(CC) -o $@ $^ $(LIBS)
 
 $(OBJS)/asan/rill: $(ASAN_OBJS) $(ASAN_MAIN)
-	$(CC) $(SAN) -o $@ $^ $(LIBS)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(SAN) -o $@ $^ $(LIBS)
 
 $(OBJS)/asan/unit-tests: $(UNIT_OBJS) $(ASAN_OBJS) $(BENCH_PURE_ASAN)
-	$(CXX) $(SAN) -o $@ $^ -lgtest -lgtest_main -lpthread $(LIBS)
+	@echo "  LINK    $@"
+	$(Q)$(CXX) $(SAN) -o $@ $^ -lgtest -lgtest_main -lpthread $(LIBS)
 
 $(OBJS)/rill-bench: $(BENCH_OBJS) $(BENCH_LIB)
-	$(CC) -o $@ $^ -Wl,--wrap=rill_connect_tcp $(LIBS)
+	@echo "  LINK    $@"
+	$(Q)$(CC) -o $@ $^ -Wl,--wrap=rill_connect_tcp $(LIBS)
 
 $(OBJS)/rill-floor: $(OBJS)/release/research/floor/floor.o
-	$(CC) -o $@ $^
+	@echo "  LINK    $@"
+	$(Q)$(CC) -o $@ $^
 
 $(OBJS)/release/research/%.o: research/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -Iresearch/bench -c -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(REL_CFLAGS) -Iresearch/bench -c -o $@ $<
 
 $(OBJS)/asan/research/%.o: research/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -Iresearch/bench -c -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ASAN_CFLAGS) -Iresearch/bench -c -o $@ $<
 
 $(OBJS)/release/%.o: $(SRC)/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(REL_CFLAGS) -c -o $@ $<
 
 $(OBJS)/asan/%.o: $(SRC)/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ASAN_CFLAGS) -c -o $@ $<
 
 $(OBJS)/asan/unit/%.o: tests/unit/%.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(UNIT_CXXFLAGS) -c -o $@ $<
+	@echo "  CXX     $@"
+	$(Q)$(CXX) $(UNIT_CXXFLAGS) -c -o $@ $<
 
 run: deps
-	@$(MAKE) --no-print-directory $(OBJS)/rill
+	@$(MAKE) --no-print-directory -j$(NPROC) $(OBJS)/rill
 	@bash scripts/install-html.sh
 	@bash scripts/cluster.sh run $(if $(DEMO),--demo)
 
 test: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory -j$(NPROC) build
 	@bash scripts/install-html.sh --require
 	@bash tests/run-all.sh
 
