@@ -558,6 +558,48 @@ TEST(ChunkLimits, MaxPendingEnforced)
     }
 }
 
+// Near max_pending a message must not be regrown for every few bytes that
+// arrive: each regrow copies the whole partial message, so per-piece growth
+// is quadratic, and a peer filling 8 streams up to the 64 MiB cap in 4 KiB
+// reads kept the (single-threaded) server busy for over 20 s. Two streams
+// double to 512 KiB each; the next doubling (to 1 MiB) does not fit the
+// 1.375 MiB budget, but 384 KiB more does. Count the reallocations (changes
+// of d.pending) while that room fills in 1000-byte slices.
+TEST(ChunkLimits, GrowthNearTheCapIsNotPerPiece)
+{
+    const size_t max_pending = (1u << 20) + (384u << 10);
+    Bytes chunk = pattern(4096, 3), b;
+    fmt0(b, 2, 0, 4, RTMP_MSG_SET_CHUNK_SIZE, 0); u32be(b, 4096);
+    for (uint32_t csid = 4; csid < 6; csid++) {
+        fmt0(b, csid, 0, 0xFFFFFF, 9, 1);
+        append(b, chunk);
+    }
+    Decoder dec(max_pending);
+    std::vector<Msg> out;
+    ASSERT_EQ(dec.feed(b, &out), 0);
+    size_t last = dec.d.pending, regrows = 0, fed = 2 * 4096;
+    int rc = 0;
+    while (rc == 0 && fed < 4 * max_pending) {
+        for (uint32_t csid = 4; csid < 6 && rc == 0; csid++) {
+            Bytes c;
+            fmt3(c, csid);
+            append(c, chunk);
+            for (size_t off = 0; off < c.size() && rc == 0; off += 1000) {
+                Bytes piece(c.begin() + off, c.begin() + std::min(c.size(), off + 1000));
+                rc = dec.feed(piece, &out);
+                if (dec.d.pending != last) regrows++;
+                last = dec.d.pending;
+            }
+            fed += 4096;
+        }
+    }
+    EXPECT_EQ(rc, RILL_ERR_LIMIT);
+    EXPECT_LE(dec.d.pending, max_pending);
+    EXPECT_GE(fed, max_pending * 2 / 3);    // most of the budget is used, not refused early
+    // doubling 4 KiB -> 512 KiB is 7 regrows per stream, then one step into the room
+    EXPECT_LE(regrows, 2u * 8 + 2) << "fed " << fed;
+}
+
 TEST(ChunkLimits, MemoryGrowsAsBytesArrive)
 {
     const uint32_t len = RTMP_MAX_MSG_SIZE;

@@ -216,7 +216,10 @@ static int header_done(rtmp_chunk_decoder_t *d, rtmp_msg_t *msg)
 }
 
 /* Make room for extra more bytes in s->pl, doubling (up to the message
- * length) so a large announced length costs nothing until data arrives. */
+ * length) so a large announced length costs nothing until data arrives.
+ * When doubling does not fit the budget, take all that is left of it in one
+ * step: growing by just what arrived would copy the whole message for every
+ * read, quadratic work that kept the server busy for seconds per peer. */
 static int reserve_body(rtmp_chunk_decoder_t *d, rtmp_chunk_stream_t *s, size_t extra)
 {
     size_t old = s->pl->cap, need = (size_t)s->pl->size + extra;
@@ -224,8 +227,9 @@ static int reserve_body(rtmp_chunk_decoder_t *d, rtmp_chunk_stream_t *s, size_t 
     size_t cap = old * 2 > MIN_GROW ? old * 2 : MIN_GROW;
     if (cap > s->length) cap = s->length;
     if (cap < need) cap = need;
-    if (d->pending + (cap - old) > d->max_pending) cap = need;  /* last resort */
-    if (d->pending + (cap - old) > d->max_pending) return RILL_ERR_LIMIT;
+    size_t room = d->max_pending > d->pending ? d->max_pending - d->pending : 0;
+    if (cap - old > room) cap = old + room;   /* the rest of the budget */
+    if (cap < need) return RILL_ERR_LIMIT;
     rill_payload_t *np = rill_payload_grow(s->pl, cap);
     if (!np) return RILL_ERR_NOMEM;
     s->pl = np;
