@@ -158,6 +158,11 @@ int rtmp_session_read(rtmp_session_t *s, rtmp_msg_t *msg, st_utime_t timeout)
         s->in_bytes += (uint64_t)r;
         int rc = send_ack_if_due(s);
         if (rc) return rc;
+        s->since_yield += (uint64_t)r;
+        if (s->since_yield >= RTMP_SESSION_YIELD_EVERY) {
+            s->since_yield = 0;
+            if (st_usleep(0) < 0) return rill_st_error();   /* interrupted meanwhile */
+        }
     }
 }
 

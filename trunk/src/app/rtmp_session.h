@@ -17,6 +17,10 @@ extern "C" {
 
 #define RTMP_SESSION_RBUF       4096          /* a player sends little: keep it small */
 #define RTMP_SESSION_RBUF_MEDIA (64 * 1024)   /* publishers and upstreams read media */
+/* A read that finds data does not yield (ST switches only when it would
+ * block), so a peer that keeps the socket full would keep the CPU: each
+ * session lets the other coroutines run once per this many bytes read. */
+#define RTMP_SESSION_YIELD_EVERY (1024 * 1024)
 
 typedef struct rtmp_session {
     st_netfd_t fd;
@@ -27,6 +31,7 @@ typedef struct rtmp_session {
     uint64_t in_bytes, out_bytes;
     uint32_t ack_window;        /* the peer's Window Ack Size: we acknowledge each one */
     uint64_t acked;             /* in_bytes at our last Acknowledgement */
+    uint64_t since_yield;       /* bytes read since this session last let others run */
     rill_writer_t wbuf;         /* scratch for small messages */
 } rtmp_session_t;
 
