@@ -252,6 +252,20 @@ static int read_incoming(stream_pump_t *p)
     }
 }
 
+/* Time to sleep so that this player wakes on a shared tick: every merging
+ * player wakes on the same mw_latency grid, so the scheduler wakes once per
+ * tick for all of them instead of once per player (each wake-up is a poll()
+ * in state-threads' idle loop). The grid point nearest to where this
+ * player's own mw_latency ends, so its batches stay mw_latency apart. */
+static st_utime_t until_tick(int mw_latency, int64_t elapsed)
+{
+    int64_t now = rill_now_ms();
+    int64_t target = now - elapsed + mw_latency;
+    int64_t tick = (target + mw_latency / 2) / mw_latency * mw_latency;
+    while (tick <= now) tick += mw_latency;
+    return (st_utime_t)(tick - now) * 1000;
+}
+
 int stream_pump_run(stream_pump_t *p, const int *stop)
 {
     int64_t last_write = 0;
@@ -280,7 +294,7 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
              * poll(): with state-threads' poll backend every fd waited on
              * costs every scheduler pass, and thousands of merging players
              * would all be in that set. Input is read without waiting after. */
-            st_usleep((st_utime_t)(p->mw_latency - elapsed) * 1000);
+            st_usleep(until_tick(p->mw_latency, elapsed));
             readable = 1;
         } else if (avail > 0) {
             readable = consumer_wait(p->co, p->fd, (st_utime_t)(MW_MSGS_WAIT_MS - elapsed) * 1000);
