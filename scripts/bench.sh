@@ -42,6 +42,13 @@
 #   BENCH_SERVER_CPU=0  BENCH_LOAD_CPU=1
 #   BENCH_OUT=doc/benchmark.md  BENCH_IMG=doc/img  BENCH_DIR=objs/bench
 #   BENCH_LIMIT=3600                   the whole run is stopped after this many s
+#   BENCH_BUILD_DIR=.                  a tree whose objs/ has rill, rill-bench and rill-floor (built
+#                                      there if missing), e.g. a clean `git archive HEAD` export
+#   BENCH_REV=`git describe --dirty`   the revision those binaries were built from, for the report
+#
+# The three binaries are copied to $BENCH_DIR/bin first, so a rebuild of
+# objs/ during the run (others working in the same tree) cannot change what
+# is measured halfway.
 #
 # Only 127.0.0.x is used (servers on .250/.251, rill-bench's source addresses
 # .2-.9); every process is started here and stopped by its pid; every wait
@@ -79,9 +86,12 @@ TCK=$(getconf CLK_TCK)
 RUN_DIR=$DIR/run
 RESULTS=$DIR/results.jsonl
 FLV=$DIR/stream.flv
-BENCH=objs/rill-bench
-FLOOR=objs/rill-floor
-RILL=objs/rill
+BUILD_DIR=$(realpath -m "${BENCH_BUILD_DIR:-.}")
+REV=${BENCH_REV:-$(git -C "$BUILD_DIR" describe --always --dirty 2>/dev/null || echo unknown)}
+BIN_DIR=$DIR/bin
+BENCH=$BIN_DIR/rill-bench
+FLOOR=$BIN_DIR/rill-floor
+RILL=$BIN_DIR/rill
 T_START=$(date +%s)
 
 PIDS=()                  # every process started and not yet stopped
@@ -339,8 +349,12 @@ ladder() {               # ladder KIND "N..." RUNS
 
 # ---------------------------------------------------------------- main
 
-[ -x "$BENCH" ] && [ -x "$FLOOR" ] && [ -x "$RILL" ] || make --no-print-directory "$RILL" "$BENCH" "$FLOOR" >&2 ||
-    die "build failed"
+for b in rill rill-bench rill-floor; do
+    [ -x "$BUILD_DIR/objs/$b" ] || make -C "$BUILD_DIR" --no-print-directory "objs/$b" >&2 || die "build of $b failed"
+done
+mkdir -p "$BIN_DIR"
+cp "$BUILD_DIR/objs/rill" "$BUILD_DIR/objs/rill-bench" "$BUILD_DIR/objs/rill-floor" "$BIN_DIR/" || die "copy failed"
+log "binaries from $BUILD_DIR/objs (revision $REV), copied to $BIN_DIR"
 command -v nginx >/dev/null && [ -f "$NGINX_MODULE" ] || { case " $SERVERS " in *" nginx "*)
     die "nginx or $NGINX_MODULE missing (bash scripts/install-deps.sh)";; esac; }
 command -v gnuplot >/dev/null || log "gnuplot missing (bash scripts/install-deps.sh): no plots"
@@ -384,6 +398,6 @@ for x in $EXTRA; do
 done
 
 log "writing $OUT and $IMG/"
-BENCH_PARAMS="ladder $LADDER x $RUNS runs; HTTP-FLV and edge ladders $EXTRA_LADDER x $EXTRA_RUNS runs; floor ladders $EXTRA_LADDER x $FLOOR_RUNS runs; ramp $RAMP/s; warm-up ${WARMUP}s; settle ${SETTLE}s; CPU window ${WINDOW}s; server on core $SCPU, rill-bench on core $LCPU; stream $(awk -v b="$FLV_BPS" 'BEGIN { printf "%.0f", b * 8 / 1000 }') kbit/s" \
+BENCH_PARAMS="rill $("$RILL" -v 2>&1 | head -1) built from revision $REV; ladder $LADDER x $RUNS runs; HTTP-FLV and edge ladders $EXTRA_LADDER x $EXTRA_RUNS runs; floor ladders $EXTRA_LADDER x $FLOOR_RUNS runs; ramp $RAMP/s; warm-up ${WARMUP}s; settle ${SETTLE}s; CPU window ${WINDOW}s; server on core $SCPU, rill-bench on core $LCPU; stream $(awk -v b="$FLV_BPS" 'BEGIN { printf "%.0f", b * 8 / 1000 }') kbit/s" \
     python3 scripts/bench_report.py "$RESULTS" "$OUT" "$IMG" || die "report failed"
 log "done in $(( $(date +%s) - T_START )) s"
