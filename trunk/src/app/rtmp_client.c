@@ -33,6 +33,10 @@ static int open_and_handshake(rtmp_client_t *c, const char *ip, int port, int co
 {
     st_netfd_t fd = rill_connect_tcp(ip, port, left(deadline));
     if (!fd) return errno == ETIME ? RILL_ERR_TIMEOUT : RILL_ERR_IO;
+    /* The connect/createStream/play exchange is small writes answered by
+     * small writes: without TCP_NODELAY, Nagle and delayed ACKs add about
+     * 40 ms per round trip (an edge's cold start and every failover). */
+    rill_set_nodelay(st_netfd_fileno(fd), 1);
     int rc = rtmp_session_init(&c->s, fd);
     c->open = 1;
     if (!rc) rc = rtmp_session_handshake_client(&c->s, left(deadline), complex);

@@ -90,6 +90,8 @@ static int handle_connect(conn_t *c, const rtmp_cmd_t *cmd)
     snprintf(c->vhost, sizeof c->vhost, "%s", c->vconf->name);
     const amf0_value_t *edge = amf0_object_get(obj, "rillEdge");
     c->from_edge = edge && edge->type == AMF0_BOOLEAN && edge->boolean;
+    /* an edge waits on each small reply of ours: no Nagle delay there */
+    if (c->from_edge) rill_set_nodelay(st_netfd_fileno(c->s.fd), 1);
     rill_trace("connect vhost=%s app=%s tcUrl=%s param=%s%s", c->vhost, c->app, c->tc_url, c->param,
                c->from_edge ? " (edge upstream)" : "");
     if (http_hooks_check(&c->srv->hooks, c->vconf, RILL_HOOK_CONNECT, &c->client) != 0) {
@@ -387,7 +389,7 @@ static int read_proxy_header(conn_t *c)
         c->client.port = pi.src_port;
         char via[64];
         snprintf(via, sizeof via, "%s", c->peer);
-        snprintf(c->peer, sizeof c->peer, "%s:%d", pi.src_ip, pi.src_port);
+        snprintf(c->peer, sizeof c->peer, "%.46s:%d", pi.src_ip, pi.src_port);
         rill_trace("client %s via %s (PROXY v%d)", c->peer, via, pi.version);
     }
     return 0;
