@@ -9,16 +9,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* An IPv4 address and port; EINVAL when ip is not a numeric address. */
+static int ipv4_addr(const char *ip, int port, struct sockaddr_in *sa)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, ip, &sa->sin_addr) == 1) return 0;
+    errno = EINVAL;
+    return -1;
+}
+
 st_netfd_t rill_listen_tcp(const char *ip, int port, int backlog)
 {
     struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
-        errno = EINVAL;
-        return NULL;
-    }
+    if (ipv4_addr(ip, port, &sa) != 0) return NULL;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return NULL;
     int on = 1;
@@ -48,27 +53,17 @@ void rill_peer_addr(int fd, char *ip, size_t len, int *port)
 
 void rill_peer_name(int fd, char *out, size_t len)
 {
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof sa;
-    char ip[INET_ADDRSTRLEN] = "?";
-    if (getpeername(fd, (struct sockaddr *)&sa, &sl) == 0 && sa.sin_family == AF_INET) {
-        inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
-        snprintf(out, len, "%s:%d", ip, ntohs(sa.sin_port));
-        return;
-    }
-    snprintf(out, len, "unknown");
+    char ip[INET_ADDRSTRLEN];
+    int port;
+    rill_peer_addr(fd, ip, sizeof ip, &port);
+    if (port) snprintf(out, len, "%s:%d", ip, port);
+    else snprintf(out, len, "unknown");
 }
 
 st_netfd_t rill_connect_tcp(const char *ip, int port, st_utime_t timeout)
 {
     struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
-        errno = EINVAL;
-        return NULL;
-    }
+    if (ipv4_addr(ip, port, &sa) != 0) return NULL;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return NULL;
     st_netfd_t nfd = st_netfd_open_socket(fd);
