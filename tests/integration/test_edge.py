@@ -211,9 +211,12 @@ def test_edge_failover_origin_down_kill_stop_and_publisher_move():
     probe = rill.Probe(edge.url(STREAM), seconds=7)
     check(rill.wait_until(lambda: len(probe.video()) >= 10 or not probe.proc.alive(), 8.0),
           "expected ffprobe through the edge to decode video; %s" % rill.sanitize_lines(probe.errors(), 5))
+    # count the edge's lines before the kill: it may switch (and log) before
+    # kill() returns
+    seen = len(log_lines(edge, "playing from origin " + addr(nodes[other])))
     t0 = time.monotonic()
     nodes[cur].kill()
-    ok = wait_playing_from(edge, nodes[other], 5.0, len(log_lines(edge, "playing from origin " + addr(nodes[other]))))
+    ok = wait_playing_from(edge, nodes[other], 5.0, seen)
     check(ok, "expected the edge to switch to %s within 5 s of SIGKILL of %s; edge log:\n%s" % (
         other, cur, edge.tail(10)))
     switches += 1
