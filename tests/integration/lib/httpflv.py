@@ -23,6 +23,8 @@ import struct
 import threading
 import time
 
+from .rtmp import gap_since
+
 TAG_AUDIO = 8
 TAG_VIDEO = 9
 TAG_SCRIPT = 18
@@ -203,19 +205,7 @@ class HttpFlvPlayer:
     def max_gap(self, since, until=None):
         """Longest time without a video frame in [since, until] (until: now),
         as lib.rtmp.RawPlayer.max_gap."""
-        until = time.monotonic() if until is None else until
-        times = [a for (a, _, _) in self.frames()]
-        prev = since
-        before = [a for a in times if a <= since]
-        if before:
-            prev = before[-1]
-        gap = 0.0
-        for a in times:
-            if a <= since or a > until:
-                continue
-            gap = max(gap, a - prev)
-            prev = a
-        return max(gap, until - prev)
+        return gap_since([a for (a, _, _) in self.frames()], since, until)
 
     def describe(self):
         return ("HTTP-FLV player %s: status %s, %d video frames, %d audio, %d bytes, error=%s" %

@@ -29,6 +29,25 @@ MSG_CMD_AMF0 = 20
 HS_SIZE = 1536
 
 
+def gap_since(times, since, until=None):
+    """Longest time without a frame in [since, until] (until: now) given the
+    frames' arrival times: counts the stretch from the last frame before
+    `since` (or `since`) and the stretch from the last frame to `until`.
+    Shared by the RTMP and HTTP-FLV test players."""
+    until = time.monotonic() if until is None else until
+    prev = since
+    before = [a for a in times if a <= since]
+    if before:
+        prev = before[-1]
+    gap = 0.0
+    for a in times:
+        if a <= since or a > until:
+            continue
+        gap = max(gap, a - prev)
+        prev = a
+    return max(gap, until - prev)
+
+
 class RtmpError(Exception):
     pass
 
@@ -632,19 +651,7 @@ class RawPlayer:
         """Longest time without a video frame in [since, until] (until: now),
         counting the stretch from the last frame before `since` (or `since`)
         and the stretch from the last frame to `until`."""
-        until = time.monotonic() if until is None else until
-        times = [a for (a, _, _) in self.frames()]
-        prev = since
-        before = [a for a in times if a <= since]
-        if before:
-            prev = before[-1]
-        gap = 0.0
-        for a in times:
-            if a <= since or a > until:
-                continue
-            gap = max(gap, a - prev)
-            prev = a
-        return max(gap, until - prev)
+        return gap_since([a for (a, _, _) in self.frames()], since, until)
 
     def describe(self):
         f = self.frames()
