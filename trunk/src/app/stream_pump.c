@@ -34,7 +34,8 @@ static int pump_init(stream_pump_t *p, rtmp_session_t *s, st_netfd_t fd, uint64_
     p->iov_cap = START_IOV;
     p->msgs = malloc(sizeof(*p->msgs) * START_MSGS);
     p->iov = malloc(sizeof(*p->iov) * START_IOV);
-    if (stream_id != 1) p->hdrs = malloc(sizeof(*p->hdrs) * START_MSGS);
+    /* Allocated at the full batch size, never reallocated: queued iovecs point into it. */
+    if (stream_id != 1) p->hdrs = malloc(sizeof(*p->hdrs) * BATCH_MSGS);
     if (!p->msgs || !p->iov || (stream_id != 1 && !p->hdrs)) {
         stream_pump_free(p);
         return RILL_ERR_NOMEM;
@@ -56,9 +57,12 @@ int stream_pump_init_flv(stream_pump_t *p, st_netfd_t fd, uint64_t *out_bytes, r
     return rc;
 }
 
-/* Write iovecs fully and count them. */
+/* Write iovecs fully and count them. This is where the pump yields: any
+ * other coroutine may run, and the ring may drop or clear what the cursor
+ * pointed at (see send_all). */
 static int write_iov(stream_pump_t *p, int n)
 {
+    p->writes++;
     size_t total = 0;
     for (int i = 0; i < n; i++) total += p->iov[i].iov_len;
     if (st_writev(p->fd, p->iov, n, p->send_timeout) != (ssize_t)total) return rill_st_error();
@@ -89,9 +93,6 @@ void stream_pump_free(stream_pump_t *p)
     p->hdrs = NULL;
 }
 
-/* Queue one message's chunks as iovecs pointing at its headers and payload;
- * the reference taken here keeps it alive until the write is done, since the
- * ring may drop it while a slow writev blocks. */
 /* Room for k more iovecs, writing out what is queued when there is not. */
 static int need_iov(stream_pump_t *p, int k)
 {
@@ -115,48 +116,48 @@ static void push_iov(stream_pump_t *p, const void *base, size_t len)
     p->iov[p->niov++].iov_len = len;
 }
 
+/* Only the array of references grows; nothing queued points into it. */
 static int grow_msgs(stream_pump_t *p)
 {
     media_msg_t **m = realloc(p->msgs, sizeof(*m) * BATCH_MSGS);
     if (!m) return RILL_ERR_NOMEM;
     p->msgs = m;
-    if (p->hdrs) {
-        uint8_t (*h)[32] = realloc(p->hdrs, sizeof(*h) * BATCH_MSGS);
-        if (!h) return RILL_ERR_NOMEM;   /* msgs grew, cap did not: still consistent */
-        p->hdrs = h;
-    }
     p->cap = BATCH_MSGS;
     return 0;
 }
 
-/* FLV: tag header, payload, previous tag size; all shared, nothing copied. */
-static int add_flv(stream_pump_t *p, media_msg_t *m)
-{
-    int rc = need_iov(p, 3);
-    if (rc) return rc;
-    p->msgs[p->n++] = media_msg_ref(m);
-    push_iov(p, m->flv_tag, sizeof m->flv_tag);
-    push_iov(p, m->payload->data, m->payload->size);
-    push_iov(p, m->flv_prev, sizeof m->flv_prev);
-    return 0;
-}
-
+/* Queue one message. The caller hands over a reference it owns: the batch
+ * keeps it until its bytes are written, since the ring may drop the message
+ * while a write of this batch blocks. Writing out a full batch (a yield)
+ * happens before the reference is stored, so the message is never one the
+ * pump does not own. */
 static int add(stream_pump_t *p, media_msg_t *m)
 {
-    if (p->n == p->cap && p->cap < BATCH_MSGS && grow_msgs(p) == 0) {
-        /* grown: room for more in this batch */
-    } else if (p->n == p->cap) {
+    if (p->n == p->cap && !(p->cap < BATCH_MSGS && grow_msgs(p) == 0)) {
         int rc = flush(p);
-        if (rc) return rc;
+        if (rc) {
+            media_msg_unref(m);
+            return rc;
+        }
     }
-    if (!p->s) return add_flv(p, m);
+    uint8_t *slot = p->hdrs ? p->hdrs[p->n] : NULL;
+    p->msgs[p->n++] = m;
+    if (!p->s) {
+        /* FLV: tag header, payload, previous tag size; all shared, nothing copied. */
+        int rc = need_iov(p, 3);
+        if (rc) return rc;
+        push_iov(p, m->flv_tag, sizeof m->flv_tag);
+        push_iov(p, m->payload->data, m->payload->size);
+        push_iov(p, m->flv_prev, sizeof m->flv_prev);
+        return 0;
+    }
     const uint8_t *h0 = m->hdr0, *h3 = m->hdr3;
     size_t h0_len = m->hdr0_len, h3_len = m->hdr3_len;
-    if (p->hdrs) {
-        /* a peer that gave another stream id: headers of our own for it */
+    if (slot) {
+        /* a peer that gave another stream id: headers of our own for it, in
+         * this message's slot of an array that never moves */
         rtmp_chunk_headers_t h;
         rtmp_chunk_build_headers(m->hdr0[0] & 0x3f, m->type, p->stream_id, m->timestamp, m->payload->size, &h);
-        uint8_t *slot = p->hdrs[p->n];
         memcpy(slot, h.hdr0, h.hdr0_len);
         memcpy(slot + h.hdr0_len, h.hdr3, h.hdr3_len);
         h0 = slot;
@@ -164,7 +165,6 @@ static int add(stream_pump_t *p, media_msg_t *m)
         h3 = slot + h.hdr0_len;
         h3_len = h.hdr3_len;
     }
-    p->msgs[p->n++] = media_msg_ref(m);
     uint32_t cs = p->s->out_chunk_size;
     uint32_t size = m->payload->size;
     uint32_t chunks = rtmp_chunk_count(size, cs);
@@ -193,7 +193,7 @@ int stream_pump_queue_headers(stream_pump_t *p)
     media_msg_t *hdrs[3] = { s->metadata, s->video_sh, s->audio_sh };
     for (int i = 0; i < 3; i++) {
         if (!hdrs[i]) continue;
-        int rc = add(p, hdrs[i]);
+        int rc = add(p, media_msg_ref(hdrs[i]));
         if (rc) return rc;
     }
     return 0;
@@ -211,20 +211,39 @@ static int skip_for_keyframe(rill_consumer_t *co, const media_msg_t *m)
     return 1;
 }
 
-/* Send everything the ring holds past the cursor. */
-static int send_all(stream_pump_t *p)
+static void sync_cursor(stream_pump_t *p)
 {
     rill_consumer_t *co = p->co;
     rill_source_t *s = co->src;
     if (consumer_sync(co))
         rill_warn("%s fell behind %s/%s/%s: cut to keyframe (%llu cuts)", p->what, s->vhost, s->app, s->stream,
                   (unsigned long long)co->cuts);
-    uint64_t end = s->ring.end;   /* the ring may grow while a writev blocks */
+}
+
+/* Send everything the ring held past the cursor when the round began. The
+ * yield rule: a write may block, and while it does the publisher pushes,
+ * trims and may clear the ring. So each message is referenced before it is
+ * queued (the batch owns it, not the ring), and after any write the cursor
+ * is checked again: it is cut forward to a keyframe if the ring dropped what
+ * it pointed at, and the round ends if the publish changed (on_tick tells the
+ * player first). */
+static int send_all(stream_pump_t *p)
+{
+    rill_consumer_t *co = p->co;
+    rill_source_t *s = co->src;
+    uint32_t epoch = s->epoch;
+    sync_cursor(p);
+    uint64_t end = s->ring.end;
     while (co->cursor < end) {
         media_msg_t *m = stream_ring_at(&s->ring, co->cursor++);
         if (skip_for_keyframe(co, m)) continue;
-        int rc = add(p, m);
+        uint64_t writes = p->writes;
+        int rc = add(p, media_msg_ref(m));
         if (rc) return rc;
+        if (p->writes != writes) {
+            if (s->epoch != epoch) break;
+            sync_cursor(p);
+        }
     }
     return flush(p);
 }

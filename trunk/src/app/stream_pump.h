@@ -45,6 +45,7 @@ struct stream_pump {
     int n, cap;
     struct iovec *iov;
     int niov, iov_cap;
+    uint64_t writes;            /* writev calls made: each one may have yielded */
 };
 
 /* RTMP framing over an RTMP session. */
