@@ -1,0 +1,330 @@
+// The stream pump on state-threads, in one process: a publisher coroutine
+// pushes into a real source, the pump writes to one end of a socketpair with
+// a small send buffer, and the test body reads the other end slowly. These
+// are the cases a player meets with real encoders: a batch larger than one
+// write (a 10 s GOP), the ring trimmed or cleared while a write blocks, and a
+// peer whose stream id is not 1 (per-message headers).
+#include <gtest/gtest.h>
+
+#include <errno.h>
+#include <st.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <vector>
+
+extern "C" {
+#include "hub.h"
+#include "rill_config.h"
+#include "rill_error.h"
+#include "rtmp_chunk.h"
+#include "rtmp_msg.h"
+#include "rtmp_session.h"
+#include "stream_pump.h"
+}
+
+namespace {
+
+const st_utime_t kMs = 1000;
+
+void st_once()
+{
+    static bool inited = false;
+    if (!inited) {
+        st_set_eventsys(ST_EVENTSYS_POLL);
+        ASSERT_EQ(0, st_init());
+        inited = true;
+    }
+}
+
+// A video payload whose every byte after the AVC header is its sequence
+// number's low byte, so a reader can tell a payload from freed memory.
+rill_payload_t *frame(uint32_t seq, bool key, size_t size)
+{
+    rill_payload_t *pl = rill_payload_new(size);
+    pl->size = (uint32_t)size;
+    memset(pl->data, (int)(seq & 0xff), size);
+    pl->data[0] = (uint8_t)((key ? 0x10 : 0x20) | 7);
+    pl->data[1] = 1;                    // AVC NALU
+    pl->data[2] = pl->data[3] = pl->data[4] = 0;
+    return pl;
+}
+
+struct Stream {
+    rill_config_t *conf = nullptr;
+    rill_hub_t hub;
+    rill_source_t *src = nullptr;
+    int pub_who = 0;
+
+    explicit Stream(const char *play_block)
+    {
+        st_once();
+        std::string text = std::string("listen 127.0.0.1:1935;\nvhost __defaultVhost__ { play { ") + play_block +
+                           " } }\n";
+        char err[256];
+        EXPECT_EQ(0, rill_config_load_string(text.c_str(), "t.conf", &conf, err, sizeof err)) << err;
+        hub_init(&hub);
+        src = hub_acquire(&hub, rill_config_vhost(conf, "__defaultVhost__"), "__defaultVhost__", "live", "s");
+        EXPECT_EQ(0, source_publish(src, &pub_who, 1, ""));
+    }
+    ~Stream()
+    {
+        hub_free(&hub);
+        rill_config_free(conf);
+    }
+    void push(uint32_t seq, bool key, size_t size)
+    {
+        ASSERT_EQ(0, source_on_message(src, RTMP_MSG_VIDEO, seq * 40, frame(seq, key, size)));
+    }
+};
+
+// Both ends of a socketpair with small kernel buffers, so a batch blocks.
+struct Pipe {
+    st_netfd_t w = nullptr, r = nullptr;
+    Pipe()
+    {
+        int sv[2];
+        EXPECT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+        int small = 8192;
+        setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+        setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        w = st_netfd_open_socket(sv[0]);
+        r = st_netfd_open_socket(sv[1]);
+    }
+    ~Pipe()
+    {
+        if (w) st_netfd_close(w);
+        if (r) st_netfd_close(r);
+    }
+};
+
+struct PumpRun {
+    stream_pump_t *p;
+    int stop = 0;
+    int rc = 0;
+    st_thread_t t = nullptr;
+    static void *main(void *arg)
+    {
+        PumpRun *r = (PumpRun *)arg;
+        r->rc = stream_pump_run(r->p, &r->stop);
+        return nullptr;
+    }
+    void start() { t = st_thread_create(main, this, 1, 0); }
+    void end()
+    {
+        stop = 1;
+        st_thread_interrupt(t);
+        st_thread_join(t, nullptr);
+    }
+};
+
+// Publishes frames [from, to) one every `gap` with a keyframe every `gop`,
+// then optionally unpublishes and publishes again (a new session).
+struct Publisher {
+    Stream *st;
+    uint32_t from, to, gop;
+    size_t size;
+    st_utime_t gap;
+    uint32_t republish_at = 0;          // 0: never
+    st_thread_t t = nullptr;
+    static void *main(void *arg)
+    {
+        Publisher *p = (Publisher *)arg;
+        for (uint32_t i = p->from; i < p->to; i++) {
+            if (p->republish_at && i == p->republish_at) {
+                source_unpublish(p->st->src);
+                EXPECT_EQ(0, source_publish(p->st->src, &p->st->pub_who, 1, ""));
+            }
+            bool key = (i - p->from) % p->gop == 0 || i == p->republish_at;
+            p->st->push(i, key, p->size);
+            st_usleep(p->gap);
+        }
+        return nullptr;
+    }
+    void start() { t = st_thread_create(main, this, 1, 0); }
+    void join() { st_thread_join(t, nullptr); }
+};
+
+// What a player saw: FLV tags parsed from the byte stream.
+struct Tag {
+    uint8_t type;
+    uint32_t ts;
+    uint32_t seq;
+    bool key;
+    bool intact;    // every payload byte carries the same sequence number
+};
+
+struct FlvReader {
+    std::vector<uint8_t> buf;
+    std::vector<Tag> tags;
+    void feed(const uint8_t *p, size_t n)
+    {
+        buf.insert(buf.end(), p, p + n);
+        size_t off = 0;
+        while (buf.size() - off >= 11) {
+            const uint8_t *h = &buf[off];
+            uint32_t size = (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+            if (buf.size() - off < 11 + size + 4) break;
+            Tag t;
+            t.type = h[0];
+            t.ts = (uint32_t)h[7] << 24 | (uint32_t)h[4] << 16 | (uint32_t)h[5] << 8 | h[6];
+            const uint8_t *d = h + 11;
+            t.key = (d[0] >> 4) == 1;
+            t.seq = t.ts / 40;
+            t.intact = size > 5;
+            for (uint32_t i = 5; i < size && t.intact; i++) t.intact = d[i] == (uint8_t)(t.seq & 0xff);
+            tags.push_back(t);
+            off += 11 + size + 4;
+        }
+        buf.erase(buf.begin(), buf.begin() + (long)off);
+    }
+};
+
+// Read slowly (chunk bytes, then a pause) until `last` was seen or the bound.
+void read_slowly(st_netfd_t fd, FlvReader &rd, uint32_t last, size_t chunk, st_utime_t pause, int max_reads)
+{
+    std::vector<uint8_t> b(chunk);
+    for (int i = 0; i < max_reads; i++) {
+        if (!rd.tags.empty() && rd.tags.back().seq >= last) return;
+        ssize_t n = st_read(fd, b.data(), b.size(), 2000 * kMs);
+        if (n <= 0) return;
+        rd.feed(b.data(), (size_t)n);
+        st_usleep(pause);
+    }
+}
+
+// Timestamps never go back; after every jump in sequence the first frame is
+// a keyframe; no payload is anything but what was published.
+void check_player_view(const FlvReader &rd)
+{
+    ASSERT_FALSE(rd.tags.empty());
+    EXPECT_TRUE(rd.tags[0].key) << "first frame is not a keyframe";
+    for (size_t i = 0; i < rd.tags.size(); i++) {
+        const Tag &t = rd.tags[i];
+        EXPECT_TRUE(t.intact) << "tag " << i << " (seq " << t.seq << ") payload corrupted";
+        if (i == 0) continue;
+        const Tag &p = rd.tags[i - 1];
+        EXPECT_GE(t.ts, p.ts) << "timestamp went back at tag " << i;
+        if (t.seq != p.seq + 1) {
+            EXPECT_TRUE(t.key) << "after a cut (seq " << p.seq << " -> " << t.seq
+                               << ") the first frame is not a keyframe";
+        }
+    }
+}
+
+}  // namespace
+
+// A 10 s GOP's worth of cached frames is far more than one write takes; while
+// the player's writes block, the publisher goes on and the ring's duration
+// bound drops the messages the player was about to send. The batch owns
+// references to what it queued, and the cursor is cut forward to a keyframe.
+TEST(StreamPump, BatchLargerThanOneWriteWhileTheRingTrims)
+{
+    Stream st("gop_cache on; queue_length 10;");
+    // one long GOP already cached: 250 frames of 8 KiB (2 MiB)
+    for (uint32_t i = 0; i < 250; i++) st.push(i, i == 0, 8192);
+    rill_consumer_t *co = source_add_consumer(st.src, st_thread_self());
+    ASSERT_NE(nullptr, co);
+    ASSERT_EQ(co->cursor, st.src->ring.start);
+    Pipe io;
+    stream_pump_t p;
+    uint64_t out = 0;
+    ASSERT_EQ(0, stream_pump_init_flv(&p, io.w, &out, co, 0, 0));
+    PumpRun run;
+    run.p = &p;
+    run.start();
+    // keyframes every 10 frames, 200 frames pushed while the player reads slowly
+    Publisher pub{ &st, 250, 450, 10, 8192, 2 * kMs };
+    pub.start();
+    FlvReader rd;
+    read_slowly(io.r, rd, 449, 4096, 2 * kMs, 20000);
+    pub.join();
+    run.end();
+    stream_pump_free(&p);
+    EXPECT_GT(co->cuts, 0u) << "the ring never dropped what the player needed: the case was not exercised";
+    source_remove_consumer(co);
+    check_player_view(rd);
+    EXPECT_EQ(449u, rd.tags.back().seq) << "the player did not reach the live end";
+}
+
+// The publisher leaves and a new one comes while a player's write blocks:
+// the ring is cleared under the batch, and the round ends at the new publish.
+TEST(StreamPump, RingClearedWhileAWriteBlocks)
+{
+    Stream st("gop_cache on; queue_length 30;");
+    // a player that joined 12 s ago and has not been written to since: one long batch
+    rill_consumer_t *co = source_add_consumer(st.src, st_thread_self());
+    for (uint32_t i = 0; i < 300; i++) st.push(i, i % 50 == 0, 8192);
+    ASSERT_EQ(0u, co->cursor);
+    Pipe io;
+    stream_pump_t p;
+    uint64_t out = 0;
+    ASSERT_EQ(0, stream_pump_init_flv(&p, io.w, &out, co, 0, 0));
+    PumpRun run;
+    run.p = &p;
+    run.start();
+    Publisher pub{ &st, 300, 400, 25, 8192, 2 * kMs };
+    pub.republish_at = 320;
+    pub.start();
+    FlvReader rd;
+    read_slowly(io.r, rd, 399, 4096, 1 * kMs, 20000);
+    pub.join();
+    run.end();
+    stream_pump_free(&p);
+    source_remove_consumer(co);
+    check_player_view(rd);
+    EXPECT_EQ(399u, rd.tags.back().seq);
+}
+
+// A peer that named another stream id (a slave behind an on_forward backend)
+// gets headers built per message; a batch of more messages than the pump
+// starts with must not move them while iovecs point at them.
+TEST(StreamPump, OtherStreamIdHeadersSurviveAGrowingBatch)
+{
+    Stream st("gop_cache on; queue_length 30;");
+    const uint32_t kMsgs = 100;
+    for (uint32_t i = 0; i < kMsgs; i++) st.push(i, i == 0, 100);
+    rill_consumer_t *co = source_add_consumer(st.src, st_thread_self());
+    Pipe io;
+    rtmp_session_t sess;
+    ASSERT_EQ(0, rtmp_session_init(&sess, io.w));
+    io.w = nullptr;   // the session owns it now
+    stream_pump_t p;
+    ASSERT_EQ(0, stream_pump_init_rtmp(&p, &sess, co, 0, 0, 5));
+    PumpRun run;
+    run.p = &p;
+    run.start();
+    rtmp_chunk_decoder_t dec;
+    rtmp_chunk_decoder_init(&dec, 0);
+    std::vector<rtmp_msg_t> got;
+    uint8_t b[4096];
+    for (int i = 0; i < 1000 && got.size() < kMsgs; i++) {
+        ssize_t n = st_read(io.r, b, sizeof b, 2000 * kMs);
+        if (n <= 0) break;
+        size_t off = 0;
+        while (off < (size_t)n) {
+            size_t used = 0;
+            rtmp_msg_t m;
+            int rc = rtmp_chunk_decode(&dec, b + off, (size_t)n - off, &used, &m);
+            ASSERT_GE(rc, 0) << "the peer got a malformed chunk stream";
+            off += used;
+            if (rc == 1) got.push_back(m);
+        }
+    }
+    run.end();
+    stream_pump_free(&p);
+    source_remove_consumer(co);
+    rtmp_session_free(&sess);
+    ASSERT_EQ(kMsgs, got.size());
+    for (uint32_t i = 0; i < kMsgs; i++) {
+        EXPECT_EQ(5u, got[i].stream_id) << "message " << i;
+        EXPECT_EQ(i * 40, got[i].timestamp) << "message " << i;
+        EXPECT_EQ(100u, got[i].payload->size);
+        EXPECT_EQ((uint8_t)(i & 0xff), got[i].payload->data[50]) << "message " << i;
+        rill_payload_unref(got[i].payload);
+    }
+    rtmp_chunk_decoder_free(&dec);
+}
