@@ -208,3 +208,28 @@ TEST(Source, SequenceHeadersAndMetadataCachedAndDroppedOnUnpublish)
     hub_release(&hub, s);
     hub_free(&hub);
 }
+
+// A holder keeps the source across a yield: another holder leaving, with no
+// publisher and no consumers, must not free it (a player that acquired a
+// stream, then waits for a hook or sends a status, while another one leaves).
+TEST(Source, HeldUntilEveryHolderReleases)
+{
+    rill_vhost_conf_t vc = {};
+    vc.gop_cache = 1;
+    vc.queue_length = 30;
+    rill_hub_t hub;
+    hub_init(&hub);
+    rill_source_t *a = hub_acquire(&hub, &vc, "v", "live", "x");
+    rill_source_t *b = hub_acquire(&hub, &vc, "v", "live", "x");
+    ASSERT_EQ(a, b);
+    EXPECT_EQ(a->refs, 2u);
+    hub_release(&hub, b);
+    EXPECT_EQ(hub.nsources, 1) << "freed while still held";
+    EXPECT_EQ(hub_find(&hub, "v", "live", "x"), a);
+    hub_hold(a);                 // e.g. an edge upstream's own hold
+    hub_release(&hub, a);
+    EXPECT_EQ(hub.nsources, 1);
+    hub_release(&hub, a);
+    EXPECT_EQ(hub.nsources, 0);
+    hub_free(&hub);
+}

@@ -305,6 +305,7 @@ int edge_on_play(edge_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, c
         free(g);
         return RILL_ERR_NOMEM;
     }
+    hub_hold(s);    /* the ingest's own hold, released when it ends */
     g->next = m->list;
     m->list = g;
     m->count++;

@@ -168,6 +168,7 @@ int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
             http_hooks_client_end(&srv->hooks, vc, cl);     /* on_stop for the play on_play allowed */
             return RILL_ERR_NOT_FOUND;
         }
+        hub_hold(f.src);
     }
     if (!f.src) return RILL_ERR_NOMEM;
 

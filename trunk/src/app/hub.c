@@ -66,7 +66,7 @@ rill_source_t *hub_acquire(rill_hub_t *h, const rill_vhost_conf_t *vc, const cha
                            const char *app, const char *stream)
 {
     rill_source_t *s = hub_find(h, vhost, app, stream);
-    if (s) return s;
+    if (s) return hub_hold(s);
     s = calloc(1, sizeof(*s));
     if (!s) return NULL;
     s->vhost = strdup(vhost);
@@ -87,12 +87,17 @@ rill_source_t *hub_acquire(rill_hub_t *h, const rill_vhost_conf_t *vc, const cha
     s->next = h->sources;
     h->sources = s;
     h->nsources++;
-    return s;
+    return hub_hold(s);
 }
 
 void hub_release(rill_hub_t *h, rill_source_t *s)
 {
-    if (s->publisher || s->consumers) return;
+    if (s->refs == 0) {
+        rill_error("stream %s/%s/%s released more often than held", s->vhost, s->app, s->stream);
+    } else {
+        s->refs--;
+    }
+    if (s->refs || s->publisher || s->consumers) return;
     for (rill_source_t **pp = &h->sources; *pp; pp = &(*pp)->next) {
         if (*pp == s) {
             *pp = s->next;

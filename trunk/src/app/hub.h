@@ -42,6 +42,7 @@ struct rill_source {
     uint32_t queue_ms;
 
     struct rill_hub *hub;
+    uint32_t refs;              /* holders: each hub_acquire or hub_hold, ended by one hub_release */
     void *publisher;            /* the publishing connection, or NULL */
     uint32_t publisher_cid;
     char *publish_param;        /* the publisher's "?a=b" params, passed on upstream */
@@ -89,10 +90,15 @@ void hub_observe(rill_hub_t *h, hub_observer_t *o);
 void hub_free(rill_hub_t *h);
 rill_source_t *hub_find(rill_hub_t *h, const char *vhost, const char *app, const char *stream);
 rill_source_t *hub_find_id(rill_hub_t *h, uint32_t id);
-/* Find or make the source. NULL on no memory. */
+/* Find or make the source, and hold it: it stays until the matching
+ * hub_release, whatever other coroutines do while the holder yields (the
+ * yield rule, doc/architecture.md). NULL on no memory. */
 rill_source_t *hub_acquire(rill_hub_t *h, const rill_vhost_conf_t *vc, const char *vhost,
                            const char *app, const char *stream);
-/* Free the source if it has neither publisher nor consumers. */
+/* Hold a source found with hub_find (or one more hold on an acquired one). */
+static inline rill_source_t *hub_hold(rill_source_t *s) { s->refs++; return s; }
+/* End one hold; the source is freed when nobody holds it and it has neither
+ * publisher nor consumers. */
 void hub_release(rill_hub_t *h, rill_source_t *s);
 
 /* RILL_ERR_STREAM_BUSY when another publisher holds it. */
