@@ -71,20 +71,25 @@ static int write_iov(stream_pump_t *p, int n)
     return 0;
 }
 
+/* Let go of the batch's references and iovecs, written or not. */
+static void drop_batch(stream_pump_t *p)
+{
+    for (int i = 0; i < p->n; i++) media_msg_unref(p->msgs[i]);
+    p->n = 0;
+    p->niov = 0;
+}
+
 static int flush(stream_pump_t *p)
 {
     int rc = 0;
     if (p->niov > 0) rc = write_iov(p, p->niov);
-    for (int i = 0; i < p->n; i++) media_msg_unref(p->msgs[i]);
-    p->n = 0;
-    p->niov = 0;
+    drop_batch(p);
     return rc;
 }
 
 void stream_pump_free(stream_pump_t *p)
 {
-    for (int i = 0; i < p->n; i++) media_msg_unref(p->msgs[i]);
-    p->n = 0;
+    drop_batch(p);
     free(p->msgs);
     free(p->iov);
     free(p->hdrs);
@@ -322,7 +327,10 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
         }
         if (readable || (p->s && rtmp_session_has_buffered(p->s))) rc = read_incoming(p);
     }
-    flush(p);
+    /* What is left of a batch after an error, a stop or an interrupt is not
+     * written: a peer that stopped reading would hold a stopping server for
+     * another send timeout. */
+    drop_batch(p);
     if (rc == 1) rc = 0;
     if (rc && !p->reason) p->reason = rc == RILL_ERR_EOF ? "peer closed" : rill_strerror(rc);
     return rc;
