@@ -140,7 +140,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -g -O1 $(WARN) $(DEFS) $(INCLUDES) -std=gnu11 -MMD -MP
 FUZZ_TARGETS := handshake chunk amf0 flv http http_url rtmp_url config
-FUZZ_CORE    := core/rill_bytes core/rill_error core/rill_payload
+FUZZ_CORE    := core/rill_bytes core/rill_error core/rill_payload core/rill_budget
 FUZZ_SRC_handshake := protocol/rtmp_handshake
 FUZZ_SRC_chunk     := protocol/rtmp_chunk protocol/rtmp_cmd protocol/amf0 protocol/flv protocol/rtmp_url
 FUZZ_SRC_amf0      := protocol/amf0 protocol/rtmp_cmd

@@ -713,3 +713,93 @@ TEST(ChunkErrors, RandomInputIsHandled)
         EXPECT_LE(dec.d.pending, (size_t)1 << 20);
     }
 }
+
+// ---- the shared input budget -----------------------------------------------
+
+TEST(Budget, TakeGiveRoomAndRefusal)
+{
+    rill_budget_t b;
+    rill_budget_init(&b, 1000);
+    EXPECT_EQ(rill_budget_room(&b), 1000u);
+    EXPECT_EQ(rill_budget_take(&b, 600), 0);
+    EXPECT_EQ(rill_budget_take(&b, 401), RILL_ERR_BUDGET);   // nothing taken
+    EXPECT_EQ(b.used, 600u);
+    EXPECT_EQ(b.refused, 1u);
+    EXPECT_EQ(rill_budget_take(&b, 400), 0);
+    EXPECT_EQ(rill_budget_room(&b), 0u);
+    rill_budget_give(&b, 1000);
+    EXPECT_EQ(b.used, 0u);
+    EXPECT_EQ(b.peak, 1000u);
+    rill_budget_give(&b, 5);                                  // never wraps
+    EXPECT_EQ(b.used, 0u);
+    b.limit = 0;                                               // no limit
+    EXPECT_EQ(rill_budget_take(&b, 1ull << 40), 0);
+    // A limit lowered under what is held (a reload): no room, no wrap.
+    b.limit = 10;
+    EXPECT_EQ(rill_budget_room(&b), 0u);
+}
+
+// Partial messages of several decoders (connections) draw on one budget:
+// the decoder whose growth would exceed it fails with RILL_ERR_BUDGET, the
+// others keep going, and every byte comes back when messages complete or
+// decoders are freed.
+TEST(Budget, SharedByDecodersAndGivenBack)
+{
+    rill_budget_t budget;
+    rill_budget_init(&budget, 3 * 64 * 1024);
+    Bytes chunk = pattern(4096, 5), start;
+    fmt0(start, 2, 0, 4, RTMP_MSG_SET_CHUNK_SIZE, 0); u32be(start, 4096);
+    fmt0(start, 6, 0, 1 << 20, 9, 1); append(start, chunk);
+    Bytes more;
+    fmt3(more, 6); append(more, chunk);
+
+    std::vector<Decoder *> decs;
+    std::vector<Msg> out;
+    for (int i = 0; i < 4; i++) {
+        decs.push_back(new Decoder());
+        decs.back()->d.budget = &budget;
+        ASSERT_EQ(decs.back()->feed(start, &out), 0);
+    }
+    // Each grows toward 64 KiB: four do not fit in 192 KiB. The first ones
+    // get their room; a decoder refused is done (its connection closes).
+    std::vector<bool> refused(4, false);
+    for (int round = 0; round < 15; round++) {
+        for (int i = 0; i < 4; i++) {
+            if (refused[i]) continue;
+            int rc = decs[i]->feed(more, &out);
+            if (rc == RILL_ERR_BUDGET) refused[i] = true;
+            else ASSERT_EQ(rc, 0) << "decoder " << i << " round " << round;
+        }
+    }
+    EXPECT_FALSE(refused[0]);
+    EXPECT_FALSE(refused[1]);
+    EXPECT_TRUE(refused[3]);
+    EXPECT_EQ(decs[0]->d.pending, 64u * 1024);
+    EXPECT_LE(budget.used, budget.limit);
+    EXPECT_GE(budget.refused, 1u);
+    size_t held = 0;
+    for (Decoder *d : decs) held += d->d.pending;
+    EXPECT_EQ(budget.used, held);
+    // Closing the refused connections gives their bytes back.
+    for (int i = 3; i >= 0; i--) {
+        if (!refused[i]) continue;
+        delete decs[i];
+        decs.erase(decs.begin() + i);
+    }
+    held = 0;
+    for (Decoder *d : decs) held += d->d.pending;
+    EXPECT_EQ(budget.used, held);
+    EXPECT_LT(budget.used, budget.limit);
+    // A small complete message gives back what it held too.
+    {
+        Decoder d;
+        d.d.budget = &budget;
+        Bytes m;
+        fmt0(m, 3, 0, 100, 20, 0); append(m, chunk, 0, 100);
+        uint64_t before = budget.used;
+        ASSERT_EQ(d.feed(m, &out), 0);
+        EXPECT_EQ(budget.used, before);
+    }
+    for (Decoder *d : decs) delete d;
+    EXPECT_EQ(budget.used, 0u);
+}

@@ -877,3 +877,47 @@ TEST(ConfModel, ExampleConfsLoad) {
     ASSERT_EQ(0, rill_config_load((dir + "srs.conf").c_str(), &c, err, sizeof err)) << err;
     rill_config_free(c);
 }
+
+// ---- memory bounds: queue_bytes (per stream) and input_budget (server-wide)
+
+TEST(ConfModel, QueueBytesAndInputBudgetDefaults) {
+    Conf k("vhost a.com { }\n");
+    ASSERT_NE(nullptr, k.c);
+    EXPECT_EQ(1ull << 30, k.c->input_budget);
+    EXPECT_EQ(64ull << 20, k.def()->queue_bytes);
+    EXPECT_EQ(64ull << 20, k.vhost("a.com")->queue_bytes);
+}
+
+TEST(ConfModel, QueueBytesAndInputBudgetGoodValues) {
+    Conf k("input_budget 2g;\n"
+           "vhost a.com { play { queue_bytes 8m; } }\n"
+           "vhost b.com { play { queue_bytes 65536; } }\n"
+           "vhost c.com { play { queue_bytes 1024K; } }\n");
+    ASSERT_NE(nullptr, k.c);
+    EXPECT_EQ(2ull << 30, k.c->input_budget);
+    EXPECT_EQ(8ull << 20, k.vhost("a.com")->queue_bytes);
+    EXPECT_EQ(65536u, k.vhost("b.com")->queue_bytes);
+    EXPECT_EQ(1ull << 20, k.vhost("c.com")->queue_bytes);
+    Conf m("input_budget 1048576;\n");
+    EXPECT_EQ(1ull << 20, m.c->input_budget);
+}
+
+TEST(ConfModel, QueueBytesAndInputBudgetBadValues) {
+    EXPECT_EQ("t.conf:2: queue_bytes '8x' is not a size (bytes, or a number with k, m or g)",
+              load_err("vhost a {\n play { queue_bytes 8x; }\n}\n"));
+    EXPECT_EQ("t.conf:1: queue_bytes 'm' is not a size (bytes, or a number with k, m or g)",
+              load_err("vhost a { play { queue_bytes m; } }\n"));
+    EXPECT_EQ("t.conf:1: queue_bytes '-1' is not a size (bytes, or a number with k, m or g)",
+              load_err("vhost a { play { queue_bytes -1; } }\n"));
+    EXPECT_EQ("t.conf:1: queue_bytes '1k' is out of range 65536..1099511627776 bytes",
+              load_err("vhost a { play { queue_bytes 1k; } }\n"));
+    EXPECT_EQ("t.conf:1: queue_bytes '2048g' is out of range 65536..1099511627776 bytes",
+              load_err("vhost a { play { queue_bytes 2048g; } }\n"));
+    EXPECT_EQ("t.conf:1: queue_bytes '99999999999999999999999' is out of range",
+              load_err("vhost a { play { queue_bytes 99999999999999999999999; } }\n"));
+    EXPECT_EQ("t.conf:2: input_budget '1000' is out of range 1048576..1099511627776 bytes",
+              load_err("daemon off;\ninput_budget 1000;\n"));
+    EXPECT_EQ("t.conf:1: input_budget '1 g' is not a size (bytes, or a number with k, m or g)",
+              load_err("input_budget '1 g';\n"));
+    EXPECT_EQ("t.conf:1: directive 'input_budget' takes 1 argument, got 2", load_err("input_budget 1 g;\n"));
+}

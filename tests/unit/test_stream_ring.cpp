@@ -1,6 +1,8 @@
 // The shared ring: GOP cache, duration bound, and the slow-player cut.
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "hub.h"
 #include "media_msg.h"
 #include "rill_error.h"
@@ -230,6 +232,184 @@ TEST(Source, HeldUntilEveryHolderReleases)
     hub_release(&hub, a);
     EXPECT_EQ(hub.nsources, 1);
     hub_release(&hub, a);
+    EXPECT_EQ(hub.nsources, 0);
+    hub_free(&hub);
+}
+
+// ---- the byte bound (queue_bytes) -------------------------------------------
+
+namespace {
+
+// A video frame of size bytes (AVC, key or inter).
+media_msg_t *sized_video(uint32_t ts, bool key, size_t size)
+{
+    std::vector<uint8_t> b(size, 0);
+    b[0] = (uint8_t)((key ? 0x10 : 0x20) | 7);
+    b[1] = 1;
+    return media_msg_new(RTMP_MSG_VIDEO, ts, rill_payload_from(b.data(), b.size()));
+}
+
+media_msg_t *sized_audio(uint32_t ts, size_t size)
+{
+    std::vector<uint8_t> b(size, 0);
+    b[0] = 0xAF;
+    b[1] = 1;
+    return media_msg_new(RTMP_MSG_AUDIO, ts, rill_payload_from(b.data(), b.size()));
+}
+
+}  // namespace
+
+TEST(StreamRing, ByteBoundDropsOldestGopWhenTimestampsRepeat)
+{
+    stream_ring_t r;
+    stream_ring_init(&r, 1, 30000);
+    r.max_bytes = 100 * 1000;
+    // GOPs of 10 frames of 3000 bytes (30 kB), all at one timestamp: the
+    // duration bound never acts, the byte bound keeps at most 3 GOPs.
+    uint64_t slow = 0;   // a player that never reads
+    int cuts = 0;
+    for (int i = 0; i < 2000; i++) {
+        ASSERT_EQ(stream_ring_push(&r, sized_video(1000, i % 10 == 0, 3000)), 0) << i;
+        ASSERT_LE(r.bytes, r.max_bytes) << i;
+        ASSERT_TRUE(media_is_keyframe(stream_ring_at(&r, r.start))) << i;
+        cuts += stream_ring_fix_cursor(&r, &slow);
+    }
+    EXPECT_EQ(r.end - r.start, 30u);   // whole GOPs: 3 of 10 frames
+    EXPECT_EQ(r.nkeys, 3u);
+    EXPECT_EQ(r.nframes, 30u);
+    EXPECT_EQ(r.bytes, 90000u);
+    EXPECT_LE(r.cap, 256u);
+    // The slow player was cut forward, always to a keyframe held.
+    EXPECT_GT(cuts, 100);
+    EXPECT_GE(slow, r.start);
+    EXPECT_TRUE(media_is_keyframe(stream_ring_at(&r, slow)));
+    // New players still start at the cached GOP.
+    EXPECT_EQ(stream_ring_play_start(&r), r.end - 10);
+    stream_ring_free(&r);
+}
+
+TEST(StreamRing, OneGopOverTheByteBoundIsRefused)
+{
+    stream_ring_t r;
+    stream_ring_init(&r, 1, 30000);
+    r.max_bytes = 64 * 1024;
+    ASSERT_EQ(stream_ring_push(&r, video_sh(0)), 0);
+    ASSERT_EQ(stream_ring_push(&r, sized_video(0, true, 4096)), 0);
+    int rc = 0, n = 0;
+    // One keyframe, then inter frames at the same timestamp: what a hostile
+    // publisher sends to grow a ring bounded by duration only.
+    while (rc == 0 && n < 1000) {
+        rc = stream_ring_push(&r, sized_video(0, false, 4096));
+        n++;
+    }
+    EXPECT_EQ(rc, RILL_ERR_GOP_TOO_BIG);
+    // The sequence header before the keyframe went first (it is cached
+    // apart from the ring); then the 17th frame of 4 KiB was one too many.
+    EXPECT_EQ(n, 16);
+    // The ring stays consistent: the frame is held, the GOP is intact.
+    EXPECT_EQ(r.end - r.start, 17u);
+    EXPECT_TRUE(media_is_keyframe(stream_ring_at(&r, r.start)));
+    EXPECT_EQ(r.nkeys, 1u);
+    EXPECT_EQ(r.nframes, 17u);
+    EXPECT_GT(r.bytes, r.max_bytes);
+    stream_ring_clear(&r);
+    EXPECT_EQ(r.bytes, 0u);
+    EXPECT_EQ(r.nkeys, 0u);
+    EXPECT_EQ(r.nframes, 0u);
+    stream_ring_free(&r);
+}
+
+TEST(StreamRing, ByteBoundWithoutKeyframesRefusesVideo)
+{
+    // Inter frames only (no keyframe ever): nothing can be dropped at a GOP
+    // boundary, and a player could not start anywhere in it either.
+    stream_ring_t r;
+    stream_ring_init(&r, 0, 30000);
+    r.max_bytes = 64 * 1024;
+    int rc = 0;
+    for (int i = 0; i < 100 && rc == 0; i++) rc = stream_ring_push(&r, sized_video(0, false, 8192));
+    EXPECT_EQ(rc, RILL_ERR_GOP_TOO_BIG);
+    stream_ring_free(&r);
+}
+
+TEST(StreamRing, ByteBoundAudioOnlyDropsMessageByMessage)
+{
+    stream_ring_t r;
+    stream_ring_init(&r, 1, 30000);
+    r.max_bytes = 64 * 1024;
+    for (int i = 0; i < 5000; i++) {
+        ASSERT_EQ(stream_ring_push(&r, sized_audio(7, 1000)), 0) << i;
+        ASSERT_LE(r.bytes, r.max_bytes);
+    }
+    EXPECT_EQ(r.end - r.start, 65u);    // 65 * 1000 <= 65536
+    // One audio message larger than the bound stays: it is all there is.
+    ASSERT_EQ(stream_ring_push(&r, sized_audio(7, 100000)), 0);
+    EXPECT_EQ(r.end - r.start, 1u);
+    stream_ring_free(&r);
+}
+
+TEST(StreamRing, ByteCountersFollowTrimAndDurationBound)
+{
+    stream_ring_t r;
+    stream_ring_init(&r, 0, 1000);
+    r.max_bytes = 1 << 20;
+    for (int i = 0; i < 500; i++) stream_ring_push(&r, sized_video(i * 40, i % 25 == 0, 100 + i));
+    uint64_t bytes = 0, keys = 0, frames = 0;
+    for (uint64_t s = r.start; s < r.end; s++) {
+        media_msg_t *m = stream_ring_at(&r, s);
+        bytes += m->payload->size;
+        keys += media_is_keyframe(m);
+        frames += media_is_video(m);
+    }
+    EXPECT_EQ(r.bytes, bytes);
+    EXPECT_EQ(r.nkeys, keys);
+    EXPECT_EQ(r.nframes, frames);
+    stream_ring_trim(&r, r.end);
+    EXPECT_EQ(r.bytes, 0u);
+    EXPECT_EQ(r.nkeys, 0u);
+    EXPECT_EQ(r.nframes, 0u);
+    stream_ring_free(&r);
+}
+
+// The hub passes the vhost's queue_bytes to the ring; a player behind is cut
+// to a keyframe; one GOP over the bound fails the publisher's message.
+TEST(Source, QueueBytesCutsPlayersAndRefusesAnOversizedGop)
+{
+    rill_vhost_conf_t vc = {};
+    vc.time_jitter = RILL_JITTER_FULL;
+    vc.gop_cache = 1;
+    vc.queue_length = 30;
+    vc.queue_bytes = 100 * 1000;
+    rill_hub_t hub;
+    hub_init(&hub);
+    rill_source_t *s = hub_acquire(&hub, &vc, "v", "live", "x");
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->ring.max_bytes, 100000u);
+    int me = 0;
+    ASSERT_EQ(source_publish(s, &me, 1, ""), 0);
+    rill_consumer_t *c = source_add_consumer(s, nullptr);
+    ASSERT_NE(c, nullptr);
+    std::vector<uint8_t> key(3000, 0), inter(3000, 0);
+    key[0] = 0x17, key[1] = 1;
+    inter[0] = 0x27, inter[1] = 1;
+    for (int i = 0; i < 100; i++) {
+        const std::vector<uint8_t> &b = i % 10 == 0 ? key : inter;
+        ASSERT_EQ(source_on_message(s, RTMP_MSG_VIDEO, 5000, rill_payload_from(b.data(), b.size())), 0);
+    }
+    EXPECT_LE(s->ring.bytes, 100000u);
+    EXPECT_EQ(consumer_sync(c), 1);
+    EXPECT_EQ(c->cursor, s->ring.start);
+    EXPECT_TRUE(media_is_keyframe(stream_ring_at(&s->ring, c->cursor)));
+    int rc = 0;
+    for (int i = 0; i < 100 && rc == 0; i++)
+        rc = source_on_message(s, RTMP_MSG_VIDEO, 5000, rill_payload_from(inter.data(), inter.size()));
+    EXPECT_EQ(rc, RILL_ERR_GOP_TOO_BIG);
+    // What the connection does next: unpublish; the player stays for a republish.
+    source_unpublish(s);
+    EXPECT_EQ(s->ring.bytes, 0u);
+    EXPECT_EQ(c->cursor, s->ring.end);
+    source_remove_consumer(c);
+    hub_release(&hub, s);
     EXPECT_EQ(hub.nsources, 0);
     hub_free(&hub);
 }

@@ -84,6 +84,7 @@ rill_source_t *hub_acquire(rill_hub_t *h, const rill_vhost_conf_t *vc, const cha
     s->gop_cache = vc->gop_cache;
     s->queue_ms = (uint32_t)(vc->queue_length * 1000);
     stream_ring_init(&s->ring, s->gop_cache, s->queue_ms);
+    s->ring.max_bytes = vc->queue_bytes;
     s->next = h->sources;
     h->sources = s;
     h->nsources++;
@@ -213,6 +214,11 @@ int source_on_message(rill_source_t *s, uint8_t type, uint32_t timestamp, rill_p
     else if (m->flags & MEDIA_DATA) replace(&s->metadata, m);
     else if (media_is_video(m)) s->video_frames++;
     int rc = stream_ring_push(&s->ring, m);
+    if (rc == RILL_ERR_GOP_TOO_BIG)
+        rill_warn("stream %s/%s/%s: one GOP of %llu messages holds %llu bytes, over queue_bytes %llu: "
+                  "ending this publish", s->vhost, s->app, s->stream,
+                  (unsigned long long)(s->ring.end - s->ring.start), (unsigned long long)s->ring.bytes,
+                  (unsigned long long)s->ring.max_bytes);
     if (rc) return rc;
     if (++s->since_trim >= TRIM_EVERY || media_is_keyframe(m)) {
         s->since_trim = 0;

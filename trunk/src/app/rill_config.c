@@ -29,6 +29,8 @@
 #define DEF_LOG_FILE          "./objs/rill.log"
 #define DEF_CHUNK_SIZE        60000
 #define DEF_QUEUE_LENGTH      30.0
+#define DEF_QUEUE_BYTES       (64ull << 20) /* rill's own: a 10 s GOP at 50 Mbit/s fits */
+#define DEF_INPUT_BUDGET      (1ull << 30)  /* rill's own: partial RTMP messages, all connections */
 #define DEF_MW_LATENCY        350     /* SRS_PERF_MW_SLEEP */
 #define DEF_MW_MSGS           8       /* SRS_PERF_MW_MIN_MSGS */
 #define DEF_SEND_BUFFER       65536   /* rill's own */
@@ -122,6 +124,35 @@ static int arg_int(ctx_t *x, const conf_directive_t *d, long min, long max, int 
     if (r == -1) return fail(x, d, "%s '%s' is not a number", d->name, d->args[0]);
     if (r == -2) return fail(x, d, "%s '%s' is out of range %ld..%ld", d->name, d->args[0], min, max);
     *out = (int)v;
+    return 0;
+}
+
+/* A byte count as nginx writes sizes: digits, then k, m or g (powers of
+ * 1024) or nothing. */
+static int arg_bytes(ctx_t *x, const conf_directive_t *d, uint64_t min, uint64_t max, uint64_t *out)
+{
+    int rc = need_args(x, d, 1);
+    if (rc) return rc;
+    const char *a = d->args[0];
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; a[i] >= '0' && a[i] <= '9'; i++) {
+        if (v > (UINT64_MAX - 9) / 10) return fail(x, d, "%s '%s' is out of range", d->name, a);
+        v = v * 10 + (uint64_t)(a[i] - '0');
+    }
+    unsigned shift = 0;
+    if (i > 0 && a[i] && !a[i + 1]) {
+        switch (a[i]) {
+        case 'k': case 'K': shift = 10; i++; break;
+        case 'm': case 'M': shift = 20; i++; break;
+        case 'g': case 'G': shift = 30; i++; break;
+        }
+    }
+    if (i == 0 || a[i]) return fail(x, d, "%s '%s' is not a size (bytes, or a number with k, m or g)", d->name, a);
+    if (v > (max >> shift) || (v << shift) < min)
+        return fail(x, d, "%s '%s' is out of range %llu..%llu bytes", d->name, a, (unsigned long long)min,
+                    (unsigned long long)max);
+    *out = v << shift;
     return 0;
 }
 
@@ -230,6 +261,9 @@ static int play_queue_length(ctx_t *x, const conf_directive_t *d, void *o)
     return 0;
 }
 
+static int play_queue_bytes(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_bytes(x, d, 64 << 10, 1ull << 40, &((rill_vhost_conf_t *)o)->queue_bytes); }
+
 static int play_mw_latency(ctx_t *x, const conf_directive_t *d, void *o)
 { return arg_int(x, d, 0, MAX_MS, &((rill_vhost_conf_t *)o)->mw_latency); }
 
@@ -270,6 +304,7 @@ static int publish_normal(ctx_t *x, const conf_directive_t *d, void *o)
 static const dir_spec_t play_dirs[] = {
     { "gop_cache", play_gop_cache, 0 },
     { "queue_length", play_queue_length, 0 },
+    { "queue_bytes", play_queue_bytes, 0 },
     { "mw_latency", play_mw_latency, 0 },
     { "mw_msgs", play_mw_msgs, 0 },
     { "time_jitter", play_time_jitter, 0 },
@@ -580,6 +615,7 @@ static rill_vhost_conf_t *vhost_add(rill_config_t *c, const char *name, const ch
     rill_vhost_conf_t *v = &c->vhosts[c->nvhosts];
     *v = (rill_vhost_conf_t){
         .enabled = 1, .chunk_size = UNSET, .gop_cache = 1, .queue_length = DEF_QUEUE_LENGTH,
+        .queue_bytes = DEF_QUEUE_BYTES,
         .mw_latency = UNSET, .mw_msgs = UNSET, .time_jitter = RILL_JITTER_FULL,
         .send_buffer = DEF_SEND_BUFFER, .firstpkt_timeout = DEF_FIRSTPKT_TIMEOUT,
         .normal_timeout = DEF_NORMAL_TIMEOUT, .file = file, .line = line,
@@ -738,6 +774,9 @@ static int top_listen(ctx_t *x, const conf_directive_t *d, void *o)
 static int top_max_connections(ctx_t *x, const conf_directive_t *d, void *o)
 { return arg_int(x, d, 1, 1000000, &x->c->max_connections); }
 
+static int top_input_budget(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_bytes(x, d, 1 << 20, 1ull << 40, &x->c->input_budget); }
+
 static int top_daemon(ctx_t *x, const conf_directive_t *d, void *o)
 { return arg_onoff(x, d, &x->c->daemon); }
 
@@ -774,6 +813,7 @@ static int top_chunk_size(ctx_t *x, const conf_directive_t *d, void *o)
 static const dir_spec_t top_dirs[] = {
     { "listen", top_listen, 1 },
     { "max_connections", top_max_connections, 0 },
+    { "input_budget", top_input_budget, 0 },
     { "daemon", top_daemon, 0 },
     { "pid", top_pid, 0 },
     { "srs_log_tank", top_log_tank, 0 },
@@ -812,6 +852,7 @@ static rill_config_t *config_new(const char *path)
     c->log_file = strdup(DEF_LOG_FILE);
     if (!c->path || !c->pid_file || !c->log_file) { rill_config_free(c); return NULL; }
     c->max_connections = DEF_MAX_CONNECTIONS;
+    c->input_budget = DEF_INPUT_BUDGET;
     c->daemon = 0;
     c->log_tank_file = 0;
     c->log_level = RILL_LOG_TRACE;

@@ -6,6 +6,7 @@
 #define RILL_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -58,6 +59,7 @@ typedef struct rill_vhost_conf {
     /* play { } */
     int gop_cache;          /* default on */
     double queue_length;    /* seconds, default 30 */
+    uint64_t queue_bytes;   /* payload bytes a stream's ring holds, default 64 MiB (rill's own) */
     int mw_latency;         /* ms, default 350 (0 with min_latency on) */
     int mw_msgs;            /* default 8 (0 with min_latency on) */
     int time_jitter;        /* enum rill_time_jitter, default full */
@@ -102,6 +104,7 @@ typedef struct rill_config {
     rill_listen_t *listens; /* default one: 0.0.0.0:1935 */
     int nlistens;
     int max_connections;    /* default 1000 */
+    uint64_t input_budget;  /* bytes of partial RTMP messages, all connections; default 1 GiB (rill's own) */
     int daemon;             /* default off: rill stays in the foreground */
     char *pid_file;         /* default ./objs/rill.pid */
     int log_tank_file;      /* srs_log_tank file|console, default console */

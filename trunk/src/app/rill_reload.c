@@ -2,6 +2,7 @@
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_server.h"
+#include "rtmp_session.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,7 @@ int rill_reload(rill_server_t *srv, char *err, size_t errlen)
     srv->fwd.conf = nw;
     srv->edge.conf = nw;
     rill_log_set_level(nw->log_level);
+    rtmp_session_set_input_budget(nw->input_budget);
     /* streams being published now: forward to the new destination lists */
     forward_reconcile(&srv->fwd, &srv->hub);
     rill_trace("reload: %s applied (%d vhosts)", nw->path, nw->nvhosts);

@@ -4,6 +4,7 @@
 #include "rill_net.h"
 #include "rill_time.h"
 #include "rtmp_conn.h"
+#include "rtmp_session.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -64,6 +65,7 @@ int rill_server_start(rill_server_t *srv, rill_config_t *conf)
     make_ids(srv);
     srv->conf = conf;
     srv->start_ms = rill_now_ms();
+    rtmp_session_set_input_budget(conf->input_budget);
     hub_init(&srv->hub);
     forward_init(&srv->fwd, &srv->hub, conf);
     edge_init(&srv->edge, &srv->hub, conf);

@@ -20,12 +20,24 @@ int rill_st_error(void)
     }
 }
 
+/* One per process, like the connections it bounds; 0 until the server sets it. */
+static rill_budget_t g_input_budget;
+
+void rtmp_session_set_input_budget(uint64_t limit)
+{
+    /* a reload changes the limit; what sessions hold stays counted */
+    g_input_budget.limit = limit;
+}
+
+const rill_budget_t *rtmp_session_input_budget(void) { return &g_input_budget; }
+
 int rtmp_session_init(rtmp_session_t *s, st_netfd_t fd)
 {
     memset(s, 0, sizeof(*s));
     s->fd = fd;
     s->out_chunk_size = RTMP_DEFAULT_CHUNK_SIZE;
     rtmp_chunk_decoder_init(&s->dec, 0);
+    s->dec.budget = &g_input_budget;
     rill_writer_init(&s->wbuf, 0);
     s->rbuf = malloc(RTMP_SESSION_RBUF);
     s->rcap = RTMP_SESSION_RBUF;
@@ -139,6 +151,11 @@ int rtmp_session_read(rtmp_session_t *s, rtmp_msg_t *msg, st_utime_t timeout)
             size_t used = 0;
             int rc = rtmp_chunk_decode(&s->dec, s->rbuf + s->rpos, s->rlen - s->rpos, &used, msg);
             s->rpos += used;
+            if (rc == RILL_ERR_BUDGET)
+                rill_warn("input budget: refused to buffer more of a partial message (this connection holds "
+                          "%zu bytes, all connections %llu of input_budget %llu): closing this connection",
+                          s->dec.pending, (unsigned long long)g_input_budget.used,
+                          (unsigned long long)g_input_budget.limit);
             if (rc < 0) return rc;
             if (rc == 0) break;
             int err;

@@ -8,6 +8,7 @@
 #include <st.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include "rill_budget.h"
 #include "rill_bytes.h"
 #include "rtmp_chunk.h"
 
@@ -34,6 +35,12 @@ typedef struct rtmp_session {
     uint64_t since_yield;       /* bytes read since this session last let others run */
     rill_writer_t wbuf;         /* scratch for small messages */
 } rtmp_session_t;
+
+/* Every session's partly received messages draw on one server-wide budget
+ * (input_budget), so many connections each starting a huge message cannot
+ * add up to more than it: the one whose message would exceed it is closed. */
+void rtmp_session_set_input_budget(uint64_t limit);
+const rill_budget_t *rtmp_session_input_budget(void);
 
 /* Takes ownership of fd (closed by rtmp_session_free). */
 int rtmp_session_init(rtmp_session_t *s, st_netfd_t fd);

@@ -11,11 +11,24 @@ void stream_ring_init(stream_ring_t *r, int gop_cache, uint32_t max_ms)
     r->max_ms = max_ms;
 }
 
+/* Video that needs a keyframe before it: what a GOP is made of. */
+static int is_frame(const media_msg_t *m)
+{
+    return media_is_video(m) && !(m->flags & MEDIA_SEQ_HEADER);
+}
+
+static void count(stream_ring_t *r, const media_msg_t *m, int64_t d)
+{
+    r->bytes += (uint64_t)(d * (int64_t)m->payload->size);
+    if (media_is_keyframe(m)) r->nkeys += (uint64_t)d;
+    if (is_frame(m)) r->nframes += (uint64_t)d;
+}
+
 static void drop_front(stream_ring_t *r)
 {
     media_msg_t *m = stream_ring_at(r, r->start);
     r->slots[r->start & (r->cap - 1)] = NULL;
-    r->bytes -= m->payload->size;
+    count(r, m, -1);
     media_msg_unref(m);
     r->start++;
     if (r->has_gop && r->gop_start < r->start) {
@@ -60,6 +73,27 @@ uint32_t stream_ring_duration(const stream_ring_t *r)
     return d > 0 ? (uint32_t)d : 0;
 }
 
+/* Over max_bytes: drop the oldest GOP (up to the next keyframe) until under.
+ * The counters say whether a later keyframe exists, so the scan only walks
+ * what is dropped. Without video frames every message stands alone. */
+static int bound_bytes(stream_ring_t *r)
+{
+    while (r->max_bytes && r->bytes > r->max_bytes) {
+        int front_key = media_is_keyframe(stream_ring_at(r, r->start));
+        if (r->nkeys > (uint64_t)front_key) {
+            do drop_front(r);
+            while (!media_is_keyframe(stream_ring_at(r, r->start)));
+        } else if (r->nframes) {
+            return RILL_ERR_GOP_TOO_BIG;
+        } else if (r->end - r->start > 1) {
+            drop_front(r);
+        } else {
+            break;   /* one message of audio or data: it is what a player needs next */
+        }
+    }
+    return 0;
+}
+
 int stream_ring_push(stream_ring_t *r, media_msg_t *m)
 {
     if (r->end - r->start == r->cap && grow(r) != 0) {
@@ -67,7 +101,7 @@ int stream_ring_push(stream_ring_t *r, media_msg_t *m)
         return RILL_ERR_NOMEM;
     }
     r->slots[r->end & (r->cap - 1)] = m;
-    r->bytes += m->payload->size;
+    count(r, m, 1);
     if (media_is_keyframe(m) && r->gop_cache) {
         /* A new GOP begins: the old one is no longer needed for new players. */
         r->gop_start = r->end;
@@ -77,7 +111,7 @@ int stream_ring_push(stream_ring_t *r, media_msg_t *m)
     if (!r->has_gop) r->gop_start = r->end;
     /* Bound by duration; keep at least the newest message. */
     while (r->end - r->start > 1 && stream_ring_duration(r) > r->max_ms) drop_front(r);
-    return 0;
+    return bound_bytes(r);
 }
 
 void stream_ring_trim(stream_ring_t *r, uint64_t keep_from)

@@ -4,7 +4,10 @@
  *
  * The ring keeps the current GOP (from the last video keyframe) when the GOP
  * cache is on, and whatever the slowest player still needs, but never more
- * than max_ms of media (queue_length). A player whose cursor has fallen off
+ * than max_ms of media (queue_length) nor, when max_bytes is set, more than
+ * max_bytes of payload (queue_bytes): over it, the oldest GOP goes. The
+ * duration bound alone does not hold memory: a publisher repeating one
+ * timestamp has no duration at all. A player whose cursor has fallen off
  * the front is cut forward to the next keyframe. No state-threads here, so it
  * is tested directly. */
 #ifndef STREAM_RING_H
@@ -27,6 +30,9 @@ typedef struct stream_ring {
     int gop_cache;
     uint32_t max_ms;            /* media duration bound */
     uint64_t bytes;             /* payload bytes held */
+    uint64_t max_bytes;         /* payload bound (queue_bytes); 0: none */
+    uint64_t nkeys;             /* video keyframes held */
+    uint64_t nframes;           /* video frames held (not sequence headers) */
 } stream_ring_t;
 
 void stream_ring_init(stream_ring_t *r, int gop_cache, uint32_t max_ms);
@@ -34,7 +40,10 @@ void stream_ring_free(stream_ring_t *r);
 /* Drop everything (publisher left); cursors will be moved to end. */
 void stream_ring_clear(stream_ring_t *r);
 /* Append a message (the ring takes the reference). RILL_ERR_NOMEM on failure
- * (the reference is released). Trims the front by duration. */
+ * (the reference is released). Trims the front by duration, then by bytes:
+ * whole GOPs from the oldest (audio and data alone go message by message).
+ * RILL_ERR_GOP_TOO_BIG when the one GOP left is still over max_bytes: the
+ * message stays held and the ring stays valid, but the publish should end. */
 int stream_ring_push(stream_ring_t *r, media_msg_t *m);
 /* Free messages before keep_from, except the cached GOP. */
 void stream_ring_trim(stream_ring_t *r, uint64_t keep_from);

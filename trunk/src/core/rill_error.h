@@ -13,6 +13,7 @@
     X(RILL_ERR_TIMEOUT,     -6,   "timed out")                                \
     X(RILL_ERR_INTERRUPTED, -7,   "interrupted")                              \
     X(RILL_ERR_LIMIT,       -8,   "limit exceeded")                           \
+    X(RILL_ERR_BUDGET,      -9,   "server-wide input budget exhausted (input_budget)") \
     X(RILL_ERR_HANDSHAKE,   -10,  "bad rtmp handshake")                       \
     X(RILL_ERR_CHUNK,       -11,  "bad rtmp chunk stream")                    \
     X(RILL_ERR_CHUNK_SIZE,  -12,  "bad rtmp chunk size")                      \
@@ -27,6 +28,7 @@
     X(RILL_ERR_NOT_FOUND,   -31,  "not found")                                \
     X(RILL_ERR_DENIED,      -32,  "denied")                                   \
     X(RILL_ERR_TOO_MANY,    -33,  "too many connections")                     \
+    X(RILL_ERR_GOP_TOO_BIG, -34,  "one GOP exceeds the stream's byte bound (queue_bytes)") \
     X(RILL_ERR_HTTP,        -40,  "bad http request")                         \
     X(RILL_ERR_URL,         -41,  "unsupported url (http://IPv4-or-localhost[:port]/path only)") \
     X(RILL_ERR_SYSTEM,      -50,  "system call failed")

@@ -58,6 +58,7 @@ void rtmp_chunk_decoder_free(rtmp_chunk_decoder_t *d)
     free(d->streams);
     d->streams = NULL;
     d->nstreams = d->nactive = 0;
+    if (d->budget) rill_budget_give(d->budget, d->pending);
     d->pending = 0;
 }
 
@@ -217,7 +218,8 @@ static int header_done(rtmp_chunk_decoder_t *d, rtmp_msg_t *msg)
 
 /* Make room for extra more bytes in s->pl, doubling (up to the message
  * length) so a large announced length costs nothing until data arrives.
- * When doubling does not fit the budget, take all that is left of it in one
+ * When doubling does not fit the budget (this decoder's max_pending or the
+ * shared one, whichever has less room), take all that is left of it in one
  * step: growing by just what arrived would copy the whole message for every
  * read, quadratic work that kept the server busy for seconds per peer. */
 static int reserve_body(rtmp_chunk_decoder_t *d, rtmp_chunk_stream_t *s, size_t extra)
@@ -227,13 +229,22 @@ static int reserve_body(rtmp_chunk_decoder_t *d, rtmp_chunk_stream_t *s, size_t 
     size_t cap = old * 2 > MIN_GROW ? old * 2 : MIN_GROW;
     if (cap > s->length) cap = s->length;
     if (cap < need) cap = need;
-    size_t room = d->max_pending > d->pending ? d->max_pending - d->pending : 0;
-    if (cap - old > room) cap = old + room;   /* the rest of the budget */
-    if (cap < need) return RILL_ERR_LIMIT;
+    uint64_t room = d->max_pending > d->pending ? d->max_pending - d->pending : 0;
+    bool shared = false;
+    if (d->budget && rill_budget_room(d->budget) < room) {
+        room = rill_budget_room(d->budget);
+        shared = true;
+    }
+    if (cap - old > room) cap = old + (size_t)room;   /* the rest of the budget */
+    if (cap < need) {
+        if (shared) d->budget->refused++;
+        return shared ? RILL_ERR_BUDGET : RILL_ERR_LIMIT;
+    }
     rill_payload_t *np = rill_payload_grow(s->pl, cap);
     if (!np) return RILL_ERR_NOMEM;
     s->pl = np;
     d->pending += cap - old;
+    if (d->budget) rill_budget_take(d->budget, cap - old);   /* fits: room was checked */
     return 0;
 }
 
@@ -271,6 +282,7 @@ int rtmp_chunk_decode(rtmp_chunk_decoder_t *d, const uint8_t *p, size_t n,
         if (s->pl->size < s->length) continue;
 
         d->pending -= s->pl->cap;
+        if (d->budget) rill_budget_give(d->budget, s->pl->cap);
         msg->csid = s->csid;
         msg->type = s->type;
         msg->stream_id = s->stream_id;

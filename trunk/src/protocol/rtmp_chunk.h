@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include "rill_budget.h"
 #include "rtmp_msg.h"
 
 #ifdef __cplusplus
@@ -25,6 +26,8 @@ typedef struct rtmp_chunk_decoder {
     uint32_t chunk_size;           /* incoming chunk size (peer's Set Chunk Size) */
     size_t max_pending;            /* cap on bytes held by partly received messages */
     size_t pending;                /* bytes currently held by partial messages */
+    rill_budget_t *budget;         /* shared with other decoders (NULL: none): partial
+                                      message bytes are taken from it and given back */
     /* private state */
     rtmp_chunk_stream_t **streams; /* compact array of known chunk streams, grown on demand */
     uint32_t nstreams;             /* slots in streams[] */
@@ -37,7 +40,9 @@ typedef struct rtmp_chunk_decoder {
     uint8_t back_off, back_len;    /* that were not one: they are read again first */
 } rtmp_chunk_decoder_t;
 
-/* max_pending: 0 picks the default (64 MiB). */
+/* max_pending: 0 picks the default (64 MiB). Set budget after init to share
+ * a bound with other decoders: growth past either bound fails the decode with
+ * RILL_ERR_LIMIT (this decoder's) or RILL_ERR_BUDGET (the shared one). */
 void rtmp_chunk_decoder_init(rtmp_chunk_decoder_t *d, size_t max_pending);
 void rtmp_chunk_decoder_free(rtmp_chunk_decoder_t *d);
 /* Apply a peer's Set Chunk Size. RILL_ERR_CHUNK_SIZE when out of range. */
