@@ -3,12 +3,14 @@
 #include <st.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 
 static int g_level = RILL_LOG_TRACE;
 static FILE *g_file;             /* NULL: stderr */
+static char *g_path;             /* g_file's path, for rill_log_reopen */
 static int g_key = -1;           /* st key holding the coroutine's cid */
 static uint32_t g_next_cid = 100;
 
@@ -27,10 +29,28 @@ int rill_log_get_level(void) { return g_level; }
 
 int rill_log_open_file(const char *path)
 {
+    char *p = strdup(path);
+    if (!p) return -1;
     FILE *f = fopen(path, "a");
-    if (!f) return -1;
+    if (!f) {
+        free(p);
+        return -1;
+    }
     setvbuf(f, NULL, _IOLBF, 0);
     rill_log_close();
+    g_file = f;
+    g_path = p;
+    return 0;
+}
+
+int rill_log_reopen(void)
+{
+    if (!g_file) return 0;
+    /* open first: when the new file cannot be made, lines keep going to the old one */
+    FILE *f = fopen(g_path, "a");
+    if (!f) return -1;
+    setvbuf(f, NULL, _IOLBF, 0);
+    fclose(g_file);
     g_file = f;
     return 0;
 }
@@ -39,6 +59,8 @@ void rill_log_close(void)
 {
     if (g_file) fclose(g_file);
     g_file = NULL;
+    free(g_path);
+    g_path = NULL;
 }
 
 static int cid_key(void)

@@ -24,6 +24,10 @@ void rill_log_set_level(int level);
 int rill_log_get_level(void);
 /* Log to this file (append) instead of stderr. NULL: back to stderr. */
 int rill_log_open_file(const char *path);
+/* Open the same path again (SIGUSR1, after logrotate moved the file away):
+ * -1 with errno when it cannot be opened (the old file stays in use); a
+ * no-op when logging to stderr. */
+int rill_log_reopen(void);
 void rill_log_close(void);
 
 /* Context id of the calling coroutine (0 when none set). */

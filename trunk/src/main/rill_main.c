@@ -134,6 +134,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     st_netfd_t sigfd = st_netfd_open(g_sig_pipe[0]);
 
@@ -145,12 +146,18 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    /* SIGHUP reloads the config; SIGINT and SIGTERM stop. */
+    /* SIGHUP reloads the config; SIGUSR1 reopens the log file; SIGINT and SIGTERM stop. */
     unsigned char sig = 0;
     for (;;) {
         if (st_read(sigfd, &sig, 1, ST_UTIME_NO_TIMEOUT) != 1) {
             if (errno == EINTR) continue;
             break;
+        }
+        if (sig == SIGUSR1) {
+            rill_trace("signal %d: reopening the log file", sig);
+            if (rill_log_reopen() != 0) rill_error("cannot reopen the log file: %s", strerror(errno));
+            else rill_trace("signal %d: log file reopened", sig);
+            continue;
         }
         if (sig != SIGHUP) break;
         char why[1024];
