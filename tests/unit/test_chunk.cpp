@@ -803,3 +803,48 @@ TEST(Budget, SharedByDecodersAndGivenBack)
     for (Decoder *d : decs) delete d;
     EXPECT_EQ(budget.used, 0u);
 }
+
+// What a decoder holds up to budget_free is its own: with the shared budget
+// exhausted by others, ordinary messages still pass; only growth beyond the
+// allowance is refused, and only that part was ever taken from the budget.
+TEST(Budget, FreeAllowanceIsNotTakenFromTheBudget)
+{
+    rill_budget_t budget;
+    rill_budget_init(&budget, 1 << 20);
+    ASSERT_EQ(rill_budget_take(&budget, 1 << 20), 0);   // others hold it all
+    Decoder d;
+    d.d.budget = &budget;
+    d.d.budget_free = 64 * 1024;
+    Bytes data = pattern(60000, 7), b;
+    fmt0(b, 2, 0, 4, RTMP_MSG_SET_CHUNK_SIZE, 0); u32be(b, 4096);
+    for (int i = 0; i < 3; i++) {   // three 60 kB frames, one after the other
+        fmt0(b, 6, 40 * i, 60000, 9, 1);
+        for (size_t off = 0; off < data.size(); off += 4096) {
+            if (off) fmt3(b, 6);
+            append(b, data, off, std::min<size_t>(4096, data.size() - off));
+        }
+    }
+    std::vector<Msg> out;
+    ASSERT_EQ(d.feed(b, &out, 1000), 0);
+    ASSERT_EQ(out.size(), 4u);
+    EXPECT_EQ(out[3].data, data);
+    EXPECT_EQ(budget.used, 1u << 20);
+    // A 200 kB message needs the budget past 64 KiB: refused while it is full...
+    Bytes big = pattern(4096, 8), c;
+    fmt0(c, 7, 0, 200000, 9, 1); append(c, big);
+    for (int i = 0; i < 20; i++) { fmt3(c, 7); append(c, big); }
+    EXPECT_EQ(d.feed(c, &out), RILL_ERR_BUDGET);
+    EXPECT_EQ(budget.used, 1u << 20);
+    EXPECT_LE(d.d.pending, 64u * 1024);
+    // ...and passes with room, taking only what is beyond the allowance.
+    rill_budget_give(&budget, 1 << 20);
+    Decoder e;
+    e.d.budget = &budget;
+    e.d.budget_free = 64 * 1024;
+    Bytes c2;
+    fmt0(c2, 2, 0, 4, RTMP_MSG_SET_CHUNK_SIZE, 0); u32be(c2, 4096);
+    append(c2, c);
+    ASSERT_EQ(e.feed(c2, &out), 0);
+    EXPECT_EQ(budget.used, e.d.pending - 64 * 1024);
+    EXPECT_GT(budget.used, 0u);
+}

@@ -38,6 +38,7 @@ int rtmp_session_init(rtmp_session_t *s, st_netfd_t fd)
     s->out_chunk_size = RTMP_DEFAULT_CHUNK_SIZE;
     rtmp_chunk_decoder_init(&s->dec, 0);
     s->dec.budget = &g_input_budget;
+    s->dec.budget_free = RTMP_SESSION_INPUT_FREE;
     rill_writer_init(&s->wbuf, 0);
     s->rbuf = malloc(RTMP_SESSION_RBUF);
     s->rcap = RTMP_SESSION_RBUF;

@@ -38,7 +38,11 @@ typedef struct rtmp_session {
 
 /* Every session's partly received messages draw on one server-wide budget
  * (input_budget), so many connections each starting a huge message cannot
- * add up to more than it: the one whose message would exceed it is closed. */
+ * add up to more than it: the one whose message would exceed it is closed.
+ * The first MiB a session holds is its own: real frames are smaller, so a
+ * publisher never pays for others' abuse. At most input_budget plus
+ * max_connections MiB are held in all. */
+#define RTMP_SESSION_INPUT_FREE (1024 * 1024)
 void rtmp_session_set_input_budget(uint64_t limit);
 const rill_budget_t *rtmp_session_input_budget(void);
 

@@ -49,6 +49,21 @@ void rtmp_chunk_decoder_init(rtmp_chunk_decoder_t *d, size_t max_pending)
     d->max_pending = max_pending ? max_pending : DEFAULT_MAX_PENDING;
 }
 
+/* Pending bytes beyond the free allowance: what this decoder owes the budget. */
+static size_t owed(const rtmp_chunk_decoder_t *d)
+{
+    return d->pending > d->budget_free ? d->pending - d->budget_free : 0;
+}
+
+/* Settle with the budget after pending changed (owed was before). */
+static void settle(rtmp_chunk_decoder_t *d, size_t before)
+{
+    size_t after = owed(d);
+    if (!d->budget) return;
+    if (after > before) rill_budget_take(d->budget, after - before);   /* fits: room was checked */
+    else rill_budget_give(d->budget, before - after);
+}
+
 void rtmp_chunk_decoder_free(rtmp_chunk_decoder_t *d)
 {
     for (uint32_t i = 0; i < d->nactive; i++) {
@@ -58,8 +73,9 @@ void rtmp_chunk_decoder_free(rtmp_chunk_decoder_t *d)
     free(d->streams);
     d->streams = NULL;
     d->nstreams = d->nactive = 0;
-    if (d->budget) rill_budget_give(d->budget, d->pending);
+    size_t before = owed(d);
     d->pending = 0;
+    settle(d, before);
 }
 
 int rtmp_chunk_decoder_set_chunk_size(rtmp_chunk_decoder_t *d, uint32_t size)
@@ -231,9 +247,14 @@ static int reserve_body(rtmp_chunk_decoder_t *d, rtmp_chunk_stream_t *s, size_t 
     if (cap < need) cap = need;
     uint64_t room = d->max_pending > d->pending ? d->max_pending - d->pending : 0;
     bool shared = false;
-    if (d->budget && rill_budget_room(d->budget) < room) {
-        room = rill_budget_room(d->budget);
-        shared = true;
+    if (d->budget) {
+        uint64_t free_left = d->budget_free > d->pending ? d->budget_free - d->pending : 0;
+        uint64_t shared_room = rill_budget_room(d->budget);
+        if (shared_room < UINT64_MAX - free_left) shared_room += free_left;
+        if (shared_room < room) {
+            room = shared_room;
+            shared = true;
+        }
     }
     if (cap - old > room) cap = old + (size_t)room;   /* the rest of the budget */
     if (cap < need) {
@@ -243,8 +264,9 @@ static int reserve_body(rtmp_chunk_decoder_t *d, rtmp_chunk_stream_t *s, size_t 
     rill_payload_t *np = rill_payload_grow(s->pl, cap);
     if (!np) return RILL_ERR_NOMEM;
     s->pl = np;
+    size_t before = owed(d);
     d->pending += cap - old;
-    if (d->budget) rill_budget_take(d->budget, cap - old);   /* fits: room was checked */
+    settle(d, before);
     return 0;
 }
 
@@ -281,8 +303,9 @@ int rtmp_chunk_decode(rtmp_chunk_decoder_t *d, const uint8_t *p, size_t n,
         d->cur_csid = 0;
         if (s->pl->size < s->length) continue;
 
+        size_t before = owed(d);
         d->pending -= s->pl->cap;
-        if (d->budget) rill_budget_give(d->budget, s->pl->cap);
+        settle(d, before);
         msg->csid = s->csid;
         msg->type = s->type;
         msg->stream_id = s->stream_id;

@@ -28,6 +28,8 @@ typedef struct rtmp_chunk_decoder {
     size_t pending;                /* bytes currently held by partial messages */
     rill_budget_t *budget;         /* shared with other decoders (NULL: none): partial
                                       message bytes are taken from it and given back */
+    size_t budget_free;            /* pending bytes held outside the budget, so that
+                                      ordinary frames never wait on other peers */
     /* private state */
     rtmp_chunk_stream_t **streams; /* compact array of known chunk streams, grown on demand */
     uint32_t nstreams;             /* slots in streams[] */
@@ -40,9 +42,11 @@ typedef struct rtmp_chunk_decoder {
     uint8_t back_off, back_len;    /* that were not one: they are read again first */
 } rtmp_chunk_decoder_t;
 
-/* max_pending: 0 picks the default (64 MiB). Set budget after init to share
- * a bound with other decoders: growth past either bound fails the decode with
- * RILL_ERR_LIMIT (this decoder's) or RILL_ERR_BUDGET (the shared one). */
+/* max_pending: 0 picks the default (64 MiB). Set budget (and budget_free)
+ * after init to share a bound with other decoders: what a decoder holds
+ * beyond budget_free is taken from the budget. Growth past either bound fails
+ * the decode with RILL_ERR_LIMIT (this decoder's) or RILL_ERR_BUDGET (the
+ * shared one). */
 void rtmp_chunk_decoder_init(rtmp_chunk_decoder_t *d, size_t max_pending);
 void rtmp_chunk_decoder_free(rtmp_chunk_decoder_t *d);
 /* Apply a peer's Set Chunk Size. RILL_ERR_CHUNK_SIZE when out of range. */
