@@ -24,6 +24,7 @@ from test_hostile import CONTROL_PLAY, RssWatch, control_ok, fresh_player_ok, li
 
 MIB = 1024 * 1024
 QUEUE_BYTES = "4m"
+INPUT_BUDGET = "8m"
 
 
 def video_tag(key, size):
@@ -156,7 +157,7 @@ def test_many_connections_starting_huge_messages_share_input_budget():
     more of the budget than is left. The five publishers stay, the control
     stream plays on, what every refusal line reports as held stays within the
     budget, and once the attackers are gone a new connection gets room."""
-    node, pub, pl, t0 = live(global_extra="input_budget 8m;\n")
+    node, pub, pl, t0 = live(global_extra="input_budget %s;\n" % INPUT_BUDGET)
     rss = RssWatch(node)
     chunk = os.urandom(65536)
     modest = [start_huge_message(node, chunk, publish="modest%d" % k) for k in range(5)]
