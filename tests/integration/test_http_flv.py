@@ -1,6 +1,7 @@
 """HTTP-FLV playback: ffprobe over HTTP, many HTTP-FLV and RTMP players on one
 stream, unknown streams, and a publisher that leaves and comes back."""
 
+import socket
 import time
 
 from lib import httpflv, rill
@@ -102,3 +103,88 @@ def test_republish_keeps_the_response_open_without_a_second_header():
               "%.1fs" % (time.monotonic() - t0))
     dt = time.monotonic() - t0
     check(dt >= 6.0, "expected the response to stay open about republish_timeout (8 s); it ended after %.1fs" % dt)
+
+
+def _raw_request(sock, method, path, host):
+    sock.sendall(("%s %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (method, path, host)).encode())
+
+
+def _read_head(sock, buf, timeout):
+    """(status, headers dict, bytes after the head) of the next response."""
+    deadline = time.monotonic() + timeout
+    while b"\r\n\r\n" not in buf:
+        sock.settimeout(max(0.05, deadline - time.monotonic()))
+        d = sock.recv(4096)
+        if not d:
+            raise rill.TestFailure("connection closed before a whole response head; got %r" % bytes(buf))
+        buf += d
+    head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return int(lines[0].split()[1]), headers, rest
+
+
+def _read_until_close(sock, timeout):
+    """(bytes read, closed?) within timeout."""
+    got = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            d = sock.recv(65536)
+        except socket.timeout:
+            return got, False
+        except OSError:
+            return got, True
+        if not d:
+            return got, True
+        got += d
+    return got, False
+
+
+@rill.timeout(60)
+def test_head_answers_headers_only():
+    """HEAD on a live FLV mount: the headers a GET gets (200, video/x-flv, no
+    length, Connection: close), no body, and the connection closes. HEAD on a
+    stream nobody publishes: 404 without a body, and the connection stays
+    usable for the next request."""
+    node = flv_node()
+    pub = rill.publish(node.url("hd"))
+    rill.watch(node, "hd", pub=pub)
+    host = "%s:%d" % (node.ip, node.http_port)
+    s = socket.create_connection((node.ip, node.http_port), timeout=5)
+    try:
+        _raw_request(s, "HEAD", "/live/hd.flv", host)
+        status, headers, rest = _read_head(s, bytearray(), 5)
+        check(status == 200 and headers.get("content-type") == "video/x-flv",
+              "expected HEAD on a live FLV mount to answer 200 video/x-flv; got %s %r" % (status, headers))
+        check(headers.get("connection") == "close" and "content-length" not in headers,
+              "expected the headers of a GET (Connection: close, no Content-Length); got %r" % headers)
+        more, closed = _read_until_close(s, 3.0)
+        body = rest + more
+        check(not body, "expected no body after the headers of a HEAD; got %d bytes (starting %r)" % (
+            len(body), body[:16]))
+        check(closed, "expected the server to close the connection after answering HEAD (Connection: close)")
+    finally:
+        s.close()
+
+    s = socket.create_connection((node.ip, node.http_port), timeout=5)
+    try:
+        _raw_request(s, "HEAD", "/live/nobody.flv", host)
+        status, headers, rest = _read_head(s, bytearray(), 5)
+        check(status == 404, "expected HEAD on a stream nobody publishes to answer 404; got %s" % status)
+        check(headers.get("connection") == "keep-alive",
+              "expected the 404 to keep the connection alive; got %r" % headers)
+        check(rest == b"", "expected no body after a HEAD's 404; got %r" % rest[:32])
+        # the next request on the same connection is answered
+        _raw_request(s, "HEAD", "/live/nobody.flv", host)
+        status2, _, _ = _read_head(s, bytearray(), 5)
+        check(status2 == 404, "expected a second HEAD on the kept-alive connection to answer 404; got %s" % status2)
+    finally:
+        s.close()
+    log = node.log()
+    check("] flv play " not in log and " flv player " not in log, "expected no play started by HEAD requests; log:\n%s" % node.tail(8))
+    node.assert_running("after HEAD requests")

@@ -223,14 +223,14 @@ static int play_on_msg(stream_pump_t *p, rtmp_msg_t *m, void *ctx)
     if (rtmp_cmd_parse(m->payload->data, m->payload->size, m->type == RTMP_MSG_AMF3_COMMAND, &pc) != 0) return 0;
     int rc = 0;
     if (!strcmp(pc.name, "deleteStream") || !strcmp(pc.name, "closeStream")) {
-        c->reason = "player stopped";
+        c->play.reason = "player stopped";
         rc = 1;
     } else if (!strcmp(pc.name, "pause")) {
         const amf0_value_t *v = rtmp_cmd_arg(&pc, 1);
         p->paused = v && v->type == AMF0_BOOLEAN && v->boolean;
         if (!p->paused) {
             /* resume live: skip what piled up, restart at a keyframe */
-            p->co->cursor = c->src->ring.end;
+            p->co->cursor = c->play.src->ring.end;
             p->co->wait_keyframe = 1;
         }
         rc = send_status(c, "status", p->paused ? "NetStream.Pause.Notify" : "NetStream.Unpause.Notify",
@@ -240,39 +240,50 @@ static int play_on_msg(stream_pump_t *p, rtmp_msg_t *m, void *ctx)
     return rc;
 }
 
-/* Tell the player when its publisher leaves or comes back. */
-static int play_on_tick(stream_pump_t *p, void *ctx)
+/* Tell the player when its publisher leaves or comes back, or the edge gave up. */
+static int play_status(play_session_t *ps, int event)
 {
-    conn_t *c = ctx;
-    rill_consumer_t *co = p->co;
-    if (co->epoch == c->src->epoch) return 0;
-    co->epoch = c->src->epoch;
-    if (c->src->upstream_failed) {
+    conn_t *c = ps->ctx;
+    if (event == PLAY_EV_FAILED) {
         send_status(c, "error", "NetStream.Play.Failed", "Every origin failed.");
-        c->reason = "edge gave up on every origin";
         return RILL_ERR_NOT_FOUND;
     }
-    if (c->src->publisher) return send_status(c, "status", "NetStream.Play.PublishNotify", "Now published.");
+    if (event == PLAY_EV_PUBLISH) return send_status(c, "status", "NetStream.Play.PublishNotify", "Now published.");
     return send_status(c, "status", "NetStream.Play.UnpublishNotify", "Stream unpublished.");
 }
 
-static int play_loop(conn_t *c)
+static void play_refuse(play_session_t *ps, int err)
 {
-    stream_pump_t p;
-    /* An edge's upstream carries one stream to many players: no merge delay there. */
-    int mw_latency = c->from_edge ? 0 : c->vconf->mw_latency;
-    int mw_msgs = c->from_edge ? 0 : c->vconf->mw_msgs;
-    int rc = stream_pump_init_rtmp(&p, &c->s, c->consumer, mw_latency, mw_msgs, PLAY_STREAM_ID);
-    if (rc) return rc;
-    p.on_msg = play_on_msg;
-    p.on_tick = play_on_tick;
-    p.ctx = c;
-    rc = stream_pump_queue_headers(&p);
-    if (!rc) rc = stream_pump_run(&p, &c->client.stop);
-    if (!c->reason) c->reason = !c->client.stop ? p.reason : c->srv->stopping ? "server stopping" : "kicked";
-    stream_pump_free(&p);
-    return c->client.stop ? 0 : rc;
+    conn_t *c = ps->ctx;
+    if (err == RILL_ERR_NOT_FOUND) send_status(c, "error", "NetStream.Play.StreamNotFound", "Stream not found.");
+    else send_status(c, "error", "NetStream.Play.Rejected", ps->reason);
 }
+
+static int play_start(play_session_t *ps, stream_pump_t *p)
+{
+    conn_t *c = ps->ctx;
+    int fd = st_netfd_fileno(c->s.fd);
+    rill_set_sndbuf(fd, c->vconf->send_buffer);
+    if (c->vconf->tcp_nodelay) rill_set_nodelay(fd, 1);
+    int rc = rtmp_session_send_user(&c->s, RTMP_UC_STREAM_BEGIN, PLAY_STREAM_ID, CONTROL_TIMEOUT);
+    if (!rc) rc = send_status(c, "status", "NetStream.Play.Reset", "Playing and resetting stream.");
+    if (!rc) rc = send_status(c, "status", "NetStream.Play.Start", "Started playing stream.");
+    if (!rc) {
+        rill_writer_t w;
+        rill_writer_init(&w, 0);
+        rc = send_writer(c, RTMP_CSID_DATA, RTMP_MSG_AMF0_DATA, PLAY_STREAM_ID, &w, rtmp_data_sample_access(&w));
+    }
+    if (!rc) rc = stream_pump_init_rtmp(p, &c->s, ps->consumer, ps->mw_latency, ps->mw_msgs, PLAY_STREAM_ID);
+    if (!rc) {
+        p->on_msg = play_on_msg;
+        p->ctx = c;
+    }
+    return rc;
+}
+
+static const play_proto_t rtmp_play_proto = {
+    .refuse = play_refuse, .start = play_start, .status = play_status,
+};
 
 static int do_play(conn_t *c, const rtmp_cmd_t *cmd)
 {
@@ -281,53 +292,22 @@ static int do_play(conn_t *c, const rtmp_cmd_t *cmd)
         c->reason = "bad stream name";
         return RILL_ERR_COMMAND;
     }
-    /* auth first: before token_traverse and before an edge hears StreamNotFound */
-    if (http_hooks_check(&c->srv->hooks, c->vconf, RILL_HOOK_PLAY, &c->client) != 0) {
-        send_status(c, "error", "NetStream.Play.Rejected", "refused by the on_play hook");
-        c->reason = "refused by the on_play hook";
-        return RILL_ERR_DENIED;
-    }
-    c->client.type = RILL_CLIENT_PLAY;     /* allowed: whatever follows, its end sends on_stop */
-    const rill_vhost_conf_t *vc = c->vconf;
-    if (vc->edge && vc->token_traverse) {
-        char full[1600];
-        snprintf(full, sizeof full, "%s%s", c->stream, c->param);
-        if (edge_check_play(&c->srv->edge, vc, c->app, c->vhost, full) != 0) {
-            send_status(c, "error", "NetStream.Play.Rejected", "refused by origin");
-            c->reason = "play refused by origin (token_traverse)";
-            return RILL_ERR_DENIED;
-        }
-    }
-    c->src = hub_acquire(&c->srv->hub, vc, c->vhost, c->app, c->stream);
-    if (!c->src) return RILL_ERR_NOMEM;
-    c->role = RILL_ROLE_PLAY;
-    if (c->from_edge && !vc->edge && !c->src->publisher) {
-        /* An edge asks; say at once that the stream is not here so it tries another origin. */
-        send_status(c, "error", "NetStream.Play.StreamNotFound", "Stream not found.");
-        c->reason = "stream not found (edge upstream)";
-        return RILL_ERR_NOT_FOUND;
-    }
-    c->consumer = source_add_consumer(c->src, st_thread_self());
-    if (!c->consumer) return RILL_ERR_NOMEM;
-    if (vc->edge && edge_on_play(&c->srv->edge, c->src, vc, c->param) != 0) {
-        c->reason = "could not start the edge upstream";
-        return RILL_ERR_NOMEM;
-    }
-    rill_trace("play %s/%s/%s%s (%s)", c->vhost, c->app, c->stream, c->param,
-               c->src->publisher ? "live" : "waiting for publisher");
-    int fd = st_netfd_fileno(c->s.fd);
-    rill_set_sndbuf(fd, c->vconf->send_buffer);
-    if (c->vconf->tcp_nodelay) rill_set_nodelay(fd, 1);
-
-    int rc = rtmp_session_send_user(&c->s, RTMP_UC_STREAM_BEGIN, PLAY_STREAM_ID, CONTROL_TIMEOUT);
-    if (!rc) rc = send_status(c, "status", "NetStream.Play.Reset", "Playing and resetting stream.");
-    if (!rc) rc = send_status(c, "status", "NetStream.Play.Start", "Started playing stream.");
-    rill_writer_t w;
-    if (!rc) {
-        rill_writer_init(&w, 0);
-        rc = send_writer(c, RTMP_CSID_DATA, RTMP_MSG_AMF0_DATA, PLAY_STREAM_ID, &w, rtmp_data_sample_access(&w));
-    }
-    if (!rc) rc = play_loop(c);
+    play_session_t *ps = &c->play;
+    ps->srv = c->srv;
+    ps->vc = c->vconf;
+    ps->client = &c->client;
+    ps->client_type = RILL_CLIENT_PLAY;
+    /* An edge asks: say at once that the stream is not here so it tries another origin. */
+    ps->need_publisher = c->from_edge;
+    /* An edge's upstream carries one stream to many players: no merge delay there. */
+    ps->mw_latency = c->from_edge ? 0 : c->vconf->mw_latency;
+    ps->mw_msgs = c->from_edge ? 0 : c->vconf->mw_msgs;
+    ps->proto = &rtmp_play_proto;
+    ps->ctx = c;
+    int rc = play_session_run(ps);
+    if (ps->allowed) c->role = RILL_ROLE_PLAY;
+    if (rc == RILL_ERR_NOT_FOUND && c->from_edge && !ps->src) ps->reason = "stream not found (edge upstream)";
+    c->reason = ps->reason;
     return rc;
 }
 
@@ -461,12 +441,12 @@ static void *conn_main(void *arg)
     rill_trace("accept rtmp client %s", c->peer);
     int rc = run(c);
     if (rc && !c->reason) c->reason = rill_strerror(rc);
-    if (c->consumer) source_remove_consumer(c->consumer);
     if (c->role == RILL_ROLE_PUBLISH && c->src) {
         source_unpublish(c->src);
         rill_trace("unpublish %s/%s/%s", c->vhost, c->app, c->stream);
     }
     http_hooks_client_end(&c->srv->hooks, c->vconf, &c->client);
+    play_session_end(&c->play);
     if (c->src) hub_release(&c->srv->hub, c->src);
     int64_t alive = rill_now_ms() - c->start_ms;
     rill_trace("close %s %s %s/%s/%s: %.1fs, in %llu bytes, out %llu bytes, reason: %s (%s)", c->peer,

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 #include "hub.h"
+#include "play_session.h"
 #include "rill_client.h"
 #include "rtmp_session.h"
 
@@ -29,8 +30,8 @@ struct rill_conn {
     int role;
     int proxy;                  /* expect a PROXY header first */
     int from_edge;              /* connect said rillEdge: a rill edge's upstream */
-    rill_source_t *src;
-    rill_consumer_t *consumer;
+    rill_source_t *src;         /* a publisher's source (a player's is in play) */
+    play_session_t play;
     rill_client_t client;       /* what the API lists; client.stop ends the connection */
     const char *reason;         /* why it ended, for the summary line */
     struct rill_conn *prev, *next;

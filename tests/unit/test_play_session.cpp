@@ -1,0 +1,166 @@
+// The play path shared by RTMP and HTTP-FLV: what it holds across the
+// protocol's start (which yields: Play.Start, HTTP headers), what a refusal
+// and a probe (HEAD) leave behind, and that the end releases everything.
+// The protocol callbacks stand in for the other coroutines that run while a
+// real start() is blocked in a write.
+#include <gtest/gtest.h>
+
+#include <st.h>
+#include <string.h>
+
+extern "C" {
+#include "play_session.h"
+#include "rill_error.h"
+#include "rill_server.h"
+}
+
+namespace {
+
+struct Fixture {
+    rill_server_t srv;
+    rill_vhost_conf_t vc;
+    rill_client_t cl;
+    int publisher = 0;          // what source_publish is given as "who"
+    int starts = 0, refusals = 0, last_refusal = 0;
+    bool probe_started = false;
+    bool src_alive_in_start = false;
+    Fixture() {
+        static bool inited = false;
+        if (!inited) {
+            st_set_eventsys(ST_EVENTSYS_POLL);
+            EXPECT_EQ(0, st_init());
+            inited = true;
+        }
+        memset(&srv, 0, sizeof srv);
+        hub_init(&srv.hub);
+        http_hooks_init(&srv.hooks, &srv);
+        memset(&vc, 0, sizeof vc);
+        vc.name = (char *)"__defaultVhost__";
+        vc.enabled = 1;
+        vc.gop_cache = 1;
+        vc.queue_length = 10;
+        memset(&cl, 0, sizeof cl);
+        cl.vhost = "__defaultVhost__";
+        cl.app = "live";
+        cl.stream = "s";
+        cl.param = "";
+        cl.tc_url = "";
+    }
+    ~Fixture() { hub_free(&srv.hub); }
+    rill_source_t *find() { return hub_find(&srv.hub, "__defaultVhost__", "live", "s"); }
+    rill_source_t *published() {
+        rill_source_t *s = hub_acquire(&srv.hub, &vc, "__defaultVhost__", "live", "s");
+        EXPECT_NE(s, nullptr);
+        EXPECT_EQ(0, source_publish(s, &publisher, 7, ""));
+        return s;
+    }
+};
+
+Fixture *g;
+
+// While the player's first write is blocked, its publisher leaves: the
+// publisher's coroutine unpublishes and releases the source.
+int start_while_publisher_leaves(play_session_t *ps, stream_pump_t *p)
+{
+    g->starts++;
+    if (!p) {
+        g->probe_started = true;
+        return 0;
+    }
+    rill_source_t *s = g->find();
+    EXPECT_EQ(s, ps->src) << "the session's source is not the hub's";
+    source_unpublish(s);
+    hub_release(&g->srv.hub, s);
+    g->src_alive_in_start = g->find() == ps->src;
+    return RILL_ERR_EOF;        // the player went away too: no pump
+}
+
+void refuse(play_session_t *ps, int err)
+{
+    g->refusals++;
+    g->last_refusal = err;
+    EXPECT_EQ(ps->src, nullptr) << "a refusal must hold nothing";
+}
+
+const play_proto_t proto = { refuse, start_while_publisher_leaves, nullptr, nullptr };
+
+play_session_t session(Fixture &f, int own_client)
+{
+    play_session_t ps;
+    memset(&ps, 0, sizeof ps);
+    ps.srv = &f.srv;
+    ps.vc = &f.vc;
+    ps.client = &f.cl;
+    ps.client_type = RILL_CLIENT_FLV;
+    ps.own_client = own_client;
+    ps.need_publisher = 1;
+    ps.proto = &proto;
+    return ps;
+}
+
+TEST(PlaySession, SourceIsHeldBeforeTheFirstYield) {
+    Fixture f;
+    g = &f;
+    f.published();
+    play_session_t ps = session(f, 1);
+    EXPECT_EQ(RILL_ERR_EOF, play_session_run(&ps));
+    EXPECT_EQ(1, f.starts);
+    // Held by the session's consumer: the publisher's release could not free it.
+    EXPECT_TRUE(f.src_alive_in_start);
+    EXPECT_EQ(1, f.srv.clients.count) << "an own client is registered while it plays";
+    EXPECT_EQ(RILL_CLIENT_FLV, f.cl.type);
+    play_session_end(&ps);
+    EXPECT_EQ(nullptr, f.find()) << "the end releases the source it held";
+    EXPECT_EQ(0, f.srv.hub.nsources);
+    EXPECT_EQ(0, f.srv.clients.count);
+    play_session_end(&ps);      // twice is harmless
+    g = nullptr;
+}
+
+TEST(PlaySession, NotPublishedIsRefusedHoldingNothing) {
+    Fixture f;
+    g = &f;
+    play_session_t ps = session(f, 1);
+    EXPECT_EQ(RILL_ERR_NOT_FOUND, play_session_run(&ps));
+    EXPECT_EQ(1, f.refusals);
+    EXPECT_EQ(RILL_ERR_NOT_FOUND, f.last_refusal);
+    EXPECT_EQ(0, f.starts);
+    EXPECT_EQ(0, f.srv.hub.nsources) << "a refused play must not leave a source behind";
+    EXPECT_EQ(0, f.srv.clients.count);
+    EXPECT_STREQ("stream not found", ps.reason);
+    play_session_end(&ps);
+    g = nullptr;
+}
+
+TEST(PlaySession, ProbeAnswersWithoutHoldingOrRegistering) {
+    Fixture f;
+    g = &f;
+    rill_source_t *s = f.published();
+    play_session_t ps = session(f, 1);
+    ps.probe = 1;
+    EXPECT_EQ(0, play_session_run(&ps));
+    EXPECT_TRUE(f.probe_started);
+    EXPECT_EQ(nullptr, ps.src);
+    EXPECT_EQ(0, s->nconsumers);
+    EXPECT_EQ(0, f.srv.clients.count);
+    play_session_end(&ps);
+    source_unpublish(s);
+    hub_release(&f.srv.hub, s);
+    g = nullptr;
+}
+
+TEST(PlaySession, WaitingForAPublisherHoldsTheSourceItMade) {
+    Fixture f;
+    g = &f;
+    play_session_t ps = session(f, 0);
+    ps.need_publisher = 0;      // an RTMP player on an origin waits for its publisher
+    EXPECT_EQ(RILL_ERR_EOF, play_session_run(&ps));
+    EXPECT_EQ(1, f.starts);
+    EXPECT_TRUE(f.src_alive_in_start);
+    EXPECT_EQ(0, f.srv.clients.count) << "a connection's own client is not the session's to register";
+    play_session_end(&ps);
+    EXPECT_EQ(0, f.srv.hub.nsources);
+    g = nullptr;
+}
+
+}  // namespace
