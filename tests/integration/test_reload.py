@@ -358,3 +358,108 @@ def test_reload_refuses_a_bad_conf_and_keeps_running():
           flv.describe())
     smooth([pl], t0, "the player across refused and good reloads")
     check(pub.alive(), "expected the publisher to go on; %s" % rill.proc_state(pub))
+
+
+# ---------------------------------------------------------------- (e) listens, API credentials, static dir
+
+class HttpReloadable(Reloadable):
+    """A Reloadable whose http_server and http_api blocks change between
+    reloads (their listens stay the same)."""
+
+    def __init__(self, name):
+        super().__init__(name, http=True, api=True)
+        self.http_extra = ""
+        self.api_extra = ""
+        self.api_enabled = "on"
+
+    def conf_text(self, body):
+        top = ("listen %s:%d;\nmax_connections 1000;\ndaemon off;\nsrs_log_tank console;\n"
+               "srs_log_level trace;\npid %s;\n" % (self.ip, self.port, os.path.join(self.node.dir, "rill.pid")))
+        top += "http_server { enabled on; listen %s:%d; %s }\n" % (self.ip, self.http_port, self.http_extra)
+        top += "http_api { enabled %s; listen %s:%d; %s }\n" % (self.api_enabled, self.ip, self.api_port,
+                                                              self.api_extra)
+        return top + body
+
+    def start(self, body):
+        """Start without waiting on the API: it may ask for credentials."""
+        self.write(body)
+        self.node.start()
+        return self
+
+    def get(self, port, path, user=None, password=None):
+        """(status, body bytes) of GET path, with basic auth when user is given."""
+        req = urllib.request.Request("http://%s:%d%s" % (self.ip, port, path))
+        if user is not None:
+            import base64
+            req.add_header("Authorization", "Basic " + base64.b64encode(
+                ("%s:%s" % (user, password)).encode()).decode())
+        try:
+            with urllib.request.urlopen(req, timeout=API_ALLOWED) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+
+@rill.timeout(60)
+def test_reload_that_adds_listens_then_sigterm_exits_cleanly():
+    """The listener array is the one the server made at start: a reload that
+    lists more RTMP addresses warns that they wait for a restart, and SIGTERM
+    then stops exactly the listeners that run (exit 0, no sanitizer report)."""
+    n = Reloadable("rill").start(vhost())
+    extra = []
+    while len(extra) < 2:
+        p = rill.free_port(n.ip)
+        if p != n.port and p not in extra:
+            extra.append(p)
+    n.sighup("listen %s;\n" % " ".join("%s:%d" % (n.ip, p) for p in extra) + vhost())
+    check("reload: rtmp listen changed" in n.node.log(),
+          "expected the reload to warn that the new listens take effect at the next restart; log:\n%s" %
+          n.node.tail(8))
+    pub = rill.publish(n.node.url("ls"))
+    rill.watch(n.node, "ls", frames=10, timeout=15, pub=pub)
+    pub.kill()
+    dt = n.node.stop()
+    print("SIGTERM after a reload with 2 more listens: exit 0 in %.2fs" % dt, flush=True)
+
+
+@rill.timeout(60)
+def test_reload_applies_api_credentials_and_static_dir():
+    """http_api auth and http_server dir changed by SIGHUP apply from the next
+    request: the old password is refused (401), the new one accepted; a file
+    is served from the new dir. A reload that turns http_api off makes the
+    API answer 404 until the restart closes its listener."""
+    n = HttpReloadable("rill")
+    d1, d2 = rill.tmpdir("rill-www1-"), rill.tmpdir("rill-www2-")
+    for d, text in ((d1, b"one\n"), (d2, b"two\n")):
+        with open(os.path.join(d, "which.txt"), "wb") as f:
+            f.write(text)
+    n.http_extra = "dir %s;" % d1
+    n.api_extra = "auth { enabled on; username alice; password old-secret; }"
+    n.start(vhost())
+    st, _ = n.get(n.api_port, "/api/v1/versions", "alice", "old-secret")
+    check(st == 200, "expected the API to accept alice/old-secret before the reload; got %s" % st)
+    st, body = n.get(n.http_port, "/which.txt")
+    check(st == 200 and body == b"one\n", "expected which.txt from the first dir; got %s %r" % (st, body))
+
+    n.http_extra = "dir %s;" % d2
+    n.api_extra = "auth { enabled on; username bob; password new-secret; }"
+    n.sighup(vhost())
+    st, _ = n.get(n.api_port, "/api/v1/versions", "alice", "old-secret")
+    check(st == 401, "expected the old credentials to be refused (401) after the reload; got %s" % st)
+    st, _ = n.get(n.api_port, "/api/v1/versions", "bob", "new-secret")
+    check(st == 200, "expected the new credentials to be accepted after the reload; got %s" % st)
+    st, body = n.get(n.http_port, "/which.txt")
+    check(st == 200 and body == b"two\n", "expected which.txt from the new dir after the reload; got %s %r" % (
+        st, body))
+    check("reload: http_server dir is now %s" % d2 in n.node.log(),
+          "expected the reload to log the new dir; log:\n%s" % n.node.tail(8))
+
+    n.api_extra = ""            # auth off: open again
+    n.sighup(vhost())
+    st, _ = n.get(n.api_port, "/api/v1/versions")
+    check(st == 200, "expected the API without credentials once auth is off; got %s" % st)
+    n.api_enabled = "off"
+    n.sighup(vhost())
+    st, _ = n.get(n.api_port, "/api/v1/versions")
+    check(st == 404, "expected the API to answer 404 once a reload disabled it; got %s" % st)
+    n.node.assert_running()

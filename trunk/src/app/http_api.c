@@ -1,5 +1,7 @@
 /* Every API route goes through api_entry, which checks basic auth (when
- * enabled) before the endpoint runs; endpoints build JSON with cJSON. */
+ * enabled) before the endpoint runs; endpoints build JSON with cJSON. The
+ * credentials are read from the running config at each request, so a
+ * reload changes them for the next one. */
 #include "http_api.h"
 #include "api_json.h"
 #include "http_auth.h"
@@ -38,7 +40,6 @@ typedef struct api_route {
 struct http_api {
     http_server_t *hs;
     struct rill_server *srv;
-    const rill_http_conf_t *conf;
     char pid[16];
     api_route_t routes[MAX_API_ROUTES];     /* fixed: the server keeps pointers to them */
     int nroutes;
@@ -47,7 +48,12 @@ struct http_api {
 static int api_entry(http_conn_t *c, const http_request_t *req, void *ctx)
 {
     api_route_t *r = ctx;
-    const rill_http_conf_t *conf = r->api->conf;
+    const rill_http_conf_t *conf = &r->api->srv->conf->http_api;
+    if (!conf->enabled) {
+        /* a reload turned the API off: its listener stays until a restart, its answers stop now */
+        rill_trace("api %s %s: http_api is disabled", http_conn_peer(c), req->url);
+        return http_send_error(c, 404, NULL);
+    }
     if (conf->auth &&
         !http_basic_auth_check(http_header_get(req, "authorization"), conf->username, conf->password)) {
         rill_trace("api %s %s: unauthorized", http_conn_peer(c), req->url);
@@ -311,14 +317,13 @@ static int api_raw(http_api_t *a, http_conn_t *c, const http_request_t *req)
     return http_api_send_json(c, rc ? 400 : 200, o);
 }
 
-int http_api_mount(http_api_t **out, http_server_t *hs, struct rill_server *srv, const rill_http_conf_t *conf)
+int http_api_mount(http_api_t **out, http_server_t *hs, struct rill_server *srv)
 {
     *out = NULL;
     http_api_t *a = calloc(1, sizeof *a);
     if (!a) return RILL_ERR_NOMEM;
     a->hs = hs;
     a->srv = srv;
-    a->conf = conf;
     snprintf(a->pid, sizeof a->pid, "%d", (int)getpid());
     static const struct { const char *pattern; http_api_fn fn; } routes[] = {
         { "GET /api/v1/versions", api_versions },

@@ -24,8 +24,9 @@ struct rill_server;
 typedef struct http_api http_api_t;
 typedef int (*http_api_fn)(http_api_t *a, http_conn_t *c, const http_request_t *req);
 
-/* Register the API routes on hs (which may also serve files). */
-int http_api_mount(http_api_t **out, http_server_t *hs, struct rill_server *srv, const rill_http_conf_t *conf);
+/* Register the API routes on hs (which may also serve files). Auth follows
+ * srv->conf->http_api at each request (a reload applies at once). */
+int http_api_mount(http_api_t **out, http_server_t *hs, struct rill_server *srv);
 void http_api_free(http_api_t *a);
 
 /* A route behind the API's auth (see http_server_route for patterns). */

@@ -26,6 +26,12 @@ struct http_static {
     char *dir;
 };
 
+static void check_dir(const char *dir)
+{
+    char real[PATH_MAX];
+    if (!realpath(dir, real)) rill_warn("http_server dir %s: %s (requests get 404 until it exists)", dir, strerror(errno));
+}
+
 int http_static_new(http_static_t **out, const char *dir)
 {
     *out = NULL;
@@ -34,11 +40,22 @@ int http_static_new(http_static_t **out, const char *dir)
         free(st);
         return RILL_ERR_NOMEM;
     }
-    char real[PATH_MAX];
-    if (!realpath(dir, real)) rill_warn("http_server dir %s: %s (requests get 404 until it exists)", dir, strerror(errno));
+    check_dir(dir);
     *out = st;
     return 0;
 }
+
+int http_static_set_dir(http_static_t *st, const char *dir)
+{
+    char *d = strdup(dir);
+    if (!d) return RILL_ERR_NOMEM;
+    free(st->dir);
+    st->dir = d;
+    check_dir(dir);
+    return 0;
+}
+
+const char *http_static_dir(const http_static_t *st) { return st->dir; }
 
 void http_static_free(http_static_t *st)
 {

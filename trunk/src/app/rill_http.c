@@ -44,7 +44,7 @@ int rill_http_start(rill_http_t *h, struct rill_server *srv)
     /* Routes before listening. Exact API paths outrank "/", whatever the order;
      * another "/" route (HTTP-FLV) goes before the files and declines what is
      * not its own. */
-    if (!rc && h->api) rc = http_api_mount(&h->api_routes, h->api, srv, api);
+    if (!rc && h->api) rc = http_api_mount(&h->api_routes, h->api, srv);
     if (!rc && h->server) rc = http_server_route(h->server, "GET /", http_flv_serve, srv);
     if (!rc && h->server) rc = http_static_new(&h->files, hs->dir);
     if (!rc && h->server) rc = http_server_route(h->server, "/", http_static_handle, h->files);

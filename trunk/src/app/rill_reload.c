@@ -18,6 +18,26 @@ typedef struct retired {
 
 static retired_t *g_retired;
 
+static int same_str(const char *a, const char *b) { return !strcmp(a ? a : "", b ? b : ""); }
+
+/* What the HTTP side read at start that a reload changes now: the files'
+ * dir (the next request on) and the API's credentials (read per request). */
+static void apply_http(rill_server_t *srv, const rill_config_t *old, const rill_config_t *nw)
+{
+    http_static_t *files = srv->http.files;
+    if (files && nw->http_server.enabled && !same_str(http_static_dir(files), nw->http_server.dir)) {
+        if (http_static_set_dir(files, nw->http_server.dir) == 0)
+            rill_trace("reload: http_server dir is now %s", nw->http_server.dir);
+        else
+            rill_warn("reload: out of memory: http_server keeps dir %s", http_static_dir(files));
+    }
+    const rill_http_conf_t *oa = &old->http_api, *na = &nw->http_api;
+    if (srv->http.api_routes && (oa->auth != na->auth || oa->enabled != na->enabled ||
+                                 !same_str(oa->username, na->username) || !same_str(oa->password, na->password)))
+        rill_trace("reload: http_api %s from the next request", !na->enabled ? "answers 404 (disabled)" :
+                   na->auth ? "asks for the new credentials" : "asks for no credentials");
+}
+
 static int same_listen(const rill_listen_t *a, const rill_listen_t *b)
 {
     return a->port == b->port && a->proxy_protocol == b->proxy_protocol && !strcmp(a->ip, b->ip);
@@ -33,6 +53,12 @@ static void warn_restart_only(const rill_config_t *old, const rill_config_t *nw)
         !same_listen(&old->http_server.listen, &nw->http_server.listen) ||
         !same_listen(&old->http_api.listen, &nw->http_api.listen))
         rill_warn("reload: http_server/http_api listen changed; it takes effect at the next restart");
+    const rill_http_conf_t *oh = &old->http_server, *nh = &nw->http_server;
+    if (oh->crossdomain != nh->crossdomain || old->http_api.crossdomain != nw->http_api.crossdomain ||
+        oh->header_timeout != nh->header_timeout || oh->keepalive_timeout != nh->keepalive_timeout ||
+        old->max_connections != nw->max_connections)
+        rill_warn("reload: crossdomain, header_timeout, keepalive_timeout and the HTTP side of max_connections "
+                  "take effect at the next restart");
     if (old->daemon != nw->daemon || old->log_tank_file != nw->log_tank_file)
         rill_warn("reload: daemon and srs_log_tank take effect at the next restart");
 }
@@ -62,6 +88,7 @@ int rill_reload(rill_server_t *srv, char *err, size_t errlen)
     srv->edge.conf = nw;
     rill_log_set_level(nw->log_level);
     rtmp_session_set_input_budget(nw->input_budget);
+    apply_http(srv, old, nw);
     /* streams being published now: forward to the new destination lists */
     forward_reconcile(&srv->fwd, &srv->hub);
     rill_trace("reload: %s applied (%d vhosts)", nw->path, nw->nvhosts);

@@ -1,8 +1,10 @@
 /* Config reload (SIGHUP, or GET /api/v1/raw?rpc=reload): read the conf file
  * again and apply it without dropping anyone. New connections, pulls and
  * publishes use the new settings; forward destinations of streams being
- * published now are brought in line at once; connections already running
- * keep the settings they started with. A file with an error is refused with
+ * published now are brought in line at once; the static files' dir and the
+ * API's credentials apply from the next request; connections already
+ * running keep the settings they started with. What only a restart can
+ * change (listens, HTTP timeouts) is logged as a warning. A file with an error is refused with
  * FILE:LINE: reason and the running config stays. */
 #ifndef RILL_RELOAD_H
 #define RILL_RELOAD_H

@@ -75,6 +75,7 @@ int rill_server_start(rill_server_t *srv, rill_config_t *conf)
     if (!srv->listeners) return RILL_ERR_NOMEM;
     for (int i = 0; i < conf->nlistens; i++) {
         rill_listener_t *l = &srv->listeners[i];
+        srv->nlisteners++;  /* the slots made: stop walks these, whatever a reload says later */
         l->srv = srv;
         snprintf(l->addr, sizeof l->addr, "%s:%d", conf->listens[i].ip, conf->listens[i].port);
         l->proxy_protocol = conf->listens[i].proxy_protocol;
@@ -89,7 +90,6 @@ int rill_server_start(rill_server_t *srv, rill_config_t *conf)
             rill_server_stop(srv);
             return RILL_ERR_NOMEM;
         }
-        srv->nlisteners++;
         rill_trace("rtmp listen at %s%s", l->addr, l->proxy_protocol ? " (PROXY protocol)" : "");
     }
     int rc = rill_stats_start(&srv->stats, srv);
@@ -124,7 +124,7 @@ void rill_server_stop(rill_server_t *srv)
     rill_stats_stop(&srv->stats);
     /* HTTP first: its streaming players hold hub consumers too. */
     rill_http_stop(&srv->http);
-    for (int i = 0; i < srv->conf->nlistens && srv->listeners; i++) {
+    for (int i = 0; i < srv->nlisteners && srv->listeners; i++) {
         rill_listener_t *l = &srv->listeners[i];
         if (l->thread) {
             st_thread_interrupt(l->thread);
@@ -145,4 +145,5 @@ void rill_server_stop(rill_server_t *srv)
     else hub_free(&srv->hub);
     free(srv->listeners);
     srv->listeners = NULL;
+    srv->nlisteners = 0;
 }
