@@ -21,13 +21,16 @@ the origin and as the puller.
 import http.server
 import re
 import shutil
+import socket
 import socketserver
 import subprocess
 import threading
 import time
+import types
 
 from lib import httpflv
 from lib import nginx
+from lib import rtmp
 from lib import rill
 from lib.rill import check
 
@@ -681,3 +684,100 @@ def test_nginx_rtmp_pulls_from_our_origin():
     origin.assert_running("while nginx-rtmp pulled from it")
     check(pub.alive(), "expected the publisher to keep running; %s" % rill.proc_state(pub))
     print("nginx-rtmp pull <- our origin: ffprobe %d video frames, h264 + aac" % len(video))
+
+
+# ---------------------------------------------------------------- a bad createStream answer
+
+class FakeOrigin:
+    """An RTMP origin that accepts connect and answers each createStream with
+    the next number of `ids` (the last one again once they run out), and
+    records every command it gets. Bounded: at most 50 connections, each
+    served for at most 5 s."""
+
+    def __init__(self, ip, ids):
+        self.ip = ip
+        self.ids = list(ids)
+        self.served = []        # the number each createStream got
+        self.commands = []
+        self.errors = []
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.bind((ip, 0))
+        self.lsock.listen(16)
+        self.lsock.settimeout(0.2)
+        self.port = self.lsock.getsockname()[1]
+        self.stopping = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        n = 0
+        while not self.stopping and n < 50:
+            try:
+                s, _ = self.lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            n += 1
+            threading.Thread(target=self._serve, args=(s,), daemon=True).start()
+
+    def _serve(self, sock):
+        deadline = time.monotonic() + 5.0
+        try:
+            c = rtmp.RtmpConn.accepted(sock, timeout=1.0)
+            c.serve_handshake()
+            while not self.stopping and time.monotonic() < deadline:
+                try:
+                    m = c.read_message()
+                except socket.timeout:
+                    continue
+                if m.type != rtmp.MSG_CMD_AMF0:
+                    continue
+                v = rtmp.amf0_decode_all(m.payload)
+                self.commands.append(v[0])
+                if v[0] == "connect":
+                    c.send_message(3, rtmp.MSG_CMD_AMF0, rtmp.amf0_encode_all(
+                        "_result", v[1], {"fmsVer": "FMS/3,0,1,123"},
+                        {"level": "status", "code": "NetConnection.Connect.Success"}))
+                elif v[0] == "createStream":
+                    sid = self.ids[min(len(self.served), len(self.ids) - 1)]
+                    self.served.append(sid)
+                    c.send_message(3, rtmp.MSG_CMD_AMF0, rtmp.amf0_encode_all("_result", v[1], None, sid))
+        except (rtmp.RtmpError, OSError, ValueError, IndexError) as e:
+            self.errors.append(repr(e))
+        finally:
+            sock.close()
+
+    def stop(self):
+        self.stopping = True
+        self.lsock.close()
+        self.thread.join(2.0)
+
+
+@rill.timeout(60)
+def test_edge_refuses_a_bad_create_stream_answer():
+    """An origin whose createStream answer is not a stream id (NaN, negative,
+    over 32 bits, not whole): the edge refuses it with a clear log line and
+    never plays on it (no `play` reaches that origin), and keeps running."""
+    ip = rill.new_ip()
+    bad = [float("nan"), -1.0, 2.0 ** 40, 1.5]
+    fake = FakeOrigin(ip, bad)
+    try:
+        o = types.SimpleNamespace(ip=ip, port=fake.port)
+        edge = edge_node("edge", [o], "origin_backoff 100; origin_give_up 20000; ", http=False).start()
+        pl = rill.raw_player(edge, STREAM)
+        ok = rill.wait_until(lambda: len(fake.served) >= len(bad) + 1, 15.0)
+        check(ok, "expected the edge to ask the fake origin for a stream at least %d times within 15 s; it asked %d "
+                  "times (commands %r, errors %r); edge log:\n%s" % (len(bad) + 1, len(fake.served),
+                                                                     fake.commands[-8:], fake.errors, edge.tail(10)))
+        check("play" not in fake.commands,
+              "expected the edge never to send play after a bad createStream answer; the origin got %r" %
+              fake.commands)
+        refusals = log_lines(edge, "createStream answered")
+        check(len(refusals) >= len(bad), "expected the edge to log each bad createStream answer (%d); it logged %d; "
+                                         "log:\n%s" % (len(bad), len(refusals), edge.tail(10)))
+        check(pl.count() == 0, "expected no frames for the player; it got %d" % pl.count())
+        edge.assert_running("after bad createStream answers")
+        print("refused createStream answers: %s" % "; ".join(l.split("] ", 1)[-1] for l in refusals[:4]), flush=True)
+    finally:
+        fake.stop()

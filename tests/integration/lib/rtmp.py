@@ -256,7 +256,19 @@ class RtmpConn:
             raise
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(timeout)
-        self.timeout = timeout
+        self.__init_state(ip, port, self.sock, timeout)
+
+    @classmethod
+    def accepted(cls, sock, timeout=5.0):
+        """The server side of a connection a test's fake server accepted."""
+        c = cls.__new__(cls)
+        ip, port = sock.getpeername()[:2]
+        sock.settimeout(timeout)
+        c.__init_state(ip, port, sock, timeout)
+        return c
+
+    def __init_state(self, ip, port, sock, timeout):
+        self.ip, self.port, self.sock, self.timeout = ip, port, sock, timeout
         self.rbuf = bytearray()
         self.in_chunk_size = 128
         self.out_chunk_size = 128
@@ -268,6 +280,14 @@ class RtmpConn:
         self.pending = []        # messages read while waiting for a command reply
         self.statuses = []       # onStatus info objects (dicts), in arrival order
         self.s0s1s2 = None
+
+    def serve_handshake(self):
+        """Server side, simple form: S1 without a digest, S2 echoes C1."""
+        c0c1 = self._take(1 + HS_SIZE)
+        if c0c1[0] != 3:
+            raise RtmpError("C0 is %d, expected 3" % c0c1[0])
+        self.send(b"\x03" + simple_c1() + c0c1[1:])
+        self._take(HS_SIZE)
 
     # -- raw io
     def send(self, data):

@@ -6,6 +6,7 @@
 #include "rtmp_cmd.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -112,6 +113,12 @@ int rtmp_client_connect(rtmp_client_t *c, const char *ip, int port, const char *
     return rc;
 }
 
+/* A message stream id is 32 bits on the wire: a whole number in range. */
+static int valid_stream_id(double v)
+{
+    return isfinite(v) && v >= 0 && v <= 4294967295.0 && v == floor(v);
+}
+
 static int create_stream(rtmp_client_t *c, int64_t deadline)
 {
     rill_writer_t w;
@@ -123,8 +130,17 @@ static int create_stream(rtmp_client_t *c, int64_t deadline)
     rc = wait_reply(c, c->txid, &reply, deadline);
     if (rc) return rc;
     const amf0_value_t *id = rtmp_cmd_arg(&reply, 1);
-    if (strcmp(reply.name, "_result") != 0 || !id || id->type != AMF0_NUMBER) rc = RILL_ERR_DENIED;
-    else c->stream_id = (uint32_t)id->number;
+    if (strcmp(reply.name, "_result") != 0 || !id || id->type != AMF0_NUMBER) {
+        rc = RILL_ERR_DENIED;
+    } else if (!valid_stream_id(id->number)) {
+        /* casting NaN, a negative or a huge double is undefined behaviour */
+        snprintf(c->status, sizeof c->status, "createStream answered stream id %g", id->number);
+        rill_warn("rtmp client %s: createStream answered %g, not a stream id (an integer 0..4294967295): refused",
+                  c->peer, id->number);
+        rc = RILL_ERR_COMMAND;
+    } else {
+        c->stream_id = (uint32_t)id->number;
+    }
     rtmp_cmd_free(&reply);
     return rc;
 }
