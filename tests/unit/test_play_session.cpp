@@ -58,9 +58,10 @@ struct Fixture {
 
 Fixture *g;
 
-// While the player's first write is blocked, its publisher leaves: the
-// publisher's coroutine unpublishes and releases the source.
-int start_while_publisher_leaves(play_session_t *ps, stream_pump_t *p)
+// While the player's first write is blocked, the others run: its publisher
+// leaves (unpublishes and releases its hold), or another player of the
+// stream comes and goes.
+int start_while_others_leave(play_session_t *ps, stream_pump_t *p)
 {
     g->starts++;
     if (!p) {
@@ -69,7 +70,11 @@ int start_while_publisher_leaves(play_session_t *ps, stream_pump_t *p)
     }
     rill_source_t *s = g->find();
     EXPECT_EQ(s, ps->src) << "the session's source is not the hub's";
-    source_unpublish(s);
+    if (s->publisher) {
+        source_unpublish(s);
+    } else {
+        EXPECT_EQ(s, hub_acquire(&g->srv.hub, &g->vc, "__defaultVhost__", "live", "s"));
+    }
     hub_release(&g->srv.hub, s);
     g->src_alive_in_start = g->find() == ps->src;
     return RILL_ERR_EOF;        // the player went away too: no pump
@@ -82,7 +87,7 @@ void refuse(play_session_t *ps, int err)
     EXPECT_EQ(ps->src, nullptr) << "a refusal must hold nothing";
 }
 
-const play_proto_t proto = { refuse, start_while_publisher_leaves, nullptr, nullptr };
+const play_proto_t proto = { refuse, start_while_others_leave, nullptr, nullptr };
 
 play_session_t session(Fixture &f, int own_client)
 {
