@@ -7,11 +7,15 @@
 
 #include <st.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 extern "C" {
 #include "play_session.h"
 #include "rill_error.h"
 #include "rill_server.h"
+#include "rtmp_msg.h"
+#include "rtmp_session.h"
 }
 
 namespace {
@@ -165,6 +169,62 @@ TEST(PlaySession, WaitingForAPublisherHoldsTheSourceItMade) {
     EXPECT_EQ(0, f.srv.clients.count) << "a connection's own client is not the session's to register";
     play_session_end(&ps);
     EXPECT_EQ(0, f.srv.hub.nsources);
+    g = nullptr;
+}
+
+// The player's own messages (RTMP deleteStream) reach the protocol with the
+// session, whatever start() set up: the pump has one ctx for its callbacks.
+struct MsgCase {
+    rtmp_session_t s;
+    play_session_t *seen_ps = nullptr;
+    int seen_type = 0;
+};
+MsgCase *mc;
+
+int start_rtmp_pump(play_session_t *ps, stream_pump_t *p)
+{
+    return stream_pump_init_rtmp(p, &mc->s, ps->consumer, 0, 0, 1);
+}
+
+int got_msg(play_session_t *ps, stream_pump_t *p, rtmp_msg_t *m)
+{
+    mc->seen_ps = ps;
+    mc->seen_type = m->type;
+    ps->reason = "player stopped";
+    return 1;
+}
+
+TEST(PlaySession, PlayerMessagesReachTheProtocolWithTheSession) {
+    Fixture f;
+    g = &f;
+    MsgCase c;
+    mc = &c;
+    int sv[2];
+    ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    st_netfd_t nfd = st_netfd_open_socket(sv[0]);
+    ASSERT_NE(nullptr, nfd);
+    ASSERT_EQ(0, rtmp_session_init(&c.s, nfd));
+    // One AMF0 command on chunk stream 3, message stream 1: "deleteStream", 0, null, 1
+    const uint8_t amf[] = { 0x02, 0x00, 0x0c, 'd', 'e', 'l', 'e', 't', 'e', 'S', 't', 'r', 'e', 'a', 'm',
+                            0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x05, 0x00, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0 };
+    uint8_t chunk[12 + sizeof amf] = { 0x03, 0, 0, 0, 0, 0, (uint8_t)sizeof amf, RTMP_MSG_AMF0_COMMAND, 1, 0, 0, 0 };
+    memcpy(chunk + 12, amf, sizeof amf);
+    ASSERT_EQ((ssize_t)sizeof chunk, write(sv[1], chunk, sizeof chunk));
+
+    static const play_proto_t rtmp_like = { nullptr, start_rtmp_pump, nullptr, nullptr, got_msg };
+    play_session_t ps = session(f, 0);
+    ps.need_publisher = 0;
+    ps.proto = &rtmp_like;
+    ps.ctx = &c;
+    EXPECT_EQ(0, play_session_run(&ps));
+    EXPECT_EQ(&ps, c.seen_ps) << "on_msg must get the session (its ctx is the protocol's)";
+    EXPECT_EQ(RTMP_MSG_AMF0_COMMAND, c.seen_type);
+    EXPECT_STREQ("player stopped", ps.reason);
+    play_session_end(&ps);
+    EXPECT_EQ(0, f.srv.hub.nsources);
+    rtmp_session_free(&c.s);
+    close(sv[1]);
+    mc = nullptr;
     g = nullptr;
 }
 

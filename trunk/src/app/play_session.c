@@ -12,7 +12,10 @@
 static int refuse(play_session_t *ps, int err, const char *reason)
 {
     ps->reason = reason;
-    rill_warn("%s %s/%s/%s refused: %s", ps->label, ps->client->vhost, ps->client->app, ps->client->stream, reason);
+    const rill_client_t *cl = ps->client;
+    /* "not here" is routine (an edge asking each origin); a denial is worth a warning */
+    if (err == RILL_ERR_NOT_FOUND) rill_trace("%s %s/%s/%s: %s", ps->label, cl->vhost, cl->app, cl->stream, reason);
+    else rill_warn("%s %s/%s/%s refused: %s", ps->label, cl->vhost, cl->app, cl->stream, reason);
     if (ps->proto->refuse) ps->proto->refuse(ps, err);
     return err;
 }
@@ -36,13 +39,21 @@ static int on_tick(stream_pump_t *p, void *ctx)
     return ps->proto->tick ? ps->proto->tick(ps) : 0;
 }
 
+static int on_msg(stream_pump_t *p, rtmp_msg_t *m, void *ctx)
+{
+    play_session_t *ps = ctx;
+    return ps->proto->on_msg(ps, p, m);
+}
+
 static int pump(play_session_t *ps)
 {
     stream_pump_t p;
     memset(&p, 0, sizeof p);
     int rc = ps->proto->start(ps, &p);
     if (!rc) {
+        /* one ctx for both pump callbacks: the session's */
         p.on_tick = on_tick;
+        p.on_msg = ps->proto->on_msg ? on_msg : NULL;
         p.ctx = ps;
         rc = stream_pump_queue_headers(&p);
     }

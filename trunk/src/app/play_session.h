@@ -36,7 +36,7 @@ typedef struct play_proto {
      * NULL: the caller answers from the error code (HTTP). */
     void (*refuse)(play_session_t *ps, int err);
     /* The source is held and the client registered. Answer the player and
-     * set up p (stream_pump_init_*, on_msg, bytes that go first); may yield.
+     * set up p (stream_pump_init_*, bytes that go first); may yield.
      * p is NULL for a probe (HEAD): answer only. */
     int (*start)(play_session_t *ps, stream_pump_t *p);
     /* The source's publisher changed or its edge gave up: 0 goes on,
@@ -44,6 +44,9 @@ typedef struct play_proto {
     int (*status)(play_session_t *ps, int event);
     /* Each pump round, after status (e.g. a republish timeout). NULL: none. */
     int (*tick)(play_session_t *ps);
+    /* A message from the player (RTMP: pause, deleteStream), as the pump's
+     * on_msg (the pump's ctx is the session's). NULL: ignored. */
+    int (*on_msg)(play_session_t *ps, stream_pump_t *p, rtmp_msg_t *m);
 } play_proto_t;
 
 struct play_session {

@@ -215,15 +215,15 @@ static int do_publish(conn_t *c, const rtmp_cmd_t *cmd)
 /* ---- play ------------------------------------------------------------------ */
 
 /* Player control: pause, deleteStream. */
-static int play_on_msg(stream_pump_t *p, rtmp_msg_t *m, void *ctx)
+static int play_on_msg(play_session_t *ps, stream_pump_t *p, rtmp_msg_t *m)
 {
-    conn_t *c = ctx;
+    conn_t *c = ps->ctx;
     if (m->type != RTMP_MSG_AMF0_COMMAND && m->type != RTMP_MSG_AMF3_COMMAND) return 0;
     rtmp_cmd_t pc;
     if (rtmp_cmd_parse(m->payload->data, m->payload->size, m->type == RTMP_MSG_AMF3_COMMAND, &pc) != 0) return 0;
     int rc = 0;
     if (!strcmp(pc.name, "deleteStream") || !strcmp(pc.name, "closeStream")) {
-        c->play.reason = "player stopped";
+        ps->reason = "player stopped";
         rc = 1;
     } else if (!strcmp(pc.name, "pause")) {
         const amf0_value_t *v = rtmp_cmd_arg(&pc, 1);
@@ -274,15 +274,11 @@ static int play_start(play_session_t *ps, stream_pump_t *p)
         rc = send_writer(c, RTMP_CSID_DATA, RTMP_MSG_AMF0_DATA, PLAY_STREAM_ID, &w, rtmp_data_sample_access(&w));
     }
     if (!rc) rc = stream_pump_init_rtmp(p, &c->s, ps->consumer, ps->mw_latency, ps->mw_msgs, PLAY_STREAM_ID);
-    if (!rc) {
-        p->on_msg = play_on_msg;
-        p->ctx = c;
-    }
     return rc;
 }
 
 static const play_proto_t rtmp_play_proto = {
-    .refuse = play_refuse, .start = play_start, .status = play_status,
+    .refuse = play_refuse, .start = play_start, .status = play_status, .on_msg = play_on_msg,
 };
 
 static int do_play(conn_t *c, const rtmp_cmd_t *cmd)
