@@ -94,7 +94,7 @@ int play_session_run(play_session_t *ps)
     }
     ps->src = hub_acquire(&srv->hub, vc, cl->vhost, cl->app, cl->stream);
     if (!ps->src) return RILL_ERR_NOMEM;
-    /* The hold: hub_release frees a source with neither publisher nor consumers. */
+    /* held (the acquire) until play_session_end; the consumer is the player's own */
     ps->consumer = source_add_consumer(ps->src, st_thread_self());
     if (!ps->consumer) return RILL_ERR_NOMEM;
     if (vc->edge && edge_on_play(&srv->edge, ps->src, vc, cl->param) != 0) {
