@@ -7,10 +7,11 @@ audio only), counted from the moment the stream is live:
                         HTTP-FLV reader each time): four points of the GOP
   0.2, 0.6G             slow HTTP-FLV readers (40 KB/s, 8 KiB socket buffer):
                         the first catches up at full speed 0.5 s before the
-                        change, the second stays slow to the end
+                        change, the second 3 s after it
   0.25G                 ffprobe -show_packets over RTMP and over HTTP-FLV
   0.8G                  stalled players (RTMP and HTTP-FLV) that read nothing
-                        until 1 s past the next keyframe, then read in real time
+                        until 0.5 s after the change began (past the next
+                        keyframe and the unpublish), then read in real time
   all along             players that join with a 4 KiB buffer and reset the
                         connection while the server writes them the GOP cache
   change = 0.95G + 1.5  the disruption the caller gives: the publisher stops
@@ -19,8 +20,10 @@ audio only), counted from the moment the stream is live:
   change + 4.5          the end
 
 The slow and stalled players are the ones whose writes block for a long time
-while the publisher trims the ring: the case that freed messages still
-queued in a player's batch (fixed in the stream pump).
+while the publisher trims or clears the ring, and then complete: the case
+that freed messages a player's batch was about to take (fixed in the stream
+pump). With a GOP of 5 s or more the stalled players' first batch (the GOP
+cache) is over 256 messages, more than one write of the pump takes.
 
 check() then asserts, for every node: running, no sanitizer report, peak
 VmRSS growth under RSS_GROWTH_MB; for every player that reads in real time (slow and
@@ -108,8 +111,9 @@ class Run:
         self._flv(label)
 
     def slow(self, label, at, catch_up):
-        self._flv(label, rate=SLOW_RATE, rcvbuf=8192,
-                  slow_for=max(0.5, self.t_change - 0.5 - at) if catch_up else None)
+        """A 40 KB/s reader that reads at full speed from catch_up (seconds
+        into the run) on, so that a write it blocked is completed."""
+        self._flv(label, rate=SLOW_RATE, rcvbuf=8192, slow_for=max(0.5, catch_up - at))
 
     def stalled(self, label, stall):
         pl = media.RtmpRecorder(self.node.ip, self.node.port, STREAM, rcvbuf=8192)
@@ -135,10 +139,10 @@ class Run:
         ev = []
         for f in (0.1, 0.4, 0.7, 0.95):
             ev.append((f * G, "join at %.2fG" % f, lambda f=f: self.join("joined %.2fG" % f)))
-        for i, at in enumerate((0.2, 0.6 * G)):
-            ev.append((at, "slow reader %d" % i, lambda i=i, at=at: self.slow("slow %d" % i, at, i == 0)))
+        for i, (at, up) in enumerate(((0.2, self.t_change - 0.5), (0.6 * G, self.t_change + 3.0))):
+            ev.append((at, "slow reader %d" % i, lambda i=i, at=at, up=up: self.slow("slow %d" % i, at, up)))
         ev.append((0.25 * G, "ffprobe", self.probe))
-        stall = (G - 0.8 * G) + 1.0
+        stall = self.t_change + 0.5 - 0.8 * G
 
         def stall_start():
             pl = self.stalled("stalled %.1fs" % stall, stall)
@@ -158,6 +162,18 @@ class Run:
     def start_leavers(self):
         self.leavers = media.Leavers(self.node, STREAM, every=0.5).start()
 
+    def act(self, at, what, fn):
+        """fn(), with a node's sanitizer report first if it fails."""
+        try:
+            return fn()
+        except rill.TestFailure as e:
+            for n in self.nodes:
+                rep = n.sanitizer_report()
+                if rep:
+                    raise rill.TestFailure("%s reported a sanitizer error by %.1fs (%s) of the %s run:\n%s\n"
+                                           "(then: %s)" % (n.name, at, what, self.p.name, rep, e))
+            raise
+
     def run(self):
         """Play the timeline; returns seconds it took."""
         self.samplers = [(n, media.RssSampler(n.proc.pid).start()) for n in self.nodes]
@@ -168,7 +184,7 @@ class Run:
                 time.sleep(delay)
             for n in self.nodes:
                 n.assert_running("at %.1fs (%s) of the %s run" % (at, what, self.p.name))
-            r = fn()
+            r = self.act(at, what, fn)
             self.log.append((time.monotonic() - self.t0, what + (": %s" % r if isinstance(r, str) else "")))
         # the players that joined last get 3 s even if the change ran late
         delay = max(self.t0 + self.t_end, self.last_join + 3.0) - time.monotonic()
@@ -198,6 +214,8 @@ class Run:
             if s.growth_mb() > RSS_GROWTH_MB:
                 bad.append("%s: RSS grew by %.1f MiB, over the %d MiB bound (%s)" % (
                     n.name, s.growth_mb(), RSS_GROWTH_MB, s.summary()))
+        node_bad = list(bad)
+        bad = []
         want = dict(want_video=self.p.video, want_audio=self.p.audio)
         for label, pl in self.players:
             tags, marks = pl.rec.snapshot()
@@ -222,7 +240,10 @@ class Run:
                 lv and lv.done))
         elif lv.failed:
             bad.append("%d of the leaving players could not play: %s" % (len(lv.failed), lv.failed[:3]))
-        return bad
+        if node_bad and bad:
+            # a node that died explains what its players saw: only the first few
+            bad = bad[:3] + (["(%d more)" % (len(bad) - 3)] if len(bad) > 3 else [])
+        return node_bad + bad
 
     def summary(self):
         """One line for the log: players, media, cuts, RSS."""
