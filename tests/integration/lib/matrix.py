@@ -124,11 +124,13 @@ class Run:
         return pl
 
     def probe(self):
-        self.probes.append(media.PacketProbe(self.node.url(STREAM), 2, "ffprobe-rtmp"))
-        # rill's FLV header always announces audio and video, so libavformat
-        # looks for the missing track of a single-track stream for its whole
-        # analyzeduration (5 s); shorter here, or it would outlast the run.
+        # A single-track stream keeps libavformat looking for the other track:
+        # over RTMP for its whole analyzeduration (5 s: its RTMP reader
+        # assumes both), over HTTP-FLV until it has read probesize (5 MB: 37 s
+        # of the video-only profile, 92 s of audio only), since rill's FLV
+        # header always announces audio and video. Half a second here.
         extra = [] if self.p.video and self.p.audio else ["-analyzeduration", "500000"]
+        self.probes.append(media.PacketProbe(self.node.url(STREAM), 2, "ffprobe-rtmp", extra))
         self.probes.append(media.PacketProbe("http://%s:%d/live/%s.flv" % (
             self.node.ip, self.node.http_port, STREAM), 2, "ffprobe-flv", extra))
 
@@ -197,7 +199,8 @@ class Run:
             pl.stop()
         for _, s in self.samplers:
             s.stop()
-        return time.monotonic() - self.t0
+        self.took = time.monotonic() - self.t0
+        return self.took
 
     # -- the verdict
 
@@ -253,7 +256,7 @@ class Run:
         rss = "; ".join("%s %s" % (n.name, s.summary()) for n, s in self.samplers)
         return ("%s: %d players + 2 ffprobe + %d leavers, %d video / %d audio tags, %d cuts to a keyframe, "
                 "%.1fs; %s" % (self.p.name, len(self.players), self.leavers.done if self.leavers else 0,
-                               vids, auds, cuts, self.t_end, rss))
+                               vids, auds, cuts, self.took, rss))
 
     def verdict(self):
         print(self.summary(), flush=True)
