@@ -22,15 +22,16 @@ audio only), counted from the moment the stream is live:
 The slow and stalled players are the ones whose writes block for a long time
 while the publisher trims or clears the ring, and then complete: the case
 that freed messages a player's batch was about to take (fixed in the stream
-pump). With a GOP of 5 s or more the stalled players' first batch (the GOP
-cache) is over 256 messages, more than one write of the pump takes.
+pump). Before that fix the matrix failed with the 10 s GOP, 5 s GOP and
+B-frame profiles (doc/reliability.md, "Media matrix").
 
-check() then asserts, for every node: running, no sanitizer report, peak
-VmRSS growth under RSS_GROWTH_MB; for every player that reads in real time (slow and
-stalled ones included, after their stall): a valid stream, timestamps of each
-kind that never go back and a keyframe first in each publish session, media
-within the last 2 s; for ffprobe: exit 0 and the same checks on its packets;
-for the leavers: every one connected and was served.
+Run.verdict() then asserts (Run.problems), for every node: running, no
+sanitizer report, VmRSS growth under RSS_GROWTH_MB; for every player that
+reads in real time (slow and stalled ones included, after their stall): a
+valid stream, timestamps of each kind that never go back and a keyframe first
+in each publish session, media within the last 2 s; for ffprobe: exit 0 and
+the same checks on its packets; for the leavers: every one connected and was
+served.
 """
 
 import time
