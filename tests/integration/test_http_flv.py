@@ -1,6 +1,7 @@
 """HTTP-FLV playback: ffprobe over HTTP, many HTTP-FLV and RTMP players on one
 stream, unknown streams, and a publisher that leaves and comes back."""
 
+import os
 import socket
 import time
 
@@ -188,3 +189,52 @@ def test_head_answers_headers_only():
     log = node.log()
     check("] flv play " not in log and " flv player " not in log, "expected no play started by HEAD requests; log:\n%s" % node.tail(8))
     node.assert_running("after HEAD requests")
+
+
+def _flv_header_flags(node, stream):
+    """The type-flags byte of the FLV header an HTTP-FLV player gets."""
+    s = socket.create_connection((node.ip, node.http_port), timeout=5)
+    try:
+        _raw_request(s, "GET", "/live/%s.flv" % stream, node.ip)
+        status, _, rest = _read_head(s, b"", 5.0)
+        check(status == 200, "expected 200 for %s; got %d" % (stream, status))
+        deadline = time.monotonic() + 5
+        while len(rest) < 9 and time.monotonic() < deadline:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            rest += chunk
+        check(rest[:3] == b"FLV", "expected an FLV header for %s; got %r" % (stream, rest[:16]))
+        return rest[4]
+    finally:
+        s.close()
+
+
+def _publish_args(node, stream, args):
+    return rill.Proc("pub-" + stream, ["ffmpeg", "-nostdin", "-loglevel", "error", "-re"] + args +
+                     ["-f", "flv", node.url(stream)], os.path.join(rill.tmpdir("rill-ff-"), stream + ".log"))
+
+
+@rill.timeout(60)
+def test_flv_header_announces_the_tracks_the_stream_has():
+    """guess_has_av (default on): an audio-only stream is announced as audio
+    only (flags 0x04), a video-only one as video only (0x01), both as 0x05;
+    has_audio off clears the audio flag whatever the stream has."""
+    node = flv_node()
+    _publish_args(node, "aonly", ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-c:a", "aac"])
+    _publish_args(node, "vonly", ["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-c:v", "libx264",
+                                  "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25"])
+    rill.publish(node.url("both"))
+    for name in ("aonly", "vonly", "both"):
+        check(rill.wait_until(lambda: "publish __defaultVhost__/live/%s" % name in node.log(), 10.0),
+              "expected %s to be published" % name)
+    time.sleep(1.0)   # the sequence headers come right after the publish
+    got = {name: _flv_header_flags(node, name) for name in ("aonly", "vonly", "both")}
+    check(got == {"aonly": 0x04, "vonly": 0x01, "both": 0x05},
+          "expected FLV header flags aonly 0x04, vonly 0x01, both 0x05; got %r" % got)
+    node.stop()
+    node2 = flv_node(extra_remux="has_audio off; ")
+    pub = rill.publish(node2.url("both"))
+    rill.watch(node2, "both", pub=pub)
+    flags = _flv_header_flags(node2, "both")
+    check(flags == 0x01, "expected has_audio off to announce video only (0x01); got 0x%02x" % flags)

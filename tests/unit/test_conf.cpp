@@ -921,3 +921,20 @@ TEST(ConfModel, QueueBytesAndInputBudgetBadValues) {
               load_err("input_budget '1 g';\n"));
     EXPECT_EQ("t.conf:1: directive 'input_budget' takes 1 argument, got 2", load_err("input_budget 1 g;\n"));
 }
+
+TEST(ConfModel, HttpRemuxTrackFlags) {
+    Conf d("vhost a.com { http_remux { enabled on; } }\n");
+    ASSERT_NE(nullptr, d.c);
+    EXPECT_EQ(1, d.vhost("a.com")->http_remux_has_audio);
+    EXPECT_EQ(1, d.vhost("a.com")->http_remux_has_video);
+    EXPECT_EQ(1, d.vhost("a.com")->http_remux_guess_has_av);
+    Conf g("vhost a.com { http_remux { enabled on; has_audio off; has_video on; guess_has_av off; } }\n");
+    ASSERT_NE(nullptr, g.c);
+    EXPECT_EQ(0, g.vhost("a.com")->http_remux_has_audio);
+    EXPECT_EQ(1, g.vhost("a.com")->http_remux_has_video);
+    EXPECT_EQ(0, g.vhost("a.com")->http_remux_guess_has_av);
+    EXPECT_EQ("t.conf:2: has_audio 'yes' must be on or off",
+              load_err("vhost a {\n http_remux { has_audio yes; }\n}\n"));
+    EXPECT_EQ("t.conf:1: guess_has_av 'maybe' must be on or off",
+              load_err("vhost a { http_remux { guess_has_av maybe; } }\n"));
+}

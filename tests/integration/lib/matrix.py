@@ -125,11 +125,12 @@ class Run:
         return pl
 
     def probe(self):
-        # A single-track stream keeps libavformat looking for the other track:
+        # A single-track stream keeps libavformat looking for the other track
         # over RTMP for its whole analyzeduration (5 s: its RTMP reader
-        # assumes both), over HTTP-FLV until it has read probesize (5 MB: 37 s
-        # of the video-only profile, 92 s of audio only), since rill's FLV
-        # header always announces audio and video. Half a second here.
+        # assumes both). Over HTTP-FLV the header announces only the tracks
+        # the stream has (guess_has_av), except to a player that came before
+        # the sequence headers (a cold edge), which would wait until it has
+        # read probesize (5 MB: 92 s of audio only). Half a second here.
         extra = [] if self.p.video and self.p.audio else ["-analyzeduration", "500000"]
         self.probes.append(media.PacketProbe(self.node.url(STREAM), 2, "ffprobe-rtmp", extra))
         self.probes.append(media.PacketProbe("http://%s:%d/live/%s.flv" % (

@@ -68,10 +68,24 @@ static int flv_status(play_session_t *ps, int event)
     return event == PLAY_EV_FAILED;
 }
 
-static const uint8_t *flv_file_header_bytes(void)
+/* The FLV header's track flags. A player (ffprobe, ffplay, mpegts.js) waits
+ * for every track the header announces, so a single-track stream announced
+ * as both keeps it probing for seconds. With guess_has_av the flags come from
+ * the sequence headers the stream has when the player arrives; one that
+ * arrives before any (a cold edge, a publisher not there yet) is told both,
+ * unless has_audio / has_video say otherwise. */
+static const uint8_t *flv_file_header_bytes(const rill_vhost_conf_t *vc, const rill_source_t *s)
 {
-    static uint8_t hdr[FLV_FILE_HEADER_SIZE];
-    flv_file_header(hdr, 1, 1);
+    static uint8_t hdrs[4][FLV_FILE_HEADER_SIZE];   /* outlive the write: one per flag pair */
+    int audio = 1, video = 1;
+    if (vc->http_remux_guess_has_av && (s->audio_sh || s->video_sh)) {
+        audio = s->audio_sh != NULL;
+        video = s->video_sh != NULL;
+    }
+    audio &= vc->http_remux_has_audio;
+    video &= vc->http_remux_has_video;
+    uint8_t *hdr = hdrs[audio * 2 + video];
+    flv_file_header(hdr, audio, video);
     return hdr;
 }
 
@@ -87,7 +101,7 @@ static int flv_start(play_session_t *ps, stream_pump_t *p)
     rc = stream_pump_init_flv(p, fd, &f->out_bytes, ps->consumer, ps->mw_latency, ps->mw_msgs);
     /* One FLV header per response: a republish or an edge's switch of
      * origin only brings new sequence headers as tags. */
-    if (!rc) rc = stream_pump_queue_bytes(p, flv_file_header_bytes(), FLV_FILE_HEADER_SIZE);
+    if (!rc) rc = stream_pump_queue_bytes(p, flv_file_header_bytes(ps->vc, ps->src), FLV_FILE_HEADER_SIZE);
     return rc;
 }
 

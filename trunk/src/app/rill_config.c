@@ -496,13 +496,22 @@ static int remux_mount(ctx_t *x, const conf_directive_t *d, void *o)
 static int remux_republish(ctx_t *x, const conf_directive_t *d, void *o)
 { return arg_int(x, d, 0, MAX_MS, &VH(o)->http_remux_republish_timeout); }
 
+static int remux_has_audio(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_onoff(x, d, &VH(o)->http_remux_has_audio); }
+static int remux_has_video(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_onoff(x, d, &VH(o)->http_remux_has_video); }
+static int remux_guess_has_av(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_onoff(x, d, &VH(o)->http_remux_guess_has_av); }
+
 static const dir_spec_t remux_dirs[] = {
     { "enabled", remux_enabled, 0 },
     { "mount", remux_mount, 0 },
     { "republish_timeout", remux_republish, 0 },
+    { "has_audio", remux_has_audio, 0 },
+    { "has_video", remux_has_video, 0 },
+    { "guess_has_av", remux_guess_has_av, 0 },
     /* SRS-only */
-    { "fast_cache", NULL, 0 }, { "drop_if_not_match", NULL, 0 }, { "has_audio", NULL, 0 },
-    { "has_video", NULL, 0 }, { "guess_has_av", NULL, 0 },
+    { "fast_cache", NULL, 0 }, { "drop_if_not_match", NULL, 0 },
     { NULL, NULL, 0 }
 };
 
@@ -624,6 +633,7 @@ static rill_vhost_conf_t *vhost_add(rill_config_t *c, const char *name, const ch
         .origin_backoff = DEF_ORIGIN_BACKOFF, .origin_give_up = DEF_ORIGIN_GIVE_UP,
         .ingest_grace = DEF_INGEST_GRACE,
         .http_remux_republish_timeout = DEF_REPUBLISH_TIMEOUT,
+        .http_remux_has_audio = 1, .http_remux_has_video = 1, .http_remux_guess_has_av = 1,
         .hooks_timeout = DEF_HOOKS_TIMEOUT,
     };
     v->name = strdup(name);

@@ -90,6 +90,9 @@ typedef struct rill_vhost_conf {
     int http_remux_enabled; /* default off */
     char *http_remux_mount; /* default [vhost]/[app]/[stream].flv */
     int http_remux_republish_timeout; /* ms an HTTP-FLV player waits for a publisher to return, default 10000 (rill's own) */
+    int http_remux_has_audio;   /* the FLV header's audio flag may be set, default on */
+    int http_remux_has_video;   /* the FLV header's video flag may be set, default on */
+    int http_remux_guess_has_av; /* flags from the stream's sequence headers, default on */
     /* http_hooks { } */
     int hooks_enabled;      /* default off */
     char **hooks[RILL_HOOK_COUNT]; /* http:// URLs per callback, called in order; none by default */
