@@ -54,19 +54,45 @@ static int recently_failed(edge_mgr_t *m, const rill_dest_t *d)
     return slot && *slot && rill_now_ms() - *slot < HEALTH_MEMORY_MS;
 }
 
-/* The next origin to try after 'from' (-1: start): list order, skipping
- * origins that failed recently unless every one did. Never 'from' itself
- * while there are others: it has just failed or lost the stream, whatever
- * its health record says. */
-static int next_origin(edge_mgr_t *m, const rill_vhost_conf_t *vc, int from)
+int edge_next_origin(int n, const int *failed, int from)
 {
-    int n = vc->norigins;
     for (int k = 0; k < n; k++) {
         int i = from < 0 ? k : (from + 1 + k) % n;
         if (i == from) break;
-        if (!recently_failed(m, &vc->origins[i])) return i;
+        if (!failed[i]) return i;
     }
     return from < 0 ? 0 : (from + 1) % n;
+}
+
+/* The next origin to try after 'from' (-1: start), from the health records. */
+static int next_origin(edge_mgr_t *m, const rill_vhost_conf_t *vc, int from)
+{
+    int n = vc->norigins;
+    int failed[n > 0 ? n : 1];     /* a config lists a handful */
+    for (int i = 0; i < n; i++) failed[i] = recently_failed(m, &vc->origins[i]);
+    return edge_next_origin(n, failed, from);
+}
+
+int edge_marks_failed(int session_rc, int got_media)
+{
+    /* an origin that lost the stream works; one that sent media worked */
+    return session_rc != LOST && !got_media;
+}
+
+int edge_after_session(edge_retry_t *r, int norigins, int got_media, int64_t now, int give_up_ms)
+{
+    if (got_media) {
+        r->failing_since = 0;
+        r->tried = 0;
+    }
+    if (!r->failing_since) r->failing_since = now;
+    r->tried++;
+    if (give_up_ms && now - r->failing_since >= give_up_ms) return EDGE_GIVE_UP;
+    if (r->tried >= norigins) {
+        r->tried = 0;
+        return EDGE_ROUND_DONE;
+    }
+    return EDGE_NEXT;
 }
 
 /* Players gone for the grace period? Tracks when they went. */
@@ -142,7 +168,7 @@ static int session(edge_ingest_t *g, const rill_dest_t *d, uint32_t *last_ts, in
     g->live_in = &cl.s.in_bytes;    /* the API reads bytes while the session runs */
     g->live_base = before;
     for (;;) {
-        if (g->stop) break;
+        if (g->task.stop) break;
         if (idle_expired(g)) {
             rc = IDLE;
             break;
@@ -156,9 +182,11 @@ static int session(edge_ingest_t *g, const rill_dest_t *d, uint32_t *last_ts, in
         }
         rc = rtmp_session_read(&cl.s, &m, to);
         if (rc == RILL_ERR_TIMEOUT && to < read_to) continue;
-        if (rc && !g->stop) {
-            rill_warn("edge %s/%s/%s: origin %s: %s", s->vhost, s->app, s->stream, g->origin,
-                      rc == RILL_ERR_TIMEOUT ? "silent, failing over" : rill_strerror(rc));
+        if (rc) {
+            /* m was not filled: an interrupt at shutdown ends here too */
+            if (!g->task.stop)
+                rill_warn("edge %s/%s/%s: origin %s: %s", s->vhost, s->app, s->stream, g->origin,
+                          rc == RILL_ERR_TIMEOUT ? "silent, failing over" : rill_strerror(rc));
             break;
         }
         if (lost_stream(&m)) {
@@ -201,7 +229,7 @@ static void unlink_ingest(edge_mgr_t *m, edge_ingest_t *g)
     }
 }
 
-static void *ingest_loop(void *arg)
+static void ingest_loop(void *arg)
 {
     edge_ingest_t *g = arg;
     edge_mgr_t *m = g->mgr;
@@ -211,49 +239,41 @@ static void *ingest_loop(void *arg)
     uint32_t last_ts = 0;
     int have_last = 0;
     int idx = next_origin(m, vc, -1);
-    int64_t failing_since = 0;
-    int tried = 0;
+    edge_retry_t retry = { 0, 0 };
     int prev = -1;
-    while (!g->stop) {
+    while (!g->task.stop) {
         if (prev >= 0 && prev != idx) g->switches++;
         int got_media = 0;
         int rc = session(g, &vc->origins[idx], &last_ts, &have_last, &got_media);
         prev = idx;
-        if (g->stop || rc == IDLE) break;
-        mark_failed(m, &vc->origins[idx], rc != LOST && !got_media);
-        if (got_media) {
-            failing_since = 0;
-            tried = 0;
-        }
-        if (!failing_since) failing_since = rill_now_ms();
-        tried++;
-        if (vc->origin_give_up && rill_now_ms() - failing_since >= vc->origin_give_up) {
+        if (g->task.stop || rc == IDLE) break;
+        mark_failed(m, &vc->origins[idx], edge_marks_failed(rc, got_media));
+        int verdict = edge_after_session(&retry, vc->norigins, got_media, rill_now_ms(), vc->origin_give_up);
+        if (verdict == EDGE_GIVE_UP) {
             rill_error("edge %s/%s/%s: every origin failed for %d ms, closing players", s->vhost, s->app, s->stream,
                        vc->origin_give_up);
             source_fail(s);
             break;
         }
         idx = next_origin(m, vc, idx);
-        if (tried >= vc->norigins) {
+        if (verdict == EDGE_ROUND_DONE) {
             /* a whole round failed: pause before the next, still watching for idleness */
             g->state = EDGE_BACKOFF;
-            tried = 0;
             int64_t until = rill_now_ms() + vc->origin_backoff;
-            while (!g->stop && rill_now_ms() < until && !idle_expired(g)) st_usleep(50 * 1000);
+            while (!g->task.stop && rill_now_ms() < until && !idle_expired(g)) st_usleep(50 * 1000);
             if (idle_expired(g)) break;
         }
     }
-    /* Decided and unlinked without yielding, so a player arriving now starts a fresh ingest. */
+    /* Decided and unlinked without yielding, so a player arriving now starts a
+     * fresh ingest; the manager's group joins this coroutine and frees g. */
     unlink_ingest(m, g);
     rill_trace("edge %s/%s/%s: upstream stopped (%s), %llu bytes, %u switches", s->vhost, s->app, s->stream,
-               g->stop ? "server stopping" : s->upstream_failed ? "origins failed" : "no players",
+               g->task.stop ? "server stopping" : s->upstream_failed ? "origins failed" : "no players",
                (unsigned long long)g->bytes, g->switches);
     source_unpublish(s);
     s->edge_ingest = 0;
     hub_release(m->hub, s);
     m->closed_bytes += g->bytes;
-    free(g);
-    return NULL;
 }
 
 uint64_t edge_ingest_bytes(const edge_ingest_t *g)
@@ -298,8 +318,7 @@ int edge_on_play(edge_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, c
         free(g);
         return rc;
     }
-    g->thread = st_thread_create(ingest_loop, g, 0, 0);
-    if (!g->thread) {
+    if (rill_tasks_start(&m->tasks, &g->task, ingest_loop, g, NULL, free) != 0) {
         source_unpublish(s);
         s->edge_ingest = 0;
         free(g);
@@ -361,19 +380,15 @@ int edge_check_play(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app,
     return traverse(m, vc, app, vhost, NULL, stream_with_param);
 }
 
-void edge_init(edge_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf)
+int edge_init(edge_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf)
 {
     memset(m, 0, sizeof(*m));
     m->hub = hub;
     m->conf = conf;
+    return rill_tasks_init(&m->tasks, "edge upstreams");
 }
 
 void edge_stop_all(edge_mgr_t *m)
 {
-    for (edge_ingest_t *g = m->list; g; g = g->next) {
-        g->stop = 1;
-        st_thread_interrupt(g->thread);
-    }
-    for (int i = 0; i < 100 && m->count > 0; i++) st_usleep(10 * 1000);
-    if (m->count > 0) rill_warn("%d edge upstreams still stopping at exit", m->count);
+    rill_tasks_stop(&m->tasks);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include "hub.h"
 #include "rill_config.h"
+#include "rill_task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,8 +26,7 @@ typedef struct edge_ingest {
     rill_source_t *src;
     const rill_vhost_conf_t *vc;
     char stream[1300];          /* stream name + the first player's params */
-    st_thread_t thread;         /* frees itself; the manager interrupts and waits */
-    int stop;
+    rill_task_t task;           /* a member of the manager's group: joined and freed by it */
     uint32_t cid;
     int state;
     char origin[300];           /* the origin in use (host:port) */
@@ -43,14 +43,15 @@ typedef struct edge_ingest {
 typedef struct edge_mgr {
     const rill_config_t *conf;
     rill_hub_t *hub;
-    edge_ingest_t *list;
+    edge_ingest_t *list;        /* ingests running (an ingest that decided to end is off it) */
     int count;
+    rill_tasks_t tasks;         /* owns every ingest's coroutine, ended or not */
     uint64_t closed_bytes;      /* received by ingests that ended */
     /* origins that failed recently, so a new stream does not start on a dead one */
     struct { char key[80]; int64_t failed_ms; } health[EDGE_HEALTH_SLOTS];
 } edge_mgr_t;
 
-void edge_init(edge_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf);
+int edge_init(edge_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf);
 /* A player arrived at an edge vhost's source: make sure an upstream pulls it. */
 int edge_on_play(edge_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const char *param);
 /* token_traverse: 0 when an origin accepts the same connect (or play), else
@@ -64,7 +65,24 @@ edge_ingest_t *edge_find(edge_mgr_t *m, const rill_source_t *s);
 uint64_t edge_ingest_bytes(const edge_ingest_t *g);
 uint64_t edge_bytes_total(const edge_mgr_t *m);
 const char *edge_state_name(int state);
-/* Shutdown: stop every ingest and wait (bounded) for them. */
+
+/* The ingest's decisions, pure (unit-tested). */
+/* The next origin after 'from' (-1: the first) among n, in list order,
+ * skipping those failed[i] says failed recently unless every one did; never
+ * 'from' itself while there are others. */
+int edge_next_origin(int n, const int *failed, int from);
+/* What a session's end means. */
+enum edge_verdict { EDGE_NEXT = 0, EDGE_ROUND_DONE, EDGE_GIVE_UP };
+typedef struct edge_retry {
+    int64_t failing_since;      /* ms when this run of failures began (0: none) */
+    int tried;                  /* origins tried in the current round */
+} edge_retry_t;
+/* After a session: got_media resets the run of failures; a run longer than
+ * give_up_ms (0: never) gives up; a round over every origin backs off. */
+int edge_after_session(edge_retry_t *r, int norigins, int got_media, int64_t now_ms, int give_up_ms);
+/* Should a failed session mark its origin as failed (tried last for a while)? */
+int edge_marks_failed(int session_rc, int got_media);
+/* Shutdown: interrupt every ingest, join each, free. */
 void edge_stop_all(edge_mgr_t *m);
 
 #ifdef __cplusplus

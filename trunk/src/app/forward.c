@@ -70,7 +70,7 @@ static int forward_once(forwarder_t *f)
         f->live_out = &cl.s.out_bytes;  /* the API reads bytes while the session runs */
         f->live_base = before;
         rc = stream_pump_queue_headers(&p);
-        if (!rc) rc = stream_pump_run(&p, &f->stop);
+        if (!rc) rc = stream_pump_run(&p, &f->task.stop);
         f->bytes_sent += cl.s.out_bytes - before;
         f->live_out = NULL;
         stream_pump_free(&p);
@@ -80,42 +80,53 @@ static int forward_once(forwarder_t *f)
     return rc;
 }
 
-static void *forward_loop(void *arg)
+#define SESSION_OK_MS 5000   /* a session that ran this long was a success: retry quickly again */
+
+fwd_next_t forward_after_failure(int cur, int ndests, int failures, int was_up, int64_t ran_ms, int backoff_min,
+                                 int backoff_max)
+{
+    fwd_next_t n = { cur, 0, failures, 0, 0 };
+    if (ran_ms > SESSION_OK_MS) n.failures = 0;
+    n.attempt = n.failures + 1;
+    /* the slave had accepted the publish: losing it is news, always logged */
+    n.log = was_up || n.failures % LOG_EVERY == 0;
+    if (ndests > 1) {
+        /* next origin at once; back off only after a whole round failed */
+        n.cur = (cur + 1) % ndests;
+        if (n.cur != 0) return n;
+    }
+    int64_t wait = backoff_min;
+    for (int i = 0; i < n.failures && wait < backoff_max; i++) wait *= 2;
+    n.wait_ms = wait > backoff_max ? backoff_max : wait;
+    n.failures++;
+    return n;
+}
+
+static void forward_loop(void *arg)
 {
     forwarder_t *f = arg;
     rill_log_set_cid(f->cid);
-    int failures = 0;
-    while (!f->stop) {
+    while (!f->task.stop) {
         f->state = FWD_CONNECTING;
         int64_t started = rill_now_ms();
         int rc = forward_once(f);
-        if (f->stop) break;
-        /* the slave had accepted the publish: losing it is news, always logged */
-        int was_up = f->state == FWD_FORWARDING;
-        /* a session that ran a while was a success: the next retry is quick again */
-        if (rill_now_ms() - started > 5000) failures = 0;
-        if (was_up || failures % LOG_EVERY == 0)
+        if (f->task.stop) break;
+        fwd_next_t nx = forward_after_failure(f->cur, f->ndests, f->failures, f->state == FWD_FORWARDING,
+                                              rill_now_ms() - started, f->backoff_min, f->backoff_max);
+        if (nx.log)
             rill_warn("forward %s/%s/%s to %s failed: %s%s (try %d)", f->src->vhost, f->src->app, f->src->stream,
                       f->dest, rill_strerror(rc), rc == RILL_ERR_DENIED ? " (slave refused the publish)" : "",
-                      failures + 1);
-        if (f->ndests > 1) {
-            /* next origin at once; back off only after a whole round failed */
-            f->cur = (f->cur + 1) % f->ndests;
-            aim(f);
-            if (f->cur != 0) {
-                f->reconnects++;
-                continue;
-            }
-        }
-        int64_t wait = f->backoff_min;
-        for (int i = 0; i < failures && wait < f->backoff_max; i++) wait *= 2;
-        if (wait > f->backoff_max) wait = f->backoff_max;
-        failures++;
+                      nx.attempt);
+        f->failures = nx.failures;
         f->reconnects++;
+        if (nx.cur != f->cur) {
+            f->cur = nx.cur;
+            aim(f);
+        }
+        if (!nx.wait_ms) continue;
         f->state = FWD_BACKOFF;
-        st_usleep((st_utime_t)wait * 1000);   /* the manager's interrupt cuts this short */
+        st_usleep((st_utime_t)nx.wait_ms * 1000);   /* the manager's interrupt cuts this short */
     }
-    return NULL;
 }
 
 /* A forwarder to the first of dests that works (one, for a plain forward;
@@ -142,8 +153,7 @@ static int start(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc
     snprintf(f->app, sizeof f->app, "%s", app);
     snprintf(f->stream, sizeof f->stream, "%s%s", stream, param);
     aim(f);
-    f->thread = st_thread_create(forward_loop, f, 1, 0);
-    if (!f->thread) {
+    if (rill_task_start(&f->task, forward_loop, f, NULL) != 0) {
         free(f->dests);
         free(f);
         return RILL_ERR_NOMEM;
@@ -160,27 +170,25 @@ struct fwd_query {
     forward_mgr_t *mgr;
     rill_source_t *src;
     const rill_vhost_conf_t *vc;
-    st_thread_t thread;         /* joinable: on_unpublish or forward_stop_all joins it */
-    int stop;
+    rill_task_t task;           /* on_unpublish or forward_stop_all stops it */
     fwd_query_t *next;
 };
 
-static void *query_main(void *arg)
+static void query_main(void *arg)
 {
     fwd_query_t *q = arg;
     rill_source_t *s = q->src;
     rill_log_set_cid(s->publisher_cid);
     char **urls = NULL;
     int n = 0;
-    if (http_hooks_on_forward(q->mgr->hooks, q->vc, s, &urls, &n) != 0) return NULL;
+    if (http_hooks_on_forward(q->mgr->hooks, q->vc, s, &urls, &n) != 0) return;
     rill_trace("forward %s/%s/%s: backend %s answered %d url(s)", s->vhost, s->app, s->stream,
                q->vc->forward_backend, n);
     /* no yield from here on: an unpublish cannot slip in between */
-    for (int i = 0; i < n && !q->stop; i++)
+    for (int i = 0; i < n && !q->task.stop; i++)
         if (forward_start_url(q->mgr, s, q->vc, urls[i]) == 0)
             rill_trace("forward %s/%s/%s to %s (from the backend)", s->vhost, s->app, s->stream, urls[i]);
     http_hooks_free_urls(urls, n);
-    return NULL;
 }
 
 /* The publisher's coroutine only starts the question; it never waits for it. */
@@ -191,8 +199,7 @@ static void start_query(forward_mgr_t *m, rill_source_t *s, const rill_vhost_con
     q->mgr = m;
     q->src = s;
     q->vc = vc;
-    q->thread = st_thread_create(query_main, q, 1, 0);
-    if (!q->thread) {
+    if (rill_task_start(&q->task, query_main, q, NULL) != 0) {
         rill_error("forward %s/%s/%s: could not ask the backend", s->vhost, s->app, s->stream);
         free(q);
         return;
@@ -201,20 +208,27 @@ static void start_query(forward_mgr_t *m, rill_source_t *s, const rill_vhost_con
     m->queries = q;
 }
 
-/* Stop and free the questions about s (every one when s is NULL). */
+/* Stop and free the questions about s (every one when s is NULL). All are
+ * unlinked before the first join: a join yields, and another unpublish may
+ * edit the list meanwhile. */
 static void stop_queries(forward_mgr_t *m, const rill_source_t *s)
 {
-    fwd_query_t **pp = &m->queries;
-    while (*pp) {
+    fwd_query_t *stopping = NULL;
+    for (fwd_query_t **pp = &m->queries; *pp;) {
         fwd_query_t *q = *pp;
         if (s && q->src != s) {
             pp = &q->next;
             continue;
         }
         *pp = q->next;
-        q->stop = 1;
-        st_thread_interrupt(q->thread);
-        st_thread_join(q->thread, NULL);
+        rill_task_interrupt(&q->task);
+        q->next = stopping;
+        stopping = q;
+    }
+    while (stopping) {
+        fwd_query_t *q = stopping;
+        stopping = q->next;
+        rill_task_join(&q->task);
         free(q);
     }
 }
@@ -262,16 +276,31 @@ int forward_start_url(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_
     return start(m, s, vc, &d, 1, u.app, u.stream, u.param);
 }
 
-static void stop_one(forwarder_t *f)
+/* Unlink f from the manager's list (no yield) and interrupt it. */
+static forwarder_t *detach(forward_mgr_t *m, forwarder_t **pp, forwarder_t *stopping)
 {
-    f->stop = 1;
-    st_thread_interrupt(f->thread);
-    st_thread_join(f->thread, NULL);
-    rill_trace("forward %s/%s/%s to %s: stopped, %llu bytes, %u reconnects", f->src->vhost, f->src->app,
-               f->src->stream, f->dest, (unsigned long long)f->bytes_sent, f->reconnects);
-    f->mgr->closed_bytes += f->bytes_sent;
-    free(f->dests);
-    free(f);
+    forwarder_t *f = *pp;
+    *pp = f->next;
+    m->count--;
+    rill_task_interrupt(&f->task);
+    f->next = stopping;
+    return f;
+}
+
+/* Join and free detached forwarders. The joins yield: nothing here points
+ * into the manager's list, which other coroutines may edit meanwhile. */
+static void stop_detached(forward_mgr_t *m, forwarder_t *stopping)
+{
+    while (stopping) {
+        forwarder_t *f = stopping;
+        stopping = f->next;
+        rill_task_join(&f->task);
+        rill_trace("forward %s/%s/%s to %s: stopped, %llu bytes, %u reconnects", f->src->vhost, f->src->app,
+                   f->src->stream, f->dest, (unsigned long long)f->bytes_sent, f->reconnects);
+        m->closed_bytes += f->bytes_sent;
+        free(f->dests);
+        free(f);
+    }
 }
 
 static void on_unpublish(void *ctx, rill_source_t *s)
@@ -279,17 +308,12 @@ static void on_unpublish(void *ctx, rill_source_t *s)
     forward_mgr_t *m = ctx;
     /* the question first: it could still start forwarders */
     stop_queries(m, s);
-    forwarder_t **pp = &m->list;
-    while (*pp) {
-        forwarder_t *f = *pp;
-        if (f->src != s) {
-            pp = &f->next;
-            continue;
-        }
-        *pp = f->next;
-        m->count--;
-        stop_one(f);
+    forwarder_t *stopping = NULL;
+    for (forwarder_t **pp = &m->list; *pp;) {
+        if ((*pp)->src != s) pp = &(*pp)->next;
+        else stopping = detach(m, pp, stopping);
     }
+    stop_detached(m, stopping);
 }
 
 static int listed(const rill_vhost_conf_t *vc, const rill_dest_t *d)
@@ -302,21 +326,23 @@ static int listed(const rill_vhost_conf_t *vc, const rill_dest_t *d)
 
 void forward_reconcile(forward_mgr_t *m, rill_hub_t *hub)
 {
+    /* First every forwarder no longer listed, unlinked in one walk without a yield. */
+    forwarder_t *stopping = NULL;
+    for (forwarder_t **pp = &m->list; *pp;) {
+        forwarder_t *f = *pp;
+        const rill_vhost_conf_t *vc = rill_config_vhost(m->conf, f->src->vhost);
+        if (!f->configured || listed(vc, &f->dests[0])) {
+            pp = &f->next;
+            continue;
+        }
+        rill_trace("reload: forward %s/%s/%s to %s no longer listed", f->src->vhost, f->src->app, f->src->stream,
+                   f->dest);
+        stopping = detach(m, pp, stopping);
+    }
+    /* Then the new destinations: starting never yields, so the source walk is safe. */
     for (rill_source_t *s = hub->sources; s; s = s->next) {
         if (!s->publisher || s->edge_ingest) continue;
         const rill_vhost_conf_t *vc = rill_config_vhost(m->conf, s->vhost);
-        forwarder_t **pp = &m->list;
-        while (*pp) {
-            forwarder_t *f = *pp;
-            if (f->src != s || !f->configured || listed(vc, &f->dests[0])) {
-                pp = &f->next;
-                continue;
-            }
-            *pp = f->next;
-            m->count--;
-            rill_trace("reload: forward %s/%s/%s to %s no longer listed", s->vhost, s->app, s->stream, f->dest);
-            stop_one(f);
-        }
         if (!vc || vc->edge || !vc->forward_enabled) continue;
         for (int i = 0; i < vc->nforward_dests; i++) {
             const rill_dest_t *d = &vc->forward_dests[i];
@@ -328,6 +354,8 @@ void forward_reconcile(forward_mgr_t *m, rill_hub_t *hub)
             start_configured(m, s, vc, d);
         }
     }
+    /* Last, the joins (they yield). */
+    stop_detached(m, stopping);
 }
 
 void forward_init(forward_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf)
@@ -355,10 +383,7 @@ uint64_t forward_bytes_total(const forward_mgr_t *m)
 void forward_stop_all(forward_mgr_t *m)
 {
     stop_queries(m, NULL);
-    while (m->list) {
-        forwarder_t *f = m->list;
-        m->list = f->next;
-        m->count--;
-        stop_one(f);
-    }
+    forwarder_t *stopping = NULL;
+    while (m->list) stopping = detach(m, &m->list, stopping);
+    stop_detached(m, stopping);
 }

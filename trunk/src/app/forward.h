@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "hub.h"
 #include "rill_config.h"
+#include "rill_task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,10 +30,10 @@ typedef struct forwarder {
     char stream[1300];          /* stream + the publisher's params */
     char tc_url[600];
     int backoff_min, backoff_max;
+    int failures;               /* rounds that failed in a row (forward_after_failure) */
     int chunk_size;
     int send_buffer;            /* SO_SNDBUF of its socket: the vhost's play send_buffer */
-    st_thread_t thread;         /* joinable; the manager joins it */
-    int stop;
+    rill_task_t task;           /* owned by the manager: on_unpublish, reload or shutdown stops it */
     int configured;             /* from the vhost's destination list (a reload may stop it) */
     int state;
     uint64_t bytes_sent;        /* sessions that ended */
@@ -55,6 +56,18 @@ typedef struct forward_mgr {
     struct http_hooks *hooks;   /* asks a vhost's forward backend (set by the server) */
     fwd_query_t *queries;       /* backend questions, one per published source, joined on unpublish */
 } forward_mgr_t;
+
+/* The forwarder's decisions, pure (unit-tested): after a session that
+ * ended with rc, having been up (was_up) for ran_ms, what next. */
+typedef struct fwd_next {
+    int cur;                    /* the destination to try next */
+    int64_t wait_ms;            /* back off this long first (0: at once) */
+    int failures;               /* the new count of failed rounds */
+    int attempt;                /* the failed try's number in the current run of failures (for the log) */
+    int log;                    /* worth a warning: the first, every 10th, or a session that was up */
+} fwd_next_t;
+fwd_next_t forward_after_failure(int cur, int ndests, int failures, int was_up, int64_t ran_ms, int backoff_min,
+                                 int backoff_max);
 
 void forward_init(forward_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf);
 const char *forward_state_name(int state);

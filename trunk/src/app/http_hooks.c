@@ -13,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STOP_GRACE_MS   500     /* at shutdown, notifications under way get this long to finish */
-#define STOP_WAIT_MS    2000    /* then, interrupted, this long to end */
+#define STOP_GRACE_MS   300     /* at shutdown, notifications under way get this long to finish */
 #define MAX_POSTS       (3 * 16)
 
 static const char *const actions[RILL_HOOK_COUNT] = {
@@ -237,39 +236,33 @@ int http_hooks_check(http_hooks_t *h, const rill_vhost_conf_t *vc, int hook, ril
 
 struct hook_job {
     http_hooks_t *h;
-    st_thread_t thread;
+    rill_task_t task;           /* a member of h->jobs */
     uint32_t cid;
     int timeout_ms;
     int n;
     struct { const char *action, *url; char *body; } post[MAX_POSTS];  /* url: the config's string */
     char *bodies[3];
-    hook_job_t *prev, *next;
 };
 
-static void job_free(hook_job_t *j)
+static void job_free(void *arg)
 {
+    hook_job_t *j = arg;
     for (int i = 0; i < 3; i++) free(j->bodies[i]);
     free(j);
 }
 
-static void *job_main(void *arg)
+static void job_main(void *arg)
 {
     hook_job_t *j = arg;
     http_hooks_t *h = j->h;
     rill_log_set_cid(j->cid);
     for (int i = 0; i < j->n; i++) {
-        if (h->stopping > 1) {
+        if (j->task.stop) {
             rill_warn("hook %s %s for client %u: not sent (server stopping)", j->post[i].action, j->post[i].url, j->cid);
             continue;
         }
         post_one(h, j->post[i].action, j->post[i].url, j->post[i].body, j->timeout_ms, j->cid, 1);
     }
-    if (j->prev) j->prev->next = j->next;
-    else h->jobs = j->next;
-    if (j->next) j->next->prev = j->prev;
-    h->njobs--;
-    job_free(j);
-    return NULL;
 }
 
 void http_hooks_client_end(http_hooks_t *h, const rill_vhost_conf_t *vc, const rill_client_t *cl)
@@ -303,17 +296,12 @@ void http_hooks_client_end(http_hooks_t *h, const rill_vhost_conf_t *vc, const r
             j->n++;
         }
     }
-    /* not joinable: it unlinks and frees itself; http_hooks_stop waits for the list to empty */
-    j->thread = st_thread_create(job_main, j, 0, 0);
-    if (!j->thread) {
-        rill_warn("hooks: no coroutine for the notifications of client %u", cl->id);
+    /* the group joins it when it ends and frees it (job_free) */
+    if (rill_tasks_start(&h->jobs, &j->task, job_main, j, NULL, job_free) != 0) {
+        rill_warn("hooks: no coroutine for the notifications of client %u%s", cl->id,
+                  h->jobs.closing ? " (server stopping)" : "");
         job_free(j);
-        return;
     }
-    j->next = h->jobs;
-    if (h->jobs) h->jobs->prev = j;
-    h->jobs = j;
-    h->njobs++;
 }
 
 int http_hooks_on_forward(http_hooks_t *h, const rill_vhost_conf_t *vc, struct rill_source *s, char ***urls, int *n)
@@ -354,20 +342,19 @@ int http_hooks_on_forward(http_hooks_t *h, const rill_vhost_conf_t *vc, struct r
     return rc;
 }
 
-void http_hooks_init(http_hooks_t *h, struct rill_server *srv)
+int http_hooks_init(http_hooks_t *h, struct rill_server *srv)
 {
     memset(h, 0, sizeof *h);
     h->srv = srv;
+    return rill_tasks_init(&h->jobs, "hook notifications");
 }
 
 void http_hooks_stop(http_hooks_t *h)
 {
     h->stopping = 1;
-    for (int i = 0; i < STOP_GRACE_MS / 10 && h->jobs; i++) st_usleep(10 * 1000);
-    if (!h->jobs) return;
-    h->stopping = 2;        /* what was not sent yet is dropped */
-    rill_warn("hooks: interrupting %d notification(s) still under way", h->njobs);
-    for (hook_job_t *j = h->jobs; j; j = j->next) st_thread_interrupt(j->thread);
-    for (int i = 0; i < STOP_WAIT_MS / 10 && h->jobs; i++) st_usleep(10 * 1000);
-    if (h->jobs) rill_warn("hooks: %d notification(s) did not end", h->njobs);
+    for (int i = 0; i < STOP_GRACE_MS / 10 && h->jobs.count; i++) st_usleep(10 * 1000);
+    if (h->jobs.count)
+        rill_warn("hooks: interrupting %d notification(s) still under way; what was not sent is dropped",
+                  h->jobs.count);
+    rill_tasks_stop(&h->jobs);
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include "rill_client.h"
 #include "rill_config.h"
+#include "rill_task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,14 +50,13 @@ typedef struct hook_job hook_job_t;
 
 typedef struct http_hooks {
     struct rill_server *srv;
-    hook_job_t *jobs;           /* notifications under way */
-    int njobs;
+    rill_tasks_t jobs;          /* notification coroutines: owned, joined and freed here */
     int stopping;
     /* for the metrics */
     uint64_t calls, allowed, denied, failed;
 } http_hooks_t;
 
-void http_hooks_init(http_hooks_t *h, struct rill_server *srv);
+int http_hooks_init(http_hooks_t *h, struct rill_server *srv);
 /* RILL_HOOK_CONNECT, _PUBLISH or _PLAY for a client (registered or not):
  * 0 when allowed (or the vhost has no such hook), RILL_ERR_DENIED. A
  * passed on_connect marks the client so that its end sends on_close. */
@@ -68,8 +68,8 @@ void http_hooks_client_end(http_hooks_t *h, const rill_vhost_conf_t *vc, const r
  * the rtmp:// URLs it answers. Blocks the calling coroutine (bounded by the
  * vhost's hooks timeout). 0 or RILL_ERR_*. */
 int http_hooks_on_forward(http_hooks_t *h, const rill_vhost_conf_t *vc, struct rill_source *s, char ***urls, int *n);
-/* Shutdown: give notifications under way a moment, then interrupt them and
- * wait (bounded) until every one has ended. */
+/* Shutdown: give notifications under way a moment (STOP_GRACE_MS), then
+ * interrupt, join and free every one. */
 void http_hooks_stop(http_hooks_t *h);
 
 #ifdef __cplusplus

@@ -17,7 +17,6 @@
 #define DEF_KEEPALIVE_TIMEOUT_MS 30000
 #define DEF_SEND_TIMEOUT_MS      30000
 #define DEF_MAX_CONNS            1000
-#define STOP_WAIT_US             (5 * 1000000LL)   /* bounded wait for connections at shutdown */
 #define LINGER_US                (2 * 1000000LL)   /* draining a refused client before the close */
 #define LINGER_MAX_BYTES         (1024 * 1024)
 
@@ -47,8 +46,7 @@ int http_server_new(http_server_t **out, const http_server_opts_t *o)
         (st_utime_t)(o->keepalive_timeout_ms > 0 ? o->keepalive_timeout_ms : DEF_KEEPALIVE_TIMEOUT_MS) * 1000;
     s->send_timeout = (st_utime_t)(o->send_timeout_ms > 0 ? o->send_timeout_ms : DEF_SEND_TIMEOUT_MS) * 1000;
     s->max_conns = o->max_conns > 0 ? o->max_conns : DEF_MAX_CONNS;
-    s->drained = st_cond_new();
-    if (!s->drained) {
+    if (rill_tasks_init(&s->conns, "http connections") != 0) {
         free(s);
         return RILL_ERR_NOMEM;
     }
@@ -56,7 +54,7 @@ int http_server_new(http_server_t **out, const http_server_opts_t *o)
     return 0;
 }
 
-int http_server_nconns(const http_server_t *s) { return s->nconns; }
+int http_server_nconns(const http_server_t *s) { return s->conns.count; }
 
 int http_server_port(const http_server_t *s)
 {
@@ -192,21 +190,17 @@ static void serve(http_conn_t *c)
     }
 }
 
-static void conn_free(http_conn_t *c)
+/* After the join (the server owns the connection): the fd and buffers. */
+static void conn_free(void *arg)
 {
-    http_server_t *s = c->srv;
+    http_conn_t *c = arg;
     http_msg_parser_free(&c->parser);
     rill_writer_free(&c->hbuf);
     if (c->fd) st_netfd_close(c->fd);
-    if (c->prev) c->prev->next = c->next;
-    else s->conns = c->next;
-    if (c->next) c->next->prev = c->prev;
-    s->nconns--;
-    if (s->stopping && s->nconns == 0) st_cond_signal(s->drained);
     free(c);
 }
 
-static void *conn_main(void *arg)
+static void conn_main(void *arg)
 {
     http_conn_t *c = arg;
     rill_log_set_cid(c->cid);
@@ -214,8 +208,6 @@ static void *conn_main(void *arg)
     serve(c);
     rill_verbose("%s close %s: in %llu bytes, out %llu bytes", c->srv->name, c->peer,
                  (unsigned long long)c->in_bytes, (unsigned long long)c->out_bytes);
-    conn_free(c);
-    return NULL;
 }
 
 static int conn_spawn(http_server_t *s, st_netfd_t fd)
@@ -232,33 +224,26 @@ static int conn_spawn(http_server_t *s, st_netfd_t fd)
     rill_peer_name(st_netfd_fileno(fd), c->peer, sizeof c->peer);
     http_req_parser_init(&c->parser);
     rill_writer_init(&c->hbuf, 64 * 1024);
-    c->next = s->conns;
-    if (s->conns) s->conns->prev = c;
-    s->conns = c;
-    s->nconns++;
-    c->thread = st_thread_create(conn_main, c, 0, 0);
-    if (!c->thread) {
-        conn_free(c);
-        return RILL_ERR_NOMEM;
-    }
-    return 0;
+    int rc = rill_tasks_start(&s->conns, &c->task, conn_main, c, &c->stop, conn_free);
+    if (rc) conn_free(c);
+    return rc;
 }
 
-static void *accept_loop(void *arg)
+static void accept_loop(void *arg)
 {
     http_server_t *s = arg;
     rill_log_set_cid(rill_log_new_cid());
-    while (!s->stopping) {
+    while (!s->accept.stop) {
         st_netfd_t cfd = st_accept(s->lfd, NULL, NULL, ST_UTIME_NO_TIMEOUT);
         if (!cfd) {
-            if (errno == EINTR && s->stopping) break;
+            if (errno == EINTR && s->accept.stop) break;
             if (errno == EMFILE || errno == ENFILE) {
                 rill_warn("%s accept on %s:%d: %s, pausing", s->name, s->ip, s->port, strerror(errno));
                 st_usleep(100 * 1000);
             }
             continue;
         }
-        if (s->nconns >= s->max_conns) {
+        if (s->conns.count >= s->max_conns) {
             char peer[64];
             rill_peer_name(st_netfd_fileno(cfd), peer, sizeof peer);
             rill_warn("%s refuse %s: %d connections", s->name, peer, s->max_conns);
@@ -267,7 +252,6 @@ static void *accept_loop(void *arg)
         }
         if (conn_spawn(s, cfd) != 0) rill_error("%s: could not start a connection coroutine", s->name);
     }
-    return NULL;
 }
 
 int http_server_start(http_server_t *s)
@@ -277,8 +261,7 @@ int http_server_start(http_server_t *s)
         rill_error("%s: listen on %s:%d: %s", s->name, s->ip, s->port, strerror(errno));
         return RILL_ERR_SYSTEM;
     }
-    s->accept_thread = st_thread_create(accept_loop, s, 1, 0);
-    if (!s->accept_thread) {
+    if (rill_task_start(&s->accept, accept_loop, s, NULL) != 0) {
         st_netfd_close(s->lfd);
         s->lfd = NULL;
         return RILL_ERR_NOMEM;
@@ -291,29 +274,11 @@ int http_server_destroy(http_server_t *s)
 {
     if (!s) return 0;
     s->stopping = 1;
-    if (s->accept_thread) {
-        st_thread_interrupt(s->accept_thread);
-        st_thread_join(s->accept_thread, NULL);
-        s->accept_thread = NULL;
-    }
+    /* No new connections, then every connection interrupted and joined. */
+    rill_task_stop(&s->accept);
     if (s->lfd) st_netfd_close(s->lfd);
     s->lfd = NULL;
-    for (http_conn_t *c = s->conns; c; c = c->next) {
-        c->stop = 1;
-        st_thread_interrupt(c->thread);
-    }
-    st_utime_t deadline = st_utime() + STOP_WAIT_US;
-    while (s->nconns > 0) {
-        st_utime_t now = st_utime();
-        if (now >= deadline) break;
-        st_cond_timedwait(s->drained, deadline - now);
-    }
-    if (s->nconns > 0) {
-        /* Their coroutines still point at s: leaking it beats a use after free. */
-        rill_warn("%s: %d connections still open at exit", s->name, s->nconns);
-        return RILL_ERR_TIMEOUT;
-    }
-    st_cond_destroy(s->drained);
+    rill_tasks_stop(&s->conns);
     http_router_free(s);
     free(s);
     return 0;

@@ -7,10 +7,11 @@
  *   http_server_route(s, "/", static_files, dir);
  *   http_server_start(s);                 // listen; accept in a coroutine
  *   ...
- *   http_server_destroy(s);               // stop accepting, interrupt and wait for every connection, free
+ *   http_server_destroy(s);               // stop accepting, interrupt and join every connection, free
  *
- * The server owns every coroutine it starts. A connection's coroutine frees
- * its fd and buffers on every path; destroy interrupts them and waits. */
+ * The server owns every coroutine it starts (rill_task.h): a connection's
+ * coroutine returns, the server joins it and frees its fd and buffers;
+ * destroy interrupts every connection and joins each. */
 #ifndef HTTP_SERVER_H
 #define HTTP_SERVER_H
 
@@ -57,9 +58,8 @@ int http_server_new(http_server_t **out, const http_server_opts_t *opts);
 int http_server_route(http_server_t *s, const char *pattern, http_handler_fn fn, void *ctx);
 /* Listen and start accepting. RILL_ERR_SYSTEM (logged) when it cannot listen. */
 int http_server_start(http_server_t *s);
-/* Stop accepting, interrupt every connection, wait for them (bounded), free.
- * RILL_ERR_TIMEOUT when some never ended: then s is left allocated (their
- * coroutines still use it), and so must be the handlers' contexts. */
+/* Stop accepting, interrupt every connection, join each, free. A handler
+ * must return once interrupted (its st_* calls fail with EINTR). 0. */
 int http_server_destroy(http_server_t *s);
 int http_server_nconns(const http_server_t *s);
 /* The port it listens on (useful after listening on port 0). */

@@ -6,6 +6,7 @@
 
 #include "http_server.h"
 #include "rill_bytes.h"
+#include "rill_task.h"
 
 typedef struct http_route {
     char *path;             /* the pattern's path */
@@ -25,11 +26,9 @@ struct http_server {
     http_route_t *routes;
     int nroutes;
     st_netfd_t lfd;
-    st_thread_t accept_thread;      /* joinable */
-    http_conn_t *conns;             /* every live connection */
-    int nconns;
+    rill_task_t accept;             /* the accept loop */
+    rill_tasks_t conns;             /* every connection's coroutine: joined and freed by the server */
     int stopping;
-    st_cond_t drained;              /* signalled when the last connection ends while stopping */
 };
 
 enum http_resp_state { RESP_NONE = 0, RESP_STREAMING, RESP_DONE };
@@ -38,7 +37,7 @@ enum http_resp_mode { MODE_LENGTH = 1, MODE_CHUNKED, MODE_UNTIL_CLOSE };
 struct http_conn {
     http_server_t *srv;
     st_netfd_t fd;
-    st_thread_t thread;             /* not joinable: it frees itself */
+    rill_task_t task;               /* a member of srv->conns; its stop flag is 'stop' */
     uint32_t cid;
     char peer[64];
     st_utime_t accepted;
@@ -58,7 +57,6 @@ struct http_conn {
     uint64_t resp_bytes;            /* this response, headers included */
     int taken_over;
     rill_writer_t hbuf;             /* header block being built */
-    http_conn_t *prev, *next;
 };
 
 /* errno of a failed st_* call as a RILL_ERR_* code. */

@@ -13,15 +13,15 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-static void *accept_loop(void *arg)
+static void accept_loop(void *arg)
 {
     rill_listener_t *l = arg;
     rill_server_t *srv = l->srv;
     rill_log_set_cid(rill_log_new_cid());
-    while (!srv->stopping) {
+    while (!l->task.stop) {
         st_netfd_t cfd = st_accept(l->fd, NULL, NULL, ST_UTIME_NO_TIMEOUT);
         if (!cfd) {
-            if (errno == EINTR && srv->stopping) break;
+            if (errno == EINTR && l->task.stop) break;
             if (errno == EMFILE || errno == ENFILE) {
                 rill_warn("accept on %s: %s, pausing", l->addr, strerror(errno));
                 st_usleep(100 * 1000);
@@ -39,7 +39,6 @@ static void *accept_loop(void *arg)
         }
         if (rtmp_conn_spawn(srv, cfd, l->proxy_protocol) != 0) rill_error("could not start a connection coroutine");
     }
-    return NULL;
 }
 
 /* Random ids in SRS's shape, for the API and callbacks to name this server. */
@@ -68,11 +67,17 @@ int rill_server_start(rill_server_t *srv, rill_config_t *conf)
     rtmp_session_set_input_budget(conf->input_budget);
     hub_init(&srv->hub);
     forward_init(&srv->fwd, &srv->hub, conf);
-    edge_init(&srv->edge, &srv->hub, conf);
-    http_hooks_init(&srv->hooks, srv);
     srv->fwd.hooks = &srv->hooks;
+    if (edge_init(&srv->edge, &srv->hub, conf) || http_hooks_init(&srv->hooks, srv) ||
+        rill_tasks_init(&srv->conns_tasks, "rtmp connections")) {
+        rill_server_stop(srv);
+        return RILL_ERR_NOMEM;
+    }
     srv->listeners = calloc((size_t)conf->nlistens, sizeof(*srv->listeners));
-    if (!srv->listeners) return RILL_ERR_NOMEM;
+    if (!srv->listeners) {
+        rill_server_stop(srv);
+        return RILL_ERR_NOMEM;
+    }
     for (int i = 0; i < conf->nlistens; i++) {
         rill_listener_t *l = &srv->listeners[i];
         srv->nlisteners++;  /* the slots made: stop walks these, whatever a reload says later */
@@ -85,8 +90,7 @@ int rill_server_start(rill_server_t *srv, rill_config_t *conf)
             rill_server_stop(srv);
             return RILL_ERR_SYSTEM;
         }
-        l->thread = st_thread_create(accept_loop, l, 1, 0);
-        if (!l->thread) {
+        if (rill_task_start(&l->task, accept_loop, l, NULL) != 0) {
             rill_server_stop(srv);
             return RILL_ERR_NOMEM;
         }
@@ -118,31 +122,29 @@ void rill_server_remove_conn(rill_server_t *srv, rill_conn_t *c)
     srv->nconns--;
 }
 
+/* The shutdown order (doc/architecture.md, "Coroutine lifecycle"): first
+ * what reads every list (stats), then what brings new work (listeners),
+ * then the clients (HTTP, then RTMP: a publisher's teardown stops its
+ * forwarders and queues its hook notifications), then the upstreams and
+ * forwarders left, and last the notifications the clients queued. Each
+ * step interrupts every coroutine of its kind at once, then joins each. */
 void rill_server_stop(rill_server_t *srv)
 {
     srv->stopping = 1;
     rill_stats_stop(&srv->stats);
-    /* HTTP first: its streaming players hold hub consumers too. */
-    rill_http_stop(&srv->http);
-    for (int i = 0; i < srv->nlisteners && srv->listeners; i++) {
+    for (int i = 0; i < srv->nlisteners; i++) rill_task_interrupt(&srv->listeners[i].task);
+    for (int i = 0; i < srv->nlisteners; i++) {
         rill_listener_t *l = &srv->listeners[i];
-        if (l->thread) {
-            st_thread_interrupt(l->thread);
-            st_thread_join(l->thread, NULL);
-            l->thread = NULL;
-        }
+        rill_task_join(&l->task);
         if (l->fd) st_netfd_close(l->fd);
         l->fd = NULL;
     }
-    for (rill_conn_t *c = srv->conns; c; c = c->next) rtmp_conn_stop(c);
-    /* Connections unlink themselves as they finish; bounded wait. */
-    for (int i = 0; i < 100 && srv->nconns > 0; i++) st_usleep(10 * 1000);
+    rill_http_stop(&srv->http);
+    rill_tasks_stop(&srv->conns_tasks);
     edge_stop_all(&srv->edge);
     forward_stop_all(&srv->fwd);
-    /* after the clients: their last notifications (on_close, ...) are under way */
     http_hooks_stop(&srv->hooks);
-    if (srv->nconns > 0) rill_warn("%d connections still closing at exit", srv->nconns);
-    else hub_free(&srv->hub);
+    hub_free(&srv->hub);
     free(srv->listeners);
     srv->listeners = NULL;
     srv->nlisteners = 0;

@@ -1,5 +1,7 @@
 /* The server: listeners, the connections it accepted, the stream hub. It
- * owns every coroutine it starts and stops them all in rill_server_stop. */
+ * owns every coroutine it starts (rill_task.h) and stops them all in
+ * rill_server_stop, in the order doc/architecture.md "Coroutine lifecycle"
+ * gives. */
 #ifndef RILL_SERVER_H
 #define RILL_SERVER_H
 
@@ -13,6 +15,7 @@
 #include "rill_config.h"
 #include "rill_http.h"
 #include "rill_stats.h"
+#include "rill_task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -23,7 +26,7 @@ typedef struct rill_conn rill_conn_t;
 typedef struct rill_listener {
     struct rill_server *srv;
     st_netfd_t fd;
-    st_thread_t thread;     /* joinable accept loop */
+    rill_task_t task;       /* the accept loop */
     char addr[80];
     int proxy_protocol;     /* every client starts with a PROXY header */
 } rill_listener_t;
@@ -34,9 +37,10 @@ typedef struct rill_server {
     forward_mgr_t fwd;
     edge_mgr_t edge;
     rill_listener_t *listeners;
-    int nlisteners;
+    int nlisteners;         /* listening (walked at stop: a reload may change conf->nlistens) */
     rill_clients_t clients; /* every client the API can list and kick */
-    rill_conn_t *conns;     /* every live RTMP connection */
+    rill_tasks_t conns_tasks; /* owns every RTMP connection's coroutine */
+    rill_conn_t *conns;     /* every RTMP connection still running (for the API and max_connections) */
     int nconns;
     int stopping;
     int64_t start_ms;
@@ -49,10 +53,12 @@ typedef struct rill_server {
 } rill_server_t;
 
 int rill_server_start(rill_server_t *srv, rill_config_t *conf);
-/* Stop accepting, close every client, wait (bounded) for their coroutines. */
+/* Stop every coroutine in a fixed order (stats, listeners, HTTP, RTMP
+ * connections, edge upstreams, forwarders, hook notifications), joining
+ * each, then free the hub. */
 void rill_server_stop(rill_server_t *srv);
 
-/* Connections register themselves so the server can stop them. */
+/* The list of running connections (rtmp_conn.c keeps it). */
 void rill_server_add_conn(rill_server_t *srv, rill_conn_t *c);
 void rill_server_remove_conn(rill_server_t *srv, rill_conn_t *c);
 

@@ -31,15 +31,14 @@ void rill_stats_sample(rill_stats_t *st, int64_t now)
     }
 }
 
-static void *stats_main(void *arg)
+static void stats_main(void *arg)
 {
     rill_stats_t *st = arg;
     rill_log_set_cid(rill_log_new_cid());
-    while (!st->stop) {
+    while (!st->task.stop) {
         st_usleep((st_utime_t)RILL_STATS_INTERVAL_MS * 1000);   /* the stop interrupt cuts this short */
-        if (!st->stop) rill_stats_sample(st, rill_now_ms());
+        if (!st->task.stop) rill_stats_sample(st, rill_now_ms());
     }
-    return NULL;
 }
 
 int rill_stats_start(rill_stats_t *st, rill_server_t *srv)
@@ -53,15 +52,10 @@ int rill_stats_start(rill_stats_t *st, rill_server_t *srv)
         st->cpu_ms = now;
         st->cpu_s = p.cpu_seconds;
     }
-    st->thread = st_thread_create(stats_main, st, 1, 0);
-    return st->thread ? 0 : RILL_ERR_NOMEM;
+    return rill_task_start(&st->task, stats_main, st, NULL);
 }
 
 void rill_stats_stop(rill_stats_t *st)
 {
-    if (!st->thread) return;
-    st->stop = 1;
-    st_thread_interrupt(st->thread);
-    st_thread_join(st->thread, NULL);
-    st->thread = NULL;
+    rill_task_stop(&st->task);
 }

@@ -7,6 +7,7 @@
 #include <st.h>
 #include <stdint.h>
 #include "rill_rate.h"
+#include "rill_task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -19,8 +20,7 @@ struct rill_server;
 
 typedef struct rill_stats {
     struct rill_server *srv;
-    st_thread_t thread;         /* joinable; rill_stats_stop joins it */
-    int stop;
+    rill_task_t task;           /* the server stops it first at shutdown */
     rill_rate_t rate;           /* the server's bytes in/out */
     int64_t cpu_ms;             /* when cpu_s was read */
     double cpu_s;

@@ -430,7 +430,10 @@ static int run(conn_t *c)
     }
 }
 
-static void *conn_main(void *arg)
+/* The connection's coroutine. Its teardown (consumer, unpublish, hooks,
+ * the hub, the client list) runs here, where it may still yield; the
+ * memory is freed by the server after the join (conn_release). */
+static void conn_main(void *arg)
 {
     conn_t *c = arg;
     rill_log_set_cid(c->cid);
@@ -452,10 +455,14 @@ static void *conn_main(void *arg)
                c->reason ? c->reason : "closed", rc ? rill_strerror(rc) : "ok");
     c->client.err = rc;
     rill_clients_remove(&c->srv->clients, &c->client);
-    rtmp_session_free(&c->s);
     rill_server_remove_conn(c->srv, c);
+}
+
+static void conn_release(void *arg)
+{
+    conn_t *c = arg;
+    rtmp_session_free(&c->s);
     free(c);
-    return NULL;
 }
 
 int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd, int proxy)
@@ -471,8 +478,7 @@ int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd, int proxy)
     c->start_ms = rill_now_ms();
     rill_peer_name(st_netfd_fileno(fd), c->peer, sizeof c->peer);
     if (rtmp_session_init(&c->s, fd) != 0) {
-        rtmp_session_free(&c->s);
-        free(c);
+        conn_release(c);
         return RILL_ERR_NOMEM;
     }
     rill_client_t *cl = &c->client;
@@ -487,20 +493,14 @@ int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd, int proxy)
     cl->start_ms = c->start_ms;
     cl->in_bytes = &c->s.in_bytes;
     cl->out_bytes = &c->s.out_bytes;
-    rill_server_add_conn(srv, c);
-    c->thread = st_thread_create(conn_main, c, 0, 0);
-    cl->thread = c->thread;
-    if (c->thread) rill_clients_add(&srv->clients, cl);
-    if (!c->thread) {
-        rill_server_remove_conn(srv, c);
-        rtmp_session_free(&c->s);
-        free(c);
-        return RILL_ERR_NOMEM;
+    /* The new coroutine runs only when this one yields: registering after the start is safe. */
+    int rc = rill_tasks_start(&srv->conns_tasks, &c->task, conn_main, c, &cl->stop, conn_release);
+    if (rc) {
+        conn_release(c);
+        return rc;
     }
+    cl->thread = c->task.thread;    /* an API kick interrupts it */
+    rill_server_add_conn(srv, c);
+    rill_clients_add(&srv->clients, cl);
     return 0;
-}
-
-void rtmp_conn_stop(struct rill_conn *c)
-{
-    rill_client_kick(&c->client);
 }

@@ -9,6 +9,7 @@
 #include "play_session.h"
 #include "rill_client.h"
 #include "rtmp_session.h"
+#include "rill_task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,7 +23,7 @@ struct rill_conn {
     struct rill_server *srv;
     uint32_t cid;
     char peer[64];
-    st_thread_t thread;
+    rill_task_t task;           /* a member of the server's connections; its stop flag is client.stop */
     int64_t start_ms;
     rtmp_session_t s;
     const rill_vhost_conf_t *vconf;
@@ -37,11 +38,10 @@ struct rill_conn {
     struct rill_conn *prev, *next;
 };
 
-/* Start a coroutine for an accepted fd (takes it). proxy: the client's
- * bytes start with a PROXY protocol header, required. */
+/* Start a coroutine for an accepted fd (takes it), owned by the server's
+ * group of connections. proxy: the client's bytes start with a PROXY
+ * protocol header, required. */
 int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd, int proxy);
-/* Ask a connection to end (server shutdown); it cleans up by itself. */
-void rtmp_conn_stop(struct rill_conn *c);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,154 @@
+#include "rill_task.h"
+#include "rill_error.h"
+#include "rill_log.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void *trampoline(void *arg)
+{
+    rill_task_t *t = arg;
+    t->body(t->arg);
+    /* No yield from here to the thread's end: the reaper sees it ended
+     * only once it is a zombie or about to be one. */
+    t->ended = 1;
+    if (t->group) st_cond_signal(t->group->ended);
+    return NULL;
+}
+
+static int start(rill_task_t *t, rill_task_fn body, void *arg, int *stopp)
+{
+    t->stop = 0;
+    t->stopp = stopp ? stopp : &t->stop;
+    t->ended = 0;
+    t->body = body;
+    t->arg = arg;
+    t->thread = st_thread_create(trampoline, t, 1, 0);
+    return t->thread ? 0 : RILL_ERR_NOMEM;
+}
+
+int rill_task_start(rill_task_t *t, rill_task_fn body, void *arg, int *stopp)
+{
+    t->group = NULL;
+    return start(t, body, arg, stopp);
+}
+
+void rill_task_interrupt(rill_task_t *t)
+{
+    if (!t->thread) return;
+    *t->stopp = 1;
+    if (!t->ended) st_thread_interrupt(t->thread);
+}
+
+void rill_task_join(rill_task_t *t)
+{
+    if (!t->thread) return;
+    /* st_thread_join returns EINTR when the caller itself is interrupted
+     * (a publisher kicked while it stops its forwarders): wait on. The body
+     * was asked to stop, so this ends. */
+    for (int i = 0; i < 1000000; i++)
+        if (st_thread_join(t->thread, NULL) == 0 || errno != EINTR) break;
+    t->thread = NULL;
+}
+
+void rill_task_stop(rill_task_t *t)
+{
+    rill_task_interrupt(t);
+    rill_task_join(t);
+}
+
+/* ---- groups ---------------------------------------------------------------- */
+
+static void unlink_member(rill_tasks_t *g, rill_task_t *t)
+{
+    if (t->prev) t->prev->next = t->next;
+    else g->list = t->next;
+    if (t->next) t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+    g->count--;
+}
+
+/* Join and release every member whose body has returned. */
+static void reap(rill_tasks_t *g)
+{
+    /* Take them off the list first (no yield), then join: a join of a
+     * zombie does not block, and release never yields. */
+    rill_task_t *done = NULL;
+    for (rill_task_t *t = g->list, *next; t; t = next) {
+        next = t->next;
+        if (!t->ended) continue;
+        unlink_member(g, t);
+        t->next = done;
+        done = t;
+    }
+    while (done) {
+        rill_task_t *t = done;
+        done = t->next;
+        rill_task_join(t);
+        t->release(t->arg);
+    }
+}
+
+static void *reaper_main(void *arg)
+{
+    rill_tasks_t *g = arg;
+    while (!g->closing) {
+        st_cond_wait(g->ended);     /* rill_tasks_stop interrupts it */
+        if (!g->closing) reap(g);
+    }
+    return NULL;
+}
+
+int rill_tasks_init(rill_tasks_t *g, const char *name)
+{
+    memset(g, 0, sizeof *g);
+    g->name = name;
+    g->ended = st_cond_new();
+    if (!g->ended) return RILL_ERR_NOMEM;
+    g->reaper = st_thread_create(reaper_main, g, 1, 0);
+    if (!g->reaper) {
+        st_cond_destroy(g->ended);
+        g->ended = NULL;
+        return RILL_ERR_NOMEM;
+    }
+    return 0;
+}
+
+int rill_tasks_start(rill_tasks_t *g, rill_task_t *t, rill_task_fn body, void *arg, int *stopp,
+                     void (*release)(void *arg))
+{
+    if (g->closing || !g->reaper) return RILL_ERR_INTERRUPTED;
+    t->group = g;
+    t->release = release;
+    int rc = start(t, body, arg, stopp);
+    if (rc) return rc;
+    t->prev = NULL;
+    t->next = g->list;
+    if (g->list) g->list->prev = t;
+    g->list = t;
+    g->count++;
+    return 0;
+}
+
+void rill_tasks_stop(rill_tasks_t *g)
+{
+    if (!g->ended) return;
+    g->closing = 1;
+    if (g->reaper) {
+        st_thread_interrupt(g->reaper);
+        st_thread_join(g->reaper, NULL);
+        g->reaper = NULL;
+    }
+    if (g->count) rill_trace("stopping %d %s", g->count, g->name);
+    for (rill_task_t *t = g->list; t; t = t->next) rill_task_interrupt(t);
+    /* Members that a stopping member starts (none today) would be refused:
+     * closing is set. Each join yields, so take the head again each time. */
+    while (g->list) {
+        rill_task_t *t = g->list;
+        unlink_member(g, t);
+        rill_task_join(t);
+        t->release(t->arg);
+    }
+    st_cond_destroy(g->ended);
+    g->ended = NULL;
+}
