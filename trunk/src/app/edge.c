@@ -12,8 +12,6 @@
 
 #define HEALTH_MEMORY_MS  10000   /* how long an origin that failed is tried last */
 #define REBASE_STEP_MS    10      /* a new origin's first frame lands this long after the last one */
-#define LOST              1       /* session result: the origin lost the stream (try the next) */
-#define IDLE              2       /* session result: no players left for the grace period */
 
 const char *edge_state_name(int s)
 {
@@ -76,7 +74,7 @@ static int next_origin(edge_mgr_t *m, const rill_vhost_conf_t *vc, int from)
 int edge_marks_failed(int session_rc, int got_media)
 {
     /* an origin that lost the stream works; one that sent media worked */
-    return session_rc != LOST && !got_media;
+    return session_rc != EDGE_LOST && !got_media;
 }
 
 int edge_after_session(edge_retry_t *r, int norigins, int got_media, int64_t now, int give_up_ms)
@@ -158,7 +156,7 @@ static int session(edge_ingest_t *g, const rill_dest_t *d, uint32_t *last_ts, in
         rill_warn("edge %s/%s/%s: origin %s: %s%s%s", s->vhost, s->app, s->stream, g->origin, rill_strerror(rc),
                   cl.status[0] ? ", " : "", cl.status);
         rtmp_client_close(&cl);
-        return rc == RILL_ERR_NOT_FOUND ? LOST : rc;
+        return rc == RILL_ERR_NOT_FOUND ? EDGE_LOST : rc;
     }
     rill_trace("edge %s/%s/%s: playing from origin %s", s->vhost, s->app, s->stream, g->origin);
     g->state = EDGE_PLAYING;
@@ -170,7 +168,7 @@ static int session(edge_ingest_t *g, const rill_dest_t *d, uint32_t *last_ts, in
     for (;;) {
         if (g->task.stop) break;
         if (idle_expired(g)) {
-            rc = IDLE;
+            rc = EDGE_IDLE;
             break;
         }
         rtmp_msg_t m;
@@ -192,7 +190,7 @@ static int session(edge_ingest_t *g, const rill_dest_t *d, uint32_t *last_ts, in
         if (lost_stream(&m)) {
             rill_warn("edge %s/%s/%s: origin %s lost the stream", s->vhost, s->app, s->stream, g->origin);
             rill_payload_unref(m.payload);
-            rc = LOST;
+            rc = EDGE_LOST;
             break;
         }
         if (m.type == RTMP_MSG_AUDIO || m.type == RTMP_MSG_VIDEO || m.type == RTMP_MSG_AGGREGATE) {
@@ -246,7 +244,7 @@ static void ingest_loop(void *arg)
         int got_media = 0;
         int rc = session(g, &vc->origins[idx], &last_ts, &have_last, &got_media);
         prev = idx;
-        if (g->task.stop || rc == IDLE) break;
+        if (g->task.stop || rc == EDGE_IDLE) break;
         mark_failed(m, &vc->origins[idx], edge_marks_failed(rc, got_media));
         int verdict = edge_after_session(&retry, vc->norigins, got_media, rill_now_ms(), vc->origin_give_up);
         if (verdict == EDGE_GIVE_UP) {

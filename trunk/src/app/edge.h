@@ -71,6 +71,11 @@ const char *edge_state_name(int state);
  * skipping those failed[i] says failed recently unless every one did; never
  * 'from' itself while there are others. */
 int edge_next_origin(int n, const int *failed, int from);
+/* A session's result besides 0 and RILL_ERR_*: */
+enum edge_session_result {
+    EDGE_LOST = 1,              /* the origin lost (or never had) the stream: try the next */
+    EDGE_IDLE = 2,              /* no players left for the grace period */
+};
 /* What a session's end means. */
 enum edge_verdict { EDGE_NEXT = 0, EDGE_ROUND_DONE, EDGE_GIVE_UP };
 typedef struct edge_retry {
