@@ -103,6 +103,13 @@ int rill_tasks_init(rill_tasks_t *g, const char *name)
 {
     memset(g, 0, sizeof *g);
     g->name = name;
+    return 0;
+}
+
+/* The reaper and its condition are made with the first member, so a group
+ * costs nothing until used (and needs no st_init before). */
+static int start_reaper(rill_tasks_t *g)
+{
     g->ended = st_cond_new();
     if (!g->ended) return RILL_ERR_NOMEM;
     g->reaper = st_thread_create(reaper_main, g, 1, 0);
@@ -117,7 +124,8 @@ int rill_tasks_init(rill_tasks_t *g, const char *name)
 int rill_tasks_start(rill_tasks_t *g, rill_task_t *t, rill_task_fn body, void *arg, int *stopp,
                      void (*release)(void *arg))
 {
-    if (g->closing || !g->reaper) return RILL_ERR_INTERRUPTED;
+    if (g->closing) return RILL_ERR_INTERRUPTED;
+    if (!g->reaper && start_reaper(g) != 0) return RILL_ERR_NOMEM;
     t->group = g;
     t->release = release;
     int rc = start(t, body, arg, stopp);
@@ -132,8 +140,8 @@ int rill_tasks_start(rill_tasks_t *g, rill_task_t *t, rill_task_fn body, void *a
 
 void rill_tasks_stop(rill_tasks_t *g)
 {
-    if (!g->ended) return;
     g->closing = 1;
+    if (!g->ended) return;      /* never had a member */
     if (g->reaper) {
         st_thread_interrupt(g->reaper);
         st_thread_join(g->reaper, NULL);

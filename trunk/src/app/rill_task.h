@@ -53,10 +53,11 @@ struct rill_tasks {
     rill_task_t *list;          /* started and not joined yet */
     int count;
     int closing;                /* rill_tasks_stop under way: no new members */
-    st_cond_t ended;            /* a member's body returned */
-    st_thread_t reaper;
+    st_cond_t ended;            /* a member's body returned (made with the first member) */
+    st_thread_t reaper;         /* joins ended members; NULL until the first member */
 };
 
+/* No allocation: the reaper starts with the first member. 0. */
 int rill_tasks_init(rill_tasks_t *g, const char *name);
 /* Start a member; release(arg) runs after it is joined (by the reaper, or by
  * rill_tasks_stop). On error nothing started and release is not called. */
