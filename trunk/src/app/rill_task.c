@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+static void unlink_member(rill_tasks_t *g, rill_task_t *t);
+
 static void *trampoline(void *arg)
 {
     rill_task_t *t = arg;
@@ -12,7 +14,15 @@ static void *trampoline(void *arg)
     /* No yield from here to the thread's end: the reaper sees it ended
      * only once it is a zombie or about to be one. */
     t->ended = 1;
-    if (t->group) st_cond_signal(t->group->ended);
+    rill_tasks_t *g = t->group;
+    if (g) {
+        /* from the running members to the ended ones: the reaper needs no walk */
+        unlink_member(g, t);
+        t->next = g->done;
+        g->done = t;
+        g->ndone++;
+        st_cond_signal(g->ended);
+    }
     return NULL;
 }
 
@@ -68,22 +78,15 @@ static void unlink_member(rill_tasks_t *g, rill_task_t *t)
     g->count--;
 }
 
-/* Join and release every member whose body has returned. */
+/* Join and release every member whose body has returned. A join of a
+ * zombie does not block and release never yields, so nothing is added to
+ * the done list while it is emptied. */
 static void reap(rill_tasks_t *g)
 {
-    /* Take them off the list first (no yield), then join: a join of a
-     * zombie does not block, and release never yields. */
-    rill_task_t *done = NULL;
-    for (rill_task_t *t = g->list, *next; t; t = next) {
-        next = t->next;
-        if (!t->ended) continue;
-        unlink_member(g, t);
-        t->next = done;
-        done = t;
-    }
-    while (done) {
-        rill_task_t *t = done;
-        done = t->next;
+    while (g->done) {
+        rill_task_t *t = g->done;
+        g->done = t->next;
+        g->ndone--;
         rill_task_join(t);
         t->release(t->arg);
     }
@@ -149,14 +152,14 @@ void rill_tasks_stop(rill_tasks_t *g)
     }
     if (g->count) rill_trace("stopping %d %s", g->count, g->name);
     for (rill_task_t *t = g->list; t; t = t->next) rill_task_interrupt(t);
-    /* Members that a stopping member starts (none today) would be refused:
-     * closing is set. Each join yields, so take the head again each time. */
+    /* Each join yields, and the joined member moves itself to the done list
+     * as it ends: take the head of the running list again each time.
+     * Members a stopping member would start are refused (closing is set). */
     while (g->list) {
-        rill_task_t *t = g->list;
-        unlink_member(g, t);
-        rill_task_join(t);
-        t->release(t->arg);
+        rill_task_join(g->list);
+        reap(g);
     }
+    reap(g);
     st_cond_destroy(g->ended);
     g->ended = NULL;
 }

@@ -50,8 +50,10 @@ void rill_task_stop(rill_task_t *t);
 
 struct rill_tasks {
     const char *name;           /* for logs: "rtmp connections", ... */
-    rill_task_t *list;          /* started and not joined yet */
+    rill_task_t *list;          /* running members */
     int count;
+    rill_task_t *done;          /* ended members the reaper has not joined yet */
+    int ndone;
     int closing;                /* rill_tasks_stop under way: no new members */
     st_cond_t ended;            /* a member's body returned (made with the first member) */
     st_thread_t reaper;         /* joins ended members; NULL until the first member */
