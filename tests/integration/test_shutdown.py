@@ -18,7 +18,7 @@ while their forwarders are joined is what once read a freed forwarder
 interrupted at shutdown once went on with a message it never got.
 """
 
-import os
+import re
 import signal
 import time
 
@@ -60,6 +60,9 @@ def _busy_node(slave, hang, asan_extra):
                      asan_extra=asan_extra).start()
 
 
+re_play = re.compile(r"\] play \S+/live/[se]\d")
+
+
 def _count(log, text):
     return log.count(text)
 
@@ -93,10 +96,12 @@ def _sigterm_everything(limit, leak_check, edge=True, streams=STREAMS):
         for p in leavers:
             p.stop()
 
-        def accepted():
-            return _count(x.log(), "accept rtmp client") >= streams + len(edge) + BENCH_PLAYERS + 3
-        check(rill.wait_until(accepted, 20), "expected %d players on x; log:\n%s" % (
-            BENCH_PLAYERS + EDGE_PLAYERS, x.tail(10)))
+        want = len(edge) + BENCH_PLAYERS + len(leavers)
+
+        def playing():
+            return _count(x.log(), "][trace][") and len(re_play.findall(x.log())) >= want
+        check(rill.wait_until(playing, 20), "expected %d players on x; %d so far; log:\n%s" % (
+            want, len(re_play.findall(x.log())), x.tail(10)))
         time.sleep(1.5)     # players settle into their loops
         x.assert_running("before SIGTERM")
         log = x.log()
