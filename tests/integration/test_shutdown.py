@@ -31,6 +31,7 @@ STREAMS = 3
 EDGE_STREAMS = 2
 BENCH_PLAYERS = 190
 EDGE_PLAYERS = 10
+N_PUB = 16
 
 
 def _slave(naddrs=2, vhosts=()):
@@ -198,3 +199,39 @@ def test_sigterm_after_a_reload_that_adds_a_listen_address():
     time.sleep(0.3)
     x.stop()                                # exit 0, no sanitizer report
     check(pl.error is not None or not pl.alive(), "expected the player to end with the server")
+
+
+@rill.timeout(60)
+def test_reload_drops_a_destination_while_publishers_leave():
+    """A reload stops the forwarders to a destination no longer listed
+    (joins: yields) while the publishers of other streams leave at the same
+    moment (each freeing its forwarders and its source): the reload must hold
+    no pointer into the forwarder list or to a source across its joins.
+    Before, forward_reconcile joined inside its walk over the sources and the
+    forwarders; this failed (a freed source or forwarder used) in about one
+    run in three."""
+    slave = _slave(naddrs=2)
+    two = "%s:%d %s:%d" % (slave.ip, slave.port, slave.vip, slave.port)
+    x = rill.Node(name="x", vhost_extra="    forward { enabled on; destination %s; }\n" % two).start()
+    pubs = []
+    for i in range(N_PUB):
+        p = rtmp.RtmpConn(x.ip, x.port)
+        p.handshake()
+        p.connect("live")
+        p.publish("p%d" % i)
+        pubs.append(p)
+    check(rill.wait_until(lambda: x.log().count(" to %s:%d: publishing" % (slave.vip, slave.port)) >= N_PUB, 10),
+          "expected %d forwarders to the second destination; log:\n%s" % (N_PUB, x.tail(10)))
+    with open(x.conf_path, "w") as f:
+        f.write(x.conf.replace(two, "%s:%d" % (slave.ip, slave.port)))
+    for p in pubs[::2]:                 # half the publishers leave as the reload runs
+        p.close()
+    x.proc.kill(signal.SIGHUP)
+    check(rill.wait_until(lambda: x.log().count("no longer listed") >= N_PUB // 2, 10),
+          "expected the reload to stop the forwarders to the dropped destination; log:\n%s" % x.tail(10))
+    time.sleep(0.5)
+    x.assert_running("after the reload")
+    for p in pubs[1::2]:
+        p.close()
+    x.stop()
+    slave.stop()
