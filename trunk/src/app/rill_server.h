@@ -37,7 +37,7 @@ typedef struct rill_server {
     forward_mgr_t fwd;
     edge_mgr_t edge;
     rill_listener_t *listeners;
-    int nlisteners;         /* listening (walked at stop: a reload may change conf->nlistens) */
+    int nlisteners;         /* slots made (walked at stop: a reload may change conf->nlistens) */
     rill_clients_t clients; /* every client the API can list and kick */
     rill_tasks_t conns_tasks; /* owns every RTMP connection's coroutine */
     rill_conn_t *conns;     /* every RTMP connection still running (for the API and max_connections) */
