@@ -3,6 +3,8 @@
 #   make run      install deps, build, start the cluster on loopback (scripts/cluster.sh;
 #                 Ctrl-C stops it); make run DEMO=1 also publishes a test stream
 #   make test     install deps, build, run unit and integration tests
+#   make chaos    a seeded chaos run over a master, a slave and an edge (ASan build;
+#                 CHAOS_SECONDS=60, CHAOS_SEED to replay, CHAOS_ROUND=300 seconds per seed)
 #   make html     the player page in objs/nginx/html/players (mpegts.js via npm; part of make)
 SHELL := /bin/bash
 # One line per file; `make V=1` shows the commands. Builds run in parallel.
@@ -51,7 +53,7 @@ BENCH_LIB     := $(patsubst $(SRC)/%.c,$(OBJS)/release/%.o,$(wildcard $(SRC)/cor
                    $(SRC)/app/rtmp_session.c $(SRC)/app/rtmp_client.c $(SRC)/app/rill_net.c)
 BENCH_PURE_ASAN := $(patsubst research/%.c,$(OBJS)/asan/research/%.o,$(BENCH_PURE_C))
 
-.PHONY: all build deps html run test unit integration clean
+.PHONY: all build deps html run test unit integration chaos clean
 
 all: build html
 
@@ -127,6 +129,10 @@ unit: $(OBJS)/asan/unit-tests
 
 integration: $(OBJS)/asan/rill $(OBJS)/rill
 	python3 tests/integration/run.py
+
+# CHAOS_SEED, CHAOS_SECONDS and CHAOS_ROUND reach the driver through the environment
+chaos: $(OBJS)/asan/rill
+	python3 tests/chaos/chaos.py
 
 clean:
 	rm -rf $(OBJS)
