@@ -347,13 +347,14 @@ class Round:
         raise ChaosFailure(msg)
 
     def check_nodes(self):
-        for n in self.nodes.values():
-            if n.state in ("up", "stopped") and not n.alive():
-                self.fail("%s exited by itself (code %s)" % (n.name, n.node.proc.p.returncode))
+        # the report first: a node that halted on one also exited by itself
         for n in self.nodes.values():
             reps = n.sanitizer_reports()
             if reps:
                 self.fail("%s: sanitizer report in %s:\n%s" % (n.name, reps[0][0], reps[0][1]))
+        for n in self.nodes.values():
+            if n.state in ("up", "stopped") and not n.alive():
+                self.fail("%s exited by itself (code %s)" % (n.name, n.node.proc.p.returncode))
 
     # -- housekeeping between steps
 
@@ -675,8 +676,8 @@ def main():
             r = run_round(seed, secs)
         except ChaosFailure as e:
             print(str(e), flush=True)
-            print("chaos: FAILED in round %d (seed %d); node logs kept in /tmp/rill-node-*" % (
-                rounds + 1, seed), flush=True)
+            print("chaos: FAILED in round %d (seed %d); node logs kept in %s" % (
+                rounds + 1, seed, " ".join(n.dir for n in rill._nodes)), flush=True)
             rill.cleanup()
             return 1
         print("chaos: ok, " + r.summary(), flush=True)
