@@ -7,14 +7,19 @@
 The cluster: a master that forwards every stream to a slave, and an edge
 pulling from the master and the slave (origin master slave). Each node also
 serves HTTP-FLV and the HTTP API. A schedule drawn from random.Random(seed)
-then does, every 0.1-0.8 s, one of: publish (ffmpeg -re -c copy of a
-pre-encoded FLV, a 2 s GOP or a 10 s GOP profile, to the master or through
-the edge), unpublish (SIGTERM or SIGKILL of that ffmpeg), play (RTMP or
-HTTP-FLV on any node), stop a player, stall a player (it stops reading with a
-small receive buffer, then resumes or vanishes with a RST), SIGKILL of the
-master or the slave (restarted 1-4 s later on the same address), SIGSTOP of
-one of them (SIGCONT 1-5 s later), SIGHUP of any node (its config alternates
-between two play settings), and API kicks (DELETE /api/v1/clients/ID).
+then does, every 0.1-0.8 s, one of:
+  - publish: ffmpeg -re -c copy of a pre-encoded FLV (a 2 s GOP at 1 Mbit/s
+    or a 10 s GOP at 2 Mbit/s) to the master, or through the edge, for
+    10-60 s; unpublish: SIGTERM or SIGKILL of that ffmpeg;
+  - play: RTMP or HTTP-FLV on any node for 5-30 s, 70% of them of a stream
+    being published, 40% with an 8 KiB receive buffer; stop a player;
+  - stall a player: it stops reading for 3-15 s, then resumes or vanishes
+    (closed with a RST);
+  - SIGKILL of the master or the slave (restarted 0.8-4 s later on the same
+    address), SIGSTOP of one of them (SIGCONT 1-5 s later);
+  - SIGHUP of any node (its config alternates between two play settings);
+  - an API kick: DELETE /api/v1/clients/ID of one of a node's clients.
+At most 20 players and 5 publishers at once.
 
 The schedule depends on the seed only: every step draws the same values
 whatever the state; what a step does depends on the state (a stall with no
@@ -35,10 +40,12 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -274,7 +281,7 @@ def schedule(seed):
     """Steps as (action, params): every step draws the same number of values,
     so the sequence depends on the seed only."""
     rng = random.Random(seed)
-    actions = (["publish"] * 5 + ["unpublish"] * 1 + ["play"] * 10 + ["stop"] * 2 + ["stall"] * 4 +
+    actions = (["publish"] * 7 + ["unpublish"] * 1 + ["play"] * 12 + ["stop"] * 2 + ["stall"] * 5 +
                ["kill"] * 1 + ["sigstop"] * 1 + ["hup"] * 1 + ["kick"] * 3)
     while True:
         a = rng.choice(actions)
@@ -287,7 +294,8 @@ def schedule(seed):
             "profile": rng.choice(sorted(PROFILES)),
             "via_edge": rng.random() < 0.2,
             "seconds": rng.uniform(1.0, 5.0),
-            "life": rng.uniform(3.0, 25.0),
+            "life": rng.uniform(5.0, 30.0),
+            "live": rng.random() < 0.7,
             "pub_life": rng.uniform(10.0, 60.0),
             "small_rcvbuf": rng.random() < 0.4,
             "vanish": rng.random() < 0.5,
@@ -438,11 +446,15 @@ class Round:
         i = free[p["pick"] % len(free)]
         n = self.nodes[p["node"]]
         rcv = STALL_RCVBUF if p["small_rcvbuf"] else None
-        self.players[i] = Player(p["proto"], n, p["stream"], p["life"], rcv)
+        stream = p["stream"]
+        live = sorted(set(x[0] for x in self.pubs))
+        if p["live"] and live:      # most players go where a publisher is
+            stream = live[p["pick"] % len(live)]
+        self.players[i] = Player(p["proto"], n, stream, p["life"], rcv)
         self.peak = max(self.peak, sum(1 for x in self.players if x is not None))
         self.count("play")
         self.log("player %d: %s %s on %s for %.0fs%s" % (
-            i, p["proto"], p["stream"], n.name, p["life"], " (small rcvbuf)" if rcv else ""))
+            i, p["proto"], stream, n.name, p["life"], " (small rcvbuf)" if rcv else ""))
 
     def playing(self, p):
         """The index of one of the players (the draw picks it), or None."""
@@ -664,6 +676,24 @@ def main():
     ap.add_argument("--seed", type=int, default=int(os.environ["CHAOS_SEED"]) if os.environ.get("CHAOS_SEED") else None)
     ap.add_argument("--round", type=int, default=int(os.environ.get("CHAOS_ROUND") or 300))
     a = ap.parse_args()
+    if "RILL_TEST_SLOT" not in os.environ:
+        rill._slot = 70     # 127.0.0.220 and up: clear of the integration tests' addresses
+    # a private copy of the binary: a rebuild during a long run must not
+    # swap it under the nodes restarted after a kill
+    bindir = tempfile.mkdtemp(prefix="rill-chaos-bin-")
+    try:
+        shutil.copy2(rill.rill_bin(), os.path.join(bindir, "rill"))
+    except OSError as e:
+        print("chaos: cannot copy %s: %s" % (rill.rill_bin(), e), flush=True)
+        return 2
+    os.environ["RILL_BIN"] = os.path.join(bindir, "rill")
+    try:
+        return run_rounds(a)
+    finally:
+        shutil.rmtree(bindir, ignore_errors=True)
+
+
+def run_rounds(a):
     seed = a.seed if a.seed is not None else random.SystemRandom().randrange(1 << 31)
     left = a.seconds
     rounds = 0
