@@ -28,7 +28,8 @@ player does nothing). Timing makes a replay similar, not equal.
 Checks: no node exits by itself, no sanitizer report in any log of any
 node (the logs of killed runs are kept and checked too), the API answers a
 kick with 200 or 404, after the schedule a fresh stream plays on every node,
-and every node exits 0 on SIGTERM with leak checking on.
+and every node exits 0 on SIGTERM with leak checking on, SIGTERMed while the
+schedule's players (stalled ones included) and publishers are still on.
 
 A run of N seconds is cut in rounds of at most R seconds (default 300), each
 with its own seed and its own cluster. Every seed is printed before its
@@ -534,9 +535,19 @@ class Round:
 
     # -- the end
 
-    def quiesce(self):
-        """Players and publishers gone, every node up again."""
-        for i, pl in enumerate(self.players):
+    def revive(self):
+        """Every node up again: killed ones restarted, stopped ones continued."""
+        for n in self.nodes.values():
+            if n.state == "killed":
+                n.start()
+                self.log("restarted %s" % n.name)
+            elif n.state == "stopped":
+                n.node.resume()
+                n.state = "up"
+                self.log("SIGCONT %s" % n.name)
+
+    def drop_clients(self):
+        for pl in self.players:
             if pl is not None:
                 self.received += pl.received()
                 pl.close()
@@ -547,14 +558,6 @@ class Round:
         for stream, proc, _ in self.pubs:
             proc.stop(2.0)
         self.pubs = []
-        for n in self.nodes.values():
-            if n.state == "killed":
-                n.start()
-                self.log("restarted %s" % n.name)
-            elif n.state == "stopped":
-                n.node.resume()
-                n.state = "up"
-                self.log("SIGCONT %s" % n.name)
 
     def final_play(self):
         """A fresh stream on the master plays on every node (RTMP) and on the
@@ -620,11 +623,19 @@ class Round:
                 next_at = now + p["gap"]
             time.sleep(0.05)
         self.log("schedule over: %d steps" % n_steps)
-        self.quiesce()
+        # The players (stalled ones too) and publishers of the schedule stay
+        # on through the last check and the SIGTERMs: shutdown under load.
+        self.revive()
         self.check_nodes()
         self.final_play()
         self.check_nodes()
-        self.stop_nodes()
+        self.log("SIGTERM with %d players (%d stalled) and %d publishers on" % (
+            sum(1 for x in self.players if x is not None),
+            sum(1 for x in self.players if x is not None and x.stall_until is not None), len(self.pubs)))
+        try:
+            self.stop_nodes()
+        finally:
+            self.drop_clients()
         self.check_nodes()
         self.n_steps = n_steps
 
