@@ -395,6 +395,7 @@ class Round:
         for pub in list(self.pubs):
             stream, proc, kill_at = pub
             if not proc.alive():
+                proc._close_log()
                 self.pubs.remove(pub)
                 self.log("publisher of %s exited (%s)" % (stream, proc.p.returncode))
             elif now >= kill_at:
