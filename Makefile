@@ -20,9 +20,12 @@ CXX     ?= g++
 SRC     := trunk/src
 OBJS    := objs
 
-ALL_C       := $(wildcard $(SRC)/core/*.c $(SRC)/protocol/*.c $(SRC)/app/*.c)
+# app/ is in wings by role (doc/architecture.md "Layout"); every wing is on
+# the include path, so a header is named by its basename.
+APP_WINGS   := $(sort $(patsubst $(SRC)/app/%/,%,$(dir $(wildcard $(SRC)/app/*/*.[ch]))))
+ALL_C       := $(wildcard $(SRC)/core/*.c $(SRC)/protocol/*.c $(SRC)/app/*/*.c)
 MAIN_C      := $(wildcard $(SRC)/main/*.c)
-INCLUDES    := -I$(SRC)/core -I$(SRC)/protocol -I$(SRC)/app -I$(SRC)/main
+INCLUDES    := -I$(SRC)/core -I$(SRC)/protocol $(patsubst %,-I$(SRC)/app/%,$(APP_WINGS)) -I$(SRC)/main
 WARN        := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wpointer-arith
 LIBS        := -lst -lssl -lcrypto -lhttp_parser -lcjson -lm
 VERSION     := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
@@ -50,7 +53,7 @@ BENCH_C       := $(wildcard research/bench/*.c)
 BENCH_PURE_C  := $(addprefix research/bench/,bench_opts.c bench_stats.c bench_lat.c bench_flvscan.c bench_flvfile.c bench_report.c)
 BENCH_OBJS    := $(patsubst research/%.c,$(OBJS)/release/research/%.o,$(BENCH_C))
 BENCH_LIB     := $(patsubst $(SRC)/%.c,$(OBJS)/release/%.o,$(wildcard $(SRC)/core/*.c $(SRC)/protocol/*.c) \
-                   $(SRC)/app/rtmp_session.c $(SRC)/app/rtmp_client.c $(SRC)/app/rill_net.c)
+                   $(SRC)/app/net/rtmp_session.c $(SRC)/app/net/rtmp_client.c $(SRC)/app/net/rill_net.c)
 BENCH_PURE_ASAN := $(patsubst research/%.c,$(OBJS)/asan/research/%.o,$(BENCH_PURE_C))
 
 .PHONY: all build deps html run test unit integration chaos clean
@@ -155,7 +158,7 @@ FUZZ_SRC_http      := protocol/http_request protocol/http_url protocol/http_auth
 FUZZ_SRC_http_url  := protocol/http_url protocol/http_auth protocol/http_mime protocol/http_mount
 FUZZ_SRC_rtmp_url  := protocol/rtmp_url
 # the config model may use any core or pure protocol helper (mounts, URLs): link them all
-FUZZ_SRC_config    := app/rill_config $(patsubst $(SRC)/%.c,%,$(wildcard $(SRC)/core/*.c $(SRC)/protocol/*.c))
+FUZZ_SRC_config    := app/conf/rill_config $(patsubst $(SRC)/%.c,%,$(wildcard $(SRC)/core/*.c $(SRC)/protocol/*.c))
 FUZZ_LIBS_handshake := -lcrypto
 FUZZ_LIBS_http     := -lhttp_parser -lcrypto
 FUZZ_LIBS_http_url := -lhttp_parser -lcrypto
