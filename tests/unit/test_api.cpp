@@ -17,7 +17,7 @@
 #include "rill_error.h"
 #include "rill_proc.h"
 #include "rill_rate.h"
-#include "rill_server.h"
+#include "api_view.h"
 #include "rill_time.h"
 #include "rtmp_msg.h"
 
@@ -35,7 +35,10 @@ const uint8_t kAvcSh[] = {
 const uint8_t kAacSh[] = { 0xaf, 0x00, 0x12, 0x10 };
 
 struct FakeServer {
-    rill_server_t srv;
+    session_env_t env;
+    rtmp_conns_t rtmp;
+    rill_stats_t stats;
+    api_view_t view;
     rill_config_t *conf = nullptr;
     rill_source_t *src = nullptr;
     rill_client_t pub, player;
@@ -45,20 +48,26 @@ struct FakeServer {
 
     explicit FakeServer(const char *conf_text = "vhost __defaultVhost__ { }\nvhost other.example { }\n")
     {
-        memset(&srv, 0, sizeof srv);
+        memset(&env, 0, sizeof env);
+        memset(&rtmp, 0, sizeof rtmp);
+        memset(&stats, 0, sizeof stats);
+        view = api_view_t{};
+        view.env = &env;
+        view.rtmp = &rtmp;
+        view.stats = &stats;
         char err[256] = "";
         EXPECT_EQ(rill_config_load_string(conf_text, "t.conf", &conf, err, sizeof err), 0) << err;
-        srv.conf = conf;
-        hub_init(&srv.hub);
-        strcpy(srv.server_id, "vid-test123");
-        strcpy(srv.service_id, "svc12345");
-        srv.start_ms = rill_now_ms() - 5000;
-        rill_rate_init(&srv.stats.rate, srv.start_ms);
-        http_hooks_init(&srv.hooks, &srv);
+        env.conf = conf;
+        hub_init(&env.hub);
+        strcpy(env.server_id, "vid-test123");
+        strcpy(env.service_id, "svc12345");
+        env.start_ms = rill_now_ms() - 5000;
+        rill_rate_init(&stats.rate, env.start_ms);
+        http_hooks_init(&env.hooks, &env.hub, &env.clients, env.server_id, env.service_id);
     }
     ~FakeServer()
     {
-        hub_free(&srv.hub);
+        hub_free(&env.hub);
         rill_config_free(conf);
     }
 
@@ -66,7 +75,7 @@ struct FakeServer {
     rill_source_t *publish(const char *stream = "demo")
     {
         const rill_vhost_conf_t *vc = rill_config_vhost(conf, "__defaultVhost__");
-        src = hub_acquire(&srv.hub, vc, "__defaultVhost__", "live", stream);
+        src = hub_acquire(&env.hub, vc, "__defaultVhost__", "live", stream);
         EXPECT_NE(src, nullptr);
         EXPECT_EQ(source_publish(src, this, 105, "?token=x"), 0);
         EXPECT_EQ(source_on_message(src, RTMP_MSG_VIDEO, 0, rill_payload_from(kAvcSh, sizeof kAvcSh)), 0);
@@ -92,7 +101,7 @@ struct FakeServer {
         c->start_ms = rill_now_ms() - 2500;
         c->in_bytes = in;
         c->out_bytes = out;
-        rill_clients_add(&srv.clients, c);
+        rill_clients_add(&env.clients, c);
     }
 
     void clients()
@@ -109,7 +118,7 @@ struct FakeServer {
         fwd.state = FWD_FORWARDING;
         fwd.bytes_sent = 1000;
         fwd.reconnects = 2;
-        srv.fwd.list = &fwd;
+        env.fwd.list = &fwd;
     }
 
     void edge()
@@ -120,7 +129,7 @@ struct FakeServer {
         ingest.state = EDGE_PLAYING;
         ingest.switches = 1;
         ingest.bytes = 777;
-        srv.edge.list = &ingest;
+        env.edge.list = &ingest;
     }
 };
 
@@ -229,7 +238,7 @@ TEST(ApiJson, StreamHasSrsFieldsCodecsUpstreamAndForwarders)
     s->created_ms = 1000000;
     rill_rate_init(&s->rate, s->created_ms);
     rill_rate_sample(&s->rate, s->created_ms + 5000, 500000, 1000000);
-    cJSON *o = api_json_stream(&f.srv, s, s->created_ms + 10000);
+    cJSON *o = api_json_stream(&f.view, s, s->created_ms + 10000);
     ASSERT_NE(o, nullptr);
     EXPECT_EQ(str(o, "id"), std::to_string(s->id));
     EXPECT_EQ(str(o, "name"), "demo");
@@ -273,8 +282,8 @@ TEST(ApiJson, StreamHasSrsFieldsCodecsUpstreamAndForwarders)
     EXPECT_EQ(num(f0, "send_bytes"), 1000);
     EXPECT_EQ(num(f0, "reconnects"), 2);
     cJSON_Delete(o);
-    rill_clients_remove(&f.srv.clients, &f.pub);
-    rill_clients_remove(&f.srv.clients, &f.player);
+    rill_clients_remove(&f.env.clients, &f.pub);
+    rill_clients_remove(&f.env.clients, &f.player);
 }
 
 TEST(ApiJson, UnpublishedStreamHasNullCodecsAndNoCid)
@@ -283,7 +292,7 @@ TEST(ApiJson, UnpublishedStreamHasNullCodecsAndNoCid)
     rill_source_t *s = f.publish();
     source_unpublish(s);
     rill_consumer_t *co = source_add_consumer(s, nullptr);   // a player waiting keeps it
-    cJSON *o = api_json_stream(&f.srv, s, rill_now_ms());
+    cJSON *o = api_json_stream(&f.view, s, rill_now_ms());
     ASSERT_NE(o, nullptr);
     const cJSON *p = get(o, "publish");
     EXPECT_TRUE(cJSON_IsFalse(get(p, "active")));
@@ -301,7 +310,7 @@ TEST(ApiJson, ClientFields)
     FakeServer f;
     f.publish();
     f.clients();
-    cJSON *o = api_json_client(&f.srv, &f.player, rill_now_ms());
+    cJSON *o = api_json_client(&f.view, &f.player, rill_now_ms());
     ASSERT_NE(o, nullptr);
     EXPECT_EQ(str(o, "id"), "107");
     EXPECT_EQ(str(o, "ip"), "127.0.0.5");
@@ -316,7 +325,7 @@ TEST(ApiJson, ClientFields)
     EXPECT_EQ(num(o, "recv_bytes"), 200);
     EXPECT_TRUE(cJSON_IsObject(get(o, "kbps")));
     cJSON_Delete(o);
-    o = api_json_client(&f.srv, &f.pub, rill_now_ms());
+    o = api_json_client(&f.view, &f.pub, rill_now_ms());
     EXPECT_EQ(str(o, "type"), "publish");
     EXPECT_TRUE(cJSON_IsTrue(get(o, "publish")));
     cJSON_Delete(o);
@@ -325,19 +334,19 @@ TEST(ApiJson, ClientFields)
     uint64_t zero = 0;
     f.client(&c, 200, RILL_CLIENT_RTMP, &zero, &zero);
     c.stream = "";
-    o = api_json_client(&f.srv, &c, rill_now_ms());
+    o = api_json_client(&f.view, &c, rill_now_ms());
     EXPECT_EQ(str(o, "type"), "rtmp");
     EXPECT_TRUE(cJSON_IsNull(get(o, "stream_id")));
     cJSON_Delete(o);
-    rill_clients_remove(&f.srv.clients, &c);
-    rill_clients_remove(&f.srv.clients, &f.pub);
-    rill_clients_remove(&f.srv.clients, &f.player);
+    rill_clients_remove(&f.env.clients, &c);
+    rill_clients_remove(&f.env.clients, &f.pub);
+    rill_clients_remove(&f.env.clients, &f.player);
     // the registry keeps what they did
     uint64_t in, out;
-    rill_clients_bytes(&f.srv.clients, &in, &out);
+    rill_clients_bytes(&f.env.clients, &in, &out);
     EXPECT_EQ(in, 5200u);
     EXPECT_EQ(out, 4300u);
-    EXPECT_EQ(f.srv.clients.closed, 3u);
+    EXPECT_EQ(f.env.clients.closed, 3u);
 }
 
 TEST(ApiJson, VhostAndSummary)
@@ -345,7 +354,7 @@ TEST(ApiJson, VhostAndSummary)
     FakeServer f;
     f.publish();
     f.clients();
-    cJSON *v = api_json_vhost(&f.srv, rill_config_vhost(f.conf, "__defaultVhost__"), rill_now_ms());
+    cJSON *v = api_json_vhost(&f.view, rill_config_vhost(f.conf, "__defaultVhost__"), rill_now_ms());
     ASSERT_NE(v, nullptr);
     EXPECT_EQ(str(v, "id"), "__defaultVhost__");
     EXPECT_EQ(str(v, "name"), "__defaultVhost__");
@@ -354,12 +363,12 @@ TEST(ApiJson, VhostAndSummary)
     EXPECT_EQ(num(v, "recv_bytes"), 1250000);
     EXPECT_TRUE(cJSON_IsObject(get(v, "kbps")));
     cJSON_Delete(v);
-    v = api_json_vhost(&f.srv, rill_config_vhost(f.conf, "other.example"), rill_now_ms());
+    v = api_json_vhost(&f.view, rill_config_vhost(f.conf, "other.example"), rill_now_ms());
     EXPECT_EQ(num(v, "clients"), 0);
     EXPECT_EQ(num(v, "streams"), 0);
     cJSON_Delete(v);
 
-    cJSON *d = api_json_summary(&f.srv, rill_now_ms());
+    cJSON *d = api_json_summary(&f.view, rill_now_ms());
     ASSERT_NE(d, nullptr);
     EXPECT_TRUE(cJSON_IsTrue(get(d, "ok")));
     const cJSON *self = get(d, "self");
@@ -375,8 +384,8 @@ TEST(ApiJson, VhostAndSummary)
     EXPECT_EQ(num(get(d, "streams"), "published"), 1);
     EXPECT_TRUE(cJSON_IsObject(get(d, "kbps")));
     cJSON_Delete(d);
-    rill_clients_remove(&f.srv.clients, &f.pub);
-    rill_clients_remove(&f.srv.clients, &f.player);
+    rill_clients_remove(&f.env.clients, &f.pub);
+    rill_clients_remove(&f.env.clients, &f.player);
 }
 
 // ---- Prometheus text ------------------------------------------------------------
@@ -433,11 +442,11 @@ TEST(Metrics, ParsesAsPrometheusTextWithPerStreamLabels)
     f.publish();
     f.clients();
     f.forwarder();
-    f.srv.refused_conns = 3;
-    f.srv.total_conns = 9;
+    f.rtmp.refused = 3;
+    f.rtmp.total = 9;
     rill_writer_t w;
     rill_writer_init(&w, 0);
-    ASSERT_EQ(metrics_write(&f.srv, rill_now_ms(), &w), 0);
+    ASSERT_EQ(metrics_write(&f.view, rill_now_ms(), &w), 0);
     std::string text((const char *)w.data, w.len);
     rill_writer_free(&w);
     auto s = parse_prometheus(text);
@@ -455,8 +464,8 @@ TEST(Metrics, ParsesAsPrometheusTextWithPerStreamLabels)
     EXPECT_EQ(s["rill_stream_received_bytes_total{vhost=\"__defaultVhost__\",app=\"live\",stream=\"demo\"}"], 1250000);
     EXPECT_EQ(s["rill_stream_published{vhost=\"__defaultVhost__\",app=\"live\",stream=\"demo\"}"], 1);
     EXPECT_EQ(s.count("process_resident_memory_bytes"), 1u);
-    rill_clients_remove(&f.srv.clients, &f.pub);
-    rill_clients_remove(&f.srv.clients, &f.player);
+    rill_clients_remove(&f.env.clients, &f.pub);
+    rill_clients_remove(&f.env.clients, &f.player);
 }
 
 TEST(Metrics, LabelValuesAreEscaped)
@@ -465,7 +474,7 @@ TEST(Metrics, LabelValuesAreEscaped)
     f.publish("we\"ird\\na\nme");
     rill_writer_t w;
     rill_writer_init(&w, 0);
-    ASSERT_EQ(metrics_write(&f.srv, rill_now_ms(), &w), 0);
+    ASSERT_EQ(metrics_write(&f.view, rill_now_ms(), &w), 0);
     std::string text((const char *)w.data, w.len);
     rill_writer_free(&w);
     auto s = parse_prometheus(text);

@@ -13,7 +13,7 @@
 extern "C" {
 #include "play_session.h"
 #include "rill_error.h"
-#include "rill_server.h"
+#include "session_env.h"
 #include "rtmp_msg.h"
 #include "rtmp_session.h"
 }
@@ -21,7 +21,7 @@ extern "C" {
 namespace {
 
 struct Fixture {
-    rill_server_t srv;
+    session_env_t env;
     rill_vhost_conf_t vc;
     rill_client_t cl;
     int publisher = 0;          // what source_publish is given as "who"
@@ -35,9 +35,9 @@ struct Fixture {
             EXPECT_EQ(0, st_init());
             inited = true;
         }
-        memset(&srv, 0, sizeof srv);
-        hub_init(&srv.hub);
-        http_hooks_init(&srv.hooks, &srv);
+        memset(&env, 0, sizeof env);
+        hub_init(&env.hub);
+        http_hooks_init(&env.hooks, &env.hub, &env.clients, env.server_id, env.service_id);
         memset(&vc, 0, sizeof vc);
         vc.name = (char *)"__defaultVhost__";
         vc.enabled = 1;
@@ -50,10 +50,10 @@ struct Fixture {
         cl.param = "";
         cl.tc_url = "";
     }
-    ~Fixture() { hub_free(&srv.hub); }
-    rill_source_t *find() { return hub_find(&srv.hub, "__defaultVhost__", "live", "s"); }
+    ~Fixture() { hub_free(&env.hub); }
+    rill_source_t *find() { return hub_find(&env.hub, "__defaultVhost__", "live", "s"); }
     rill_source_t *published() {
-        rill_source_t *s = hub_acquire(&srv.hub, &vc, "__defaultVhost__", "live", "s");
+        rill_source_t *s = hub_acquire(&env.hub, &vc, "__defaultVhost__", "live", "s");
         EXPECT_NE(s, nullptr);
         EXPECT_EQ(0, source_publish(s, &publisher, 7, ""));
         return s;
@@ -77,9 +77,9 @@ int start_while_others_leave(play_session_t *ps, stream_pump_t *p)
     if (s->publisher) {
         source_unpublish(s);
     } else {
-        EXPECT_EQ(s, hub_acquire(&g->srv.hub, &g->vc, "__defaultVhost__", "live", "s"));
+        EXPECT_EQ(s, hub_acquire(&g->env.hub, &g->vc, "__defaultVhost__", "live", "s"));
     }
-    hub_release(&g->srv.hub, s);
+    hub_release(&g->env.hub, s);
     g->src_alive_in_start = g->find() == ps->src;
     return RILL_ERR_EOF;        // the player went away too: no pump
 }
@@ -97,7 +97,7 @@ play_session_t session(Fixture &f, int own_client)
 {
     play_session_t ps;
     memset(&ps, 0, sizeof ps);
-    ps.srv = &f.srv;
+    ps.env = &f.env;
     ps.vc = &f.vc;
     ps.client = &f.cl;
     ps.client_type = RILL_CLIENT_FLV;
@@ -116,12 +116,12 @@ TEST(PlaySession, SourceIsHeldBeforeTheFirstYield) {
     EXPECT_EQ(1, f.starts);
     // Held by the session's consumer: the publisher's release could not free it.
     EXPECT_TRUE(f.src_alive_in_start);
-    EXPECT_EQ(1, f.srv.clients.count) << "an own client is registered while it plays";
+    EXPECT_EQ(1, f.env.clients.count) << "an own client is registered while it plays";
     EXPECT_EQ(RILL_CLIENT_FLV, f.cl.type);
     play_session_end(&ps);
     EXPECT_EQ(nullptr, f.find()) << "the end releases the source it held";
-    EXPECT_EQ(0, f.srv.hub.nsources);
-    EXPECT_EQ(0, f.srv.clients.count);
+    EXPECT_EQ(0, f.env.hub.nsources);
+    EXPECT_EQ(0, f.env.clients.count);
     play_session_end(&ps);      // twice is harmless
     g = nullptr;
 }
@@ -134,8 +134,8 @@ TEST(PlaySession, NotPublishedIsRefusedHoldingNothing) {
     EXPECT_EQ(1, f.refusals);
     EXPECT_EQ(RILL_ERR_NOT_FOUND, f.last_refusal);
     EXPECT_EQ(0, f.starts);
-    EXPECT_EQ(0, f.srv.hub.nsources) << "a refused play must not leave a source behind";
-    EXPECT_EQ(0, f.srv.clients.count);
+    EXPECT_EQ(0, f.env.hub.nsources) << "a refused play must not leave a source behind";
+    EXPECT_EQ(0, f.env.clients.count);
     EXPECT_STREQ("stream not found", ps.reason);
     play_session_end(&ps);
     g = nullptr;
@@ -151,10 +151,10 @@ TEST(PlaySession, ProbeAnswersWithoutHoldingOrRegistering) {
     EXPECT_TRUE(f.probe_started);
     EXPECT_EQ(nullptr, ps.src);
     EXPECT_EQ(0, s->nconsumers);
-    EXPECT_EQ(0, f.srv.clients.count);
+    EXPECT_EQ(0, f.env.clients.count);
     play_session_end(&ps);
     source_unpublish(s);
-    hub_release(&f.srv.hub, s);
+    hub_release(&f.env.hub, s);
     g = nullptr;
 }
 
@@ -166,9 +166,9 @@ TEST(PlaySession, WaitingForAPublisherHoldsTheSourceItMade) {
     EXPECT_EQ(RILL_ERR_EOF, play_session_run(&ps));
     EXPECT_EQ(1, f.starts);
     EXPECT_TRUE(f.src_alive_in_start);
-    EXPECT_EQ(0, f.srv.clients.count) << "a connection's own client is not the session's to register";
+    EXPECT_EQ(0, f.env.clients.count) << "a connection's own client is not the session's to register";
     play_session_end(&ps);
-    EXPECT_EQ(0, f.srv.hub.nsources);
+    EXPECT_EQ(0, f.env.hub.nsources);
     g = nullptr;
 }
 
@@ -221,7 +221,7 @@ TEST(PlaySession, PlayerMessagesReachTheProtocolWithTheSession) {
     EXPECT_EQ(RTMP_MSG_AMF0_COMMAND, c.seen_type);
     EXPECT_STREQ("player stopped", ps.reason);
     play_session_end(&ps);
-    EXPECT_EQ(0, f.srv.hub.nsources);
+    EXPECT_EQ(0, f.env.hub.nsources);
     rtmp_session_free(&c.s);
     close(sv[1]);
     mc = nullptr;

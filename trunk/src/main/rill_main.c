@@ -74,6 +74,8 @@ static int write_pid(const char *path)
     return fclose(f);
 }
 
+static int reload_rpc(void *srv, char *err, size_t errlen) { return rill_reload(srv, err, errlen); }
+
 int main(int argc, char **argv)
 {
     const char *conf_path = "conf/rill.conf";
@@ -145,6 +147,8 @@ int main(int argc, char **argv)
         rill_config_free(conf);
         return 1;
     }
+    srv.view.reload = reload_rpc;   /* the API's rpc=reload, as SIGHUP */
+    srv.view.reload_ctx = &srv;
 
     /* SIGHUP reloads the config; SIGUSR1 reopens the log file; SIGINT and SIGTERM stop. */
     unsigned char sig = 0;
@@ -161,7 +165,7 @@ int main(int argc, char **argv)
         }
         if (sig != SIGHUP) break;
         char why[1024];
-        rill_trace("signal %d: reloading %s", sig, srv.conf->path);
+        rill_trace("signal %d: reloading %s", sig, srv.env.conf->path);
         rill_reload(&srv, why, sizeof why);
     }
     rill_trace("signal %d: stopping", sig);
@@ -170,7 +174,7 @@ int main(int argc, char **argv)
     close(g_sig_pipe[1]);
     if (conf->daemon) unlink(conf->pid_file);
     rill_trace("stopped");
-    rill_config_free(srv.conf);
+    rill_config_free(srv.env.conf);
     rill_reload_free_retired();
     rill_log_close();
     return 0;

@@ -4,7 +4,7 @@
 #include "api_json.h"
 #include "flv.h"
 #include "rill_proc.h"
-#include "rill_server.h"
+#include "api_view.h"
 #include "rill_stats.h"
 
 #include <stdio.h>
@@ -192,10 +192,10 @@ static cJSON *upstream_obj(edge_ingest_t *g)
     return jb_done(&b);
 }
 
-static cJSON *forwarders_arr(rill_server_t *srv, const rill_source_t *s)
+static cJSON *forwarders_arr(api_view_t *view, const rill_source_t *s)
 {
     cJSON *a = cJSON_CreateArray();
-    for (forwarder_t *f = srv->fwd.list; f && a; f = f->next) {
+    for (forwarder_t *f = view->env->fwd.list; f && a; f = f->next) {
         if (f->src != s) continue;
         jb_t b = jb_new();
         jstr(&b, "destination", f->dest);
@@ -212,11 +212,11 @@ static cJSON *forwarders_arr(rill_server_t *srv, const rill_source_t *s)
     return a;
 }
 
-cJSON *api_json_stream(rill_server_t *srv, const rill_source_t *s, int64_t now)
+cJSON *api_json_stream(api_view_t *view, const rill_source_t *s, int64_t now)
 {
     int nclients = 0, nplayers = 0;
     const rill_client_t *pub = NULL;
-    for (const rill_client_t *c = srv->clients.list; c; c = c->next) {
+    for (const rill_client_t *c = view->env->clients.list; c; c = c->next) {
         if (!same_stream(c, s)) continue;
         nclients++;
         nplayers += c->type == RILL_CLIENT_PLAY || c->type == RILL_CLIENT_FLV;
@@ -246,18 +246,18 @@ cJSON *api_json_stream(rill_server_t *srv, const rill_source_t *s, int64_t now)
     else jnull(&b, "video");
     if (s->audio_sh) jobj(&b, "audio", audio_obj(s->audio_sh));
     else jnull(&b, "audio");
-    edge_ingest_t *g = edge_find(&srv->edge, s);
+    edge_ingest_t *g = edge_find(&view->env->edge, s);
     if (g) jobj(&b, "upstream", upstream_obj(g));
-    jobj(&b, "forwarders", forwarders_arr(srv, s));
+    jobj(&b, "forwarders", forwarders_arr(view, s));
     return jb_done(&b);
 }
 
 /* ---- clients and vhosts -------------------------------------------------------- */
 
-cJSON *api_json_client(rill_server_t *srv, const rill_client_t *c, int64_t now)
+cJSON *api_json_client(api_view_t *view, const rill_client_t *c, int64_t now)
 {
     uint64_t in = c->in_bytes ? *c->in_bytes : 0, out = c->out_bytes ? *c->out_bytes : 0;
-    rill_source_t *s = c->stream[0] ? hub_find(&srv->hub, c->vhost, c->app, c->stream) : NULL;
+    rill_source_t *s = c->stream[0] ? hub_find(&view->env->hub, c->vhost, c->app, c->stream) : NULL;
     char url[600] = "";
     if (c->stream[0]) snprintf(url, sizeof url, "/%s/%s", c->app, c->stream);
     jb_t b = jb_new();
@@ -282,14 +282,14 @@ cJSON *api_json_client(rill_server_t *srv, const rill_client_t *c, int64_t now)
     return jb_done(&b);
 }
 
-cJSON *api_json_vhost(rill_server_t *srv, const rill_vhost_conf_t *vc, int64_t now)
+cJSON *api_json_vhost(api_view_t *view, const rill_vhost_conf_t *vc, int64_t now)
 {
     int nclients = 0, nstreams = 0;
     uint64_t in = 0, out = 0;
     int64_t kin = 0, kout = 0;
-    for (const rill_client_t *c = srv->clients.list; c; c = c->next)
+    for (const rill_client_t *c = view->env->clients.list; c; c = c->next)
         if (!strcmp(c->vhost, vc->name)) nclients++;
-    for (const rill_source_t *s = srv->hub.sources; s; s = s->next) {
+    for (const rill_source_t *s = view->env->hub.sources; s; s = s->next) {
         if (strcmp(s->vhost, vc->name)) continue;
         nstreams++;
         in += s->bytes_in;
@@ -323,14 +323,7 @@ cJSON *api_json_vhost(rill_server_t *srv, const rill_vhost_conf_t *vc, int64_t n
 
 /* ---- summaries ------------------------------------------------------------------ */
 
-static int http_conns(const rill_server_t *srv)
-{
-    int n = srv->http.server ? http_server_nconns(srv->http.server) : 0;
-    if (srv->http.api && srv->http.api != srv->http.server) n += http_server_nconns(srv->http.api);
-    return n;
-}
-
-cJSON *api_json_summary(rill_server_t *srv, int64_t now)
+cJSON *api_json_summary(api_view_t *view, int64_t now)
 {
     rill_proc_t p;
     int proc_ok = rill_proc_self(&p) == 0;
@@ -340,16 +333,16 @@ cJSON *api_json_summary(rill_server_t *srv, int64_t now)
     if (!sys_ok) memset(&si, 0, sizeof si);
     double ram_kb = (double)si.totalram * si.mem_unit / 1024.0;
     uint64_t in, out;
-    rill_server_bytes(srv, &in, &out);
+    rill_stats_bytes(view->env, &in, &out);
     int64_t kin, kout;
-    rill_rate_kbps(&srv->stats.rate, now, in, out, RILL_KBPS_WINDOW_MS, &kin, &kout);
+    rill_rate_kbps(&view->stats->rate, now, in, out, RILL_KBPS_WINDOW_MS, &kin, &kout);
     int published = 0;
-    for (const rill_source_t *s = srv->hub.sources; s; s = s->next) published += s->publisher != NULL;
+    for (const rill_source_t *s = view->env->hub.sources; s; s = s->next) published += s->publisher != NULL;
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     char cwd[512];
     if (!getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
-    int conns_http = http_conns(srv);
+    int conns_http = api_view_http_conns(view);
 
     jb_t b = jb_new();
     jbool(&b, "ok", proc_ok && sys_ok);
@@ -361,9 +354,9 @@ cJSON *api_json_summary(rill_server_t *srv, int64_t now)
     jstr(&self, "cwd", cwd);
     jnum(&self, "mem_kbyte", (double)(p.rss_bytes / 1024));
     jnum(&self, "mem_percent", ram_kb > 0 ? (double)p.rss_bytes / 1024.0 * 100.0 / ram_kb : 0);
-    jnum(&self, "cpu_percent", srv->stats.cpu_percent);
+    jnum(&self, "cpu_percent", view->stats->cpu_percent);
     jnum(&self, "cpu_seconds", p.cpu_seconds);
-    jnum(&self, "srs_uptime", (double)((now - srv->start_ms) / 1000));
+    jnum(&self, "srs_uptime", (double)((now - view->env->start_ms) / 1000));
     jobj(&b, "self", jb_done(&self));
     jb_t sys = jb_new();
     jnum(&sys, "cpus", (double)sysconf(_SC_NPROCESSORS_CONF));
@@ -375,17 +368,17 @@ cJSON *api_json_summary(rill_server_t *srv, int64_t now)
     jnum(&sys, "load_15m", si.loads[2] / 65536.0);
     jnum(&sys, "srs_recv_bytes", (double)in);
     jnum(&sys, "srs_send_bytes", (double)out);
-    jnum(&sys, "conn_srs", srv->nconns + conns_http);
+    jnum(&sys, "conn_srs", view->rtmp->count + conns_http);
     jobj(&b, "system", jb_done(&sys));
     /* rill's own: what an operator looks at first */
     jb_t conns = jb_new();
-    jnum(&conns, "total", srv->nconns + conns_http);
-    jnum(&conns, "rtmp", srv->nconns);
+    jnum(&conns, "total", view->rtmp->count + conns_http);
+    jnum(&conns, "rtmp", view->rtmp->count);
     jnum(&conns, "http", conns_http);
-    jnum(&conns, "clients", srv->clients.count);
+    jnum(&conns, "clients", view->env->clients.count);
     jobj(&b, "connections", jb_done(&conns));
     jb_t st = jb_new();
-    jnum(&st, "total", srv->hub.nsources);
+    jnum(&st, "total", view->env->hub.nsources);
     jnum(&st, "published", published);
     jobj(&b, "streams", jb_done(&st));
     jb_t k = jb_new();

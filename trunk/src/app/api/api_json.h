@@ -16,14 +16,14 @@
 extern "C" {
 #endif
 
-struct rill_server;
+struct api_view;
 
 /* NULL on no memory. now_ms: rill_now_ms(). */
-cJSON *api_json_stream(struct rill_server *srv, const rill_source_t *s, int64_t now_ms);
-cJSON *api_json_client(struct rill_server *srv, const rill_client_t *c, int64_t now_ms);
-cJSON *api_json_vhost(struct rill_server *srv, const rill_vhost_conf_t *vc, int64_t now_ms);
+cJSON *api_json_stream(struct api_view *view, const rill_source_t *s, int64_t now_ms);
+cJSON *api_json_client(struct api_view *view, const rill_client_t *c, int64_t now_ms);
+cJSON *api_json_vhost(struct api_view *view, const rill_vhost_conf_t *vc, int64_t now_ms);
 /* The "data" of /api/v1/summaries. */
-cJSON *api_json_summary(struct rill_server *srv, int64_t now_ms);
+cJSON *api_json_summary(struct api_view *view, int64_t now_ms);
 
 /* Codec names as SRS prints them ("High", "3.1"); out must hold 16 bytes. */
 const char *api_avc_profile_name(int profile);

@@ -9,8 +9,7 @@
 #include "metrics.h"
 #include "rill_error.h"
 #include "rill_log.h"
-#include "rill_reload.h"
-#include "rill_server.h"
+#include "api_view.h"
 #include "rill_time.h"
 
 #include <stddef.h>
@@ -39,7 +38,7 @@ typedef struct api_route {
 
 struct http_api {
     http_server_t *hs;
-    struct rill_server *srv;
+    struct api_view *view;
     char pid[16];
     api_route_t routes[MAX_API_ROUTES];     /* fixed: the server keeps pointers to them */
     int nroutes;
@@ -48,7 +47,7 @@ struct http_api {
 static int api_entry(http_conn_t *c, const http_request_t *req, void *ctx)
 {
     api_route_t *r = ctx;
-    const rill_http_conf_t *conf = &r->api->srv->conf->http_api;
+    const rill_http_conf_t *conf = &r->api->view->env->conf->http_api;
     if (!conf->enabled) {
         /* a reload turned the API off: its listener stays until a restart, its answers stop now */
         rill_trace("api %s %s: http_api is disabled", http_conn_peer(c), req->url);
@@ -73,15 +72,15 @@ int http_api_route(http_api_t *a, const char *pattern, http_api_fn fn)
     return rc;
 }
 
-struct rill_server *http_api_server(const http_api_t *a) { return a->srv; }
+struct api_view *http_api_view(const http_api_t *a) { return a->view; }
 
 cJSON *http_api_reply(const http_api_t *a, int code)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     /* SRS sends the ids and the pid as strings. */
-    if (!cJSON_AddNumberToObject(o, "code", code) || !cJSON_AddStringToObject(o, "server", a->srv->server_id) ||
-        !cJSON_AddStringToObject(o, "service", a->srv->service_id) || !cJSON_AddStringToObject(o, "pid", a->pid)) {
+    if (!cJSON_AddNumberToObject(o, "code", code) || !cJSON_AddStringToObject(o, "server", a->view->env->server_id) ||
+        !cJSON_AddStringToObject(o, "service", a->view->env->service_id) || !cJSON_AddStringToObject(o, "pid", a->pid)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -181,9 +180,9 @@ static int by_id(const void *x, const void *y)
 
 /* A page of a list, oldest id first: items are pointers whose first field
  * is a uint32_t id (rill_source_t, rill_client_t). */
-typedef cJSON *(*item_fn)(rill_server_t *srv, const void *item, int64_t now);
-static cJSON *stream_item(rill_server_t *srv, const void *x, int64_t now) { return api_json_stream(srv, x, now); }
-static cJSON *client_item(rill_server_t *srv, const void *x, int64_t now) { return api_json_client(srv, x, now); }
+typedef cJSON *(*item_fn)(api_view_t *view, const void *item, int64_t now);
+static cJSON *stream_item(api_view_t *view, const void *x, int64_t now) { return api_json_stream(view, x, now); }
+static cJSON *client_item(api_view_t *view, const void *x, int64_t now) { return api_json_client(view, x, now); }
 
 static int send_list(http_api_t *a, http_conn_t *c, const http_request_t *req, const char *key, const void **items,
                      int n, item_fn fn)
@@ -196,7 +195,7 @@ static int send_list(http_api_t *a, http_conn_t *c, const http_request_t *req, c
     cJSON *arr = o ? cJSON_AddArrayToObject(o, key) : NULL;
     int rc = arr && cJSON_AddNumberToObject(o, "total", n) ? 0 : RILL_ERR_NOMEM;
     for (int i = start; i < n && i < start + count && !rc; i++) {
-        cJSON *it = fn(a->srv, items[i], now);
+        cJSON *it = fn(a->view, items[i], now);
         if (it) cJSON_AddItemToArray(arr, it);
         else rc = RILL_ERR_NOMEM;
     }
@@ -209,23 +208,23 @@ static int send_list(http_api_t *a, http_conn_t *c, const http_request_t *req, c
 
 static int api_summaries(http_api_t *a, http_conn_t *c, const http_request_t *req)
 {
-    return reply_with(a, c, "data", api_json_summary(a->srv, rill_now_ms()));
+    return reply_with(a, c, "data", api_json_summary(a->view, rill_now_ms()));
 }
 
 static int api_streams(http_api_t *a, http_conn_t *c, const http_request_t *req)
 {
-    rill_server_t *srv = a->srv;
+    api_view_t *view = a->view;
     uint32_t id;
     int r = rest_id(req, "/api/v1/streams/", &id);
     if (r != 0) {
-        const rill_source_t *s = r > 0 ? hub_find_id(&srv->hub, id) : NULL;
+        const rill_source_t *s = r > 0 ? hub_find_id(&view->env->hub, id) : NULL;
         if (!s) return api_error(a, c, 404, ERR_STREAM_NOT_FOUND);
-        return reply_with(a, c, "stream", api_json_stream(srv, s, rill_now_ms()));
+        return reply_with(a, c, "stream", api_json_stream(view, s, rill_now_ms()));
     }
-    const void **items = malloc(sizeof *items * (size_t)(srv->hub.nsources + 1));
+    const void **items = malloc(sizeof *items * (size_t)(view->env->hub.nsources + 1));
     if (!items) return RILL_ERR_NOMEM;
     int n = 0;
-    for (const rill_source_t *s = srv->hub.sources; s; s = s->next) items[n++] = s;
+    for (const rill_source_t *s = view->env->hub.sources; s; s = s->next) items[n++] = s;
     int rc = send_list(a, c, req, "streams", items, n, stream_item);
     free(items);
     return rc;
@@ -233,18 +232,18 @@ static int api_streams(http_api_t *a, http_conn_t *c, const http_request_t *req)
 
 static int api_clients(http_api_t *a, http_conn_t *c, const http_request_t *req)
 {
-    rill_server_t *srv = a->srv;
+    api_view_t *view = a->view;
     uint32_t id;
     int r = rest_id(req, "/api/v1/clients/", &id);
     if (r != 0) {
-        rill_client_t *cl = r > 0 ? rill_clients_find(&srv->clients, id) : NULL;
+        rill_client_t *cl = r > 0 ? rill_clients_find(&view->env->clients, id) : NULL;
         if (!cl) return api_error(a, c, 404, ERR_CLIENT_NOT_FOUND);
-        return reply_with(a, c, "client", api_json_client(srv, cl, rill_now_ms()));
+        return reply_with(a, c, "client", api_json_client(view, cl, rill_now_ms()));
     }
-    const void **items = malloc(sizeof *items * (size_t)(srv->clients.count + 1));
+    const void **items = malloc(sizeof *items * (size_t)(view->env->clients.count + 1));
     if (!items) return RILL_ERR_NOMEM;
     int n = 0;
-    for (const rill_client_t *cl = srv->clients.list; cl; cl = cl->next) items[n++] = cl;
+    for (const rill_client_t *cl = view->env->clients.list; cl; cl = cl->next) items[n++] = cl;
     int rc = send_list(a, c, req, "clients", items, n, client_item);
     free(items);
     return rc;
@@ -255,7 +254,7 @@ static int api_clients(http_api_t *a, http_conn_t *c, const http_request_t *req)
 static int api_kick(http_api_t *a, http_conn_t *c, const http_request_t *req)
 {
     uint32_t id;
-    rill_client_t *cl = rest_id(req, "/api/v1/clients/", &id) > 0 ? rill_clients_find(&a->srv->clients, id) : NULL;
+    rill_client_t *cl = rest_id(req, "/api/v1/clients/", &id) > 0 ? rill_clients_find(&a->view->env->clients, id) : NULL;
     if (!cl) return api_error(a, c, 404, ERR_CLIENT_NOT_FOUND);
     rill_trace("api %s: kick client %u (%s %s/%s/%s)", http_conn_peer(c), cl->id, rill_client_type_name(cl->type),
                cl->vhost, cl->app, cl->stream);
@@ -265,20 +264,20 @@ static int api_kick(http_api_t *a, http_conn_t *c, const http_request_t *req)
 
 static int api_vhosts(http_api_t *a, http_conn_t *c, const http_request_t *req)
 {
-    rill_server_t *srv = a->srv;
-    const rill_config_t *conf = srv->conf;
+    api_view_t *view = a->view;
+    const rill_config_t *conf = view->env->conf;
     int64_t now = rill_now_ms();
     const char *prefix = "/api/v1/vhosts/";
     if (strncmp(req->path, prefix, strlen(prefix)) == 0 && req->path[strlen(prefix)]) {
         const char *name = req->path + strlen(prefix);
         for (int i = 0; i < conf->nvhosts; i++)
             if (!strcmp(conf->vhosts[i].name, name))
-                return reply_with(a, c, "vhost", api_json_vhost(srv, &conf->vhosts[i], now));
+                return reply_with(a, c, "vhost", api_json_vhost(view, &conf->vhosts[i], now));
         return api_error(a, c, 404, ERR_VHOST_NOT_FOUND);
     }
     cJSON *arr = cJSON_CreateArray();
     for (int i = 0; i < conf->nvhosts && arr; i++) {
-        cJSON *v = api_json_vhost(srv, &conf->vhosts[i], now);
+        cJSON *v = api_json_vhost(view, &conf->vhosts[i], now);
         if (!v) {
             cJSON_Delete(arr);
             arr = NULL;
@@ -293,7 +292,7 @@ static int api_metrics(http_api_t *a, http_conn_t *c, const http_request_t *req)
 {
     rill_writer_t w;
     rill_writer_init(&w, 0);
-    int rc = metrics_write(a->srv, rill_now_ms(), &w);
+    int rc = metrics_write(a->view, rill_now_ms(), &w);
     if (!rc) rc = http_send(c, 200, METRICS_CONTENT_TYPE, w.data, w.len, NULL);
     rill_writer_free(&w);
     return rc;
@@ -308,7 +307,9 @@ static int api_raw(http_api_t *a, http_conn_t *c, const http_request_t *req)
     http_query_get(req->query, "rpc", rpc, sizeof rpc);
     if (strcmp(rpc, "reload") != 0) return api_error(a, c, 400, RILL_ERR_INVAL);
     char err[1024] = "";
-    int rc = rill_reload(a->srv, err, sizeof err);
+    int rc = RILL_ERR_INVAL;
+    if (a->view->reload) rc = a->view->reload(a->view->reload_ctx, err, sizeof err);
+    else snprintf(err, sizeof err, "reload is not available");
     cJSON *o = http_api_reply(a, rc);
     if (o && rc && !cJSON_AddStringToObject(o, "error", err)) {
         cJSON_Delete(o);
@@ -317,13 +318,13 @@ static int api_raw(http_api_t *a, http_conn_t *c, const http_request_t *req)
     return http_api_send_json(c, rc ? 400 : 200, o);
 }
 
-int http_api_mount(http_api_t **out, http_server_t *hs, struct rill_server *srv)
+int http_api_mount(http_api_t **out, http_server_t *hs, struct api_view *view)
 {
     *out = NULL;
     http_api_t *a = calloc(1, sizeof *a);
     if (!a) return RILL_ERR_NOMEM;
     a->hs = hs;
-    a->srv = srv;
+    a->view = view;
     snprintf(a->pid, sizeof a->pid, "%d", (int)getpid());
     static const struct { const char *pattern; http_api_fn fn; } routes[] = {
         { "GET /api/v1/versions", api_versions },

@@ -20,18 +20,18 @@
 extern "C" {
 #endif
 
-struct rill_server;
+struct api_view;
 typedef struct http_api http_api_t;
 typedef int (*http_api_fn)(http_api_t *a, http_conn_t *c, const http_request_t *req);
 
 /* Register the API routes on hs (which may also serve files). Auth follows
- * srv->conf->http_api at each request (a reload applies at once). */
-int http_api_mount(http_api_t **out, http_server_t *hs, struct rill_server *srv);
+ * view->env->conf->http_api at each request (a reload applies at once). */
+int http_api_mount(http_api_t **out, http_server_t *hs, struct api_view *view);
 void http_api_free(http_api_t *a);
 
 /* A route behind the API's auth (see http_server_route for patterns). */
 int http_api_route(http_api_t *a, const char *pattern, http_api_fn fn);
-struct rill_server *http_api_server(const http_api_t *a);
+struct api_view *http_api_view(const http_api_t *a);
 /* A new reply object with SRS's envelope: code, server, service, pid. */
 cJSON *http_api_reply(const http_api_t *a, int code);
 /* Send obj as application/json with status, and free it. NULL obj: 500. */

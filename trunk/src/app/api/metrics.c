@@ -3,7 +3,7 @@
 #include "metrics.h"
 #include "rill_error.h"
 #include "rill_proc.h"
-#include "rill_server.h"
+#include "api_view.h"
 #include "rill_stats.h"
 
 #include <stdarg.h>
@@ -82,7 +82,7 @@ static double per_stream_value(int which, const rill_source_t *s)
     }
 }
 
-static int per_stream(rill_writer_t *w, rill_server_t *srv)
+static int per_stream(rill_writer_t *w, api_view_t *view)
 {
     static const struct { const char *name, *type, *help; } fams[PS_COUNT] = {
         { "rill_stream_consumers", "gauge", "Players and forwarders reading the stream." },
@@ -94,43 +94,42 @@ static int per_stream(rill_writer_t *w, rill_server_t *srv)
     int rc = 0;
     for (int k = 0; k < PS_COUNT && !rc; k++) {
         rc = family(w, fams[k].name, fams[k].type, fams[k].help);
-        for (const rill_source_t *s = srv->hub.sources; s && !rc; s = s->next)
+        for (const rill_source_t *s = view->env->hub.sources; s && !rc; s = s->next)
             rc = stream_sample(w, fams[k].name, s, per_stream_value(k, s));
     }
     return rc;
 }
 
-int metrics_write(rill_server_t *srv, int64_t now, rill_writer_t *w)
+int metrics_write(api_view_t *view, int64_t now, rill_writer_t *w)
 {
     int clients[4] = { 0 };
-    for (const rill_client_t *c = srv->clients.list; c; c = c->next)
+    for (const rill_client_t *c = view->env->clients.list; c; c = c->next)
         if (c->type >= 0 && c->type < 4) clients[c->type]++;
     int published = 0;
-    for (const rill_source_t *s = srv->hub.sources; s; s = s->next) published += s->publisher != NULL;
+    for (const rill_source_t *s = view->env->hub.sources; s; s = s->next) published += s->publisher != NULL;
     int fwd_states[3] = { 0 }, edge_states[3] = { 0 };
     uint64_t reconnects = 0, switches = 0;
-    for (const forwarder_t *f = srv->fwd.list; f; f = f->next) {
+    for (const forwarder_t *f = view->env->fwd.list; f; f = f->next) {
         if (f->state >= 0 && f->state < 3) fwd_states[f->state]++;
         reconnects += f->reconnects;
     }
-    for (const edge_ingest_t *g = srv->edge.list; g; g = g->next) {
+    for (const edge_ingest_t *g = view->env->edge.list; g; g = g->next) {
         if (g->state >= 0 && g->state < 3) edge_states[g->state]++;
         switches += g->switches;
     }
     uint64_t in, out, cin, cout;
-    rill_server_bytes(srv, &in, &out);
-    rill_clients_bytes(&srv->clients, &cin, &cout);
-    int http = srv->http.server ? http_server_nconns(srv->http.server) : 0;
-    if (srv->http.api && srv->http.api != srv->http.server) http += http_server_nconns(srv->http.api);
+    rill_stats_bytes(view->env, &in, &out);
+    rill_clients_bytes(&view->env->clients, &cin, &cout);
+    int http = api_view_http_conns(view);
     rill_proc_t p;
     int proc_ok = rill_proc_self(&p) == 0;
 
     int rc = single(w, "rill_uptime_seconds", "gauge", "Seconds since the server started.",
-                    (double)(now - srv->start_ms) / 1000.0);
+                    (double)(now - view->env->start_ms) / 1000.0);
     if (!rc) rc = family(w, "rill_connections", "gauge", "Open connections by protocol.");
-    if (!rc) rc = put(w, "rill_connections{proto=\"rtmp\"} %d\nrill_connections{proto=\"http\"} %d\n", srv->nconns, http);
+    if (!rc) rc = put(w, "rill_connections{proto=\"rtmp\"} %d\nrill_connections{proto=\"http\"} %d\n", view->rtmp->count, http);
     if (!rc) rc = single(w, "rill_connections_accepted_total", "counter", "RTMP connections accepted.",
-                         (double)srv->total_conns);
+                         (double)view->rtmp->total);
     if (!rc) rc = family(w, "rill_clients", "gauge", "Clients by type (rtmp: connected, not yet publishing or playing).");
     static const char *types[4] = { "rtmp", "publish", "play", "flv" };
     for (int i = 0; i < 4 && !rc; i++) rc = put(w, "rill_clients{type=\"%s\"} %d\n", types[i], clients[i]);
@@ -138,36 +137,36 @@ int metrics_write(rill_server_t *srv, int64_t now, rill_writer_t *w)
     if (!rc) rc = single(w, "rill_players", "gauge", "Clients playing (RTMP and HTTP-FLV).",
                          clients[RILL_CLIENT_PLAY] + clients[RILL_CLIENT_FLV]);
     if (!rc) rc = single(w, "rill_streams", "gauge", "Streams the hub holds (published or awaited by players).",
-                         srv->hub.nsources);
+                         view->env->hub.nsources);
     if (!rc) rc = single(w, "rill_streams_published", "gauge", "Streams with a publisher or an edge upstream.", published);
     if (!rc) rc = single(w, "rill_received_bytes_total", "counter",
                          "Bytes received from clients and edge upstreams.", (double)in);
     if (!rc) rc = single(w, "rill_sent_bytes_total", "counter", "Bytes sent to clients and by forwarders.", (double)out);
     if (!rc) rc = single(w, "rill_client_received_bytes_total", "counter", "Bytes received from clients.", (double)cin);
     if (!rc) rc = single(w, "rill_client_sent_bytes_total", "counter", "Bytes sent to clients.", (double)cout);
-    if (!rc) rc = single(w, "rill_clients_closed_total", "counter", "Clients that left.", (double)srv->clients.closed);
+    if (!rc) rc = single(w, "rill_clients_closed_total", "counter", "Clients that left.", (double)view->env->clients.closed);
     if (!rc) rc = family(w, "rill_errors_total", "counter",
                          "Errors: clients that ended with an error, connections refused at max_connections, "
                          "hook calls with no usable answer.");
     if (!rc) rc = put(w, "rill_errors_total{kind=\"client\"} %llu\nrill_errors_total{kind=\"refused\"} %llu\n"
-                      "rill_errors_total{kind=\"hook\"} %llu\n", (unsigned long long)srv->clients.errors,
-                      (unsigned long long)srv->refused_conns, (unsigned long long)srv->hooks.failed);
+                      "rill_errors_total{kind=\"hook\"} %llu\n", (unsigned long long)view->env->clients.errors,
+                      (unsigned long long)view->rtmp->refused, (unsigned long long)view->env->hooks.failed);
     if (!rc) rc = family(w, "rill_hook_calls_total", "counter", "HTTP callbacks by result.");
     if (!rc) rc = put(w, "rill_hook_calls_total{result=\"allowed\"} %llu\nrill_hook_calls_total{result=\"denied\"} %llu\n"
-                      "rill_hook_calls_total{result=\"failed\"} %llu\n", (unsigned long long)srv->hooks.allowed,
-                      (unsigned long long)srv->hooks.denied, (unsigned long long)srv->hooks.failed);
+                      "rill_hook_calls_total{result=\"failed\"} %llu\n", (unsigned long long)view->env->hooks.allowed,
+                      (unsigned long long)view->env->hooks.denied, (unsigned long long)view->env->hooks.failed);
     if (!rc) rc = family(w, "rill_forwarders", "gauge", "Forwarders (and edge publish upstreams) by state.");
     for (int i = 0; i < 3 && !rc; i++) rc = put(w, "rill_forwarders{state=\"%s\"} %d\n", forward_state_name(i), fwd_states[i]);
     if (!rc) rc = single(w, "rill_forward_sent_bytes_total", "counter", "Bytes sent by forwarders.",
-                         (double)forward_bytes_total(&srv->fwd));
+                         (double)forward_bytes_total(&view->env->fwd));
     if (!rc) rc = single(w, "rill_forward_reconnects", "gauge", "Reconnects of the running forwarders.", (double)reconnects);
     if (!rc) rc = family(w, "rill_edge_upstreams", "gauge", "Edge upstreams (one per pulled stream) by state.");
     for (int i = 0; i < 3 && !rc; i++) rc = put(w, "rill_edge_upstreams{state=\"%s\"} %d\n", edge_state_name(i), edge_states[i]);
     if (!rc) rc = single(w, "rill_edge_received_bytes_total", "counter", "Bytes received from origins.",
-                         (double)edge_bytes_total(&srv->edge));
+                         (double)edge_bytes_total(&view->env->edge));
     if (!rc) rc = single(w, "rill_edge_switches", "gauge", "Origin switches of the running edge upstreams.", (double)switches);
     if (!rc && proc_ok) rc = single(w, "process_cpu_seconds_total", "counter", "User and system CPU time.", p.cpu_seconds);
     if (!rc && proc_ok) rc = single(w, "process_resident_memory_bytes", "gauge", "Resident memory.", (double)p.rss_bytes);
-    if (!rc) rc = per_stream(w, srv);
+    if (!rc) rc = per_stream(w, view);
     return rc;
 }

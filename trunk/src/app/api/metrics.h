@@ -11,12 +11,12 @@
 extern "C" {
 #endif
 
-struct rill_server;
+struct api_view;
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* Append the exposition to w. 0 or RILL_ERR_NOMEM. */
-int metrics_write(struct rill_server *srv, int64_t now_ms, rill_writer_t *w);
+int metrics_write(struct api_view *view, int64_t now_ms, rill_writer_t *w);
 /* A label value with \, " and newline escaped, appended to w. */
 int metrics_label_value(rill_writer_t *w, const char *v);
 

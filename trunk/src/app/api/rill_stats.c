@@ -2,26 +2,25 @@
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_proc.h"
-#include "rill_server.h"
 #include "rill_time.h"
 
 #include <string.h>
 
-void rill_server_bytes(const rill_server_t *srv, uint64_t *in, uint64_t *out)
+void rill_stats_bytes(const session_env_t *env, uint64_t *in, uint64_t *out)
 {
-    rill_clients_bytes(&srv->clients, in, out);
-    *in += edge_bytes_total(&srv->edge);
-    *out += forward_bytes_total(&srv->fwd);
+    rill_clients_bytes(&env->clients, in, out);
+    *in += edge_bytes_total(&env->edge);
+    *out += forward_bytes_total(&env->fwd);
 }
 
 void rill_stats_sample(rill_stats_t *st, int64_t now)
 {
-    rill_server_t *srv = st->srv;
+    session_env_t *env = st->env;
     uint64_t in, out;
-    rill_server_bytes(srv, &in, &out);
+    rill_stats_bytes(env, &in, &out);
     rill_rate_sample(&st->rate, now, in, out);
-    for (rill_source_t *s = srv->hub.sources; s; s = s->next) rill_rate_sample(&s->rate, now, s->bytes_in, s->bytes_out);
-    for (rill_client_t *c = srv->clients.list; c; c = c->next)
+    for (rill_source_t *s = env->hub.sources; s; s = s->next) rill_rate_sample(&s->rate, now, s->bytes_in, s->bytes_out);
+    for (rill_client_t *c = env->clients.list; c; c = c->next)
         rill_rate_sample(&c->rate, now, c->in_bytes ? *c->in_bytes : 0, c->out_bytes ? *c->out_bytes : 0);
     rill_proc_t p;
     if (rill_proc_self(&p) == 0) {
@@ -41,10 +40,10 @@ static void stats_main(void *arg)
     }
 }
 
-int rill_stats_start(rill_stats_t *st, rill_server_t *srv)
+int rill_stats_start(rill_stats_t *st, session_env_t *env)
 {
     memset(st, 0, sizeof *st);
-    st->srv = srv;
+    st->env = env;
     int64_t now = rill_now_ms();
     rill_rate_init(&st->rate, now);
     rill_proc_t p;

@@ -8,18 +8,17 @@
 #include <stdint.h>
 #include "rill_rate.h"
 #include "rill_task.h"
+#include "session_env.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-struct rill_server;
-
 #define RILL_STATS_INTERVAL_MS  5000
 #define RILL_KBPS_WINDOW_MS     30000
 
 typedef struct rill_stats {
-    struct rill_server *srv;
+    session_env_t *env;
     rill_task_t task;           /* the server stops it first at shutdown */
     rill_rate_t rate;           /* the server's bytes in/out */
     int64_t cpu_ms;             /* when cpu_s was read */
@@ -27,13 +26,13 @@ typedef struct rill_stats {
     double cpu_percent;         /* over the last interval */
 } rill_stats_t;
 
-int rill_stats_start(rill_stats_t *st, struct rill_server *srv);
+int rill_stats_start(rill_stats_t *st, session_env_t *env);
 void rill_stats_stop(rill_stats_t *st);
 /* One sampling pass (the coroutine's work; tests call it directly). */
 void rill_stats_sample(rill_stats_t *st, int64_t now_ms);
 /* Every byte the server received and sent: clients (present and past),
  * edge upstreams and forwarders. */
-void rill_server_bytes(const struct rill_server *srv, uint64_t *in, uint64_t *out);
+void rill_stats_bytes(const session_env_t *env, uint64_t *in, uint64_t *out);
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,7 @@
 #include "http_client.h"
 #include "rill_error.h"
 #include "rill_log.h"
-#include "rill_server.h"
+#include "hub.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -165,8 +165,8 @@ static void client_event(const http_hooks_t *h, const rill_client_t *cl, const c
 {
     memset(e, 0, sizeof *e);
     e->action = action;
-    e->server_id = h->srv->server_id;
-    e->service_id = h->srv->service_id;
+    e->server_id = h->server_id;
+    e->service_id = h->service_id;
     e->client_id = cl->id;
     e->ip = cl->ip;
     e->vhost = cl->vhost;
@@ -177,7 +177,7 @@ static void client_event(const http_hooks_t *h, const rill_client_t *cl, const c
     e->send_bytes = cl->out_bytes ? *cl->out_bytes : 0;
     e->recv_bytes = cl->in_bytes ? *cl->in_bytes : 0;
     if (cl->stream && cl->stream[0]) {
-        rill_source_t *s = hub_find(&h->srv->hub, cl->vhost, cl->app, cl->stream);
+        rill_source_t *s = hub_find(h->hub, cl->vhost, cl->app, cl->stream);
         e->stream_id = s ? s->id : 0;
     }
 }
@@ -308,9 +308,9 @@ int http_hooks_on_forward(http_hooks_t *h, const rill_vhost_conf_t *vc, struct r
 {
     *urls = NULL;
     *n = 0;
-    const rill_client_t *pub = rill_clients_find(&h->srv->clients, s->publisher_cid);
+    const rill_client_t *pub = rill_clients_find(h->clients, s->publisher_cid);
     hook_event_t e = {
-        .action = "on_forward", .server_id = h->srv->server_id, .service_id = h->srv->service_id,
+        .action = "on_forward", .server_id = h->server_id, .service_id = h->service_id,
         .client_id = s->publisher_cid, .ip = pub ? pub->ip : "", .vhost = s->vhost, .app = s->app,
         .stream = s->stream, .param = s->publish_param, .tc_url = pub ? pub->tc_url : "", .stream_id = s->id,
     };
@@ -342,10 +342,14 @@ int http_hooks_on_forward(http_hooks_t *h, const rill_vhost_conf_t *vc, struct r
     return rc;
 }
 
-int http_hooks_init(http_hooks_t *h, struct rill_server *srv)
+int http_hooks_init(http_hooks_t *h, struct rill_hub *hub, const rill_clients_t *clients,
+                    const char *server_id, const char *service_id)
 {
     memset(h, 0, sizeof *h);
-    h->srv = srv;
+    h->hub = hub;
+    h->clients = clients;
+    h->server_id = server_id;
+    h->service_id = service_id;
     return rill_tasks_init(&h->jobs, "hook notifications");
 }
 

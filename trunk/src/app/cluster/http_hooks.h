@@ -21,8 +21,8 @@
 extern "C" {
 #endif
 
-struct rill_server;
 struct rill_source;
+struct rill_hub;
 
 /* What a body says; NULL strings are sent as "". */
 typedef struct hook_event {
@@ -49,14 +49,18 @@ void http_hooks_free_urls(char **urls, int n);
 typedef struct hook_job hook_job_t;
 
 typedef struct http_hooks {
-    struct rill_server *srv;
+    struct rill_hub *hub;       /* to name a client's stream */
+    const rill_clients_t *clients; /* to find a forwarded stream's publisher */
+    const char *server_id, *service_id; /* what the bodies name this process with */
     rill_tasks_t jobs;          /* notification coroutines: owned, joined and freed here */
     int stopping;
     /* for the metrics */
     uint64_t calls, allowed, denied, failed;
 } http_hooks_t;
 
-int http_hooks_init(http_hooks_t *h, struct rill_server *srv);
+/* hub, clients and the ids are the caller's and outlive h. */
+int http_hooks_init(http_hooks_t *h, struct rill_hub *hub, const rill_clients_t *clients,
+                    const char *server_id, const char *service_id);
 /* RILL_HOOK_CONNECT, _PUBLISH or _PLAY for a client (registered or not):
  * 0 when allowed (or the vhost has no such hook), RILL_ERR_DENIED. A
  * passed on_connect marks the client so that its end sends on_close. */

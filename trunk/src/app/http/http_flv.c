@@ -4,7 +4,6 @@
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_net.h"
-#include "rill_server.h"
 #include "rill_time.h"
 #include "rtmp_url.h"
 #include "play_session.h"
@@ -24,7 +23,7 @@ typedef struct flv_player {
 } flv_player_t;
 
 /* The vhost: ?vhost= wins, then the Host header without its port. */
-static const rill_vhost_conf_t *pick_vhost(rill_server_t *srv, const http_request_t *req, const char *param)
+static const rill_vhost_conf_t *pick_vhost(session_env_t *env, const http_request_t *req, const char *param)
 {
     char name[256] = "";
     if (!rtmp_param_get(param, "vhost", name, sizeof name)) {
@@ -37,7 +36,7 @@ static const rill_vhost_conf_t *pick_vhost(rill_server_t *srv, const http_reques
             }
         }
     }
-    return rill_config_vhost(srv->conf, name);
+    return rill_config_vhost(env->conf, name);
 }
 
 /* Each round: end when the server stops or the publisher has been gone
@@ -109,10 +108,10 @@ static const play_proto_t flv_proto = { .start = flv_start, .status = flv_status
 
 int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
 {
-    rill_server_t *srv = ctx;
+    session_env_t *env = ctx;
     char param[1024] = "";
     if (req->query[0]) snprintf(param, sizeof param, "?%s", req->query);
-    const rill_vhost_conf_t *vc = pick_vhost(srv, req, param);
+    const rill_vhost_conf_t *vc = pick_vhost(env, req, param);
     if (!vc || !vc->http_remux_enabled) return HTTP_DECLINED;
     http_mount_match_t mm;
     if (http_mount_match(vc->http_remux_mount, req->path, &mm) != 1) return HTTP_DECLINED;
@@ -155,7 +154,7 @@ int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
     cl->start_ms = rill_now_ms();
 
     play_session_t *ps = &f.play;
-    ps->srv = srv;
+    ps->env = env;
     ps->vc = vc;
     ps->client = cl;
     ps->client_type = RILL_CLIENT_FLV;

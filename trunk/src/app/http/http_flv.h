@@ -10,9 +10,7 @@
 extern "C" {
 #endif
 
-struct rill_server;
-
-/* A route handler; ctx is the rill_server_t. Declines requests that match
+/* A route handler; ctx is the session_env_t. Declines requests that match
  * no enabled mount, so static files can take them. */
 int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx);
 

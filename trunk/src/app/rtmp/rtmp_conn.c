@@ -4,7 +4,6 @@
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_net.h"
-#include "rill_server.h"
 #include "rill_time.h"
 #include "rtmp_cmd.h"
 #include "proxy_protocol.h"
@@ -24,11 +23,27 @@
 #define WINDOW_ACK_SIZE     2500000
 #define PLAY_STREAM_ID      1
 
-typedef struct rill_conn conn_t;
 
 /* ---- replies -------------------------------------------------------------- */
 
-static int send_status(conn_t *c, const char *level, const char *code, const char *desc)
+static void conns_add(rtmp_conns_t *g, rtmp_conn_t *c)
+{
+    c->next = g->list;
+    c->prev = NULL;
+    if (g->list) g->list->prev = c;
+    g->list = c;
+    g->count++;
+}
+
+static void conns_remove(rtmp_conns_t *g, rtmp_conn_t *c)
+{
+    if (c->prev) c->prev->next = c->next;
+    else g->list = c->next;
+    if (c->next) c->next->prev = c->prev;
+    g->count--;
+}
+
+static int send_status(rtmp_conn_t *c, const char *level, const char *code, const char *desc)
 {
     rill_writer_t w;
     rill_writer_init(&w, 0);
@@ -38,7 +53,7 @@ static int send_status(conn_t *c, const char *level, const char *code, const cha
     return rc;
 }
 
-static int send_writer(conn_t *c, uint32_t csid, uint8_t type, uint32_t sid, rill_writer_t *w, int rc)
+static int send_writer(rtmp_conn_t *c, uint32_t csid, uint8_t type, uint32_t sid, rill_writer_t *w, int rc)
 {
     if (!rc) rc = rtmp_session_send_amf(&c->s, csid, type, sid, w, CONTROL_TIMEOUT);
     rill_writer_free(w);
@@ -48,16 +63,16 @@ static int send_writer(conn_t *c, uint32_t csid, uint8_t type, uint32_t sid, ril
 /* ---- connect -------------------------------------------------------------- */
 
 /* Pick the vhost: ?vhost= in the params wins, then the tcUrl host. */
-static const rill_vhost_conf_t *resolve_vhost(conn_t *c, const char *host, const char *param)
+static const rill_vhost_conf_t *resolve_vhost(rtmp_conn_t *c, const char *host, const char *param)
 {
     char v[256];
     const char *name = host;
     if (param && rtmp_param_get(param, "vhost", v, sizeof v)) name = v;
     else if (param && rtmp_param_get(param, "domain", v, sizeof v)) name = v;
-    return rill_config_vhost(c->srv->conf, name);
+    return rill_config_vhost(c->env->conf, name);
 }
 
-static int handle_connect(conn_t *c, const rtmp_cmd_t *cmd)
+static int handle_connect(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 {
     const amf0_value_t *obj = rtmp_cmd_arg(cmd, 0);
     const char *app = amf0_object_get_string(obj, "app");
@@ -94,14 +109,14 @@ static int handle_connect(conn_t *c, const rtmp_cmd_t *cmd)
     if (c->from_edge) rill_set_nodelay(st_netfd_fileno(c->s.fd), 1);
     rill_trace("connect vhost=%s app=%s tcUrl=%s param=%s%s", c->vhost, c->app, c->tc_url, c->param,
                c->from_edge ? " (edge upstream)" : "");
-    if (http_hooks_check(&c->srv->hooks, c->vconf, RILL_HOOK_CONNECT, &c->client) != 0) {
+    if (http_hooks_check(&c->env->hooks, c->vconf, RILL_HOOK_CONNECT, &c->client) != 0) {
         send_writer(c, RTMP_CSID_COMMAND, RTMP_MSG_AMF0_COMMAND, 0, &w,
                     rtmp_cmd_connect_error(&w, cmd->txid, "NetConnection.Connect.Rejected", "refused by on_connect hook"));
         c->reason = "refused by the on_connect hook";
         return RILL_ERR_DENIED;
     }
     if (c->vconf->edge && c->vconf->token_traverse &&
-        edge_check_connect(&c->srv->edge, c->vconf, c->app, c->vhost, c->param) != 0) {
+        edge_check_connect(&c->env->edge, c->vconf, c->app, c->vhost, c->param) != 0) {
         rill_warn("connect refused: origin did not accept it (token_traverse)");
         send_writer(c, RTMP_CSID_COMMAND, RTMP_MSG_AMF0_COMMAND, 0, &w,
                     rtmp_cmd_connect_error(&w, cmd->txid, "NetConnection.Connect.Rejected", "refused by origin"));
@@ -127,7 +142,7 @@ static int handle_connect(conn_t *c, const rtmp_cmd_t *cmd)
 }
 
 /* Stream name from publish/play, with its params kept (hooks use them later). */
-static int take_stream_name(conn_t *c, const rtmp_cmd_t *cmd)
+static int take_stream_name(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 {
     const char *name = rtmp_cmd_arg_string(cmd, 1);
     char param[1024];
@@ -137,7 +152,7 @@ static int take_stream_name(conn_t *c, const rtmp_cmd_t *cmd)
         snprintf(c->param, sizeof c->param, "%s", param);
         char v[256];
         if (rtmp_param_get(param, "vhost", v, sizeof v)) {
-            const rill_vhost_conf_t *vc = rill_config_vhost(c->srv->conf, v);
+            const rill_vhost_conf_t *vc = rill_config_vhost(c->env->conf, v);
             if (vc) {
                 c->vconf = vc;
                 snprintf(c->vhost, sizeof c->vhost, "%s", vc->name);
@@ -149,19 +164,19 @@ static int take_stream_name(conn_t *c, const rtmp_cmd_t *cmd)
 
 /* ---- publish ------------------------------------------------------------ */
 
-static int do_publish(conn_t *c, const rtmp_cmd_t *cmd)
+static int do_publish(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 {
     if (take_stream_name(c, cmd)) {
         send_status(c, "error", "NetStream.Publish.BadName", "invalid stream name");
         c->reason = "bad stream name";
         return RILL_ERR_COMMAND;
     }
-    if (http_hooks_check(&c->srv->hooks, c->vconf, RILL_HOOK_PUBLISH, &c->client) != 0) {
+    if (http_hooks_check(&c->env->hooks, c->vconf, RILL_HOOK_PUBLISH, &c->client) != 0) {
         send_status(c, "error", "NetStream.Publish.Rejected", "refused by the on_publish hook");
         c->reason = "refused by the on_publish hook";
         return RILL_ERR_DENIED;
     }
-    c->src = hub_acquire(&c->srv->hub, c->vconf, c->vhost, c->app, c->stream);
+    c->src = hub_acquire(&c->env->hub, c->vconf, c->vhost, c->app, c->stream);
     if (!c->src) return RILL_ERR_NOMEM;
     if (source_publish(c->src, c, c->cid, c->param) != 0) {
         rill_warn("publish %s/%s/%s refused: stream busy (publisher cid %u)", c->vhost, c->app, c->stream,
@@ -180,7 +195,7 @@ static int do_publish(conn_t *c, const rtmp_cmd_t *cmd)
     int got_media = 0;
     for (;;) {
         if (c->client.stop) {
-            c->reason = c->srv->stopping ? "server stopping" : "kicked";
+            c->reason = c->env->stopping ? "server stopping" : "kicked";
             return 0;
         }
         st_utime_t to = (st_utime_t)(got_media ? c->vconf->normal_timeout : c->vconf->firstpkt_timeout) * 1000;
@@ -217,7 +232,7 @@ static int do_publish(conn_t *c, const rtmp_cmd_t *cmd)
 /* Player control: pause, deleteStream. */
 static int play_on_msg(play_session_t *ps, stream_pump_t *p, rtmp_msg_t *m)
 {
-    conn_t *c = ps->ctx;
+    rtmp_conn_t *c = ps->ctx;
     if (m->type != RTMP_MSG_AMF0_COMMAND && m->type != RTMP_MSG_AMF3_COMMAND) return 0;
     rtmp_cmd_t pc;
     if (rtmp_cmd_parse(m->payload->data, m->payload->size, m->type == RTMP_MSG_AMF3_COMMAND, &pc) != 0) return 0;
@@ -243,7 +258,7 @@ static int play_on_msg(play_session_t *ps, stream_pump_t *p, rtmp_msg_t *m)
 /* Tell the player when its publisher leaves or comes back, or the edge gave up. */
 static int play_status(play_session_t *ps, int event)
 {
-    conn_t *c = ps->ctx;
+    rtmp_conn_t *c = ps->ctx;
     if (event == PLAY_EV_FAILED) {
         send_status(c, "error", "NetStream.Play.Failed", "Every origin failed.");
         return RILL_ERR_NOT_FOUND;
@@ -254,14 +269,14 @@ static int play_status(play_session_t *ps, int event)
 
 static void play_refuse(play_session_t *ps, int err)
 {
-    conn_t *c = ps->ctx;
+    rtmp_conn_t *c = ps->ctx;
     if (err == RILL_ERR_NOT_FOUND) send_status(c, "error", "NetStream.Play.StreamNotFound", "Stream not found.");
     else send_status(c, "error", "NetStream.Play.Rejected", ps->reason);
 }
 
 static int play_start(play_session_t *ps, stream_pump_t *p)
 {
-    conn_t *c = ps->ctx;
+    rtmp_conn_t *c = ps->ctx;
     int fd = st_netfd_fileno(c->s.fd);
     rill_set_sndbuf(fd, c->vconf->send_buffer);
     if (c->vconf->tcp_nodelay) rill_set_nodelay(fd, 1);
@@ -281,7 +296,7 @@ static const play_proto_t rtmp_play_proto = {
     .refuse = play_refuse, .start = play_start, .status = play_status, .on_msg = play_on_msg,
 };
 
-static int do_play(conn_t *c, const rtmp_cmd_t *cmd)
+static int do_play(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 {
     if (take_stream_name(c, cmd)) {
         send_status(c, "error", "NetStream.Play.StreamNotFound", "invalid stream name");
@@ -289,7 +304,7 @@ static int do_play(conn_t *c, const rtmp_cmd_t *cmd)
         return RILL_ERR_COMMAND;
     }
     play_session_t *ps = &c->play;
-    ps->srv = c->srv;
+    ps->env = c->env;
     ps->vc = c->vconf;
     ps->client = &c->client;
     ps->client_type = RILL_CLIENT_PLAY;
@@ -310,7 +325,7 @@ static int do_play(conn_t *c, const rtmp_cmd_t *cmd)
 /* ---- command phase ---------------------------------------------------------- */
 
 /* Commands answered with a bare _result, or ignored; anything else closes. */
-static int simple_command(conn_t *c, const rtmp_cmd_t *cmd)
+static int simple_command(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 {
     static const char *answered[] = { "releaseStream", "FCPublish", "FCUnpublish", "_checkbw", NULL };
     static const char *ignored[] = { "_result", "_error", "onBWDone", "receiveAudio", "receiveVideo",
@@ -340,7 +355,7 @@ static int simple_command(conn_t *c, const rtmp_cmd_t *cmd)
 /* Read a PROXY header and take the real client address from it. Reads
  * exactly the header: 15 bytes (the shortest one), then what its form needs,
  * so not one byte of the RTMP handshake behind it is taken. */
-static int read_proxy_header(conn_t *c)
+static int read_proxy_header(rtmp_conn_t *c)
 {
     uint8_t buf[PROXY_V2_MAX];
     size_t have = 15;
@@ -371,7 +386,7 @@ static int read_proxy_header(conn_t *c)
     return 0;
 }
 
-static int run(conn_t *c)
+static int run(rtmp_conn_t *c)
 {
     int complex = 0;
     int rc = c->proxy ? read_proxy_header(c) : 0;
@@ -388,7 +403,7 @@ static int run(conn_t *c)
     int connected = 0;
     for (;;) {
         if (c->client.stop) {
-            c->reason = c->srv->stopping ? "server stopping" : "kicked";
+            c->reason = c->env->stopping ? "server stopping" : "kicked";
             return 0;
         }
         rtmp_msg_t m;
@@ -435,7 +450,7 @@ static int run(conn_t *c)
  * memory is freed by the server after the join (conn_release). */
 static void conn_main(void *arg)
 {
-    conn_t *c = arg;
+    rtmp_conn_t *c = arg;
     rill_log_set_cid(c->cid);
     rill_trace("accept rtmp client %s", c->peer);
     int rc = run(c);
@@ -444,9 +459,9 @@ static void conn_main(void *arg)
         source_unpublish(c->src);
         rill_trace("unpublish %s/%s/%s", c->vhost, c->app, c->stream);
     }
-    http_hooks_client_end(&c->srv->hooks, c->vconf, &c->client);
+    http_hooks_client_end(&c->env->hooks, c->vconf, &c->client);
     play_session_end(&c->play);
-    if (c->src) hub_release(&c->srv->hub, c->src);
+    if (c->src) hub_release(&c->env->hub, c->src);
     int64_t alive = rill_now_ms() - c->start_ms;
     rill_trace("close %s %s %s/%s/%s: %.1fs, in %llu bytes, out %llu bytes, reason: %s (%s)", c->peer,
                c->role == RILL_ROLE_PUBLISH ? "publisher" : c->role == RILL_ROLE_PLAY ? "player" : "client",
@@ -454,25 +469,34 @@ static void conn_main(void *arg)
                alive / 1000.0, (unsigned long long)c->s.in_bytes, (unsigned long long)c->s.out_bytes,
                c->reason ? c->reason : "closed", rc ? rill_strerror(rc) : "ok");
     c->client.err = rc;
-    rill_clients_remove(&c->srv->clients, &c->client);
-    rill_server_remove_conn(c->srv, c);
+    rill_clients_remove(&c->env->clients, &c->client);
+    conns_remove(c->group, c);
 }
+
+int rtmp_conns_init(rtmp_conns_t *g)
+{
+    memset(g, 0, sizeof *g);
+    return rill_tasks_init(&g->tasks, "rtmp connections");
+}
+
+void rtmp_conns_stop(rtmp_conns_t *g) { rill_tasks_stop(&g->tasks); }
 
 static void conn_release(void *arg)
 {
-    conn_t *c = arg;
+    rtmp_conn_t *c = arg;
     rtmp_session_free(&c->s);
     free(c);
 }
 
-int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd, int proxy)
+int rtmp_conn_spawn(session_env_t *env, rtmp_conns_t *g, st_netfd_t fd, int proxy)
 {
-    conn_t *c = calloc(1, sizeof(*c));
+    rtmp_conn_t *c = calloc(1, sizeof(*c));
     if (!c) {
         st_netfd_close(fd);
         return RILL_ERR_NOMEM;
     }
-    c->srv = srv;
+    c->env = env;
+    c->group = g;
     c->proxy = proxy;
     c->cid = rill_log_new_cid();
     c->start_ms = rill_now_ms();
@@ -494,13 +518,13 @@ int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd, int proxy)
     cl->in_bytes = &c->s.in_bytes;
     cl->out_bytes = &c->s.out_bytes;
     /* The new coroutine runs only when this one yields: registering after the start is safe. */
-    int rc = rill_tasks_start(&srv->conns_tasks, &c->task, conn_main, c, &cl->stop, conn_release);
+    int rc = rill_tasks_start(&g->tasks, &c->task, conn_main, c, &cl->stop, conn_release);
     if (rc) {
         conn_release(c);
         return rc;
     }
     cl->thread = c->task.thread;    /* an API kick interrupts it */
-    rill_server_add_conn(srv, c);
-    rill_clients_add(&srv->clients, cl);
+    conns_add(g, c);
+    rill_clients_add(&env->clients, cl);
     return 0;
 }

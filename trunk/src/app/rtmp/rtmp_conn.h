@@ -10,20 +10,22 @@
 #include "rill_client.h"
 #include "rtmp_session.h"
 #include "rill_task.h"
+#include "session_env.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-struct rill_server;
+typedef struct rtmp_conn rtmp_conn_t;
 
-enum rill_conn_role { RILL_ROLE_NONE = 0, RILL_ROLE_PUBLISH, RILL_ROLE_PLAY };
+enum rtmp_conn_role { RILL_ROLE_NONE = 0, RILL_ROLE_PUBLISH, RILL_ROLE_PLAY };
 
-struct rill_conn {
-    struct rill_server *srv;
+struct rtmp_conn {
+    session_env_t *env;
+    struct rtmp_conns *group;   /* the running connections it is one of */
     uint32_t cid;
     char peer[64];
-    rill_task_t task;           /* a member of the server's connections; its stop flag is client.stop */
+    rill_task_t task;           /* a member of group->tasks; its stop flag is client.stop */
     int64_t start_ms;
     rtmp_session_t s;
     const rill_vhost_conf_t *vconf;
@@ -35,13 +37,25 @@ struct rill_conn {
     play_session_t play;
     rill_client_t client;       /* what the API lists; client.stop ends the connection */
     const char *reason;         /* why it ended, for the summary line */
-    struct rill_conn *prev, *next;
+    rtmp_conn_t *prev, *next;
 };
 
-/* Start a coroutine for an accepted fd (takes it), owned by the server's
- * group of connections. proxy: the client's bytes start with a PROXY
+/* The RTMP connections running: the group that owns their coroutines and
+ * the list the API counts and max_connections checks. The server owns one. */
+typedef struct rtmp_conns {
+    rill_tasks_t tasks;
+    rtmp_conn_t *list;
+    int count;
+    uint64_t total, refused;    /* accepted, and refused at max_connections, since start */
+} rtmp_conns_t;
+
+int rtmp_conns_init(rtmp_conns_t *g);
+/* Interrupt every connection and join each (the server's shutdown step). */
+void rtmp_conns_stop(rtmp_conns_t *g);
+
+/* Start a coroutine for an accepted fd (takes it), owned by g. proxy: the client's bytes start with a PROXY
  * protocol header, required. */
-int rtmp_conn_spawn(struct rill_server *srv, st_netfd_t fd, int proxy);
+int rtmp_conn_spawn(session_env_t *env, rtmp_conns_t *g, st_netfd_t fd, int proxy);
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,6 @@
 #include "http_flv.h"
 #include "rill_error.h"
 #include "rill_log.h"
-#include "rill_server.h"
 
 #include <string.h>
 
@@ -27,9 +26,9 @@ static int new_server(http_server_t **out, const char *name, const rill_http_con
     return http_server_new(out, &o);
 }
 
-int rill_http_start(rill_http_t *h, struct rill_server *srv)
+int rill_http_start(rill_http_t *h, session_env_t *env, api_view_t *view)
 {
-    const rill_config_t *conf = srv->conf;
+    const rill_config_t *conf = env->conf;
     const rill_http_conf_t *hs = &conf->http_server, *api = &conf->http_api;
     memset(h, 0, sizeof *h);
     int shared = hs->enabled && api->enabled && same_listen(&hs->listen, &api->listen);
@@ -41,11 +40,13 @@ int rill_http_start(rill_http_t *h, struct rill_server *srv)
         if (shared) h->api = h->server;
         else rc = new_server(&h->api, "api", api, api->crossdomain, conf);
     }
+    view->http_server = h->server;    /* the API counts their connections */
+    view->http_api = h->api;
     /* Routes before listening. Exact API paths outrank "/", whatever the order;
      * another "/" route (HTTP-FLV) goes before the files and declines what is
      * not its own. */
-    if (!rc && h->api) rc = http_api_mount(&h->api_routes, h->api, srv);
-    if (!rc && h->server) rc = http_server_route(h->server, "GET /", http_flv_serve, srv);
+    if (!rc && h->api) rc = http_api_mount(&h->api_routes, h->api, view);
+    if (!rc && h->server) rc = http_server_route(h->server, "GET /", http_flv_serve, env);
     if (!rc && h->server) rc = http_static_new(&h->files, hs->dir);
     if (!rc && h->server) rc = http_server_route(h->server, "/", http_static_handle, h->files);
     if (!rc && h->server) rc = http_server_start(h->server);

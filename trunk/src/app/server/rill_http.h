@@ -3,6 +3,7 @@
 #ifndef RILL_HTTP_H
 #define RILL_HTTP_H
 
+#include "api_view.h"
 #include "http_api.h"
 #include "http_server.h"
 #include "http_static.h"
@@ -11,8 +12,6 @@
 extern "C" {
 #endif
 
-struct rill_server;
-
 typedef struct rill_http {
     http_server_t *server;      /* http_server's listener; NULL when off */
     http_server_t *api;         /* http_api's listener: == server when they share a listen; NULL when off */
@@ -20,9 +19,10 @@ typedef struct rill_http {
     http_api_t *api_routes;
 } rill_http_t;
 
-/* Build, route and start what the config enables. On error nothing is left
+/* Build, route and start what env->conf enables; the listeners go into
+ * view->http_server and view->http_api. On error nothing is left
  * running (and the error was logged). */
-int rill_http_start(rill_http_t *h, struct rill_server *srv);
+int rill_http_start(rill_http_t *h, session_env_t *env, api_view_t *view);
 /* Stop both listeners and every HTTP connection; free everything. */
 void rill_http_stop(rill_http_t *h);
 

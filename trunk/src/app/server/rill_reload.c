@@ -65,7 +65,7 @@ static void warn_restart_only(const rill_config_t *old, const rill_config_t *nw)
 
 int rill_reload(rill_server_t *srv, char *err, size_t errlen)
 {
-    rill_config_t *old = srv->conf;
+    rill_config_t *old = srv->env.conf;
     rill_config_t *nw = NULL;
     int rc = rill_config_load(old->path, &nw, err, errlen);
     if (rc) {
@@ -83,14 +83,14 @@ int rill_reload(rill_server_t *srv, char *err, size_t errlen)
     r->next = g_retired;
     g_retired = r;
 
-    srv->conf = nw;
-    srv->fwd.conf = nw;
-    srv->edge.conf = nw;
+    srv->env.conf = nw;
+    srv->env.fwd.conf = nw;
+    srv->env.edge.conf = nw;
     rill_log_set_level(nw->log_level);
     rtmp_session_set_input_budget(nw->input_budget);
     apply_http(srv, old, nw);
     /* streams being published now: forward to the new destination lists */
-    forward_reconcile(&srv->fwd, &srv->hub);
+    forward_reconcile(&srv->env.fwd, &srv->env.hub);
     rill_trace("reload: %s applied (%d vhosts)", nw->path, nw->nvhosts);
     return 0;
 }

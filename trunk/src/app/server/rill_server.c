@@ -28,16 +28,16 @@ static void accept_loop(void *arg)
             }
             continue;
         }
-        srv->total_conns++;
-        if (srv->nconns >= srv->conf->max_connections) {
+        srv->rtmp.total++;
+        if (srv->rtmp.count >= srv->env.conf->max_connections) {
             char peer[64];
             rill_peer_name(st_netfd_fileno(cfd), peer, sizeof peer);
-            rill_warn("refuse %s: max_connections %d reached", peer, srv->conf->max_connections);
-            srv->refused_conns++;
+            rill_warn("refuse %s: max_connections %d reached", peer, srv->env.conf->max_connections);
+            srv->rtmp.refused++;
             st_netfd_close(cfd);
             continue;
         }
-        if (rtmp_conn_spawn(srv, cfd, l->proxy_protocol) != 0) rill_error("could not start a connection coroutine");
+        if (rtmp_conn_spawn(&srv->env, &srv->rtmp, cfd, l->proxy_protocol) != 0) rill_error("could not start a connection coroutine");
     }
 }
 
@@ -51,25 +51,28 @@ static void make_ids(rill_server_t *srv)
         for (size_t i = 0; i < sizeof r; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
             r[i] = (unsigned char)(x >> 56);
     }
-    strcpy(srv->server_id, "vid-");
-    for (int i = 0; i < 7; i++) srv->server_id[4 + i] = abc[r[i] % 36];
-    srv->server_id[11] = '\0';
-    for (int i = 0; i < 8; i++) srv->service_id[i] = abc[r[7 + i] % 36];
-    srv->service_id[8] = '\0';
+    strcpy(srv->env.server_id, "vid-");
+    for (int i = 0; i < 7; i++) srv->env.server_id[4 + i] = abc[r[i] % 36];
+    srv->env.server_id[11] = '\0';
+    for (int i = 0; i < 8; i++) srv->env.service_id[i] = abc[r[7 + i] % 36];
+    srv->env.service_id[8] = '\0';
 }
 
 int rill_server_start(rill_server_t *srv, rill_config_t *conf)
 {
     memset(srv, 0, sizeof(*srv));
     make_ids(srv);
-    srv->conf = conf;
-    srv->start_ms = rill_now_ms();
+    srv->env.conf = conf;
+    srv->env.start_ms = rill_now_ms();
     rtmp_session_set_input_budget(conf->input_budget);
-    hub_init(&srv->hub);
-    forward_init(&srv->fwd, &srv->hub, conf);
-    srv->fwd.hooks = &srv->hooks;
-    if (edge_init(&srv->edge, &srv->hub, conf) || http_hooks_init(&srv->hooks, srv) ||
-        rill_tasks_init(&srv->conns_tasks, "rtmp connections")) {
+    hub_init(&srv->env.hub);
+    forward_init(&srv->env.fwd, &srv->env.hub, conf);
+    srv->env.fwd.hooks = &srv->env.hooks;
+    /* the reload (rill_reload.c, above this file) is wired in by main */
+    srv->view = (api_view_t){ .env = &srv->env, .rtmp = &srv->rtmp, .stats = &srv->stats };
+    if (edge_init(&srv->env.edge, &srv->env.hub, conf) ||
+        http_hooks_init(&srv->env.hooks, &srv->env.hub, &srv->env.clients, srv->env.server_id, srv->env.service_id) ||
+        rtmp_conns_init(&srv->rtmp)) {
         rill_server_stop(srv);
         return RILL_ERR_NOMEM;
     }
@@ -96,30 +99,13 @@ int rill_server_start(rill_server_t *srv, rill_config_t *conf)
         }
         rill_trace("rtmp listen at %s%s", l->addr, l->proxy_protocol ? " (PROXY protocol)" : "");
     }
-    int rc = rill_stats_start(&srv->stats, srv);
-    if (!rc) rc = rill_http_start(&srv->http, srv);
+    int rc = rill_stats_start(&srv->stats, &srv->env);
+    if (!rc) rc = rill_http_start(&srv->http, &srv->env, &srv->view);
     if (rc) {
         rill_server_stop(srv);
         return rc;
     }
     return 0;
-}
-
-void rill_server_add_conn(rill_server_t *srv, rill_conn_t *c)
-{
-    c->next = srv->conns;
-    c->prev = NULL;
-    if (srv->conns) srv->conns->prev = c;
-    srv->conns = c;
-    srv->nconns++;
-}
-
-void rill_server_remove_conn(rill_server_t *srv, rill_conn_t *c)
-{
-    if (c->prev) c->prev->next = c->next;
-    else srv->conns = c->next;
-    if (c->next) c->next->prev = c->prev;
-    srv->nconns--;
 }
 
 /* The shutdown order (doc/architecture.md, "Coroutine lifecycle"): first
@@ -130,7 +116,7 @@ void rill_server_remove_conn(rill_server_t *srv, rill_conn_t *c)
  * step interrupts every coroutine of its kind at once, then joins each. */
 void rill_server_stop(rill_server_t *srv)
 {
-    srv->stopping = 1;
+    srv->env.stopping = 1;
     rill_stats_stop(&srv->stats);
     for (int i = 0; i < srv->nlisteners; i++) rill_task_interrupt(&srv->listeners[i].task);
     for (int i = 0; i < srv->nlisteners; i++) {
@@ -140,11 +126,12 @@ void rill_server_stop(rill_server_t *srv)
         l->fd = NULL;
     }
     rill_http_stop(&srv->http);
-    rill_tasks_stop(&srv->conns_tasks);
-    edge_stop_all(&srv->edge);
-    forward_stop_all(&srv->fwd);
-    http_hooks_stop(&srv->hooks);
-    hub_free(&srv->hub);
+    srv->view.http_server = srv->view.http_api = NULL;
+    rtmp_conns_stop(&srv->rtmp);
+    edge_stop_all(&srv->env.edge);
+    forward_stop_all(&srv->env.fwd);
+    http_hooks_stop(&srv->env.hooks);
+    hub_free(&srv->env.hub);
     free(srv->listeners);
     srv->listeners = NULL;
     srv->nlisteners = 0;

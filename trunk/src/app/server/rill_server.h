@@ -7,21 +7,17 @@
 
 #include <st.h>
 #include <stdint.h>
-#include "edge.h"
-#include "forward.h"
-#include "http_hooks.h"
-#include "hub.h"
-#include "rill_client.h"
+#include "api_view.h"
 #include "rill_config.h"
 #include "rill_http.h"
 #include "rill_stats.h"
 #include "rill_task.h"
+#include "rtmp_conn.h"
+#include "session_env.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct rill_conn rill_conn_t;
 
 typedef struct rill_listener {
     struct rill_server *srv;
@@ -31,25 +27,16 @@ typedef struct rill_listener {
     int proxy_protocol;     /* every client starts with a PROXY header */
 } rill_listener_t;
 
+/* Everything below the server sees only the part made for it: a client's
+ * code the env, the API the view. */
 typedef struct rill_server {
-    rill_config_t *conf;
-    rill_hub_t hub;
-    forward_mgr_t fwd;
-    edge_mgr_t edge;
+    session_env_t env;      /* config, hub, edge, forwarders, hooks, client registry, ids */
+    rtmp_conns_t rtmp;      /* owns every RTMP connection's coroutine */
+    api_view_t view;        /* what the API, metrics and stats read */
     rill_listener_t *listeners;
     int nlisteners;         /* slots made (walked at stop: a reload may change conf->nlistens) */
-    rill_clients_t clients; /* every client the API can list and kick */
-    rill_tasks_t conns_tasks; /* owns every RTMP connection's coroutine */
-    rill_conn_t *conns;     /* every RTMP connection still running (for the API and max_connections) */
-    int nconns;
-    int stopping;
-    int64_t start_ms;
-    uint64_t total_conns, refused_conns;
     rill_http_t http;       /* http_server and http_api listeners */
-    http_hooks_t hooks;     /* http_hooks notifications under way */
     rill_stats_t stats;     /* kbps sampling */
-    char server_id[16];     /* SRS's "vid-xxxxxxx": this process */
-    char service_id[16];    /* SRS's service id: this run */
 } rill_server_t;
 
 int rill_server_start(rill_server_t *srv, rill_config_t *conf);
@@ -57,10 +44,6 @@ int rill_server_start(rill_server_t *srv, rill_config_t *conf);
  * connections, edge upstreams, forwarders, hook notifications), joining
  * each, then free the hub. */
 void rill_server_stop(rill_server_t *srv);
-
-/* The list of running connections (rtmp_conn.c keeps it). */
-void rill_server_add_conn(rill_server_t *srv, rill_conn_t *c);
-void rill_server_remove_conn(rill_server_t *srv, rill_conn_t *c);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,6 @@
 #include "http_hooks.h"
 #include "rill_error.h"
 #include "rill_log.h"
-#include "rill_server.h"
 #include "rill_time.h"
 
 #include <stdio.h>
@@ -60,7 +59,7 @@ static int pump(play_session_t *ps)
     if (!rc) rc = stream_pump_run(&p, &ps->client->stop);
     if (!ps->reason) {
         const rill_client_t *cl = ps->client;
-        ps->reason = !cl->stop ? p.reason : ps->srv->stopping ? "server stopping" : "kicked";
+        ps->reason = !cl->stop ? p.reason : ps->env->stopping ? "server stopping" : "kicked";
     }
     stream_pump_free(&p);
     return ps->client->stop ? 0 : rc;
@@ -68,42 +67,42 @@ static int pump(play_session_t *ps)
 
 int play_session_run(play_session_t *ps)
 {
-    rill_server_t *srv = ps->srv;
+    session_env_t *env = ps->env;
     const rill_vhost_conf_t *vc = ps->vc;
     rill_client_t *cl = ps->client;
     if (!ps->label) ps->label = "play";
     /* auth first: before token_traverse and before a player hears "not found" */
-    if (http_hooks_check(&srv->hooks, vc, RILL_HOOK_PLAY, cl) != 0)
+    if (http_hooks_check(&env->hooks, vc, RILL_HOOK_PLAY, cl) != 0)
         return refuse(ps, RILL_ERR_DENIED, "refused by the on_play hook");
     ps->allowed = 1;            /* whatever follows, its end sends on_stop */
     cl->type = ps->client_type;
     if (vc->edge && vc->token_traverse) {
         char full[1600];
         snprintf(full, sizeof full, "%s%s", cl->stream, cl->param ? cl->param : "");
-        if (edge_check_play(&srv->edge, vc, cl->app, cl->vhost, full) != 0)
+        if (edge_check_play(&env->edge, vc, cl->app, cl->vhost, full) != 0)
             return refuse(ps, RILL_ERR_DENIED, "refused by origin (token_traverse)");
     }
     /* From here to the consumer nothing yields: what hub_find saw still holds. */
     if (!vc->edge && ps->need_publisher) {
-        rill_source_t *s = hub_find(&srv->hub, cl->vhost, cl->app, cl->stream);
+        rill_source_t *s = hub_find(&env->hub, cl->vhost, cl->app, cl->stream);
         if (!s || !s->publisher) return refuse(ps, RILL_ERR_NOT_FOUND, "stream not found");
     }
     if (ps->probe) {
         ps->reason = "probe";
         return ps->proto->start(ps, NULL);
     }
-    ps->src = hub_acquire(&srv->hub, vc, cl->vhost, cl->app, cl->stream);
+    ps->src = hub_acquire(&env->hub, vc, cl->vhost, cl->app, cl->stream);
     if (!ps->src) return RILL_ERR_NOMEM;
     /* held (the acquire) until play_session_end; the consumer is the player's own */
     ps->consumer = source_add_consumer(ps->src, st_thread_self());
     if (!ps->consumer) return RILL_ERR_NOMEM;
-    if (vc->edge && edge_on_play(&srv->edge, ps->src, vc, cl->param) != 0) {
+    if (vc->edge && edge_on_play(&env->edge, ps->src, vc, cl->param) != 0) {
         ps->reason = "could not start the edge upstream";
         return RILL_ERR_NOMEM;
     }
     if (ps->own_client) {
         cl->start_ms = rill_now_ms();
-        rill_clients_add(&srv->clients, cl);
+        rill_clients_add(&env->clients, cl);
         ps->registered = 1;
     }
     rill_trace("%s %s/%s/%s%s (%s)", ps->label, cl->vhost, cl->app, cl->stream, cl->param ? cl->param : "",
@@ -113,14 +112,14 @@ int play_session_run(play_session_t *ps)
 
 void play_session_end(play_session_t *ps)
 {
-    rill_server_t *srv = ps->srv;
+    session_env_t *env = ps->env;
     if (ps->consumer) source_remove_consumer(ps->consumer);
     ps->consumer = NULL;
     /* on_stop before the release: its body names the stream's id */
-    if (ps->own_client && ps->allowed) http_hooks_client_end(&srv->hooks, ps->vc, ps->client);
+    if (ps->own_client && ps->allowed) http_hooks_client_end(&env->hooks, ps->vc, ps->client);
     ps->allowed = 0;
-    if (ps->registered) rill_clients_remove(&srv->clients, ps->client);
+    if (ps->registered) rill_clients_remove(&env->clients, ps->client);
     ps->registered = 0;
-    if (ps->src) hub_release(&srv->hub, ps->src);
+    if (ps->src) hub_release(&env->hub, ps->src);
     ps->src = NULL;
 }

@@ -4,7 +4,7 @@
  * the few steps that differ as callbacks (how to refuse, how to start, what
  * to tell the player when the publisher changes).
  *
- *   play_session_t ps = { .srv = srv, .vc = vc, .client = &cl, .proto = &my_proto, .ctx = me };
+ *   play_session_t ps = { .env = env, .vc = vc, .client = &cl, .proto = &my_proto, .ctx = me };
  *   rc = play_session_run(&ps);     // returns when the play ends (or was refused)
  *   ...                             // RTMP: its connection's own end (hooks) goes here
  *   play_session_end(&ps);          // consumer, on_stop and unregister (own_client), source
@@ -18,13 +18,13 @@
 #include "hub.h"
 #include "rill_client.h"
 #include "rill_config.h"
+#include "session_env.h"
 #include "stream_pump.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-struct rill_server;
 typedef struct play_session play_session_t;
 
 /* What the player is told about its source while it plays. */
@@ -51,7 +51,7 @@ typedef struct play_proto {
 
 struct play_session {
     /* set by the protocol */
-    struct rill_server *srv;
+    session_env_t *env;
     const rill_vhost_conf_t *vc;
     rill_client_t *client;      /* described (ip, vhost, app, stream, param) */
     int client_type;            /* RILL_CLIENT_PLAY or _FLV, set once on_play allowed */
