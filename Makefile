@@ -2,7 +2,8 @@
 #   make          release build (objs/rill, -O2) and the ASan+UBSan test build
 #   make run      install deps, build, start the cluster on loopback (scripts/cluster.sh;
 #                 Ctrl-C stops it); make run DEMO=1 also publishes a test stream
-#   make test     install deps, build, run unit and integration tests
+#   make test     install deps, build, run unit, layering and integration tests
+#   make layering check that includes point one way (scripts/layering.py)
 #   make chaos    a seeded chaos run over a master, a slave and an edge (ASan build;
 #                 CHAOS_SECONDS=60, CHAOS_SEED to replay, CHAOS_ROUND=300 seconds per seed)
 #   make html     the player page in objs/nginx/html/players (mpegts.js via npm; part of make)
@@ -44,19 +45,21 @@ UNIT_CPP    := $(wildcard tests/unit/*.cpp)
 UNIT_OBJS   := $(patsubst tests/unit/%.cpp,$(OBJS)/asan/unit/%.o,$(UNIT_CPP))
 UNIT_CXXFLAGS := -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers $(DEFS) $(INCLUDES) -Iresearch/bench -std=gnu++17 $(SAN) -MMD -MP
 
-# rill-bench (research/bench), the load tool: its own files plus rill's core,
-# protocol and RTMP client objects. -Wl,--wrap=rill_connect_tcp routes
-# rtmp_client's connects through the bench's (source addresses, --src-ips).
+# rill-bench (research/bench), the load tool: its own files plus
+# objs/release/librill-net.a (core, protocol and the app/net wing: sockets,
+# tasks, the RTMP session and client, the HTTP client; the linker takes what
+# the bench uses). -Wl,--wrap=rill_connect_tcp routes rtmp_dial's connects
+# through the bench's (source addresses, --src-ips).
 # Its pure files (options, URLs, percentiles, FLV scanning, JSON) are also
 # linked into the unit tests. rill-floor (research/floor): the raw-write floor.
 BENCH_C       := $(wildcard research/bench/*.c)
 BENCH_PURE_C  := $(addprefix research/bench/,bench_opts.c bench_stats.c bench_lat.c bench_flvscan.c bench_flvfile.c bench_report.c)
 BENCH_OBJS    := $(patsubst research/%.c,$(OBJS)/release/research/%.o,$(BENCH_C))
-BENCH_LIB     := $(patsubst $(SRC)/%.c,$(OBJS)/release/%.o,$(wildcard $(SRC)/core/*.c $(SRC)/protocol/*.c) \
-                   $(SRC)/app/net/rtmp_session.c $(SRC)/app/net/rtmp_client.c $(SRC)/app/net/rill_net.c)
+NET_LIB       := $(OBJS)/release/librill-net.a
+NET_LIB_OBJS  := $(patsubst $(SRC)/%.c,$(OBJS)/release/%.o,$(wildcard $(SRC)/core/*.c $(SRC)/protocol/*.c $(SRC)/app/net/*.c))
 BENCH_PURE_ASAN := $(patsubst research/%.c,$(OBJS)/asan/research/%.o,$(BENCH_PURE_C))
 
-.PHONY: all build deps html run test unit integration chaos clean
+.PHONY: all build deps html run test unit integration layering chaos clean
 
 all: build html
 
@@ -84,9 +87,13 @@ $(OBJS)/asan/unit-tests: $(UNIT_OBJS) $(ASAN_OBJS) $(BENCH_PURE_ASAN)
 	@echo "  LINK    $@"
 	$(Q)$(CXX) $(SAN) -o $@ $^ -lgtest -lgtest_main -lpthread $(LIBS)
 
-$(OBJS)/rill-bench: $(BENCH_OBJS) $(BENCH_LIB)
+$(NET_LIB): $(NET_LIB_OBJS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OBJS)/rill-bench: $(BENCH_OBJS) $(NET_LIB)
 	@echo "  LINK    $@"
-	$(Q)$(CC) -o $@ $^ -Wl,--wrap=rill_connect_tcp $(LIBS)
+	$(Q)$(CC) -o $@ $(BENCH_OBJS) $(NET_LIB) -Wl,--wrap=rill_connect_tcp $(LIBS)
 
 $(OBJS)/rill-floor: $(OBJS)/release/research/floor/floor.o
 	@echo "  LINK    $@"
@@ -132,6 +139,12 @@ unit: $(OBJS)/asan/unit-tests
 
 integration: $(OBJS)/asan/rill $(OBJS)/rill
 	python3 tests/integration/run.py
+
+# Includes point one way (doc/architecture.md "Layout"): fails naming file:line
+# on an include that goes up a layer or sideways, or closes a circle. make test
+# runs it through tests/layering/test_layering.py.
+layering:
+	python3 scripts/layering.py
 
 # CHAOS_SEED, CHAOS_SECONDS and CHAOS_ROUND reach the driver through the environment
 chaos: $(OBJS)/asan/rill

@@ -155,9 +155,9 @@ static int target_rtmp(const char *url, bench_target_t *t, char *err, size_t err
 
 static int target_http(const char *url, bench_target_t *t, char *err, size_t errlen)
 {
-    static http_client_url_t u;  /* 4 KiB: not on a coroutine stack */
+    static http_dial_url_t u;  /* 4 KiB: not on a coroutine stack */
     const char *why = "";
-    if (http_client_url_parse(url, &u, &why)) return fail(err, errlen, "%s: %s", url, why);
+    if (http_dial_url_parse(url, &u, &why)) return fail(err, errlen, "%s: %s", url, why);
     snprintf(t->ip, sizeof t->ip, "%s", u.ip);
     snprintf(t->host, sizeof t->host, "%s", u.host);
     t->port = u.port;

@@ -8,12 +8,12 @@
 #include "rill_error.h"
 #include "rill_net.h"
 #include "rill_time.h"
-#include "rtmp_client.h"
+#include "rtmp_dial.h"
 
 #define SEND_TIMEOUT_US (10 * 1000000LL)
 
 /* Wait until due (us), reading the server's messages meanwhile. */
-static int wait_until(rtmp_client_t *cl, int64_t due)
+static int wait_until(rtmp_dial_t *cl, int64_t due)
 {
     for (;;) {
         int64_t now = rill_now_us();
@@ -31,7 +31,7 @@ static int csid_of(uint8_t type)
     return type == 8 ? RTMP_CSID_AUDIO : type == 9 ? RTMP_CSID_VIDEO : RTMP_CSID_DATA;
 }
 
-static int stream_file(bench_client_t *c, rtmp_client_t *cl)
+static int stream_file(bench_client_t *c, rtmp_dial_t *cl)
 {
     bench_job_state_t *js = c->js;
     const bench_flvfile_t *f = js->flv;
@@ -68,19 +68,19 @@ void *bench_publisher(void *arg)
     int64_t deadline = rill_now_us() + (int64_t)(js->job->timeout * 1e6);
     if (deadline > js->end_us) deadline = js->end_us;
 
-    rtmp_client_t cl;
-    rtmp_client_init(&cl);
-    int rc = rtmp_client_connect(&cl, t->ip, t->port, t->app, t->tc_url, 1, bench_until(deadline));
-    if (!rc) rc = rtmp_client_publish(&cl, t->stream, js->job->chunk_size, bench_until(deadline));
+    rtmp_dial_t cl;
+    rtmp_dial_init(&cl);
+    int rc = rtmp_dial_connect(&cl, t->ip, t->port, t->app, t->tc_url, 1, bench_until(deadline));
+    if (!rc) rc = rtmp_dial_publish(&cl, t->stream, js->job->chunk_size, bench_until(deadline));
     if (rc) {
         bench_client_failed(c, cl.status[0] ? cl.status : "publish", rc);
-        rtmp_client_close(&cl);
+        rtmp_dial_close(&cl);
         return NULL;
     }
     rill_set_nodelay(st_netfd_fileno(cl.s.fd), 1);
     bench_client_connected(c);
     rc = stream_file(c, &cl);
     bench_client_done(c, rc == 0, "publishing", rc);
-    rtmp_client_close(&cl);
+    rtmp_dial_close(&cl);
     return NULL;
 }

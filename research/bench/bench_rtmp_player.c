@@ -1,4 +1,4 @@
-/* An RTMP player: rtmp_client connects and plays; then the media loop reads
+/* An RTMP player: rtmp_dial connects and plays; then the media loop reads
  * into the shared buffer and decodes chunks itself, so the session's own
  * 64 KiB read buffer is freed as soon as the play has started. Control
  * messages are applied as they are decoded; the replies they need
@@ -8,7 +8,7 @@
 #include "rill_error.h"
 #include "rill_net.h"
 #include "rill_time.h"
-#include "rtmp_client.h"
+#include "rtmp_dial.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -90,7 +90,7 @@ static int replies(rplayer_t *p)
 }
 
 /* Plays until the job ends (returns 0) or the connection fails. */
-static int media_loop(bench_client_t *c, rtmp_client_t *cl)
+static int media_loop(bench_client_t *c, rtmp_dial_t *cl)
 {
     bench_job_state_t *js = c->js;
     rplayer_t p = { c, &cl->s, 0, 0 };
@@ -131,25 +131,25 @@ void *bench_rtmp_player(void *arg)
     int64_t deadline = rill_now_us() + (int64_t)(js->job->timeout * 1e6);
     if (deadline > js->end_us) deadline = js->end_us;
 
-    rtmp_client_t cl;
-    rtmp_client_init(&cl);
-    int rc = rtmp_client_connect(&cl, t->ip, t->port, t->app, t->tc_url, 0, bench_until(deadline));
+    rtmp_dial_t cl;
+    rtmp_dial_init(&cl);
+    int rc = rtmp_dial_connect(&cl, t->ip, t->port, t->app, t->tc_url, 0, bench_until(deadline));
     if (rc) {
         bench_client_failed(c, "connect", rc);
-        rtmp_client_close(&cl);
+        rtmp_dial_close(&cl);
         return NULL;
     }
     rill_set_nodelay(st_netfd_fileno(cl.s.fd), 1);
     bench_pstat_start(&c->ps, rill_now_us());
-    rc = rtmp_client_play(&cl, t->stream, bench_until(deadline));
+    rc = rtmp_dial_play(&cl, t->stream, bench_until(deadline));
     if (rc) {
         bench_client_failed(c, cl.status[0] ? cl.status : "play", rc);
-        rtmp_client_close(&cl);
+        rtmp_dial_close(&cl);
         return NULL;
     }
     bench_client_connected(c);
     rc = media_loop(c, &cl);
     bench_client_done(c, rc == 0, "playing", rc);
-    rtmp_client_close(&cl);
+    rtmp_dial_close(&cl);
     return NULL;
 }

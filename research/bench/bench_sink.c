@@ -5,6 +5,7 @@
 #include "bench_run.h"
 #include "rill_error.h"
 #include "rill_time.h"
+#include "rill_net.h"
 #include "rtmp_session.h"
 
 #include <errno.h>

@@ -72,9 +72,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     http_query_get(s, "token", v, sizeof v);
     http_query_get(s, "", v, 1);
 
-    http_client_url_t u;
+    http_dial_url_t u;
     const char *why = NULL;
-    if (http_client_url_parse(s, &u, &why) == 0) {
+    if (http_dial_url_parse(s, &u, &why) == 0) {
         FUZZ_CHECK(u.port > 0 && u.port <= 65535 && u.target[0] == '/' && u.ip[0]);
         FUZZ_CHECK(strlen(u.target) < sizeof u.target);
     } else {

@@ -44,7 +44,7 @@ struct FakeServer {
     rill_client_t pub, player;
     uint64_t pub_in = 5000, pub_out = 300, pl_in = 200, pl_out = 4000;
     forwarder_t fwd;
-    edge_ingest_t ingest;
+    edge_pull_t pull;
 
     explicit FakeServer(const char *conf_text = "vhost __defaultVhost__ { }\nvhost other.example { }\n")
     {
@@ -123,13 +123,13 @@ struct FakeServer {
 
     void edge()
     {
-        memset(&ingest, 0, sizeof ingest);
-        ingest.src = src;
-        strcpy(ingest.origin, "127.0.0.8:1935");
-        ingest.state = EDGE_PLAYING;
-        ingest.switches = 1;
-        ingest.bytes = 777;
-        env.edge.list = &ingest;
+        memset(&pull, 0, sizeof pull);
+        pull.src = src;
+        strcpy(pull.origin, "127.0.0.8:1935");
+        pull.state = EDGE_PLAYING;
+        pull.switches = 1;
+        pull.bytes = 777;
+        env.edge.list = &pull;
     }
 };
 

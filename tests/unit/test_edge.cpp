@@ -1,4 +1,4 @@
-// The edge ingest's decisions: which origin next, when to back off, when
+// The edge pull's decisions: which origin next, when to back off, when
 // to give up, which failures mark an origin (edge_next_origin,
 // edge_after_session, edge_marks_failed).
 #include <gtest/gtest.h>

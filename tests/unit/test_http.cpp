@@ -460,21 +460,21 @@ TEST(HttpMime, ByExtension) {
 // ---- client URLs -----------------------------------------------------------------
 
 TEST(HttpClientUrl, Accepted) {
-    http_client_url_t u;
+    http_dial_url_t u;
     const char *why = nullptr;
-    ASSERT_EQ(0, http_client_url_parse("http://127.0.0.1:8085/api/v1/streams?x=1", &u, &why));
+    ASSERT_EQ(0, http_dial_url_parse("http://127.0.0.1:8085/api/v1/streams?x=1", &u, &why));
     EXPECT_STREQ("127.0.0.1", u.host);
     EXPECT_STREQ("127.0.0.1", u.ip);
     EXPECT_EQ(8085, u.port);
     EXPECT_STREQ("/api/v1/streams?x=1", u.target);
 
-    ASSERT_EQ(0, http_client_url_parse("http://localhost/hook", &u, &why));
+    ASSERT_EQ(0, http_dial_url_parse("http://localhost/hook", &u, &why));
     EXPECT_STREQ("localhost", u.host);
     EXPECT_STREQ("127.0.0.1", u.ip);
     EXPECT_EQ(80, u.port);
     EXPECT_STREQ("/hook", u.target);
 
-    ASSERT_EQ(0, http_client_url_parse("HTTP://LocalHost:1985", &u, &why));
+    ASSERT_EQ(0, http_dial_url_parse("HTTP://LocalHost:1985", &u, &why));
     EXPECT_STREQ("127.0.0.1", u.ip);
     EXPECT_STREQ("/", u.target);
 }
@@ -493,19 +493,19 @@ TEST(HttpClientUrl, Refused) {
         "http://",
     };
     for (const char *b : bad) {
-        http_client_url_t u;
+        http_dial_url_t u;
         const char *why = nullptr;
-        EXPECT_EQ(RILL_ERR_URL, http_client_url_parse(b, &u, &why)) << b;
+        EXPECT_EQ(RILL_ERR_URL, http_dial_url_parse(b, &u, &why)) << b;
         EXPECT_NE(nullptr, why) << b;
     }
-    http_client_url_t u;
+    http_dial_url_t u;
     const char *why = nullptr;
-    http_client_url_parse("https://127.0.0.1/x", &u, &why);
+    http_dial_url_parse("https://127.0.0.1/x", &u, &why);
     EXPECT_NE(nullptr, strstr(why, "https"));
-    http_client_url_parse("http://example.com/x", &u, &why);
+    http_dial_url_parse("http://example.com/x", &u, &why);
     EXPECT_NE(nullptr, strstr(why, "localhost"));
     std::string huge = "http://127.0.0.1/" + std::string(5000, 'a');
-    EXPECT_EQ(RILL_ERR_URL, http_client_url_parse(huge.c_str(), &u, &why));
+    EXPECT_EQ(RILL_ERR_URL, http_dial_url_parse(huge.c_str(), &u, &why));
 }
 
 // ---- basic auth ------------------------------------------------------------------

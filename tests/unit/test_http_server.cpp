@@ -12,7 +12,7 @@
 #include <string>
 
 extern "C" {
-#include "http_client.h"
+#include "http_dial.h"
 #include "http_server.h"
 #include "rill_error.h"
 #include "rill_net.h"
@@ -57,7 +57,7 @@ Resp get(const std::string &url, st_utime_t timeout = 2 * kSec) {
     Resp r;
     char *b = nullptr;
     size_t n = 0;
-    r.rc = http_client_get(url.c_str(), timeout, &r.status, &b, &n);
+    r.rc = http_dial_get(url.c_str(), timeout, &r.status, &b, &n);
     if (b) r.body.assign(b, n);
     free(b);
     return r;
@@ -156,7 +156,7 @@ TEST(HttpServerClient, GetPostAndRouting) {
     char *b = nullptr;
     size_t n = 0;
     int status = 0;
-    ASSERT_EQ(0, http_client_post_json((srv.base + "/echo").c_str(), "{\"k\":1}", 2 * kSec, &status, &b, &n));
+    ASSERT_EQ(0, http_dial_post_json((srv.base + "/echo").c_str(), "{\"k\":1}", 2 * kSec, &status, &b, &n));
     EXPECT_EQ(201, status);
     EXPECT_EQ("application/json|{\"k\":1}", std::string(b, n));
     free(b);
@@ -165,7 +165,7 @@ TEST(HttpServerClient, GetPostAndRouting) {
     EXPECT_EQ("root", get(srv.base + "/echo").body);
     // HEAD goes to GET routes, without a body.
     b = nullptr;
-    ASSERT_EQ(0, http_client_request("HEAD", (srv.base + "/hello").c_str(), nullptr, nullptr, 0, 2 * kSec, &status,
+    ASSERT_EQ(0, http_dial_request("HEAD", (srv.base + "/hello").c_str(), nullptr, nullptr, 0, 2 * kSec, &status,
                                      &b, &n));
     EXPECT_EQ(200, status);
     EXPECT_EQ(0u, n);
@@ -209,7 +209,7 @@ TEST(HttpServerClient, CorsPreflight) {
     ASSERT_EQ(0, http_server_route(srv.s, "GET /hello", h_hello, (void *)"hi"));
     srv.start();
     int status = 0;
-    ASSERT_EQ(0, http_client_request("OPTIONS", (srv.base + "/hello").c_str(), nullptr, nullptr, 0, 2 * kSec, &status,
+    ASSERT_EQ(0, http_dial_request("OPTIONS", (srv.base + "/hello").c_str(), nullptr, nullptr, 0, 2 * kSec, &status,
                                      nullptr, nullptr));
     EXPECT_EQ(200, status);
 }

@@ -90,7 +90,7 @@ static int url_fail(const char **why, const char *reason)
     return RILL_ERR_URL;
 }
 
-int http_client_url_parse(const char *url, http_client_url_t *u, const char **why)
+int http_dial_url_parse(const char *url, http_dial_url_t *u, const char **why)
 {
     memset(u, 0, sizeof *u);
     size_t len = strlen(url);

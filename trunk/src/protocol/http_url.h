@@ -27,15 +27,15 @@ int http_query_get(const char *query, const char *name, char *out, size_t outlen
 
 /* An http:// URL the HTTP client may use. Only IPv4 literals and
  * "localhost" (127.0.0.1): resolving a name would block every coroutine. */
-typedef struct http_client_url {
+typedef struct http_dial_url {
     char host[256];         /* as written, for the Host header */
     char ip[16];            /* dotted IPv4 to connect to */
     int port;               /* 80 when absent */
     char target[4096];      /* path and query to request; "/" when empty */
-} http_client_url_t;
+} http_dial_url_t;
 
 /* Returns 0, or RILL_ERR_URL with why set to a short reason. */
-int http_client_url_parse(const char *url, http_client_url_t *u, const char **why);
+int http_dial_url_parse(const char *url, http_dial_url_t *u, const char **why);
 
 #ifdef __cplusplus
 }

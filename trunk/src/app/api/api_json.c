@@ -182,13 +182,13 @@ static int same_stream(const rill_client_t *c, const rill_source_t *s)
            !strcmp(c->vhost, s->vhost);
 }
 
-static cJSON *upstream_obj(edge_ingest_t *g)
+static cJSON *upstream_obj(edge_pull_t *g)
 {
     jb_t b = jb_new();
     jstr(&b, "origin", g->origin);
     jstr(&b, "state", edge_state_name(g->state));
     jnum(&b, "switches", g->switches);
-    jnum(&b, "recv_bytes", (double)edge_ingest_bytes(g));
+    jnum(&b, "recv_bytes", (double)edge_pull_bytes(g));
     return jb_done(&b);
 }
 
@@ -246,7 +246,7 @@ cJSON *api_json_stream(api_view_t *view, const rill_source_t *s, int64_t now)
     else jnull(&b, "video");
     if (s->audio_sh) jobj(&b, "audio", audio_obj(s->audio_sh));
     else jnull(&b, "audio");
-    edge_ingest_t *g = edge_find(&view->env->edge, s);
+    edge_pull_t *g = edge_find(&view->env->edge, s);
     if (g) jobj(&b, "upstream", upstream_obj(g));
     jobj(&b, "forwarders", forwarders_arr(view, s));
     return jb_done(&b);

@@ -113,7 +113,7 @@ int metrics_write(api_view_t *view, int64_t now, rill_writer_t *w)
         if (f->state >= 0 && f->state < 3) fwd_states[f->state]++;
         reconnects += f->reconnects;
     }
-    for (const edge_ingest_t *g = view->env->edge.list; g; g = g->next) {
+    for (const edge_pull_t *g = view->env->edge.list; g; g = g->next) {
         if (g->state >= 0 && g->state < 3) edge_states[g->state]++;
         switches += g->switches;
     }

@@ -2,7 +2,7 @@
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_time.h"
-#include "rtmp_client.h"
+#include "rtmp_dial.h"
 #include "rtmp_cmd.h"
 #include "rtmp_ingest.h"
 
@@ -94,7 +94,7 @@ int edge_after_session(edge_retry_t *r, int norigins, int got_media, int64_t now
 }
 
 /* Players gone for the grace period? Tracks when they went. */
-static int idle_expired(edge_ingest_t *g)
+static int idle_expired(edge_pull_t *g)
 {
     if (g->src->nconsumers > 0) {
         g->idle_since = 0;
@@ -130,7 +130,7 @@ static const char *params_of(const char *stream)
 
 /* One upstream session: connect, play, copy messages in until it fails.
  * *last_ts and *have_last carry the timeline across origins. */
-static int session(edge_ingest_t *g, const rill_dest_t *d, uint32_t *last_ts, int *have_last, int *got_media)
+static int session(edge_pull_t *g, const rill_dest_t *d, uint32_t *last_ts, int *have_last, int *got_media)
 {
     const rill_vhost_conf_t *vc = g->vc;
     rill_source_t *s = g->src;
@@ -145,17 +145,17 @@ static int session(edge_ingest_t *g, const rill_dest_t *d, uint32_t *last_ts, in
     snprintf(g->origin, sizeof g->origin, "%s:%d", d->host, d->port);
     g->state = EDGE_CONNECTING;
 
-    rtmp_client_t cl;
-    rtmp_client_init(&cl);
+    rtmp_dial_t cl;
+    rtmp_dial_init(&cl);
     cl.as_edge = 1;
     st_utime_t read_to = (st_utime_t)vc->origin_read_timeout * 1000;
-    int rc = rtmp_client_connect(&cl, d->ip, d->port, s->app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
+    int rc = rtmp_dial_connect(&cl, d->ip, d->port, s->app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
     if (!rc) rc = rtmp_session_set_rbuf(&cl.s, RTMP_SESSION_RBUF_MEDIA);
-    if (!rc) rc = rtmp_client_play(&cl, g->stream, read_to);
+    if (!rc) rc = rtmp_dial_play(&cl, g->stream, read_to);
     if (rc) {
         rill_warn("edge %s/%s/%s: origin %s: %s%s%s", s->vhost, s->app, s->stream, g->origin, rill_strerror(rc),
                   cl.status[0] ? ", " : "", cl.status);
-        rtmp_client_close(&cl);
+        rtmp_dial_close(&cl);
         return rc == RILL_ERR_NOT_FOUND ? EDGE_LOST : rc;
     }
     rill_trace("edge %s/%s/%s: playing from origin %s", s->vhost, s->app, s->stream, g->origin);
@@ -212,13 +212,13 @@ static int session(edge_ingest_t *g, const rill_dest_t *d, uint32_t *last_ts, in
     }
     g->bytes += cl.s.in_bytes - before;
     g->live_in = NULL;
-    rtmp_client_close(&cl);
+    rtmp_dial_close(&cl);
     return rc;
 }
 
-static void unlink_ingest(edge_mgr_t *m, edge_ingest_t *g)
+static void unlink_pull(edge_mgr_t *m, edge_pull_t *g)
 {
-    for (edge_ingest_t **pp = &m->list; *pp; pp = &(*pp)->next) {
+    for (edge_pull_t **pp = &m->list; *pp; pp = &(*pp)->next) {
         if (*pp == g) {
             *pp = g->next;
             m->count--;
@@ -227,9 +227,9 @@ static void unlink_ingest(edge_mgr_t *m, edge_ingest_t *g)
     }
 }
 
-static void ingest_loop(void *arg)
+static void pull_loop(void *arg)
 {
-    edge_ingest_t *g = arg;
+    edge_pull_t *g = arg;
     edge_mgr_t *m = g->mgr;
     rill_source_t *s = g->src;
     const rill_vhost_conf_t *vc = g->vc;
@@ -263,18 +263,18 @@ static void ingest_loop(void *arg)
         }
     }
     /* Decided and unlinked without yielding, so a player arriving now starts a
-     * fresh ingest; the manager's group joins this coroutine and frees g. */
-    unlink_ingest(m, g);
+     * fresh pull; the manager's group joins this coroutine and frees g. */
+    unlink_pull(m, g);
     rill_trace("edge %s/%s/%s: upstream stopped (%s), %llu bytes, %u switches", s->vhost, s->app, s->stream,
                g->task.stop ? "server stopping" : s->upstream_failed ? "origins failed" : "no players",
                (unsigned long long)g->bytes, g->switches);
     source_unpublish(s);
-    s->edge_ingest = 0;
+    s->edge_pulled = 0;
     hub_release(m->hub, s);
     m->closed_bytes += g->bytes;
 }
 
-uint64_t edge_ingest_bytes(const edge_ingest_t *g)
+uint64_t edge_pull_bytes(const edge_pull_t *g)
 {
     return g->bytes + (g->live_in ? *g->live_in - g->live_base : 0);
 }
@@ -282,20 +282,20 @@ uint64_t edge_ingest_bytes(const edge_ingest_t *g)
 uint64_t edge_bytes_total(const edge_mgr_t *m)
 {
     uint64_t n = m->closed_bytes;
-    for (const edge_ingest_t *g = m->list; g; g = g->next) n += edge_ingest_bytes(g);
+    for (const edge_pull_t *g = m->list; g; g = g->next) n += edge_pull_bytes(g);
     return n;
 }
 
-edge_ingest_t *edge_find(edge_mgr_t *m, const rill_source_t *s)
+edge_pull_t *edge_find(edge_mgr_t *m, const rill_source_t *s)
 {
-    for (edge_ingest_t *g = m->list; g; g = g->next)
+    for (edge_pull_t *g = m->list; g; g = g->next)
         if (g->src == s) return g;
     return NULL;
 }
 
 int edge_on_play(edge_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const char *param)
 {
-    edge_ingest_t *g = edge_find(m, s);
+    edge_pull_t *g = edge_find(m, s);
     if (g) {
         g->idle_since = 0;
         return 0;
@@ -309,20 +309,20 @@ int edge_on_play(edge_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, c
     g->cid = rill_log_new_cid();
     snprintf(g->stream, sizeof g->stream, "%s%s", s->stream, param ? param : "");
     s->upstream_failed = 0;
-    s->edge_ingest = 1;
+    s->edge_pulled = 1;
     int rc = source_publish(s, g, g->cid, param);
     if (rc) {
-        s->edge_ingest = 0;
+        s->edge_pulled = 0;
         free(g);
         return rc;
     }
-    if (rill_tasks_start(&m->tasks, &g->task, ingest_loop, g, NULL, free) != 0) {
+    if (rill_tasks_start(&m->tasks, &g->task, pull_loop, g, NULL, free) != 0) {
         source_unpublish(s);
-        s->edge_ingest = 0;
+        s->edge_pulled = 0;
         free(g);
         return RILL_ERR_NOMEM;
     }
-    hub_hold(s);    /* the ingest's own hold, released when it ends */
+    hub_hold(s);    /* the pull's own hold, released when it ends */
     g->next = m->list;
     m->list = g;
     m->count++;
@@ -344,13 +344,13 @@ static int traverse(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app,
         snprintf(tc, sizeof tc, "rtmp://%s:%d/%s%s%s%s", d->ip, d->port, app,
                  param && param[0] ? param : "", strcmp(vhost, "__defaultVhost__") ? (param && param[0] ? "&vhost=" : "?vhost=") : "",
                  strcmp(vhost, "__defaultVhost__") ? vhost : "");
-        rtmp_client_t cl;
-        rtmp_client_init(&cl);
+        rtmp_dial_t cl;
+        rtmp_dial_init(&cl);
         cl.as_edge = 1;
-        rc = rtmp_client_connect(&cl, d->ip, d->port, app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
+        rc = rtmp_dial_connect(&cl, d->ip, d->port, app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
         int reached = rc == 0 || rc == RILL_ERR_DENIED;
         if (!rc && stream) {
-            rc = rtmp_client_play(&cl, stream, (st_utime_t)vc->origin_read_timeout * 1000);
+            rc = rtmp_dial_play(&cl, stream, (st_utime_t)vc->origin_read_timeout * 1000);
             /* allowed, the stream is just not there yet */
             if (rc == RILL_ERR_NOT_FOUND) rc = 0;
             /* closed on us after the connect: the origin refused the play */
@@ -359,7 +359,7 @@ static int traverse(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app,
         rill_trace("token traverse %s %s%s at origin %s: %s%s%s", stream ? "play" : "connect", app,
                    stream ? "" : (param ? param : ""), cl.peer, rc ? rill_strerror(rc) : "allowed",
                    cl.status[0] ? ", " : "", cl.status);
-        rtmp_client_close(&cl);
+        rtmp_dial_close(&cl);
         if (reached || rc == RILL_ERR_DENIED) return rc ? RILL_ERR_DENIED : 0;
         mark_failed(m, d, 1);
     }

@@ -1,11 +1,11 @@
 /* Edge: a vhost with `cluster { mode remote; origin A B ...; }` pulls each
- * stream on demand. The first player of a stream starts one upstream (an
- * "ingest") that plays it from an origin into the local source; every later
- * player shares it. The ingest fails over to the next origin on refusal,
+ * stream on demand. The first player of a stream starts one upstream (a
+ * "pull") that plays it from an origin into the local source; every later
+ * player shares it. The pull fails over to the next origin on refusal,
  * reset, EOF, a connect timeout, silence, or an origin saying it does not
  * have the stream; players stay connected through a switch and get the new
  * origin's headers and GOP with timestamps that continue where they were.
- * When the last player leaves, the ingest stops after a grace period. */
+ * When the last player leaves, the pull stops after a grace period. */
 #ifndef EDGE_H
 #define EDGE_H
 
@@ -21,7 +21,7 @@ extern "C" {
 
 enum edge_state { EDGE_CONNECTING = 0, EDGE_PLAYING, EDGE_BACKOFF };
 
-typedef struct edge_ingest {
+typedef struct edge_pull {
     struct edge_mgr *mgr;
     rill_source_t *src;
     const rill_vhost_conf_t *vc;
@@ -35,18 +35,18 @@ typedef struct edge_ingest {
     const uint64_t *live_in;    /* the session under way's counter, NULL between sessions */
     uint64_t live_base;
     int64_t idle_since;         /* ms when the last consumer left, 0 while there are some */
-    struct edge_ingest *next;
-} edge_ingest_t;
+    struct edge_pull *next;
+} edge_pull_t;
 
 #define EDGE_HEALTH_SLOTS 64
 
 typedef struct edge_mgr {
     const rill_config_t *conf;
     rill_hub_t *hub;
-    edge_ingest_t *list;        /* ingests running (an ingest that decided to end is off it) */
+    edge_pull_t *list;        /* pulls running (an pull that decided to end is off it) */
     int count;
-    rill_tasks_t tasks;         /* owns every ingest's coroutine, ended or not */
-    uint64_t closed_bytes;      /* received by ingests that ended */
+    rill_tasks_t tasks;         /* owns every pull's coroutine, ended or not */
+    uint64_t closed_bytes;      /* received by pulls that ended */
     /* origins that failed recently, so a new stream does not start on a dead one */
     struct { char key[80]; int64_t failed_ms; } health[EDGE_HEALTH_SLOTS];
 } edge_mgr_t;
@@ -60,13 +60,13 @@ int edge_check_connect(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *a
                        const char *param);
 int edge_check_play(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app, const char *vhost,
                     const char *stream_with_param);
-edge_ingest_t *edge_find(edge_mgr_t *m, const rill_source_t *s);
-/* Bytes received from origins: by one ingest so far; by every ingest ever. */
-uint64_t edge_ingest_bytes(const edge_ingest_t *g);
+edge_pull_t *edge_find(edge_mgr_t *m, const rill_source_t *s);
+/* Bytes received from origins: by one pull so far; by every pull ever. */
+uint64_t edge_pull_bytes(const edge_pull_t *g);
 uint64_t edge_bytes_total(const edge_mgr_t *m);
 const char *edge_state_name(int state);
 
-/* The ingest's decisions, pure (unit-tested). */
+/* The pull's decisions, pure (unit-tested). */
 /* The next origin after 'from' (-1: the first) among n, in list order,
  * skipping those failed[i] says failed recently unless every one did; never
  * 'from' itself while there are others. */
@@ -87,7 +87,7 @@ typedef struct edge_retry {
 int edge_after_session(edge_retry_t *r, int norigins, int got_media, int64_t now_ms, int give_up_ms);
 /* Should a failed session mark its origin as failed (tried last for a while)? */
 int edge_marks_failed(int session_rc, int got_media);
-/* Shutdown: interrupt every ingest, join each, free. */
+/* Shutdown: interrupt every pull, join each, free. */
 void edge_stop_all(edge_mgr_t *m);
 
 #ifdef __cplusplus

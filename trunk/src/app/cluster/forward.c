@@ -4,7 +4,7 @@
 #include "rill_log.h"
 #include "rill_net.h"
 #include "rill_time.h"
-#include "rtmp_client.h"
+#include "rtmp_dial.h"
 #include "stream_pump.h"
 #include "rtmp_url.h"
 
@@ -37,24 +37,24 @@ static void aim(forwarder_t *f)
 /* One session: connect, publish, then pump until something fails. */
 static int forward_once(forwarder_t *f)
 {
-    rtmp_client_t cl;
-    rtmp_client_init(&cl);
+    rtmp_dial_t cl;
+    rtmp_dial_init(&cl);
     const rill_dest_t *d = &f->dests[f->cur];
-    int rc = rtmp_client_connect(&cl, d->ip, d->port, f->app, f->tc_url, 1, CONNECT_TIMEOUT);
+    int rc = rtmp_dial_connect(&cl, d->ip, d->port, f->app, f->tc_url, 1, CONNECT_TIMEOUT);
     /* A small send buffer, as for players: a slave that stops reading must
      * block our writes (send timeout, keyframe cuts) instead of hiding
      * megabytes of media in the kernel (Linux grows it to 4 MiB: 30 s of a
      * 1 Mbit/s stream, replayed stale when the slave wakes up). */
     if (!rc) rill_set_sndbuf(st_netfd_fileno(cl.s.fd), f->send_buffer);
-    if (!rc) rc = rtmp_client_publish(&cl, f->stream, (uint32_t)f->chunk_size, CONNECT_TIMEOUT);
+    if (!rc) rc = rtmp_dial_publish(&cl, f->stream, (uint32_t)f->chunk_size, CONNECT_TIMEOUT);
     if (rc) {
         if (cl.status[0]) rill_verbose("forward %s: slave answered %s", f->dest, cl.status);
-        rtmp_client_close(&cl);
+        rtmp_dial_close(&cl);
         return rc;
     }
     rill_consumer_t *co = source_add_consumer(f->src, st_thread_self());
     if (!co) {
-        rtmp_client_close(&cl);
+        rtmp_dial_close(&cl);
         return RILL_ERR_NOMEM;
     }
     /* A slave decodes from the start: GOP cache, never a cut mid-GOP. */
@@ -76,7 +76,7 @@ static int forward_once(forwarder_t *f)
         stream_pump_free(&p);
     }
     source_remove_consumer(co);
-    rtmp_client_close(&cl);
+    rtmp_dial_close(&cl);
     return rc;
 }
 
@@ -246,7 +246,7 @@ static void on_publish(void *ctx, rill_source_t *s)
 {
     forward_mgr_t *m = ctx;
     const rill_vhost_conf_t *vc = rill_config_vhost(m->conf, s->vhost);
-    if (!vc || s->edge_ingest) return;   /* what an edge pulls is not pushed anywhere */
+    if (!vc || s->edge_pulled) return;   /* what an edge pulls is not pushed anywhere */
     if (vc->edge) {
         /* A publisher on an edge: proxy it to an origin, failing over along the list. */
         const rill_dest_t *list = vc->npublish_origins ? vc->publish_origins : vc->origins;
@@ -341,7 +341,7 @@ void forward_reconcile(forward_mgr_t *m, rill_hub_t *hub)
     }
     /* Then the new destinations: starting never yields, so the source walk is safe. */
     for (rill_source_t *s = hub->sources; s; s = s->next) {
-        if (!s->publisher || s->edge_ingest) continue;
+        if (!s->publisher || s->edge_pulled) continue;
         const rill_vhost_conf_t *vc = rill_config_vhost(m->conf, s->vhost);
         if (!vc || vc->edge || !vc->forward_enabled) continue;
         for (int i = 0; i < vc->nforward_dests; i++) {

@@ -2,7 +2,7 @@
  * state-threads HTTP client, so a hook server that hangs only holds the
  * coroutine that called it, and never longer than the vhost's timeout. */
 #include "http_hooks.h"
-#include "http_client.h"
+#include "http_dial.h"
 #include "rill_error.h"
 #include "rill_log.h"
 #include "hub.h"
@@ -190,7 +190,7 @@ static int post_one(http_hooks_t *h, const char *action, const char *url, const 
     char *answer = NULL;
     size_t alen = 0;
     h->calls++;
-    int rc = http_client_post_json(url, body, (st_utime_t)timeout_ms * 1000, &status, &answer, &alen);
+    int rc = http_dial_post_json(url, body, (st_utime_t)timeout_ms * 1000, &status, &answer, &alen);
     if (rc) {
         h->failed++;
         rill_warn("hook %s %s for client %u: no answer (%s)%s", action, url, cid, rill_strerror(rc),
@@ -320,7 +320,7 @@ int http_hooks_on_forward(http_hooks_t *h, const rill_vhost_conf_t *vc, struct r
     char *answer = NULL;
     size_t alen = 0;
     h->calls++;
-    int rc = http_client_post_json(vc->forward_backend, body, (st_utime_t)vc->hooks_timeout * 1000, &status,
+    int rc = http_dial_post_json(vc->forward_backend, body, (st_utime_t)vc->hooks_timeout * 1000, &status,
                                    &answer, &alen);
     free(body);
     if (rc) {

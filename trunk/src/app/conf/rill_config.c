@@ -530,9 +530,9 @@ static int arg_hook_urls(ctx_t *x, const conf_directive_t *d, char ***out, int *
     if (d->has_block) return fail(x, d, "directive '%s' takes no block", d->name);
     if (d->nargs < 1) return fail(x, d, "directive '%s' needs at least 1 http:// URL", d->name);
     for (int i = 0; i < d->nargs; i++) {
-        http_client_url_t u;
+        http_dial_url_t u;
         const char *why = "";
-        if (http_client_url_parse(d->args[i], &u, &why) != 0)
+        if (http_dial_url_parse(d->args[i], &u, &why) != 0)
             return fail(x, d, "%s '%s': %s", d->name, d->args[i], why);
     }
     char **a = calloc((size_t)d->nargs, sizeof *a);

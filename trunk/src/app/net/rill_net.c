@@ -1,4 +1,5 @@
 #include "rill_net.h"
+#include "rill_error.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,12 +61,29 @@ void rill_peer_name(int fd, char *out, size_t len)
     else snprintf(out, len, "unknown");
 }
 
-st_netfd_t rill_connect_tcp(const char *ip, int port, st_utime_t timeout)
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+st_netfd_t rill_connect_tcp_from(const char *ip, int port, const char *src_ip, st_utime_t timeout)
 {
-    struct sockaddr_in sa;
+    struct sockaddr_in sa, src;
     if (ipv4_addr(ip, port, &sa) != 0) return NULL;
+    if (src_ip && ipv4_addr(src_ip, 0, &src) != 0) return NULL;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return NULL;
+    if (src_ip) {
+        /* the port is picked at connect time, so each source address has a
+         * full port range per destination */
+        int on = 1;
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
+        if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return NULL;
+        }
+    }
     st_netfd_t nfd = st_netfd_open_socket(fd);
     if (!nfd) {
         close(fd);
@@ -80,6 +98,11 @@ st_netfd_t rill_connect_tcp(const char *ip, int port, st_utime_t timeout)
     return nfd;
 }
 
+st_netfd_t rill_connect_tcp(const char *ip, int port, st_utime_t timeout)
+{
+    return rill_connect_tcp_from(ip, port, NULL, timeout);
+}
+
 void rill_set_sndbuf(int fd, int bytes)
 {
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
@@ -88,4 +111,16 @@ void rill_set_sndbuf(int fd, int bytes)
 void rill_set_nodelay(int fd, int on)
 {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
+
+int rill_st_error(void)
+{
+    switch (errno) {
+    case ETIME: return RILL_ERR_TIMEOUT;
+    case EINTR: return RILL_ERR_INTERRUPTED;
+    case 0:
+    case EPIPE:
+    case ECONNRESET: return RILL_ERR_EOF;
+    default: return RILL_ERR_IO;
+    }
 }

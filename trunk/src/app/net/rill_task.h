@@ -7,7 +7,7 @@
  * The body checks *task.stopp after every call that can block (an
  * interrupted st_* call returns EINTR) and returns; it never frees its own
  * record. A kind whose coroutines also end on their own (connections, edge
- * ingests, hook jobs) lives in a rill_tasks_t group: a coroutine that ends
+ * pulls, hook jobs) lives in a rill_tasks_t group: a coroutine that ends
  * is joined by the group's reaper, which then calls the owner's release();
  * rill_tasks_stop() interrupts every member at once, then joins each one in
  * turn (the total wait is the slowest one's, not the sum). */

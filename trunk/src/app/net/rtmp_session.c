@@ -1,4 +1,5 @@
 #include "rtmp_session.h"
+#include "rill_net.h"
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rtmp_cmd.h"
@@ -7,18 +8,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-int rill_st_error(void)
-{
-    switch (errno) {
-    case ETIME: return RILL_ERR_TIMEOUT;
-    case EINTR: return RILL_ERR_INTERRUPTED;
-    case 0:
-    case EPIPE:
-    case ECONNRESET: return RILL_ERR_EOF;
-    default: return RILL_ERR_IO;
-    }
-}
 
 /* One per process, like the connections it bounds; 0 until the server sets it. */
 static rill_budget_t g_input_budget;

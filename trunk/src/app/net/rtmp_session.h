@@ -77,7 +77,6 @@ int rtmp_session_send_user(rtmp_session_t *s, uint16_t event, uint32_t value, st
 int rtmp_session_writev(rtmp_session_t *s, const struct iovec *iov, int n, st_utime_t timeout);
 
 /* Map an st I/O failure (errno) to a RILL_ERR_* code. */
-int rill_st_error(void);
 
 #ifdef __cplusplus
 }

@@ -46,7 +46,7 @@ struct rill_source {
     void *publisher;            /* the publishing connection, or NULL */
     uint32_t publisher_cid;
     char *publish_param;        /* the publisher's "?a=b" params, passed on upstream */
-    int edge_ingest;            /* published by an edge's upstream, not by a client */
+    int edge_pulled;            /* published by an edge's upstream, not by a client */
     int upstream_failed;        /* an edge gave up on every origin: players end */
     uint32_t epoch;             /* counts publish and unpublish events */
     media_msg_t *metadata, *video_sh, *audio_sh;

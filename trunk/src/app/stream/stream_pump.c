@@ -1,6 +1,7 @@
 #include "stream_pump.h"
 #include "rill_error.h"
 #include "rill_log.h"
+#include "rill_net.h"
 #include "rill_time.h"
 #include "rtmp_chunk_headers.h"
 #include "rtmp_msg.h"

@@ -1,4 +1,4 @@
-#include "http_client.h"
+#include "http_dial.h"
 #include "http_request.h"
 #include "http_url.h"
 #include "rill_error.h"
@@ -16,18 +16,6 @@
 #endif
 
 #define READ_BUF 16384
-
-static int st_err(void)
-{
-    switch (errno) {
-    case ETIME: return RILL_ERR_TIMEOUT;
-    case EINTR: return RILL_ERR_INTERRUPTED;
-    case 0:
-    case EPIPE:
-    case ECONNRESET: return RILL_ERR_EOF;
-    default: return RILL_ERR_IO;
-    }
-}
 
 static st_utime_t left(st_utime_t deadline)
 {
@@ -49,7 +37,7 @@ static int read_response(st_netfd_t fd, http_msg_parser_t *mp, st_utime_t deadli
         }
         ssize_t r = st_read(fd, buf, READ_BUF, t);
         if (r < 0) {
-            rc = st_err();
+            rc = rill_st_error();
             break;
         }
         if (r == 0) {
@@ -69,16 +57,16 @@ static int read_response(st_netfd_t fd, http_msg_parser_t *mp, st_utime_t deadli
     return rc;
 }
 
-int http_client_request(const char *method, const char *url, const char *content_type, const void *req_body,
+int http_dial_request(const char *method, const char *url, const char *content_type, const void *req_body,
                         size_t req_len, st_utime_t timeout, int *status, char **body, size_t *body_len)
 {
     st_utime_t deadline = st_utime() + timeout;
     if (body) *body = NULL;
     if (body_len) *body_len = 0;
-    http_client_url_t *u = malloc(sizeof *u);
+    http_dial_url_t *u = malloc(sizeof *u);
     if (!u) return RILL_ERR_NOMEM;
     const char *why = NULL;
-    int rc = http_client_url_parse(url, u, &why);
+    int rc = http_dial_url_parse(url, u, &why);
     if (rc) {
         rill_warn("http client: refused url %.256s: %s", url, why);
         free(u);
@@ -112,14 +100,14 @@ int http_client_request(const char *method, const char *url, const char *content
     errno = 0;
     fd = rill_connect_tcp(u->ip, u->port, left(deadline));
     if (!fd) {
-        rc = errno == EINVAL ? RILL_ERR_URL : st_err();
+        rc = errno == EINVAL ? RILL_ERR_URL : rill_st_error();
         rill_warn("http client: connect %s:%d for %.256s: %s", u->ip, u->port, url, strerror(errno));
         goto out;
     }
     struct iovec iov[2] = { { head, (size_t)hlen }, { (void *)req_body, req_body ? req_len : 0 } };
     size_t total = (size_t)hlen + iov[1].iov_len;
     if (st_writev(fd, iov, 2, left(deadline)) != (ssize_t)total) {
-        rc = st_err();
+        rc = rill_st_error();
         rill_warn("http client: send to %.256s: %s", url, rill_strerror(rc));
         goto out;
     }
@@ -146,14 +134,14 @@ out:
     return rc;
 }
 
-int http_client_post_json(const char *url, const char *json_body, st_utime_t timeout, int *status, char **body,
+int http_dial_post_json(const char *url, const char *json_body, st_utime_t timeout, int *status, char **body,
                           size_t *body_len)
 {
-    return http_client_request("POST", url, "application/json", json_body, strlen(json_body), timeout, status,
+    return http_dial_request("POST", url, "application/json", json_body, strlen(json_body), timeout, status,
                                body, body_len);
 }
 
-int http_client_get(const char *url, st_utime_t timeout, int *status, char **body, size_t *body_len)
+int http_dial_get(const char *url, st_utime_t timeout, int *status, char **body, size_t *body_len)
 {
-    return http_client_request("GET", url, NULL, NULL, 0, timeout, status, body, body_len);
+    return http_dial_request("GET", url, NULL, NULL, 0, timeout, status, body, body_len);
 }

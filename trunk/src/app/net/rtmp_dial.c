@@ -1,4 +1,4 @@
-#include "rtmp_client.h"
+#include "rtmp_dial.h"
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_net.h"
@@ -12,12 +12,12 @@
 
 #define WINDOW_ACK_SIZE 2500000
 
-void rtmp_client_init(rtmp_client_t *c)
+void rtmp_dial_init(rtmp_dial_t *c)
 {
     memset(c, 0, sizeof(*c));
 }
 
-void rtmp_client_close(rtmp_client_t *c)
+void rtmp_dial_close(rtmp_dial_t *c)
 {
     if (c->open) rtmp_session_free(&c->s);
     c->open = 0;
@@ -30,7 +30,7 @@ static st_utime_t left(int64_t deadline_us)
     return (st_utime_t)(l > 1000 ? l : 1000);
 }
 
-static int open_and_handshake(rtmp_client_t *c, const char *ip, int port, int complex, int64_t deadline)
+static int open_and_handshake(rtmp_dial_t *c, const char *ip, int port, int complex, int64_t deadline)
 {
     st_netfd_t fd = rill_connect_tcp(ip, port, left(deadline));
     if (!fd) return errno == ETIME ? RILL_ERR_TIMEOUT : RILL_ERR_IO;
@@ -41,13 +41,13 @@ static int open_and_handshake(rtmp_client_t *c, const char *ip, int port, int co
     int rc = rtmp_session_init(&c->s, fd);
     c->open = 1;
     if (!rc) rc = rtmp_session_handshake_client(&c->s, left(deadline), complex);
-    if (rc) rtmp_client_close(c);
+    if (rc) rtmp_dial_close(c);
     return rc;
 }
 
 /* Read until a command reply for txid (or an onStatus when txid < 0). The
  * reply is left in *cmd for the caller (free it). Media before it is dropped. */
-static int wait_reply(rtmp_client_t *c, double txid, rtmp_cmd_t *cmd, int64_t deadline)
+static int wait_reply(rtmp_dial_t *c, double txid, rtmp_cmd_t *cmd, int64_t deadline)
 {
     for (;;) {
         rtmp_msg_t m;
@@ -77,14 +77,14 @@ static const char *status_code(const rtmp_cmd_t *cmd)
     return "";
 }
 
-static int send_cmd(rtmp_client_t *c, rill_writer_t *w, uint32_t sid, int rc, int64_t deadline)
+static int send_cmd(rtmp_dial_t *c, rill_writer_t *w, uint32_t sid, int rc, int64_t deadline)
 {
     if (!rc) rc = rtmp_session_send_amf(&c->s, RTMP_CSID_COMMAND, RTMP_MSG_AMF0_COMMAND, sid, w, left(deadline));
     rill_writer_free(w);
     return rc;
 }
 
-int rtmp_client_connect(rtmp_client_t *c, const char *ip, int port, const char *app, const char *tc_url,
+int rtmp_dial_connect(rtmp_dial_t *c, const char *ip, int port, const char *app, const char *tc_url,
                         int publish, st_utime_t timeout)
 {
     int64_t deadline = rill_now_us() + (int64_t)timeout;
@@ -119,7 +119,7 @@ static int valid_stream_id(double v)
     return isfinite(v) && v >= 0 && v <= 4294967295.0 && v == floor(v);
 }
 
-static int create_stream(rtmp_client_t *c, int64_t deadline)
+static int create_stream(rtmp_dial_t *c, int64_t deadline)
 {
     rill_writer_t w;
     rill_writer_init(&w, 0);
@@ -146,7 +146,7 @@ static int create_stream(rtmp_client_t *c, int64_t deadline)
 }
 
 /* Wait for an onStatus: ok_code is success, anything at level error fails. */
-static int wait_status(rtmp_client_t *c, const char *ok_code, int64_t deadline)
+static int wait_status(rtmp_dial_t *c, const char *ok_code, int64_t deadline)
 {
     for (;;) {
         rtmp_cmd_t st;
@@ -168,7 +168,7 @@ static int wait_status(rtmp_client_t *c, const char *ok_code, int64_t deadline)
     }
 }
 
-int rtmp_client_publish(rtmp_client_t *c, const char *stream, uint32_t chunk_size, st_utime_t timeout)
+int rtmp_dial_publish(rtmp_dial_t *c, const char *stream, uint32_t chunk_size, st_utime_t timeout)
 {
     int64_t deadline = rill_now_us() + (int64_t)timeout;
     rill_writer_t w;
@@ -189,7 +189,7 @@ int rtmp_client_publish(rtmp_client_t *c, const char *stream, uint32_t chunk_siz
     return rc;
 }
 
-int rtmp_client_play(rtmp_client_t *c, const char *stream, st_utime_t timeout)
+int rtmp_dial_play(rtmp_dial_t *c, const char *stream, st_utime_t timeout)
 {
     int64_t deadline = rill_now_us() + (int64_t)timeout;
     int rc = create_stream(c, deadline);

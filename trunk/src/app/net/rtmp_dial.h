@@ -1,8 +1,9 @@
-/* An RTMP client on state-threads: connect, then publish or play, every
+/* An RTMP connection rill dials out ("dial": rill calls; a "client" is
+ * always someone who called rill): connect, then publish or play, every
  * step bounded by a timeout. Forwarders publish with it; edges play (and
  * proxy publishes) with it. */
-#ifndef RTMP_CLIENT_H
-#define RTMP_CLIENT_H
+#ifndef RTMP_DIAL_H
+#define RTMP_DIAL_H
 
 #include <st.h>
 #include <stdint.h>
@@ -12,7 +13,7 @@
 extern "C" {
 #endif
 
-typedef struct rtmp_client {
+typedef struct rtmp_dial {
     rtmp_session_t s;
     int open;                   /* s holds a socket */
     char peer[80];              /* "ip:port" */
@@ -20,20 +21,20 @@ typedef struct rtmp_client {
     double txid;
     char status[128];           /* last onStatus / _error code, for logs */
     int as_edge;                /* say so in connect (see rtmp_cmd_connect) */
-} rtmp_client_t;
+} rtmp_dial_t;
 
-void rtmp_client_init(rtmp_client_t *c);
+void rtmp_dial_init(rtmp_dial_t *c);
 /* TCP connect, handshake (complex, falling back to simple), connect(app).
  * ip must be a numeric address. */
-int rtmp_client_connect(rtmp_client_t *c, const char *ip, int port, const char *app, const char *tc_url,
+int rtmp_dial_connect(rtmp_dial_t *c, const char *ip, int port, const char *app, const char *tc_url,
                         int publish, st_utime_t timeout);
 /* createStream + publish "stream?params"; waits for NetStream.Publish.Start.
  * A refusal (e.g. BadName) is RILL_ERR_DENIED with c->status set. */
-int rtmp_client_publish(rtmp_client_t *c, const char *stream, uint32_t chunk_size, st_utime_t timeout);
+int rtmp_dial_publish(rtmp_dial_t *c, const char *stream, uint32_t chunk_size, st_utime_t timeout);
 /* createStream + play; waits for NetStream.Play.Start. StreamNotFound is
  * RILL_ERR_NOT_FOUND; other refusals RILL_ERR_DENIED. */
-int rtmp_client_play(rtmp_client_t *c, const char *stream, st_utime_t timeout);
-void rtmp_client_close(rtmp_client_t *c);
+int rtmp_dial_play(rtmp_dial_t *c, const char *stream, st_utime_t timeout);
+void rtmp_dial_close(rtmp_dial_t *c);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-/* An HTTP/1.1 client on state-threads, for callbacks (auth hooks): one
+/* HTTP/1.1 requests rill dials out ("dial": rill calls; a "client" is
+ * always someone who called rill), for callbacks (auth hooks): one
  * request per connection, everything under one total timeout (connect,
  * write, read), never blocking other coroutines.
  *
@@ -6,8 +7,8 @@
  * "localhost" (127.0.0.1). Host names are refused: getaddrinfo() would block
  * every coroutine. https is refused (no TLS). Responses are bounded to
  * HTTP_MAX_RESP_BODY bytes of body (Content-Length, chunked or until close). */
-#ifndef HTTP_CLIENT_H
-#define HTTP_CLIENT_H
+#ifndef HTTP_DIAL_H
+#define HTTP_DIAL_H
 
 #include <st.h>
 #include <stddef.h>
@@ -22,13 +23,13 @@ extern "C" {
  * (malformed or oversized response), RILL_ERR_INTERRUPTED. On 0, *body is a
  * malloc'd NUL-terminated copy of the body (free it), *body_len its length.
  * body and body_len may be NULL when the body is not wanted. */
-int http_client_request(const char *method, const char *url, const char *content_type, const void *req_body,
+int http_dial_request(const char *method, const char *url, const char *content_type, const void *req_body,
                         size_t req_len, st_utime_t timeout, int *status, char **body, size_t *body_len);
 
 /* POST a JSON document (Content-Type: application/json). */
-int http_client_post_json(const char *url, const char *json_body, st_utime_t timeout, int *status, char **body,
+int http_dial_post_json(const char *url, const char *json_body, st_utime_t timeout, int *status, char **body,
                           size_t *body_len);
-int http_client_get(const char *url, st_utime_t timeout, int *status, char **body, size_t *body_len);
+int http_dial_get(const char *url, st_utime_t timeout, int *status, char **body, size_t *body_len);
 
 #ifdef __cplusplus
 }
