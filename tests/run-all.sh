@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs rill's unit tests (googletest, ASan build) and integration tests, then
-# prints one summary line "N passed, N failed" for both. Exits non-zero when a
-# test failed or a suite did not run.
+# Runs rill's unit tests (googletest, ASan build), the layering check's tests
+# and the integration tests, then prints one summary line "N passed, N failed"
+# for all. Exits non-zero when a test failed or a suite did not run.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$(pwd)
@@ -39,26 +39,40 @@ else
     broken=1
 fi
 
+# tally NAME LOG RC: add the last "NAME: N passed, N failed" line of LOG to
+# the totals; a suite without one did not finish.
+tally() {
+    local name=$1 log=$2 rc=$3 last p f
+    last=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed\$" "$log" | tail -1)
+    if [ -z "$last" ]; then
+        echo "$name: no summary line (exit code $rc): the suite did not finish"
+        broken=1
+        failed=$((failed + 1))
+        return
+    fi
+    p=$(echo "$last" | sed -E "s/^$name: ([0-9]+) passed, ([0-9]+) failed\$/\1/")
+    f=$(echo "$last" | sed -E "s/^$name: ([0-9]+) passed, ([0-9]+) failed\$/\2/")
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "$name: exit code $rc with no failed test"
+        broken=1
+    fi
+}
+
+# ---- layering: the include check on the tree, and its own tests (a bad
+# include of each kind must fail, naming the file and line)
+echo "== layering"
+llog=$(mktemp /tmp/rill-layering.XXXXXX)
+python3 tests/layering/test_layering.py 2>&1 | tee "$llog"
+tally layering "$llog" "${PIPESTATUS[0]}"
+rm -f "$llog"
+
 # ---- integration tests
 echo "== integration tests"
 ilog=$(mktemp /tmp/rill-integration.XXXXXX)
 python3 tests/integration/run.py "$@" 2>&1 | tee "$ilog"
-irc=${PIPESTATUS[0]}
-last=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed$' "$ilog" | tail -1)
+tally integration "$ilog" "${PIPESTATUS[0]}"
 rm -f "$ilog"
-if [ -z "$last" ]; then
-    echo "integration: no summary line (exit code $irc): the suite did not finish"
-    broken=1
-    failed=$((failed + 1))
-else
-    ip=$(echo "$last" | sed -E 's/^integration: ([0-9]+) passed, ([0-9]+) failed$/\1/')
-    if_=$(echo "$last" | sed -E 's/^integration: ([0-9]+) passed, ([0-9]+) failed$/\2/')
-    passed=$((passed + ip)); failed=$((failed + if_))
-    if [ "$irc" -ne 0 ] && [ "$if_" -eq 0 ]; then
-        echo "integration: exit code $irc with no failed test"
-        broken=1
-    fi
-fi
 
 echo "$passed passed, $failed failed"
 if [ "$failed" -ne 0 ] || [ "$broken" -ne 0 ]; then

@@ -1,8 +1,11 @@
 /* Writing responses: the header block, whole bodies, and the three body
  * framings (Content-Length, chunked, until close). */
-#include "http_server_int.h"
+#include "http_response.h"
+#include "http_conn.h"
+#include "rill_bytes.h"
 #include "rill_error.h"
 #include "rill_log.h"
+#include "rill_net.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,7 +65,7 @@ static int build_head(http_conn_t *c, int status, const char *ctype, int64_t len
     if (!rc && length >= 0) rc = wfmt(w, "Content-Length: %lld\r\n", (long long)length);
     if (!rc && length == HTTP_LENGTH_CHUNKED) rc = wfmt(w, "Transfer-Encoding: chunked\r\n");
     if (!rc) rc = wfmt(w, "Connection: %s\r\n", c->keep ? "keep-alive" : "close");
-    if (!rc && c->srv->crossdomain) rc = rill_write_bytes(w, cors_headers, sizeof cors_headers - 1);
+    if (!rc && c->cfg->crossdomain) rc = rill_write_bytes(w, cors_headers, sizeof cors_headers - 1);
     if (!rc && extra) rc = rill_write_bytes(w, extra, strlen(extra));
     if (!rc) rc = rill_write_bytes(w, "\r\n", 2);
     return rc;
@@ -73,10 +76,10 @@ static int write_iov(http_conn_t *c, const struct iovec *iov, int n)
     size_t total = 0;
     for (int i = 0; i < n; i++) total += iov[i].iov_len;
     if (total == 0) return 0;
-    ssize_t r = st_writev(c->fd, iov, n, c->srv->send_timeout);
+    ssize_t r = st_writev(c->fd, iov, n, c->cfg->send_timeout);
     if (r < 0 || (size_t)r != total) {
         c->keep = 0;
-        return http_st_error();
+        return rill_st_error();
     }
     c->out_bytes += total;
     c->resp_bytes += total;
@@ -85,7 +88,7 @@ static int write_iov(http_conn_t *c, const struct iovec *iov, int n)
 
 static int not_now(http_conn_t *c, const char *what)
 {
-    rill_warn("%s %s: %s at the wrong point of the response", c->srv->name, c->peer, what);
+    rill_warn("%s %s: %s at the wrong point of the response", c->cfg->name, c->peer, what);
     return RILL_ERR_INVAL;
 }
 
@@ -199,7 +202,7 @@ st_netfd_t http_conn_takeover(http_conn_t *c)
     return c->fd;
 }
 
-int http_conn_stopping(const http_conn_t *c) { return c->stop || c->srv->stopping; }
+int http_conn_stopping(const http_conn_t *c) { return c->stop || c->cfg->stopping; }
 const char *http_conn_peer(const http_conn_t *c) { return c->peer; }
 uint64_t http_conn_out_bytes(const http_conn_t *c) { return c->out_bytes; }
-st_utime_t http_conn_send_timeout(const http_conn_t *c) { return c->srv->send_timeout; }
+st_utime_t http_conn_send_timeout(const http_conn_t *c) { return c->cfg->send_timeout; }

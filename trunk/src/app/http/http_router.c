@@ -1,5 +1,6 @@
 /* Routes, CORS preflight and dispatch of one request. */
-#include "http_server_int.h"
+#include "http_router.h"
+#include "http_conn.h"
 #include "http_url.h"
 #include "rill_error.h"
 #include "rill_log.h"
@@ -20,10 +21,10 @@ static int method_from_name(const char *s, size_t n)
     return -1;
 }
 
-int http_server_route(http_server_t *s, const char *pattern, http_handler_fn fn, void *ctx)
+int http_routes_add(http_routes_t *s, const char *pattern, http_handler_fn fn, void *ctx)
 {
     if (!pattern || !fn) return RILL_ERR_INVAL;
-    if (s->nroutes >= MAX_ROUTES) return RILL_ERR_LIMIT;
+    if (s->n >= MAX_ROUTES) return RILL_ERR_LIMIT;
     int method = -1;
     const char *path = pattern;
     if (pattern[0] != '/') {
@@ -32,26 +33,26 @@ int http_server_route(http_server_t *s, const char *pattern, http_handler_fn fn,
         path = sp + 1;
     }
     if (path[0] != '/') return RILL_ERR_INVAL;
-    http_route_t *r = realloc(s->routes, sizeof *r * (size_t)(s->nroutes + 1));
+    http_route_t *r = realloc(s->list, sizeof *r * (size_t)(s->n + 1));
     if (!r) return RILL_ERR_NOMEM;
-    s->routes = r;
-    r = &s->routes[s->nroutes];
+    s->list = r;
+    r = &s->list[s->n];
     r->path = strdup(path);
     if (!r->path) return RILL_ERR_NOMEM;
     r->method = method;
     r->prefix = path[strlen(path) - 1] == '/';
     r->fn = fn;
     r->ctx = ctx;
-    s->nroutes++;
+    s->n++;
     return 0;
 }
 
-void http_router_free(http_server_t *s)
+void http_routes_free(http_routes_t *s)
 {
-    for (int i = 0; i < s->nroutes; i++) free(s->routes[i].path);
-    free(s->routes);
-    s->routes = NULL;
-    s->nroutes = 0;
+    for (int i = 0; i < s->n; i++) free(s->list[i].path);
+    free(s->list);
+    s->list = NULL;
+    s->n = 0;
 }
 
 /* 0: no match; else a rank: longer paths first, exact before prefix. */
@@ -87,24 +88,24 @@ static void after_handler(http_conn_t *c, const http_request_t *req, int rc)
 {
     if (rc < 0) {
         int st = status_for(rc);
-        if (st == 500) rill_warn("%s %s %s: %s", c->srv->name, c->peer, req->url, rill_strerror(rc));
+        if (st == 500) rill_warn("%s %s %s: %s", c->cfg->name, c->peer, req->url, rill_strerror(rc));
         if (c->state == RESP_NONE && st) http_send_error(c, st, NULL);
         else c->keep = 0;
     } else if (c->state == RESP_NONE && !c->taken_over) {
-        rill_warn("%s %s %s: the handler sent no response", c->srv->name, c->peer, req->url);
+        rill_warn("%s %s %s: the handler sent no response", c->cfg->name, c->peer, req->url);
         http_send_error(c, 500, NULL);
     }
     /* Anything not finished leaves the connection in an unknown state. */
     if (c->state != RESP_DONE || c->taken_over) c->keep = 0;
 }
 
-static void send_405(http_conn_t *c, const http_request_t *req)
+static void send_405(const http_routes_t *s, http_conn_t *c, const http_request_t *req)
 {
     char allow[256] = "Allow: ";
     size_t len = strlen(allow);
     int seen[64] = { 0 };
-    for (int i = 0; i < c->srv->nroutes; i++) {
-        const http_route_t *r = &c->srv->routes[i];
+    for (int i = 0; i < s->n; i++) {
+        const http_route_t *r = &s->list[i];
         if (!match_rank(r, req->path) || r->method < 0 || r->method >= 64 || seen[r->method]) continue;
         seen[r->method] = 1;
         len += (size_t)snprintf(allow + len, sizeof allow - len, "%s%s", len > 7 ? ", " : "",
@@ -119,27 +120,26 @@ static void send_405(http_conn_t *c, const http_request_t *req)
     http_send_error(c, 405, allow);
 }
 
-void http_dispatch(http_conn_t *c, const http_request_t *req)
+void http_routes_dispatch(const http_routes_t *s, http_conn_t *c, const http_request_t *req)
 {
-    http_server_t *s = c->srv;
-    if (s->crossdomain && req->method == HTTP_OPTIONS) {
+    if (c->cfg->crossdomain && req->method == HTTP_OPTIONS) {
         /* A CORS preflight: the answer is the CORS headers every response has. */
         http_send(c, 200, NULL, NULL, 0, "Access-Control-Max-Age: 86400\r\n");
         return;
     }
     if (!http_path_is_safe(req->raw_path, req->path)) {
-        rill_warn("%s %s: refused path %.256s", s->name, c->peer, req->url);
+        rill_warn("%s %s: refused path %.256s", c->cfg->name, c->peer, req->url);
         http_send_error(c, 400, NULL);
         return;
     }
     int cand[MAX_ROUTES];
     size_t rank[MAX_ROUTES];
     int n = 0, path_matched = 0;
-    for (int i = 0; i < s->nroutes; i++) {
-        size_t rk = match_rank(&s->routes[i], req->path);
+    for (int i = 0; i < s->n; i++) {
+        size_t rk = match_rank(&s->list[i], req->path);
         if (!rk) continue;
         path_matched = 1;
-        if (!method_ok(&s->routes[i], req->method)) continue;
+        if (!method_ok(&s->list[i], req->method)) continue;
         /* Insertion keeps equal ranks in registration order. */
         int j = n++;
         while (j > 0 && rank[j - 1] < rk) {
@@ -151,12 +151,12 @@ void http_dispatch(http_conn_t *c, const http_request_t *req)
         rank[j] = rk;
     }
     for (int k = 0; k < n; k++) {
-        const http_route_t *r = &s->routes[cand[k]];
+        const http_route_t *r = &s->list[cand[k]];
         int rc = r->fn(c, req, r->ctx);
         if (rc == HTTP_DECLINED && c->state == RESP_NONE && !c->taken_over) continue;
         after_handler(c, req, rc == HTTP_DECLINED ? 0 : rc);
         return;
     }
-    if (path_matched) send_405(c, req);
+    if (path_matched) send_405(s, c, req);
     else http_send_error(c, 404, NULL);
 }

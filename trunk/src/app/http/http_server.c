@@ -1,6 +1,7 @@
 /* The listener, the connection coroutines and the keep-alive loop. Routing
  * is in http_router.c, the response helpers in http_response.c. */
-#include "http_server_int.h"
+#include "http_server.h"
+#include "http_conn.h"
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_net.h"
@@ -20,31 +21,31 @@
 #define LINGER_US                (2 * 1000000LL)   /* draining a refused client before the close */
 #define LINGER_MAX_BYTES         (1024 * 1024)
 
-int http_st_error(void)
-{
-    switch (errno) {
-    case ETIME: return RILL_ERR_TIMEOUT;
-    case EINTR: return RILL_ERR_INTERRUPTED;
-    case 0:
-    case EPIPE:
-    case ECONNRESET: return RILL_ERR_EOF;
-    default: return RILL_ERR_IO;
-    }
-}
+struct http_server {
+    http_conn_cfg_t cfg;            /* name, crossdomain, send timeout, stopping */
+    char ip[64];
+    int port;
+    st_utime_t header_timeout, keepalive_timeout;
+    int max_conns;
+    http_routes_t routes;
+    st_netfd_t lfd;
+    rill_task_t accept;             /* the accept loop */
+    rill_tasks_t conns;             /* every connection's coroutine: joined and freed by the server */
+};
 
 int http_server_new(http_server_t **out, const http_server_opts_t *o)
 {
     *out = NULL;
     http_server_t *s = calloc(1, sizeof *s);
     if (!s) return RILL_ERR_NOMEM;
-    snprintf(s->name, sizeof s->name, "%s", o->name ? o->name : "http");
+    snprintf(s->cfg.name, sizeof s->cfg.name, "%s", o->name ? o->name : "http");
     snprintf(s->ip, sizeof s->ip, "%s", o->ip ? o->ip : "0.0.0.0");
     s->port = o->port;
-    s->crossdomain = o->crossdomain;
+    s->cfg.crossdomain = o->crossdomain;
     s->header_timeout = (st_utime_t)(o->header_timeout_ms > 0 ? o->header_timeout_ms : DEF_HEADER_TIMEOUT_MS) * 1000;
     s->keepalive_timeout =
         (st_utime_t)(o->keepalive_timeout_ms > 0 ? o->keepalive_timeout_ms : DEF_KEEPALIVE_TIMEOUT_MS) * 1000;
-    s->send_timeout = (st_utime_t)(o->send_timeout_ms > 0 ? o->send_timeout_ms : DEF_SEND_TIMEOUT_MS) * 1000;
+    s->cfg.send_timeout = (st_utime_t)(o->send_timeout_ms > 0 ? o->send_timeout_ms : DEF_SEND_TIMEOUT_MS) * 1000;
     s->max_conns = o->max_conns > 0 ? o->max_conns : DEF_MAX_CONNS;
     if (rill_tasks_init(&s->conns, "http connections") != 0) {
         free(s);
@@ -52,6 +53,11 @@ int http_server_new(http_server_t **out, const http_server_opts_t *o)
     }
     *out = s;
     return 0;
+}
+
+int http_server_route(http_server_t *s, const char *pattern, http_handler_fn fn, void *ctx)
+{
+    return http_routes_add(&s->routes, pattern, fn, ctx);
 }
 
 int http_server_nconns(const http_server_t *s) { return s->conns.count; }
@@ -64,7 +70,7 @@ int http_server_port(const http_server_t *s)
         return ntohs(sa.sin_port);
     return s->port;
 }
-const char *http_server_name(const http_server_t *s) { return s->name; }
+const char *http_server_name(const http_server_t *s) { return s->cfg.name; }
 
 /* ---- one connection ------------------------------------------------------ */
 
@@ -77,7 +83,7 @@ static int send_continue(http_conn_t *c)
     const char *expect = http_header_get(m, "expect");
     c->continued = 1;
     if (!expect || strcasecmp(expect, "100-continue") != 0 || m->http_minor < 1) return 0;
-    if (st_write(c->fd, msg, sizeof msg - 1, c->srv->send_timeout) != (ssize_t)(sizeof msg - 1)) return http_st_error();
+    if (st_write(c->fd, msg, sizeof msg - 1, c->cfg->send_timeout) != (ssize_t)(sizeof msg - 1)) return rill_st_error();
     c->out_bytes += sizeof msg - 1;
     return 0;
 }
@@ -112,7 +118,7 @@ static int read_request(http_conn_t *c, int first)
             timeout = deadline - now;
         }
         ssize_t r = st_read(c->fd, c->rbuf, sizeof c->rbuf, timeout);
-        if (r < 0) return http_st_error();
+        if (r < 0) return rill_st_error();
         if (r == 0) {
             int rc = http_msg_parser_eof(mp);
             return rc == 1 ? 0 : rc == 0 ? RILL_ERR_EOF : rc;
@@ -136,7 +142,7 @@ static void reset_response(http_conn_t *c, const http_request_t *req)
 
 static void log_request(http_conn_t *c, const http_request_t *req, st_utime_t t0)
 {
-    rill_trace("%s %s %s %.256s -> %d, %llu bytes, %.1f ms", c->srv->name, c->peer, http_method_name(req->method),
+    rill_trace("%s %s %s %.256s -> %d, %llu bytes, %.1f ms", c->cfg->name, c->peer, http_method_name(req->method),
                req->url, c->status, (unsigned long long)c->resp_bytes, (double)(st_utime() - t0) / 1000.0);
 }
 
@@ -164,7 +170,7 @@ static void serve(http_conn_t *c)
         if (rc == RILL_ERR_HTTP) {
             /* Refused while reading: answer with the parser's status and close. */
             http_msg_parser_t *mp = &c->parser;
-            rill_warn("%s %s: refused request: %d %s", c->srv->name, c->peer, mp->status,
+            rill_warn("%s %s: refused request: %d %s", c->cfg->name, c->peer, mp->status,
                       mp->reason ? mp->reason : "");
             reset_response(c, NULL);
             c->keep = 0;
@@ -172,7 +178,7 @@ static void serve(http_conn_t *c)
             return;
         }
         if (rc == RILL_ERR_TIMEOUT) {
-            if (c->parser.started || first) rill_trace("%s %s: request timed out, closing", c->srv->name, c->peer);
+            if (c->parser.started || first) rill_trace("%s %s: request timed out, closing", c->cfg->name, c->peer);
             return;
         }
         if (rc) return;     /* closed, interrupted or failed: nothing to answer */
@@ -181,8 +187,8 @@ static void serve(http_conn_t *c)
         st_utime_t t0 = st_utime();
         reset_response(c, req);
         /* Decided before any header goes out, so Connection: says the truth. */
-        c->keep = req->keep_alive && !c->stop && !c->srv->stopping;
-        http_dispatch(c, req);
+        c->keep = req->keep_alive && !c->stop && !c->cfg->stopping;
+        http_routes_dispatch(&c->srv->routes, c, req);
         log_request(c, req, t0);
         if (!c->keep || c->state != RESP_DONE || c->stop) return;
         http_msg_parser_next(&c->parser);
@@ -204,9 +210,9 @@ static void conn_main(void *arg)
 {
     http_conn_t *c = arg;
     rill_log_set_cid(c->cid);
-    rill_verbose("%s accept %s", c->srv->name, c->peer);
+    rill_verbose("%s accept %s", c->cfg->name, c->peer);
     serve(c);
-    rill_verbose("%s close %s: in %llu bytes, out %llu bytes", c->srv->name, c->peer,
+    rill_verbose("%s close %s: in %llu bytes, out %llu bytes", c->cfg->name, c->peer,
                  (unsigned long long)c->in_bytes, (unsigned long long)c->out_bytes);
 }
 
@@ -218,6 +224,7 @@ static int conn_spawn(http_server_t *s, st_netfd_t fd)
         return RILL_ERR_NOMEM;
     }
     c->srv = s;
+    c->cfg = &s->cfg;
     c->fd = fd;
     c->cid = rill_log_new_cid();
     c->accepted = st_utime();
@@ -238,7 +245,7 @@ static void accept_loop(void *arg)
         if (!cfd) {
             if (errno == EINTR && s->accept.stop) break;
             if (errno == EMFILE || errno == ENFILE) {
-                rill_warn("%s accept on %s:%d: %s, pausing", s->name, s->ip, s->port, strerror(errno));
+                rill_warn("%s accept on %s:%d: %s, pausing", s->cfg.name, s->ip, s->port, strerror(errno));
                 st_usleep(100 * 1000);
             }
             continue;
@@ -246,11 +253,11 @@ static void accept_loop(void *arg)
         if (s->conns.count >= s->max_conns) {
             char peer[64];
             rill_peer_name(st_netfd_fileno(cfd), peer, sizeof peer);
-            rill_warn("%s refuse %s: %d connections", s->name, peer, s->max_conns);
+            rill_warn("%s refuse %s: %d connections", s->cfg.name, peer, s->max_conns);
             st_netfd_close(cfd);
             continue;
         }
-        if (conn_spawn(s, cfd) != 0) rill_error("%s: could not start a connection coroutine", s->name);
+        if (conn_spawn(s, cfd) != 0) rill_error("%s: could not start a connection coroutine", s->cfg.name);
     }
 }
 
@@ -258,7 +265,7 @@ int http_server_start(http_server_t *s)
 {
     s->lfd = rill_listen_tcp(s->ip, s->port, 1024);
     if (!s->lfd) {
-        rill_error("%s: listen on %s:%d: %s", s->name, s->ip, s->port, strerror(errno));
+        rill_error("%s: listen on %s:%d: %s", s->cfg.name, s->ip, s->port, strerror(errno));
         return RILL_ERR_SYSTEM;
     }
     if (rill_task_start(&s->accept, accept_loop, s, NULL) != 0) {
@@ -266,20 +273,20 @@ int http_server_start(http_server_t *s)
         s->lfd = NULL;
         return RILL_ERR_NOMEM;
     }
-    rill_trace("%s listen at %s:%d", s->name, s->ip, http_server_port(s));
+    rill_trace("%s listen at %s:%d", s->cfg.name, s->ip, http_server_port(s));
     return 0;
 }
 
 int http_server_destroy(http_server_t *s)
 {
     if (!s) return 0;
-    s->stopping = 1;
+    s->cfg.stopping = 1;
     /* No new connections, then every connection interrupted and joined. */
     rill_task_stop(&s->accept);
     if (s->lfd) st_netfd_close(s->lfd);
     s->lfd = NULL;
     rill_tasks_stop(&s->conns);
-    http_router_free(s);
+    http_routes_free(&s->routes);
     free(s);
     return 0;
 }

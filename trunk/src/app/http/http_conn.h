@@ -1,41 +1,30 @@
-/* Inside the HTTP server: shared by http_server.c (connections),
- * http_router.c (routes, CORS, dispatch) and http_response.c (writing).
- * Nothing else includes this. */
-#ifndef HTTP_SERVER_INT_H
-#define HTTP_SERVER_INT_H
+/* One HTTP connection as the server, the router and the responses see it.
+ * Inside the http wing only: handlers use http_response.h. */
+#ifndef HTTP_CONN_H
+#define HTTP_CONN_H
 
-#include "http_server.h"
+#include <st.h>
+#include <stdint.h>
+#include "http_request.h"
 #include "rill_bytes.h"
 #include "rill_task.h"
 
-typedef struct http_route {
-    char *path;             /* the pattern's path */
-    int method;             /* -1: any */
-    int prefix;             /* path ends in '/' */
-    http_handler_fn fn;
-    void *ctx;
-} http_route_t;
+struct http_server;
 
-struct http_server {
-    char name[32];
-    char ip[64];
-    int port;
-    int crossdomain;
-    st_utime_t header_timeout, keepalive_timeout, send_timeout;
-    int max_conns;
-    http_route_t *routes;
-    int nroutes;
-    st_netfd_t lfd;
-    rill_task_t accept;             /* the accept loop */
-    rill_tasks_t conns;             /* every connection's coroutine: joined and freed by the server */
-    int stopping;
-};
+/* What every connection of one server reads of it (set by the server). */
+typedef struct http_conn_cfg {
+    char name[32];                  /* for logs */
+    int crossdomain;                /* CORS headers; OPTIONS answered */
+    st_utime_t send_timeout;
+    int stopping;                   /* the server is shutting down */
+} http_conn_cfg_t;
 
 enum http_resp_state { RESP_NONE = 0, RESP_STREAMING, RESP_DONE };
 enum http_resp_mode { MODE_LENGTH = 1, MODE_CHUNKED, MODE_UNTIL_CLOSE };
 
 struct http_conn {
-    http_server_t *srv;
+    struct http_server *srv;        /* the server's own (http_server.c) */
+    const http_conn_cfg_t *cfg;     /* the server's, for the router and the responses */
     st_netfd_t fd;
     rill_task_t task;               /* a member of srv->conns; its stop flag is 'stop' */
     uint32_t cid;
@@ -58,11 +47,5 @@ struct http_conn {
     int taken_over;
     rill_writer_t hbuf;             /* header block being built */
 };
-
-/* errno of a failed st_* call as a RILL_ERR_* code. */
-int http_st_error(void);
-/* Route one request and answer it (http_router.c). */
-void http_dispatch(http_conn_t *c, const http_request_t *req);
-void http_router_free(http_server_t *s);
 
 #endif
