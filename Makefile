@@ -48,7 +48,7 @@ UNIT_CXXFLAGS := -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-i
 # rill-bench (research/bench), the load tool: its own files plus
 # objs/release/librill-net.a (core, protocol and the app/net wing: sockets,
 # tasks, the RTMP session and client, the HTTP client; the linker takes what
-# the bench uses). -Wl,--wrap=rill_connect_tcp routes rtmp_dial's connects
+# the bench uses). -Wl,--wrap=net_connect_tcp routes rtmp_dial's connects
 # through the bench's (source addresses, --src-ips).
 # Its pure files (options, URLs, percentiles, FLV scanning, JSON) are also
 # linked into the unit tests. rill-floor (research/floor): the raw-write floor.
@@ -93,7 +93,7 @@ $(NET_LIB): $(NET_LIB_OBJS)
 
 $(OBJS)/rill-bench: $(BENCH_OBJS) $(NET_LIB)
 	@echo "  LINK    $@"
-	$(Q)$(CC) -o $@ $(BENCH_OBJS) $(NET_LIB) -Wl,--wrap=rill_connect_tcp $(LIBS)
+	$(Q)$(CC) -o $@ $(BENCH_OBJS) $(NET_LIB) -Wl,--wrap=net_connect_tcp $(LIBS)
 
 $(OBJS)/rill-floor: $(OBJS)/release/research/floor/floor.o
 	@echo "  LINK    $@"
@@ -171,7 +171,7 @@ FUZZ_SRC_http      := protocol/http_request protocol/http_url protocol/http_auth
 FUZZ_SRC_http_url  := protocol/http_url protocol/http_auth protocol/http_mime protocol/http_mount
 FUZZ_SRC_rtmp_url  := protocol/rtmp_url
 # the config model may use any core or pure protocol helper (mounts, URLs): link them all
-FUZZ_SRC_config    := app/conf/rill_config $(patsubst $(SRC)/%.c,%,$(wildcard $(SRC)/core/*.c $(SRC)/protocol/*.c))
+FUZZ_SRC_config    := app/conf/config $(patsubst $(SRC)/%.c,%,$(wildcard $(SRC)/core/*.c $(SRC)/protocol/*.c))
 FUZZ_LIBS_handshake := -lcrypto
 FUZZ_LIBS_http     := -lhttp_parser -lcrypto
 FUZZ_LIBS_http_url := -lhttp_parser -lcrypto

@@ -5,7 +5,7 @@
 #include "bench_net.h"
 #include "bench_run.h"
 #include "rill_error.h"
-#include "rill_net.h"
+#include "net.h"
 #include "rill_time.h"
 #include "rtmp_session.h"
 
@@ -68,7 +68,7 @@ static int send_request(st_netfd_t fd, const bench_target_t *t, int64_t deadline
                      "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: rill-bench\r\nAccept: */*\r\n\r\n",
                      t->target, t->host, t->port);
     if (n <= 0 || (size_t)n >= sizeof req) return RILL_ERR_LIMIT;
-    return st_write(fd, req, (size_t)n, bench_until(deadline)) == n ? 0 : rill_st_error();
+    return st_write(fd, req, (size_t)n, bench_until(deadline)) == n ? 0 : net_st_error();
 }
 
 /* Read and parse until the job ends (0), or an error. *playing is set once
@@ -93,7 +93,7 @@ static int run(bench_client_t *c, st_netfd_t fd, int64_t deadline, int *playing)
             if (bench_pstat_check(&c->ps, f.now, bench_stall_us)) js->stalls++;
             continue;
         }
-        if (r < 0) return rill_st_error();
+        if (r < 0) return net_st_error();
         js->bytes += (uint64_t)r;
         if (bench_pstat_check(&c->ps, f.now, bench_stall_us)) js->stalls++;
         size_t used = http_parser_execute(&hp, &SETTINGS, (const char *)bench_rbuf, (size_t)r);
@@ -123,7 +123,7 @@ void *bench_flv_player(void *arg)
         bench_client_failed(c, "connect", errno == ETIME ? RILL_ERR_TIMEOUT : 0);
         return NULL;
     }
-    rill_set_nodelay(st_netfd_fileno(fd), 1);
+    net_set_nodelay(st_netfd_fileno(fd), 1);
     bench_pstat_start(&c->ps, rill_now_us());
     int playing = 0;
     int rc = send_request(fd, t, deadline);

@@ -1,5 +1,5 @@
 #include "bench_net.h"
-#include "rill_net.h"
+#include "net.h"
 
 static int src_key = -1;
 static uint64_t next_src;       /* round robin over the range */
@@ -27,13 +27,13 @@ static const char *next_source(char ip[16])
 st_netfd_t bench_connect(const char *ip, int port, st_utime_t timeout)
 {
     char src[16];
-    return rill_connect_tcp_from(ip, port, next_source(src), timeout);
+    return net_connect_tcp_from(ip, port, next_source(src), timeout);
 }
 
-/* rtmp_dial.c connects through rill_connect_tcp(); the bench links with
- * -Wl,--wrap=rill_connect_tcp so those connections get a source address too. */
-st_netfd_t __wrap_rill_connect_tcp(const char *ip, int port, st_utime_t timeout);
-st_netfd_t __wrap_rill_connect_tcp(const char *ip, int port, st_utime_t timeout)
+/* rtmp_dial.c connects through net_connect_tcp(); the bench links with
+ * -Wl,--wrap=net_connect_tcp so those connections get a source address too. */
+st_netfd_t __wrap_net_connect_tcp(const char *ip, int port, st_utime_t timeout);
+st_netfd_t __wrap_net_connect_tcp(const char *ip, int port, st_utime_t timeout)
 {
     return bench_connect(ip, port, timeout);
 }

@@ -6,7 +6,7 @@
 #include "bench_net.h"
 #include "bench_run.h"
 #include "rill_error.h"
-#include "rill_net.h"
+#include "net.h"
 #include "rill_time.h"
 #include "rtmp_dial.h"
 
@@ -77,7 +77,7 @@ void *bench_publisher(void *arg)
         rtmp_dial_close(&cl);
         return NULL;
     }
-    rill_set_nodelay(st_netfd_fileno(cl.s.fd), 1);
+    net_set_nodelay(st_netfd_fileno(cl.s.fd), 1);
     bench_client_connected(c);
     rc = stream_file(c, &cl);
     bench_client_done(c, rc == 0, "publishing", rc);

@@ -6,7 +6,7 @@
 #include "bench_net.h"
 #include "bench_run.h"
 #include "rill_error.h"
-#include "rill_net.h"
+#include "net.h"
 #include "rill_time.h"
 #include "rtmp_dial.h"
 
@@ -111,7 +111,7 @@ static int media_loop(bench_client_t *c, rtmp_dial_t *cl)
             if (bench_pstat_check(&c->ps, now, bench_stall_us)) js->stalls++;
             continue;
         }
-        if (r <= 0) return r == 0 ? RILL_ERR_EOF : rill_st_error();
+        if (r <= 0) return r == 0 ? RILL_ERR_EOF : net_st_error();
         js->bytes += (uint64_t)r;
         s->in_bytes += (uint64_t)r;
         if (bench_pstat_check(&c->ps, now, bench_stall_us)) js->stalls++;
@@ -139,7 +139,7 @@ void *bench_rtmp_player(void *arg)
         rtmp_dial_close(&cl);
         return NULL;
     }
-    rill_set_nodelay(st_netfd_fileno(cl.s.fd), 1);
+    net_set_nodelay(st_netfd_fileno(cl.s.fd), 1);
     bench_pstat_start(&c->ps, rill_now_us());
     rc = rtmp_dial_play(&cl, t->stream, bench_until(deadline));
     if (rc) {

@@ -5,7 +5,7 @@
 #include "bench_run.h"
 #include "rill_error.h"
 #include "rill_time.h"
-#include "rill_net.h"
+#include "net.h"
 #include "rtmp_session.h"
 
 #include <errno.h>
@@ -39,7 +39,7 @@ void *bench_sink(void *arg)
             continue;
         }
         if (r <= 0) {
-            rc = r == 0 ? RILL_ERR_EOF : rill_st_error();
+            rc = r == 0 ? RILL_ERR_EOF : net_st_error();
             break;
         }
         js->bytes += (uint64_t)r;

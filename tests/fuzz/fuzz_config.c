@@ -1,4 +1,4 @@
-/* The config parser and model: rill_config_load_string on the input text.
+/* The config parser and model: config_load_string on the input text.
  * Inputs naming 'include' are skipped (it would read arbitrary files), and
  * host names never reach DNS: getaddrinfo below resolves only "localhost",
  * so a run neither blocks on the network nor depends on it. Warnings are
@@ -7,7 +7,7 @@
 #include <netinet/in.h>
 
 #include "fuzz_util.h"
-#include "rill_config.h"
+#include "config.h"
 #include "rill_error.h"
 #include "rill_log.h"
 
@@ -41,20 +41,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = fuzz_strndup(data, size);
     char err[512];
     err[0] = '\0';
-    rill_config_t *c = NULL;
-    int rc = rill_config_load_string(text, "fuzz.conf", &c, err, sizeof err);
+    config_t *c = NULL;
+    int rc = config_load_string(text, "fuzz.conf", &c, err, sizeof err);
     if (rc == 0) {
         FUZZ_CHECK(c && c->nlistens >= 1 && c->nvhosts >= 1);
         for (int i = 0; i < c->nvhosts; i++) {
-            const rill_vhost_conf_t *v = &c->vhosts[i];
+            const vhost_conf_t *v = &c->vhosts[i];
             FUZZ_CHECK(v->name && v->chunk_size >= 128 && v->chunk_size <= 65536);
             FUZZ_CHECK(v->mw_latency >= 0 && v->mw_msgs >= 0 && v->queue_length > 0);
             FUZZ_CHECK(!v->edge || v->norigins > 0);
-            rill_config_vhost(c, v->name);
+            config_vhost(c, v->name);
         }
-        rill_config_vhost(c, "__defaultVhost__");
-        rill_config_vhost(c, NULL);
-        rill_config_free(c);
+        config_vhost(c, "__defaultVhost__");
+        config_vhost(c, NULL);
+        config_free(c);
     } else {
         FUZZ_CHECK(c == NULL && err[0]);
         /* Errors point at a place: "NAME:LINE: reason" (or NAME: reason). */

@@ -50,8 +50,8 @@ class Layering(unittest.TestCase):
         self.assertIn(expected.format(line=line), out)
 
     def test_upward_include_fails(self):
-        self.fails_with("app/stream/hub.c", '#include "rill_server.h"',
-                        'app/stream/hub.c:{line}: upward include "rill_server.h"')
+        self.fails_with("app/stream/hub.c", '#include "server.h"',
+                        'app/stream/hub.c:{line}: upward include "server.h"')
 
     def test_protocol_using_app_fails(self):
         self.fails_with("protocol/amf0.c", '#include "hub.h"', "protocol/amf0.c:{line}: upward include")

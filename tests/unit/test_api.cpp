@@ -37,11 +37,11 @@ const uint8_t kAacSh[] = { 0xaf, 0x00, 0x12, 0x10 };
 struct FakeServer {
     session_env_t env;
     rtmp_conns_t rtmp;
-    rill_stats_t stats;
+    stats_t stats;
     api_view_t view;
-    rill_config_t *conf = nullptr;
-    rill_source_t *src = nullptr;
-    rill_client_t pub, player;
+    config_t *conf = nullptr;
+    source_t *src = nullptr;
+    client_t pub, player;
     uint64_t pub_in = 5000, pub_out = 300, pl_in = 200, pl_out = 4000;
     forwarder_t fwd;
     edge_pull_t pull;
@@ -56,7 +56,7 @@ struct FakeServer {
         view.rtmp = &rtmp;
         view.stats = &stats;
         char err[256] = "";
-        EXPECT_EQ(rill_config_load_string(conf_text, "t.conf", &conf, err, sizeof err), 0) << err;
+        EXPECT_EQ(config_load_string(conf_text, "t.conf", &conf, err, sizeof err), 0) << err;
         env.conf = conf;
         hub_init(&env.hub);
         strcpy(env.server_id, "vid-test123");
@@ -68,13 +68,13 @@ struct FakeServer {
     ~FakeServer()
     {
         hub_free(&env.hub);
-        rill_config_free(conf);
+        config_free(conf);
     }
 
     // A published stream live/demo with codec headers and some counters.
-    rill_source_t *publish(const char *stream = "demo")
+    source_t *publish(const char *stream = "demo")
     {
-        const rill_vhost_conf_t *vc = rill_config_vhost(conf, "__defaultVhost__");
+        const vhost_conf_t *vc = config_vhost(conf, "__defaultVhost__");
         src = hub_acquire(&env.hub, vc, "__defaultVhost__", "live", stream);
         EXPECT_NE(src, nullptr);
         EXPECT_EQ(source_publish(src, this, 105, "?token=x"), 0);
@@ -86,7 +86,7 @@ struct FakeServer {
         return src;
     }
 
-    void client(rill_client_t *c, uint32_t id, int type, uint64_t *in, uint64_t *out)
+    void client(client_t *c, uint32_t id, int type, uint64_t *in, uint64_t *out)
     {
         memset(c, 0, sizeof *c);
         c->id = id;
@@ -101,13 +101,13 @@ struct FakeServer {
         c->start_ms = rill_now_ms() - 2500;
         c->in_bytes = in;
         c->out_bytes = out;
-        rill_clients_add(&env.clients, c);
+        clients_add(&env.clients, c);
     }
 
     void clients()
     {
-        client(&pub, 105, RILL_CLIENT_PUBLISH, &pub_in, &pub_out);
-        client(&player, 107, RILL_CLIENT_FLV, &pl_in, &pl_out);
+        client(&pub, 105, CLIENT_PUBLISH, &pub_in, &pub_out);
+        client(&player, 107, CLIENT_FLV, &pl_in, &pl_out);
     }
 
     void forwarder()
@@ -229,7 +229,7 @@ TEST(ApiJson, CodecNames)
 TEST(ApiJson, StreamHasSrsFieldsCodecsUpstreamAndForwarders)
 {
     FakeServer f;
-    rill_source_t *s = f.publish();
+    source_t *s = f.publish();
     f.clients();
     f.forwarder();
     f.edge();
@@ -282,16 +282,16 @@ TEST(ApiJson, StreamHasSrsFieldsCodecsUpstreamAndForwarders)
     EXPECT_EQ(num(f0, "send_bytes"), 1000);
     EXPECT_EQ(num(f0, "reconnects"), 2);
     cJSON_Delete(o);
-    rill_clients_remove(&f.env.clients, &f.pub);
-    rill_clients_remove(&f.env.clients, &f.player);
+    clients_remove(&f.env.clients, &f.pub);
+    clients_remove(&f.env.clients, &f.player);
 }
 
 TEST(ApiJson, UnpublishedStreamHasNullCodecsAndNoCid)
 {
     FakeServer f;
-    rill_source_t *s = f.publish();
+    source_t *s = f.publish();
     source_unpublish(s);
-    rill_consumer_t *co = source_add_consumer(s, nullptr);   // a player waiting keeps it
+    consumer_t *co = source_add_consumer(s, nullptr);   // a player waiting keeps it
     cJSON *o = api_json_stream(&f.view, s, rill_now_ms());
     ASSERT_NE(o, nullptr);
     const cJSON *p = get(o, "publish");
@@ -330,20 +330,20 @@ TEST(ApiJson, ClientFields)
     EXPECT_TRUE(cJSON_IsTrue(get(o, "publish")));
     cJSON_Delete(o);
     // a client that is only connected has no stream yet
-    rill_client_t c;
+    client_t c;
     uint64_t zero = 0;
-    f.client(&c, 200, RILL_CLIENT_RTMP, &zero, &zero);
+    f.client(&c, 200, CLIENT_RTMP, &zero, &zero);
     c.stream = "";
     o = api_json_client(&f.view, &c, rill_now_ms());
     EXPECT_EQ(str(o, "type"), "rtmp");
     EXPECT_TRUE(cJSON_IsNull(get(o, "stream_id")));
     cJSON_Delete(o);
-    rill_clients_remove(&f.env.clients, &c);
-    rill_clients_remove(&f.env.clients, &f.pub);
-    rill_clients_remove(&f.env.clients, &f.player);
+    clients_remove(&f.env.clients, &c);
+    clients_remove(&f.env.clients, &f.pub);
+    clients_remove(&f.env.clients, &f.player);
     // the registry keeps what they did
     uint64_t in, out;
-    rill_clients_bytes(&f.env.clients, &in, &out);
+    clients_bytes(&f.env.clients, &in, &out);
     EXPECT_EQ(in, 5200u);
     EXPECT_EQ(out, 4300u);
     EXPECT_EQ(f.env.clients.closed, 3u);
@@ -354,7 +354,7 @@ TEST(ApiJson, VhostAndSummary)
     FakeServer f;
     f.publish();
     f.clients();
-    cJSON *v = api_json_vhost(&f.view, rill_config_vhost(f.conf, "__defaultVhost__"), rill_now_ms());
+    cJSON *v = api_json_vhost(&f.view, config_vhost(f.conf, "__defaultVhost__"), rill_now_ms());
     ASSERT_NE(v, nullptr);
     EXPECT_EQ(str(v, "id"), "__defaultVhost__");
     EXPECT_EQ(str(v, "name"), "__defaultVhost__");
@@ -363,7 +363,7 @@ TEST(ApiJson, VhostAndSummary)
     EXPECT_EQ(num(v, "recv_bytes"), 1250000);
     EXPECT_TRUE(cJSON_IsObject(get(v, "kbps")));
     cJSON_Delete(v);
-    v = api_json_vhost(&f.view, rill_config_vhost(f.conf, "other.example"), rill_now_ms());
+    v = api_json_vhost(&f.view, config_vhost(f.conf, "other.example"), rill_now_ms());
     EXPECT_EQ(num(v, "clients"), 0);
     EXPECT_EQ(num(v, "streams"), 0);
     cJSON_Delete(v);
@@ -384,8 +384,8 @@ TEST(ApiJson, VhostAndSummary)
     EXPECT_EQ(num(get(d, "streams"), "published"), 1);
     EXPECT_TRUE(cJSON_IsObject(get(d, "kbps")));
     cJSON_Delete(d);
-    rill_clients_remove(&f.env.clients, &f.pub);
-    rill_clients_remove(&f.env.clients, &f.player);
+    clients_remove(&f.env.clients, &f.pub);
+    clients_remove(&f.env.clients, &f.player);
 }
 
 // ---- Prometheus text ------------------------------------------------------------
@@ -464,8 +464,8 @@ TEST(Metrics, ParsesAsPrometheusTextWithPerStreamLabels)
     EXPECT_EQ(s["rill_stream_received_bytes_total{vhost=\"__defaultVhost__\",app=\"live\",stream=\"demo\"}"], 1250000);
     EXPECT_EQ(s["rill_stream_published{vhost=\"__defaultVhost__\",app=\"live\",stream=\"demo\"}"], 1);
     EXPECT_EQ(s.count("process_resident_memory_bytes"), 1u);
-    rill_clients_remove(&f.env.clients, &f.pub);
-    rill_clients_remove(&f.env.clients, &f.player);
+    clients_remove(&f.env.clients, &f.pub);
+    clients_remove(&f.env.clients, &f.player);
 }
 
 TEST(Metrics, LabelValuesAreEscaped)

@@ -15,7 +15,7 @@
 
 extern "C" {
 #include "conf_parser.h"
-#include "rill_config.h"
+#include "config.h"
 #include "rill_error.h"
 #include "rill_log.h"
 }
@@ -99,11 +99,11 @@ std::string parse_err(const std::string &text) {
 
 // Load a config from text as "t.conf"; returns the error text ("" on success).
 std::string load_err(const std::string &text) {
-    rill_config_t *c = nullptr;
+    config_t *c = nullptr;
     char err[512] = "";
-    int rc = rill_config_load_string(text.c_str(), "t.conf", &c, err, sizeof err);
+    int rc = config_load_string(text.c_str(), "t.conf", &c, err, sizeof err);
     if (rc == 0) {
-        rill_config_free(c);
+        config_free(c);
         return "";
     }
     EXPECT_EQ(RILL_ERR_CONF, rc);
@@ -112,19 +112,19 @@ std::string load_err(const std::string &text) {
 }
 
 struct Conf {
-    rill_config_t *c = nullptr;
+    config_t *c = nullptr;
     explicit Conf(const std::string &text) {
         char err[512] = "";
-        int rc = rill_config_load_string(text.c_str(), "t.conf", &c, err, sizeof err);
+        int rc = config_load_string(text.c_str(), "t.conf", &c, err, sizeof err);
         EXPECT_EQ(0, rc) << err;
     }
-    ~Conf() { rill_config_free(c); }
-    const rill_vhost_conf_t *vhost(const char *name) const {
+    ~Conf() { config_free(c); }
+    const vhost_conf_t *vhost(const char *name) const {
         for (int i = 0; c && i < c->nvhosts; i++)
             if (std::string(c->vhosts[i].name) == name) return &c->vhosts[i];
         return nullptr;
     }
-    const rill_vhost_conf_t *def() const { return vhost("__defaultVhost__"); }
+    const vhost_conf_t *def() const { return vhost("__defaultVhost__"); }
 };
 
 }  // namespace
@@ -409,7 +409,7 @@ TEST(ConfParser, DirectoryIsNotAFile) {
 
 TEST(ConfModel, DefaultsForAnEmptyFile) {
     Conf k("");
-    rill_config_t *c = k.c;
+    config_t *c = k.c;
     ASSERT_NE(nullptr, c);
     EXPECT_STREQ("t.conf", c->path);
     ASSERT_EQ(1, c->nlistens);
@@ -424,7 +424,7 @@ TEST(ConfModel, DefaultsForAnEmptyFile) {
     EXPECT_EQ(60000, c->chunk_size);
 
     ASSERT_EQ(1, c->nvhosts);
-    const rill_vhost_conf_t *v = k.def();
+    const vhost_conf_t *v = k.def();
     ASSERT_NE(nullptr, v);
     EXPECT_EQ(1, v->enabled);
     EXPECT_EQ(60000, v->chunk_size);
@@ -434,13 +434,13 @@ TEST(ConfModel, DefaultsForAnEmptyFile) {
     EXPECT_DOUBLE_EQ(30.0, v->queue_length);
     EXPECT_EQ(350, v->mw_latency);
     EXPECT_EQ(8, v->mw_msgs);
-    EXPECT_EQ(RILL_JITTER_FULL, v->time_jitter);
+    EXPECT_EQ(JITTER_FULL, v->time_jitter);
     EXPECT_EQ(65536, v->send_buffer);
     EXPECT_EQ(20000, v->firstpkt_timeout);
     EXPECT_EQ(5000, v->normal_timeout);
     EXPECT_STREQ("t.conf", v->file);
-    EXPECT_EQ(rill_config_vhost(c, "anything"), v);
-    EXPECT_EQ(rill_config_vhost(c, nullptr), v);
+    EXPECT_EQ(config_vhost(c, "anything"), v);
+    EXPECT_EQ(config_vhost(c, nullptr), v);
 }
 
 TEST(ConfModel, DefaultVhostAddedBesideNamedOnes) {
@@ -464,7 +464,7 @@ TEST(ConfModel, TopLevelGoodValues) {
            "srs_log_level warn;\n"
            "srs_log_file \"/tmp/r l.log\";\n"
            "chunk_size 4096;\n");
-    rill_config_t *c = k.c;
+    config_t *c = k.c;
     ASSERT_NE(nullptr, c);
     ASSERT_EQ(3, c->nlistens);
     EXPECT_STREQ("127.0.0.2", c->listens[0].ip);
@@ -562,7 +562,7 @@ TEST(ConfModel, VhostGoodValues) {
            "vhost __defaultVhost__ { play { time_jitter full; } }\n");
     ASSERT_NE(nullptr, k.c);
     ASSERT_EQ(3, k.c->nvhosts);
-    const rill_vhost_conf_t *v = k.vhost("live");
+    const vhost_conf_t *v = k.vhost("live");
     ASSERT_NE(nullptr, v);
     EXPECT_EQ(2, v->line);
     EXPECT_STREQ("t.conf", v->file);
@@ -574,30 +574,30 @@ TEST(ConfModel, VhostGoodValues) {
     EXPECT_DOUBLE_EQ(2.5, v->queue_length);
     EXPECT_EQ(100, v->mw_latency);
     EXPECT_EQ(4, v->mw_msgs);
-    EXPECT_EQ(RILL_JITTER_ZERO, v->time_jitter);
+    EXPECT_EQ(JITTER_ZERO, v->time_jitter);
     EXPECT_EQ(4096, v->send_buffer);
     EXPECT_EQ(1000, v->firstpkt_timeout);
     EXPECT_EQ(7000, v->normal_timeout);
 
-    const rill_vhost_conf_t *o = k.vhost("off.com");
+    const vhost_conf_t *o = k.vhost("off.com");
     ASSERT_NE(nullptr, o);
     EXPECT_EQ(0, o->enabled);
     EXPECT_EQ(4096, o->chunk_size);
-    EXPECT_EQ(RILL_JITTER_OFF, o->time_jitter);
+    EXPECT_EQ(JITTER_OFF, o->time_jitter);
     EXPECT_EQ(16777216, o->send_buffer);
     EXPECT_EQ(21, k.def()->line);
-    EXPECT_EQ(RILL_JITTER_FULL, k.def()->time_jitter);
+    EXPECT_EQ(JITTER_FULL, k.def()->time_jitter);
 }
 
 TEST(ConfModel, Srs2StyleVhostLevelPlayAndPublishKnobs) {
     Conf k("vhost a {\n gop_cache off; queue_length 5; mw_latency 10; time_jitter off;\n"
            " publish_1stpkt_timeout 3000; publish_normal_timeout 4000;\n}\n");
-    const rill_vhost_conf_t *v = k.vhost("a");
+    const vhost_conf_t *v = k.vhost("a");
     ASSERT_NE(nullptr, v);
     EXPECT_EQ(0, v->gop_cache);
     EXPECT_DOUBLE_EQ(5, v->queue_length);
     EXPECT_EQ(10, v->mw_latency);
-    EXPECT_EQ(RILL_JITTER_OFF, v->time_jitter);
+    EXPECT_EQ(JITTER_OFF, v->time_jitter);
     EXPECT_EQ(3000, v->firstpkt_timeout);
     EXPECT_EQ(4000, v->normal_timeout);
 }
@@ -744,24 +744,24 @@ TEST(ConfModel, SrsOnlyDirectivesAreWarnedAndIgnored) {
 TEST(ConfModel, VhostLookup) {
     Conf k("vhost a.com { }\n"
            "vhost off.com { enabled off; }\n");
-    rill_config_t *c = k.c;
+    config_t *c = k.c;
     ASSERT_NE(nullptr, c);
-    EXPECT_EQ(k.vhost("a.com"), rill_config_vhost(c, "a.com"));
-    EXPECT_EQ(nullptr, rill_config_vhost(c, "off.com"));        // exact match, disabled
-    EXPECT_EQ(k.def(), rill_config_vhost(c, "other.com"));      // fallback
-    EXPECT_EQ(k.def(), rill_config_vhost(c, "A.COM"));          // exact: case matters
+    EXPECT_EQ(k.vhost("a.com"), config_vhost(c, "a.com"));
+    EXPECT_EQ(nullptr, config_vhost(c, "off.com"));        // exact match, disabled
+    EXPECT_EQ(k.def(), config_vhost(c, "other.com"));      // fallback
+    EXPECT_EQ(k.def(), config_vhost(c, "A.COM"));          // exact: case matters
 
     Conf k2("vhost __defaultVhost__ { enabled off; }\nvhost a.com { }\n");
-    EXPECT_EQ(nullptr, rill_config_vhost(k2.c, "other.com"));
-    EXPECT_EQ(k2.vhost("a.com"), rill_config_vhost(k2.c, "a.com"));
+    EXPECT_EQ(nullptr, config_vhost(k2.c, "other.com"));
+    EXPECT_EQ(k2.vhost("a.com"), config_vhost(k2.c, "a.com"));
     EXPECT_EQ(2, k2.c->nvhosts);
 }
 
 TEST(ConfModel, ParseErrorsComeThroughLoad) {
     EXPECT_EQ("t.conf:2: missing ';' after directive 'daemon' (before '}')", load_err("vhost a {\ndaemon on\n}"));
-    rill_config_t *c = nullptr;
+    config_t *c = nullptr;
     char err[256] = "";
-    EXPECT_EQ(RILL_ERR_CONF, rill_config_load("/nonexistent/x.conf", &c, err, sizeof err));
+    EXPECT_EQ(RILL_ERR_CONF, config_load("/nonexistent/x.conf", &c, err, sizeof err));
     EXPECT_EQ(nullptr, c);
     EXPECT_STREQ("/nonexistent/x.conf: cannot open config file: No such file or directory", err);
 }
@@ -770,19 +770,19 @@ TEST(ConfModel, ErrorsInIncludedFilesNameThatFile) {
     TmpDir d;
     d.write("vh.conf", "vhost a {\n  play {\n    mw_latency slow;\n  }\n}\n");
     std::string main = d.write("rill.conf", "listen 1935;\ninclude vh.conf;\n");
-    rill_config_t *c = nullptr;
+    config_t *c = nullptr;
     char err[512] = "";
-    EXPECT_EQ(RILL_ERR_CONF, rill_config_load(main.c_str(), &c, err, sizeof err));
+    EXPECT_EQ(RILL_ERR_CONF, config_load(main.c_str(), &c, err, sizeof err));
     EXPECT_EQ(d.path + "/vh.conf:3: mw_latency 'slow' is not a number", err);
 
     d.write("vh.conf", "vhost a {\n  play { mw_latency 5; }\n}\n");
-    ASSERT_EQ(0, rill_config_load(main.c_str(), &c, err, sizeof err)) << err;
+    ASSERT_EQ(0, config_load(main.c_str(), &c, err, sizeof err)) << err;
     EXPECT_EQ(main, c->path);
     ASSERT_EQ(2, c->nvhosts);
     EXPECT_EQ(d.path + "/vh.conf", c->vhosts[0].file);  // still valid after the tree is freed
     EXPECT_EQ(1, c->vhosts[0].line);
     EXPECT_EQ(5, c->vhosts[0].mw_latency);
-    rill_config_free(c);
+    config_free(c);
 }
 
 TEST(ConfModel, SrsStyleConfLoads) {
@@ -835,9 +835,9 @@ TEST(ConfModel, SrsStyleConfLoads) {
     TmpDir d;
     std::string p = d.write("srs.conf", srs);
     LogCapture log;
-    rill_config_t *c = nullptr;
+    config_t *c = nullptr;
     char err[512] = "";
-    ASSERT_EQ(0, rill_config_load(p.c_str(), &c, err, sizeof err)) << err;
+    ASSERT_EQ(0, config_load(p.c_str(), &c, err, sizeof err)) << err;
     ASSERT_EQ(1, c->nlistens);
     EXPECT_EQ(1935, c->listens[0].port);
     EXPECT_EQ(1000, c->max_connections);
@@ -845,13 +845,13 @@ TEST(ConfModel, SrsStyleConfLoads) {
     EXPECT_EQ(0, c->daemon);
     ASSERT_EQ(1, c->nvhosts);
     EXPECT_EQ(25, c->vhosts[0].line);
-    EXPECT_EQ(&c->vhosts[0], rill_config_vhost(c, "any"));
+    EXPECT_EQ(&c->vhosts[0], config_vhost(c, "any"));
     EXPECT_EQ(1, c->http_api.enabled);
     EXPECT_EQ(1985, c->http_api.listen.port);
     EXPECT_EQ(1, c->http_server.enabled);
     EXPECT_STREQ("./objs/nginx/html", c->http_server.dir);
     EXPECT_EQ(1, c->vhosts[0].http_remux_enabled);
-    rill_config_free(c);
+    config_free(c);
     std::string t = log.text();
     EXPECT_EQ(std::string::npos, t.find(p + ":29: directive 'http_remux'"));
     EXPECT_EQ(4, count_of(t, "not supported by rill yet"));  // http_api, http_server, http_remux are implemented
@@ -863,19 +863,19 @@ TEST(ConfModel, ExampleConfsLoad) {
     dir = dir.substr(0, dir.find_last_of('/') + 1) + "conf/";
     if (access((dir + "rill.conf").c_str(), R_OK) != 0) GTEST_SKIP() << "run from the repository root";
     LogCapture log;  // keep the expected warnings out of the test output
-    rill_config_t *c = nullptr;
+    config_t *c = nullptr;
     char err[512] = "";
-    ASSERT_EQ(0, rill_config_load((dir + "rill.conf").c_str(), &c, err, sizeof err)) << err;
+    ASSERT_EQ(0, config_load((dir + "rill.conf").c_str(), &c, err, sizeof err)) << err;
     EXPECT_EQ(2, c->nlistens);
-    const rill_vhost_conf_t *v = rill_config_vhost(c, "realtime.example.com");
+    const vhost_conf_t *v = config_vhost(c, "realtime.example.com");
     ASSERT_NE(nullptr, v);
     EXPECT_EQ(1, v->min_latency);
     EXPECT_EQ(0, v->mw_latency);
     EXPECT_EQ(0, v->mw_msgs);
     EXPECT_EQ(dir + "vhosts.conf", v->file);
-    rill_config_free(c);
-    ASSERT_EQ(0, rill_config_load((dir + "srs.conf").c_str(), &c, err, sizeof err)) << err;
-    rill_config_free(c);
+    config_free(c);
+    ASSERT_EQ(0, config_load((dir + "srs.conf").c_str(), &c, err, sizeof err)) << err;
+    config_free(c);
 }
 
 // ---- memory bounds: queue_bytes (per stream) and input_budget (server-wide)

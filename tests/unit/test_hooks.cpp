@@ -6,7 +6,7 @@
 #include <string>
 
 #include "http_hooks.h"
-#include "rill_config.h"
+#include "config.h"
 #include "rill_error.h"
 
 namespace {
@@ -56,11 +56,11 @@ bool allows(int status, const char *b)
     return r == 1;
 }
 
-int load(const std::string &hooks, rill_config_t **c, std::string *err)
+int load(const std::string &hooks, config_t **c, std::string *err)
 {
     std::string text = "vhost __defaultVhost__ { http_hooks { " + hooks + " } }\n";
     char e[512] = "";
-    int rc = rill_config_load_string(text.c_str(), "hooks.conf", c, e, sizeof e);
+    int rc = config_load_string(text.c_str(), "hooks.conf", c, e, sizeof e);
     *err = e;
     return rc;
 }
@@ -192,37 +192,37 @@ TEST(HookAnswer, ForwardUrls)
 
 TEST(HookConf, DefaultsAndUrls)
 {
-    rill_config_t *c = nullptr;
+    config_t *c = nullptr;
     std::string err;
     ASSERT_EQ(load("enabled on; on_connect http://127.0.0.1:8085/api/v1/clients http://localhost:8085/b; "
                    "on_play http://127.0.0.2/p; on_dvr http://127.0.0.1/dvr; on_hls http://127.0.0.1/hls;", &c, &err), 0)
         << err;
-    const rill_vhost_conf_t *v = rill_config_vhost(c, "__defaultVhost__");
+    const vhost_conf_t *v = config_vhost(c, "__defaultVhost__");
     EXPECT_EQ(v->hooks_enabled, 1);
     EXPECT_EQ(v->hooks_timeout, 3000);
-    ASSERT_EQ(v->nhooks[RILL_HOOK_CONNECT], 2);
-    EXPECT_STREQ(v->hooks[RILL_HOOK_CONNECT][1], "http://localhost:8085/b");
-    EXPECT_EQ(v->nhooks[RILL_HOOK_PLAY], 1);
-    EXPECT_EQ(v->nhooks[RILL_HOOK_PUBLISH], 0);
-    rill_config_free(c);
+    ASSERT_EQ(v->nhooks[HOOK_CONNECT], 2);
+    EXPECT_STREQ(v->hooks[HOOK_CONNECT][1], "http://localhost:8085/b");
+    EXPECT_EQ(v->nhooks[HOOK_PLAY], 1);
+    EXPECT_EQ(v->nhooks[HOOK_PUBLISH], 0);
+    config_free(c);
 
     ASSERT_EQ(load("timeout 500; on_stop http://127.0.0.1/s;", &c, &err), 0) << err;
-    v = rill_config_vhost(c, "__defaultVhost__");
+    v = config_vhost(c, "__defaultVhost__");
     EXPECT_EQ(v->hooks_enabled, 0) << "off unless enabled";
     EXPECT_EQ(v->hooks_timeout, 500);
-    rill_config_free(c);
+    config_free(c);
 
-    ASSERT_EQ(rill_config_load_string("vhost v { }\n", "x.conf", &c, nullptr, 0), 0);
-    v = rill_config_vhost(c, "v");
+    ASSERT_EQ(config_load_string("vhost v { }\n", "x.conf", &c, nullptr, 0), 0);
+    v = config_vhost(c, "v");
     EXPECT_EQ(v->hooks_enabled, 0);
     EXPECT_EQ(v->hooks_timeout, 3000);
-    for (int i = 0; i < RILL_HOOK_COUNT; i++) EXPECT_EQ(v->nhooks[i], 0);
-    rill_config_free(c);
+    for (int i = 0; i < HOOK_COUNT; i++) EXPECT_EQ(v->nhooks[i], 0);
+    config_free(c);
 }
 
 TEST(HookConf, BadValuesNameTheLine)
 {
-    rill_config_t *c = nullptr;
+    config_t *c = nullptr;
     std::string err;
     EXPECT_EQ(load("on_connect https://127.0.0.1/x;", &c, &err), RILL_ERR_CONF);
     EXPECT_NE(err.find("hooks.conf:1:"), std::string::npos) << err;

@@ -11,7 +11,7 @@ extern "C" {
 #include "http_mime.h"
 #include "http_request.h"
 #include "http_url.h"
-#include "rill_config.h"
+#include "config.h"
 #include "rill_error.h"
 }
 
@@ -529,20 +529,20 @@ TEST(HttpAuth, BasicCredentials) {
 
 namespace {
 struct Conf {
-    rill_config_t *c = nullptr;
+    config_t *c = nullptr;
     std::string err;
     explicit Conf(const std::string &text) {
         char e[512] = "";
-        if (rill_config_load_string(text.c_str(), "t.conf", &c, e, sizeof e) != 0) err = e;
+        if (config_load_string(text.c_str(), "t.conf", &c, e, sizeof e) != 0) err = e;
     }
-    ~Conf() { rill_config_free(c); }
+    ~Conf() { config_free(c); }
 };
 }  // namespace
 
 TEST(HttpConf, Defaults) {
     Conf k("");
     ASSERT_NE(nullptr, k.c) << k.err;
-    const rill_http_conf_t &s = k.c->http_server, &a = k.c->http_api;
+    const http_conf_t &s = k.c->http_server, &a = k.c->http_api;
     EXPECT_EQ(0, s.enabled);
     EXPECT_STREQ("0.0.0.0", s.listen.ip);
     EXPECT_EQ(8080, s.listen.port);
@@ -564,7 +564,7 @@ TEST(HttpConf, GoodValues) {
            "http_api { enabled on; listen 1986; crossdomain off; raw_api { enabled on; }\n"
            "           auth { enabled on; username u; password 'p w'; } }\n");
     ASSERT_NE(nullptr, k.c) << k.err;
-    const rill_http_conf_t &s = k.c->http_server, &a = k.c->http_api;
+    const http_conf_t &s = k.c->http_server, &a = k.c->http_api;
     EXPECT_EQ(1, s.enabled);
     EXPECT_STREQ("127.0.0.2", s.listen.ip);
     EXPECT_EQ(8081, s.listen.port);

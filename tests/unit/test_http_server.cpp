@@ -15,7 +15,7 @@ extern "C" {
 #include "http_dial.h"
 #include "http_server.h"
 #include "rill_error.h"
-#include "rill_net.h"
+#include "net.h"
 }
 
 namespace {
@@ -225,9 +225,9 @@ TEST(HttpServerClient, ClientTimeoutAndShutdownInterruptsHandlers) {
     EXPECT_GE(dt, 250 * 1000);
     EXPECT_LT(dt, 1 * kSec);
     // A second client still blocked in /slow, plus an idle connection.
-    st_netfd_t idle = rill_connect_tcp("127.0.0.1", http_server_port(srv.s), kSec);
+    st_netfd_t idle = net_connect_tcp("127.0.0.1", http_server_port(srv.s), kSec);
     ASSERT_NE(nullptr, idle);
-    st_netfd_t slow = rill_connect_tcp("127.0.0.1", http_server_port(srv.s), kSec);
+    st_netfd_t slow = net_connect_tcp("127.0.0.1", http_server_port(srv.s), kSec);
     ASSERT_NE(nullptr, slow);
     const char *req = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n";
     ASSERT_EQ((ssize_t)strlen(req), st_write(slow, req, strlen(req), kSec));
@@ -246,7 +246,7 @@ TEST(HttpServerClient, TakeoverSeesTheClientClose) {
     int closed = 0;
     ASSERT_EQ(0, http_server_route(srv.s, "/live.flv", h_takeover, &closed));
     srv.start();
-    st_netfd_t fd = rill_connect_tcp("127.0.0.1", http_server_port(srv.s), kSec);
+    st_netfd_t fd = net_connect_tcp("127.0.0.1", http_server_port(srv.s), kSec);
     ASSERT_NE(nullptr, fd);
     const char *req = "GET /live.flv HTTP/1.1\r\nHost: x\r\n\r\n";
     ASSERT_EQ((ssize_t)strlen(req), st_write(fd, req, strlen(req), kSec));
@@ -297,7 +297,7 @@ TEST(HttpServerClient, KeepAliveIdleTimeoutClosesTheConnection) {
     Srv srv;  // keep-alive timeout 1 s
     ASSERT_EQ(0, http_server_route(srv.s, "GET /hello", h_hello, (void *)"hi"));
     srv.start();
-    st_netfd_t fd = rill_connect_tcp("127.0.0.1", http_server_port(srv.s), kSec);
+    st_netfd_t fd = net_connect_tcp("127.0.0.1", http_server_port(srv.s), kSec);
     ASSERT_NE(nullptr, fd);
     const char *req = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
     ASSERT_EQ((ssize_t)strlen(req), st_write(fd, req, strlen(req), kSec));
@@ -315,7 +315,7 @@ TEST(HttpServerClient, ExpectContinueBeforeTheBody) {
     Srv srv;
     ASSERT_EQ(0, http_server_route(srv.s, "POST /echo", h_echo, nullptr));
     srv.start();
-    st_netfd_t fd = rill_connect_tcp("127.0.0.1", http_server_port(srv.s), kSec);
+    st_netfd_t fd = net_connect_tcp("127.0.0.1", http_server_port(srv.s), kSec);
     ASSERT_NE(nullptr, fd);
     const char *head = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: a/b\r\nContent-Length: 4\r\n"
                        "Expect: 100-continue\r\nConnection: close\r\n\r\n";

@@ -22,8 +22,8 @@ namespace {
 
 struct Fixture {
     session_env_t env;
-    rill_vhost_conf_t vc;
-    rill_client_t cl;
+    vhost_conf_t vc;
+    client_t cl;
     int publisher = 0;          // what source_publish is given as "who"
     int starts = 0, refusals = 0, last_refusal = 0;
     bool probe_started = false;
@@ -51,9 +51,9 @@ struct Fixture {
         cl.tc_url = "";
     }
     ~Fixture() { hub_free(&env.hub); }
-    rill_source_t *find() { return hub_find(&env.hub, "__defaultVhost__", "live", "s"); }
-    rill_source_t *published() {
-        rill_source_t *s = hub_acquire(&env.hub, &vc, "__defaultVhost__", "live", "s");
+    source_t *find() { return hub_find(&env.hub, "__defaultVhost__", "live", "s"); }
+    source_t *published() {
+        source_t *s = hub_acquire(&env.hub, &vc, "__defaultVhost__", "live", "s");
         EXPECT_NE(s, nullptr);
         EXPECT_EQ(0, source_publish(s, &publisher, 7, ""));
         return s;
@@ -72,7 +72,7 @@ int start_while_others_leave(play_session_t *ps, stream_pump_t *p)
         g->probe_started = true;
         return 0;
     }
-    rill_source_t *s = g->find();
+    source_t *s = g->find();
     EXPECT_EQ(s, ps->src) << "the session's source is not the hub's";
     if (s->publisher) {
         source_unpublish(s);
@@ -100,7 +100,7 @@ play_session_t session(Fixture &f, int own_client)
     ps.env = &f.env;
     ps.vc = &f.vc;
     ps.client = &f.cl;
-    ps.client_type = RILL_CLIENT_FLV;
+    ps.client_type = CLIENT_FLV;
     ps.own_client = own_client;
     ps.need_publisher = 1;
     ps.proto = &proto;
@@ -117,7 +117,7 @@ TEST(PlaySession, SourceIsHeldBeforeTheFirstYield) {
     // Held by the session's consumer: the publisher's release could not free it.
     EXPECT_TRUE(f.src_alive_in_start);
     EXPECT_EQ(1, f.env.clients.count) << "an own client is registered while it plays";
-    EXPECT_EQ(RILL_CLIENT_FLV, f.cl.type);
+    EXPECT_EQ(CLIENT_FLV, f.cl.type);
     play_session_end(&ps);
     EXPECT_EQ(nullptr, f.find()) << "the end releases the source it held";
     EXPECT_EQ(0, f.env.hub.nsources);
@@ -144,7 +144,7 @@ TEST(PlaySession, NotPublishedIsRefusedHoldingNothing) {
 TEST(PlaySession, ProbeAnswersWithoutHoldingOrRegistering) {
     Fixture f;
     g = &f;
-    rill_source_t *s = f.published();
+    source_t *s = f.published();
     play_session_t ps = session(f, 1);
     ps.probe = 1;
     EXPECT_EQ(0, play_session_run(&ps));

@@ -18,7 +18,7 @@
 
 extern "C" {
 #include "hub.h"
-#include "rill_config.h"
+#include "config.h"
 #include "rill_error.h"
 #include "rtmp_chunk.h"
 #include "rtmp_msg.h"
@@ -54,9 +54,9 @@ rill_payload_t *frame(uint32_t seq, bool key, size_t size)
 }
 
 struct Stream {
-    rill_config_t *conf = nullptr;
-    rill_hub_t hub;
-    rill_source_t *src = nullptr;
+    config_t *conf = nullptr;
+    hub_t hub;
+    source_t *src = nullptr;
     int pub_who = 0;
 
     explicit Stream(const char *play_block)
@@ -65,15 +65,15 @@ struct Stream {
         std::string text = std::string("listen 127.0.0.1:1935;\nvhost __defaultVhost__ { play { ") + play_block +
                            " } }\n";
         char err[256];
-        EXPECT_EQ(0, rill_config_load_string(text.c_str(), "t.conf", &conf, err, sizeof err)) << err;
+        EXPECT_EQ(0, config_load_string(text.c_str(), "t.conf", &conf, err, sizeof err)) << err;
         hub_init(&hub);
-        src = hub_acquire(&hub, rill_config_vhost(conf, "__defaultVhost__"), "__defaultVhost__", "live", "s");
+        src = hub_acquire(&hub, config_vhost(conf, "__defaultVhost__"), "__defaultVhost__", "live", "s");
         EXPECT_EQ(0, source_publish(src, &pub_who, 1, ""));
     }
     ~Stream()
     {
         hub_free(&hub);
-        rill_config_free(conf);
+        config_free(conf);
     }
     void push(uint32_t seq, bool key, size_t size)
     {
@@ -226,7 +226,7 @@ TEST(StreamPump, BatchLargerThanOneWriteWhileTheRingTrims)
     Stream st("gop_cache on; queue_length 10;");
     // one long GOP already cached: 250 frames of 8 KiB (2 MiB)
     for (uint32_t i = 0; i < 250; i++) st.push(i, i == 0, 8192);
-    rill_consumer_t *co = source_add_consumer(st.src, st_thread_self());
+    consumer_t *co = source_add_consumer(st.src, st_thread_self());
     ASSERT_NE(nullptr, co);
     ASSERT_EQ(co->cursor, st.src->ring.start);
     Pipe io;
@@ -256,7 +256,7 @@ TEST(StreamPump, RingClearedWhileAWriteBlocks)
 {
     Stream st("gop_cache on; queue_length 30;");
     // a player that joined 12 s ago and has not been written to since: one long batch
-    rill_consumer_t *co = source_add_consumer(st.src, st_thread_self());
+    consumer_t *co = source_add_consumer(st.src, st_thread_self());
     for (uint32_t i = 0; i < 300; i++) st.push(i, i % 50 == 0, 8192);
     ASSERT_EQ(0u, co->cursor);
     Pipe io;
@@ -287,7 +287,7 @@ TEST(StreamPump, OtherStreamIdHeadersSurviveAGrowingBatch)
     Stream st("gop_cache on; queue_length 30;");
     const uint32_t kMsgs = 100;
     for (uint32_t i = 0; i < kMsgs; i++) st.push(i, i == 0, 100);
-    rill_consumer_t *co = source_add_consumer(st.src, st_thread_self());
+    consumer_t *co = source_add_consumer(st.src, st_thread_self());
     Pipe io;
     rtmp_session_t sess;
     ASSERT_EQ(0, rtmp_session_init(&sess, io.w));

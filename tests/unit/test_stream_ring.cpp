@@ -153,13 +153,13 @@ TEST(StreamRing, ClearMovesEverythingOut)
 // The hub's timestamp correction: monotonic for players whatever comes in.
 TEST(Source, TimeJitterFullKeepsTimestampsMonotonic)
 {
-    rill_vhost_conf_t vc = {};
-    vc.time_jitter = RILL_JITTER_FULL;
+    vhost_conf_t vc = {};
+    vc.time_jitter = JITTER_FULL;
     vc.gop_cache = 1;
     vc.queue_length = 30;
-    rill_hub_t hub;
+    hub_t hub;
     hub_init(&hub);
-    rill_source_t *s = hub_acquire(&hub, &vc, "v", "live", "x");
+    source_t *s = hub_acquire(&hub, &vc, "v", "live", "x");
     ASSERT_NE(s, nullptr);
     int me = 0;
     ASSERT_EQ(source_publish(s, &me, 1, ""), 0);
@@ -182,13 +182,13 @@ TEST(Source, TimeJitterFullKeepsTimestampsMonotonic)
 
 TEST(Source, SequenceHeadersAndMetadataCachedAndDroppedOnUnpublish)
 {
-    rill_vhost_conf_t vc = {};
-    vc.time_jitter = RILL_JITTER_OFF;
+    vhost_conf_t vc = {};
+    vc.time_jitter = JITTER_OFF;
     vc.gop_cache = 1;
     vc.queue_length = 30;
-    rill_hub_t hub;
+    hub_t hub;
     hub_init(&hub);
-    rill_source_t *s = hub_acquire(&hub, &vc, "v", "live", "x");
+    source_t *s = hub_acquire(&hub, &vc, "v", "live", "x");
     int me = 0;
     source_publish(s, &me, 1, "");
     uint8_t sh[] = { 0x17, 0, 0, 0, 0, 1, 0x64 };
@@ -216,13 +216,13 @@ TEST(Source, SequenceHeadersAndMetadataCachedAndDroppedOnUnpublish)
 // stream, then waits for a hook or sends a status, while another one leaves).
 TEST(Source, HeldUntilEveryHolderReleases)
 {
-    rill_vhost_conf_t vc = {};
+    vhost_conf_t vc = {};
     vc.gop_cache = 1;
     vc.queue_length = 30;
-    rill_hub_t hub;
+    hub_t hub;
     hub_init(&hub);
-    rill_source_t *a = hub_acquire(&hub, &vc, "v", "live", "x");
-    rill_source_t *b = hub_acquire(&hub, &vc, "v", "live", "x");
+    source_t *a = hub_acquire(&hub, &vc, "v", "live", "x");
+    source_t *b = hub_acquire(&hub, &vc, "v", "live", "x");
     ASSERT_EQ(a, b);
     EXPECT_EQ(a->refs, 2u);
     hub_release(&hub, b);
@@ -375,19 +375,19 @@ TEST(StreamRing, ByteCountersFollowTrimAndDurationBound)
 // to a keyframe; one GOP over the bound fails the publisher's message.
 TEST(Source, QueueBytesCutsPlayersAndRefusesAnOversizedGop)
 {
-    rill_vhost_conf_t vc = {};
-    vc.time_jitter = RILL_JITTER_FULL;
+    vhost_conf_t vc = {};
+    vc.time_jitter = JITTER_FULL;
     vc.gop_cache = 1;
     vc.queue_length = 30;
     vc.queue_bytes = 100 * 1000;
-    rill_hub_t hub;
+    hub_t hub;
     hub_init(&hub);
-    rill_source_t *s = hub_acquire(&hub, &vc, "v", "live", "x");
+    source_t *s = hub_acquire(&hub, &vc, "v", "live", "x");
     ASSERT_NE(s, nullptr);
     EXPECT_EQ(s->ring.max_bytes, 100000u);
     int me = 0;
     ASSERT_EQ(source_publish(s, &me, 1, ""), 0);
-    rill_consumer_t *c = source_add_consumer(s, nullptr);
+    consumer_t *c = source_add_consumer(s, nullptr);
     ASSERT_NE(c, nullptr);
     std::vector<uint8_t> key(3000, 0), inter(3000, 0);
     key[0] = 0x17, key[1] = 1;

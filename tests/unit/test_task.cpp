@@ -1,11 +1,11 @@
-// rill_task: start with an owner, interrupt, join; groups whose reaper
+// task: start with an owner, interrupt, join; groups whose reaper
 // joins the members that end on their own.
 #include <gtest/gtest.h>
 
 #include <st.h>
 
 #include "rill_error.h"
-#include "rill_task.h"
+#include "task.h"
 
 namespace {
 
@@ -20,7 +20,7 @@ void st_once()
 }
 
 struct Worker {
-    rill_task_t task = {};
+    task_t task = {};
     int loops = 0;
     int finished = 0;
     int released = 0;
@@ -49,15 +49,15 @@ TEST(Task, StopInterruptsASleepingBodyAndJoinsIt)
 {
     st_once();
     Worker w;
-    ASSERT_EQ(0, rill_task_start(&w.task, worker_body, &w, nullptr));
+    ASSERT_EQ(0, task_start(&w.task, worker_body, &w, nullptr));
     st_usleep(20 * 1000);
     EXPECT_GT(w.loops, 0);
     st_utime_t t0 = st_utime();
-    rill_task_stop(&w.task);
+    task_stop(&w.task);
     EXPECT_EQ(1, w.finished);                   // the body returned before stop did
     EXPECT_LT(st_utime() - t0, 500 * 1000u);    // interrupted, not a sleep run out (5 ms loops anyway)
     EXPECT_EQ(nullptr, w.task.thread);
-    rill_task_stop(&w.task);                    // a second stop is a no-op
+    task_stop(&w.task);                    // a second stop is a no-op
 }
 
 TEST(Task, StopSetsTheFlagTheBodyAlreadyChecks)
@@ -65,9 +65,9 @@ TEST(Task, StopSetsTheFlagTheBodyAlreadyChecks)
     st_once();
     Worker w;
     int kicked = 0;
-    ASSERT_EQ(0, rill_task_start(&w.task, worker_body, &w, &kicked));
+    ASSERT_EQ(0, task_start(&w.task, worker_body, &w, &kicked));
     st_usleep(10 * 1000);
-    rill_task_stop(&w.task);
+    task_stop(&w.task);
     EXPECT_EQ(1, kicked);
     EXPECT_EQ(0, w.task.stop);
     EXPECT_EQ(1, w.finished);
@@ -82,8 +82,8 @@ struct Joiner {
 void joiner_body(void *arg)
 {
     Joiner *j = static_cast<Joiner *>(arg);
-    rill_task_interrupt(&j->target->task);
-    rill_task_join(&j->target->task);
+    task_interrupt(&j->target->task);
+    task_join(&j->target->task);
     j->joined_while_running = !j->target->finished;
 }
 }  // namespace
@@ -93,14 +93,14 @@ TEST(Task, AJoinerInterruptedWhileJoiningStillWaitsForTheEnd)
     st_once();
     Worker w;
     w.linger_ms = 60;           // its teardown takes a while after the stop
-    ASSERT_EQ(0, rill_task_start(&w.task, worker_body, &w, nullptr));
+    ASSERT_EQ(0, task_start(&w.task, worker_body, &w, nullptr));
     st_usleep(10 * 1000);
     Joiner j{ &w };
-    rill_task_t jt = {};
-    ASSERT_EQ(0, rill_task_start(&jt, joiner_body, &j, nullptr));
-    st_usleep(10 * 1000);       // the joiner now waits in rill_task_join
+    task_t jt = {};
+    ASSERT_EQ(0, task_start(&jt, joiner_body, &j, nullptr));
+    st_usleep(10 * 1000);       // the joiner now waits in task_join
     st_thread_interrupt(jt.thread);     // e.g. a publisher kicked while it joins its forwarder
-    rill_task_join(&jt);
+    task_join(&jt);
     EXPECT_EQ(0, j.joined_while_running);    // st_thread_join's EINTR did not end the wait early
     EXPECT_EQ(1, w.finished);
 }
@@ -108,37 +108,37 @@ TEST(Task, AJoinerInterruptedWhileJoiningStillWaitsForTheEnd)
 TEST(TaskGroup, AMemberThatEndsOnItsOwnIsReapedAndReleased)
 {
     st_once();
-    rill_tasks_t g;
-    ASSERT_EQ(0, rill_tasks_init(&g, "test"));
+    tasks_t g;
+    ASSERT_EQ(0, tasks_init(&g, "test"));
     Worker w;
     w.run_ms = 10;
-    ASSERT_EQ(0, rill_tasks_start(&g, &w.task, worker_body, &w, nullptr, worker_release));
+    ASSERT_EQ(0, tasks_start(&g, &w.task, worker_body, &w, nullptr, worker_release));
     EXPECT_EQ(1, g.count);
     for (int i = 0; i < 100 && !w.released; i++) st_usleep(5 * 1000);
     EXPECT_EQ(1, w.finished);
     EXPECT_EQ(1, w.released);
     EXPECT_EQ(0, g.count);
-    rill_tasks_stop(&g);
+    tasks_stop(&g);
     EXPECT_EQ(1, w.released);       // not twice
 }
 
 TEST(TaskGroup, StopInterruptsEveryMemberAtOnceJoinsAndReleasesEach)
 {
     st_once();
-    rill_tasks_t g;
-    ASSERT_EQ(0, rill_tasks_init(&g, "test"));
+    tasks_t g;
+    ASSERT_EQ(0, tasks_init(&g, "test"));
     const int n = 20;
     Worker w[n];
     for (int i = 0; i < n; i++) {
         w[i].linger_ms = 50;        // each takes 50 ms to tear down
-        ASSERT_EQ(0, rill_tasks_start(&g, &w[i].task, worker_body, &w[i], nullptr, worker_release));
+        ASSERT_EQ(0, tasks_start(&g, &w[i].task, worker_body, &w[i], nullptr, worker_release));
     }
     Worker early;
     early.run_ms = 0;               // ends at once: reaped or joined by the stop, released once either way
-    ASSERT_EQ(0, rill_tasks_start(&g, &early.task, worker_body, &early, nullptr, worker_release));
+    ASSERT_EQ(0, tasks_start(&g, &early.task, worker_body, &early, nullptr, worker_release));
     st_usleep(10 * 1000);
     st_utime_t t0 = st_utime();
-    rill_tasks_stop(&g);
+    tasks_stop(&g);
     st_utime_t took = st_utime() - t0;
     for (int i = 0; i < n; i++) {
         EXPECT_EQ(1, w[i].finished) << i;
@@ -149,5 +149,5 @@ TEST(TaskGroup, StopInterruptsEveryMemberAtOnceJoinsAndReleasesEach)
     // interrupted together: about one teardown, far from twenty (1 s)
     EXPECT_LT(took, 600 * 1000u);
     Worker late;
-    EXPECT_NE(0, rill_tasks_start(&g, &late.task, worker_body, &late, nullptr, worker_release));
+    EXPECT_NE(0, tasks_start(&g, &late.task, worker_body, &late, nullptr, worker_release));
 }

@@ -5,7 +5,7 @@
 #include "flv.h"
 #include "rill_proc.h"
 #include "api_view.h"
-#include "rill_stats.h"
+#include "stats.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -63,7 +63,7 @@ static cJSON *jb_done(jb_t *b)
 static cJSON *kbps_obj(const rill_rate_t *r, int64_t now, uint64_t in, uint64_t out)
 {
     int64_t ki, ko;
-    rill_rate_kbps(r, now, in, out, RILL_KBPS_WINDOW_MS, &ki, &ko);
+    rill_rate_kbps(r, now, in, out, STATS_KBPS_WINDOW_MS, &ki, &ko);
     jb_t b = jb_new();
     jnum(&b, "recv_30s", (double)ki);
     jnum(&b, "send_30s", (double)ko);
@@ -176,9 +176,9 @@ static cJSON *audio_obj(const media_msg_t *sh)
 
 /* ---- streams ------------------------------------------------------------------ */
 
-static int same_stream(const rill_client_t *c, const rill_source_t *s)
+static int same_stream(const client_t *c, const source_t *s)
 {
-    return c->type != RILL_CLIENT_RTMP && !strcmp(c->stream, s->stream) && !strcmp(c->app, s->app) &&
+    return c->type != CLIENT_RTMP && !strcmp(c->stream, s->stream) && !strcmp(c->app, s->app) &&
            !strcmp(c->vhost, s->vhost);
 }
 
@@ -192,7 +192,7 @@ static cJSON *upstream_obj(edge_pull_t *g)
     return jb_done(&b);
 }
 
-static cJSON *forwarders_arr(api_view_t *view, const rill_source_t *s)
+static cJSON *forwarders_arr(api_view_t *view, const source_t *s)
 {
     cJSON *a = cJSON_CreateArray();
     for (forwarder_t *f = view->env->fwd.list; f && a; f = f->next) {
@@ -212,14 +212,14 @@ static cJSON *forwarders_arr(api_view_t *view, const rill_source_t *s)
     return a;
 }
 
-cJSON *api_json_stream(api_view_t *view, const rill_source_t *s, int64_t now)
+cJSON *api_json_stream(api_view_t *view, const source_t *s, int64_t now)
 {
     int nclients = 0, nplayers = 0;
-    const rill_client_t *pub = NULL;
-    for (const rill_client_t *c = view->env->clients.list; c; c = c->next) {
+    const client_t *pub = NULL;
+    for (const client_t *c = view->env->clients.list; c; c = c->next) {
         if (!same_stream(c, s)) continue;
         nclients++;
-        nplayers += c->type == RILL_CLIENT_PLAY || c->type == RILL_CLIENT_FLV;
+        nplayers += c->type == CLIENT_PLAY || c->type == CLIENT_FLV;
         if (s->publisher && c->id == s->publisher_cid) pub = c;
     }
     char url[600];
@@ -254,10 +254,10 @@ cJSON *api_json_stream(api_view_t *view, const rill_source_t *s, int64_t now)
 
 /* ---- clients and vhosts -------------------------------------------------------- */
 
-cJSON *api_json_client(api_view_t *view, const rill_client_t *c, int64_t now)
+cJSON *api_json_client(api_view_t *view, const client_t *c, int64_t now)
 {
     uint64_t in = c->in_bytes ? *c->in_bytes : 0, out = c->out_bytes ? *c->out_bytes : 0;
-    rill_source_t *s = c->stream[0] ? hub_find(&view->env->hub, c->vhost, c->app, c->stream) : NULL;
+    source_t *s = c->stream[0] ? hub_find(&view->env->hub, c->vhost, c->app, c->stream) : NULL;
     char url[600] = "";
     if (c->stream[0]) snprintf(url, sizeof url, "/%s/%s", c->app, c->stream);
     jb_t b = jb_new();
@@ -273,8 +273,8 @@ cJSON *api_json_client(api_view_t *view, const rill_client_t *c, int64_t now)
     jstr(&b, "tcUrl", c->tc_url);
     jstr(&b, "url", url);
     jstr(&b, "param", c->param);
-    jstr(&b, "type", rill_client_type_name(c->type));
-    jbool(&b, "publish", c->type == RILL_CLIENT_PUBLISH);
+    jstr(&b, "type", client_type_name(c->type));
+    jbool(&b, "publish", c->type == CLIENT_PUBLISH);
     jnum(&b, "alive", (double)(now - c->start_ms) / 1000.0);
     jnum(&b, "send_bytes", (double)out);
     jnum(&b, "recv_bytes", (double)in);
@@ -282,20 +282,20 @@ cJSON *api_json_client(api_view_t *view, const rill_client_t *c, int64_t now)
     return jb_done(&b);
 }
 
-cJSON *api_json_vhost(api_view_t *view, const rill_vhost_conf_t *vc, int64_t now)
+cJSON *api_json_vhost(api_view_t *view, const vhost_conf_t *vc, int64_t now)
 {
     int nclients = 0, nstreams = 0;
     uint64_t in = 0, out = 0;
     int64_t kin = 0, kout = 0;
-    for (const rill_client_t *c = view->env->clients.list; c; c = c->next)
+    for (const client_t *c = view->env->clients.list; c; c = c->next)
         if (!strcmp(c->vhost, vc->name)) nclients++;
-    for (const rill_source_t *s = view->env->hub.sources; s; s = s->next) {
+    for (const source_t *s = view->env->hub.sources; s; s = s->next) {
         if (strcmp(s->vhost, vc->name)) continue;
         nstreams++;
         in += s->bytes_in;
         out += s->bytes_out;
         int64_t i, o;
-        rill_rate_kbps(&s->rate, now, s->bytes_in, s->bytes_out, RILL_KBPS_WINDOW_MS, &i, &o);
+        rill_rate_kbps(&s->rate, now, s->bytes_in, s->bytes_out, STATS_KBPS_WINDOW_MS, &i, &o);
         kin += i;
         kout += o;
     }
@@ -333,11 +333,11 @@ cJSON *api_json_summary(api_view_t *view, int64_t now)
     if (!sys_ok) memset(&si, 0, sizeof si);
     double ram_kb = (double)si.totalram * si.mem_unit / 1024.0;
     uint64_t in, out;
-    rill_stats_bytes(view->env, &in, &out);
+    stats_bytes(view->env, &in, &out);
     int64_t kin, kout;
-    rill_rate_kbps(&view->stats->rate, now, in, out, RILL_KBPS_WINDOW_MS, &kin, &kout);
+    rill_rate_kbps(&view->stats->rate, now, in, out, STATS_KBPS_WINDOW_MS, &kin, &kout);
     int published = 0;
-    for (const rill_source_t *s = view->env->hub.sources; s; s = s->next) published += s->publisher != NULL;
+    for (const source_t *s = view->env->hub.sources; s; s = s->next) published += s->publisher != NULL;
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     char cwd[512];

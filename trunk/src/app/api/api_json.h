@@ -9,8 +9,8 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include "hub.h"
-#include "rill_client.h"
-#include "rill_config.h"
+#include "client.h"
+#include "config.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -19,9 +19,9 @@ extern "C" {
 struct api_view;
 
 /* NULL on no memory. now_ms: rill_now_ms(). */
-cJSON *api_json_stream(struct api_view *view, const rill_source_t *s, int64_t now_ms);
-cJSON *api_json_client(struct api_view *view, const rill_client_t *c, int64_t now_ms);
-cJSON *api_json_vhost(struct api_view *view, const rill_vhost_conf_t *vc, int64_t now_ms);
+cJSON *api_json_stream(struct api_view *view, const source_t *s, int64_t now_ms);
+cJSON *api_json_client(struct api_view *view, const client_t *c, int64_t now_ms);
+cJSON *api_json_vhost(struct api_view *view, const vhost_conf_t *vc, int64_t now_ms);
 /* The "data" of /api/v1/summaries. */
 cJSON *api_json_summary(struct api_view *view, int64_t now_ms);
 

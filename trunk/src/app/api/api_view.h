@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 #include "http_server.h"
-#include "rill_stats.h"
+#include "stats.h"
 #include "rtmp_conn.h"
 #include "session_env.h"
 
@@ -18,7 +18,7 @@ extern "C" {
 typedef struct api_view {
     session_env_t *env;
     const rtmp_conns_t *rtmp;
-    rill_stats_t *stats;
+    stats_t *stats;
     http_server_t *http_server;     /* http_server's listener; NULL when off */
     http_server_t *http_api;        /* http_api's: == http_server when they share a listen; NULL when off */
     /* rpc=reload: re-read the conf file; 0, or an error with err set */

@@ -47,7 +47,7 @@ struct http_api {
 static int api_entry(http_conn_t *c, const http_request_t *req, void *ctx)
 {
     api_route_t *r = ctx;
-    const rill_http_conf_t *conf = &r->api->view->env->conf->http_api;
+    const http_conf_t *conf = &r->api->view->env->conf->http_api;
     if (!conf->enabled) {
         /* a reload turned the API off: its listener stays until a restart, its answers stop now */
         rill_trace("api %s %s: http_api is disabled", http_conn_peer(c), req->url);
@@ -169,7 +169,7 @@ static int reply_with(http_api_t *a, http_conn_t *c, const char *key, cJSON *ite
     return http_api_send_json(c, 200, o);
 }
 
-_Static_assert(offsetof(rill_source_t, id) == 0 && offsetof(rill_client_t, id) == 0,
+_Static_assert(offsetof(source_t, id) == 0 && offsetof(client_t, id) == 0,
                "send_list sorts sources and clients by their first field");
 
 static int by_id(const void *x, const void *y)
@@ -178,27 +178,63 @@ static int by_id(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-/* A page of a list, oldest id first: items are pointers whose first field
- * is a uint32_t id (rill_source_t, rill_client_t). */
-typedef cJSON *(*item_fn)(api_view_t *view, const void *item, int64_t now);
-static cJSON *stream_item(api_view_t *view, const void *x, int64_t now) { return api_json_stream(view, x, now); }
-static cJSON *client_item(api_view_t *view, const void *x, int64_t now) { return api_json_client(view, x, now); }
+/* A collection of the API: /api/v1/streams and /api/v1/clients, each a
+ * linked list of records whose first field is a uint32_t id. */
+typedef struct api_list {
+    const char *path;           /* "/api/v1/streams/": an id may follow */
+    const char *one, *many;     /* the reply's key for one item, for the list */
+    int not_found;              /* SRS's code for an unknown id */
+    const void *(*find)(api_view_t *view, uint32_t id);
+    const void *(*first)(const api_view_t *view, int *count);
+    const void *(*next)(const void *item);
+    cJSON *(*json)(api_view_t *view, const void *item, int64_t now);
+} api_list_t;
 
-static int send_list(http_api_t *a, http_conn_t *c, const http_request_t *req, const char *key, const void **items,
-                     int n, item_fn fn)
+static const void *stream_find(api_view_t *view, uint32_t id) { return hub_find_id(&view->env->hub, id); }
+static const void *stream_first(const api_view_t *view, int *count)
 {
+    *count = view->env->hub.nsources;
+    return view->env->hub.sources;
+}
+static const void *stream_next(const void *x) { return ((const source_t *)x)->next; }
+static cJSON *stream_json(api_view_t *view, const void *x, int64_t now) { return api_json_stream(view, x, now); }
+
+static const void *client_find(api_view_t *view, uint32_t id) { return clients_find(&view->env->clients, id); }
+static const void *client_first(const api_view_t *view, int *count)
+{
+    *count = view->env->clients.count;
+    return view->env->clients.list;
+}
+static const void *client_next(const void *x) { return ((const client_t *)x)->next; }
+static cJSON *client_json(api_view_t *view, const void *x, int64_t now) { return api_json_client(view, x, now); }
+
+static const api_list_t streams_list = { "/api/v1/streams/", "stream", "streams", ERR_STREAM_NOT_FOUND,
+                                         stream_find, stream_first, stream_next, stream_json };
+static const api_list_t clients_list = { "/api/v1/clients/", "client", "clients", ERR_CLIENT_NOT_FOUND,
+                                         client_find, client_first, client_next, client_json };
+
+/* A page of the list, oldest id first. */
+static int send_list(http_api_t *a, http_conn_t *c, const http_request_t *req, const api_list_t *l)
+{
+    int max;
+    const void *first = l->first(a->view, &max);
+    const void **items = malloc(sizeof *items * (size_t)(max + 1));
+    if (!items) return RILL_ERR_NOMEM;
+    int n = 0;
+    for (const void *it = first; it && n <= max; it = l->next(it)) items[n++] = it;
     int start, count;
     page(req, &start, &count);
     qsort(items, (size_t)n, sizeof *items, by_id);
     int64_t now = rill_now_ms();
     cJSON *o = http_api_reply(a, 0);
-    cJSON *arr = o ? cJSON_AddArrayToObject(o, key) : NULL;
+    cJSON *arr = o ? cJSON_AddArrayToObject(o, l->many) : NULL;
     int rc = arr && cJSON_AddNumberToObject(o, "total", n) ? 0 : RILL_ERR_NOMEM;
     for (int i = start; i < n && i < start + count && !rc; i++) {
-        cJSON *it = fn(a->view, items[i], now);
+        cJSON *it = l->json(a->view, items[i], now);
         if (it) cJSON_AddItemToArray(arr, it);
         else rc = RILL_ERR_NOMEM;
     }
+    free(items);
     if (rc) {
         cJSON_Delete(o);
         return rc;
@@ -206,66 +242,42 @@ static int send_list(http_api_t *a, http_conn_t *c, const http_request_t *req, c
     return http_api_send_json(c, 200, o);
 }
 
+/* GET PATH{id}: one item (404 with SRS's code when unknown); GET PATH: a page. */
+static int api_list(http_api_t *a, http_conn_t *c, const http_request_t *req, const api_list_t *l)
+{
+    uint32_t id;
+    int r = rest_id(req, l->path, &id);
+    if (r == 0) return send_list(a, c, req, l);
+    const void *it = r > 0 ? l->find(a->view, id) : NULL;
+    if (!it) return api_error(a, c, 404, l->not_found);
+    return reply_with(a, c, l->one, l->json(a->view, it, rill_now_ms()));
+}
+
 static int api_summaries(http_api_t *a, http_conn_t *c, const http_request_t *req)
 {
     return reply_with(a, c, "data", api_json_summary(a->view, rill_now_ms()));
 }
 
-static int api_streams(http_api_t *a, http_conn_t *c, const http_request_t *req)
-{
-    api_view_t *view = a->view;
-    uint32_t id;
-    int r = rest_id(req, "/api/v1/streams/", &id);
-    if (r != 0) {
-        const rill_source_t *s = r > 0 ? hub_find_id(&view->env->hub, id) : NULL;
-        if (!s) return api_error(a, c, 404, ERR_STREAM_NOT_FOUND);
-        return reply_with(a, c, "stream", api_json_stream(view, s, rill_now_ms()));
-    }
-    const void **items = malloc(sizeof *items * (size_t)(view->env->hub.nsources + 1));
-    if (!items) return RILL_ERR_NOMEM;
-    int n = 0;
-    for (const rill_source_t *s = view->env->hub.sources; s; s = s->next) items[n++] = s;
-    int rc = send_list(a, c, req, "streams", items, n, stream_item);
-    free(items);
-    return rc;
-}
-
-static int api_clients(http_api_t *a, http_conn_t *c, const http_request_t *req)
-{
-    api_view_t *view = a->view;
-    uint32_t id;
-    int r = rest_id(req, "/api/v1/clients/", &id);
-    if (r != 0) {
-        rill_client_t *cl = r > 0 ? rill_clients_find(&view->env->clients, id) : NULL;
-        if (!cl) return api_error(a, c, 404, ERR_CLIENT_NOT_FOUND);
-        return reply_with(a, c, "client", api_json_client(view, cl, rill_now_ms()));
-    }
-    const void **items = malloc(sizeof *items * (size_t)(view->env->clients.count + 1));
-    if (!items) return RILL_ERR_NOMEM;
-    int n = 0;
-    for (const rill_client_t *cl = view->env->clients.list; cl; cl = cl->next) items[n++] = cl;
-    int rc = send_list(a, c, req, "clients", items, n, client_item);
-    free(items);
-    return rc;
-}
+static int api_streams(http_api_t *a, http_conn_t *c, const http_request_t *req) { return api_list(a, c, req, &streams_list); }
+static int api_clients(http_api_t *a, http_conn_t *c, const http_request_t *req) { return api_list(a, c, req, &clients_list); }
 
 /* DELETE /api/v1/clients/{id}: kick. Repeating it is harmless: once the
  * client has gone it answers 404 with SRS's client-not-found code. */
 static int api_kick(http_api_t *a, http_conn_t *c, const http_request_t *req)
 {
     uint32_t id;
-    rill_client_t *cl = rest_id(req, "/api/v1/clients/", &id) > 0 ? rill_clients_find(&a->view->env->clients, id) : NULL;
+    client_t *cl = rest_id(req, "/api/v1/clients/", &id) > 0 ? clients_find(&a->view->env->clients, id) : NULL;
     if (!cl) return api_error(a, c, 404, ERR_CLIENT_NOT_FOUND);
-    rill_trace("api %s: kick client %u (%s %s/%s/%s)", http_conn_peer(c), cl->id, rill_client_type_name(cl->type),
+    rill_trace("api %s: kick client %u (%s %s/%s/%s)", http_conn_peer(c), cl->id, client_type_name(cl->type),
                cl->vhost, cl->app, cl->stream);
-    rill_client_kick(cl);
+    client_kick(cl);
     return http_api_send_json(c, 200, http_api_reply(a, 0));
 }
 
 static int api_vhosts(http_api_t *a, http_conn_t *c, const http_request_t *req)
 {
     api_view_t *view = a->view;
-    const rill_config_t *conf = view->env->conf;
+    const config_t *conf = view->env->conf;
     int64_t now = rill_now_ms();
     const char *prefix = "/api/v1/vhosts/";
     if (strncmp(req->path, prefix, strlen(prefix)) == 0 && req->path[strlen(prefix)]) {

@@ -14,7 +14,7 @@
 
 #include <cjson/cJSON.h>
 #include "http_server.h"
-#include "rill_config.h"
+#include "config.h"
 
 #ifdef __cplusplus
 extern "C" {

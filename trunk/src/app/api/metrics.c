@@ -4,7 +4,7 @@
 #include "rill_error.h"
 #include "rill_proc.h"
 #include "api_view.h"
-#include "rill_stats.h"
+#include "stats.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,7 +56,7 @@ static int single(rill_writer_t *w, const char *name, const char *type, const ch
     return rc ? rc : value(w, v);
 }
 
-static int stream_sample(rill_writer_t *w, const char *name, const rill_source_t *s, double v)
+static int stream_sample(rill_writer_t *w, const char *name, const source_t *s, double v)
 {
     int rc = put(w, "%s{vhost=\"", name);
     if (!rc) rc = metrics_label_value(w, s->vhost);
@@ -71,7 +71,7 @@ static int stream_sample(rill_writer_t *w, const char *name, const rill_source_t
 /* Per-stream families: one sample for each source. */
 enum { PS_PLAYERS, PS_PUBLISHED, PS_RECV, PS_SENT, PS_FRAMES, PS_COUNT };
 
-static double per_stream_value(int which, const rill_source_t *s)
+static double per_stream_value(int which, const source_t *s)
 {
     switch (which) {
     case PS_PLAYERS: return s->nconsumers;
@@ -94,7 +94,7 @@ static int per_stream(rill_writer_t *w, api_view_t *view)
     int rc = 0;
     for (int k = 0; k < PS_COUNT && !rc; k++) {
         rc = family(w, fams[k].name, fams[k].type, fams[k].help);
-        for (const rill_source_t *s = view->env->hub.sources; s && !rc; s = s->next)
+        for (const source_t *s = view->env->hub.sources; s && !rc; s = s->next)
             rc = stream_sample(w, fams[k].name, s, per_stream_value(k, s));
     }
     return rc;
@@ -103,10 +103,10 @@ static int per_stream(rill_writer_t *w, api_view_t *view)
 int metrics_write(api_view_t *view, int64_t now, rill_writer_t *w)
 {
     int clients[4] = { 0 };
-    for (const rill_client_t *c = view->env->clients.list; c; c = c->next)
+    for (const client_t *c = view->env->clients.list; c; c = c->next)
         if (c->type >= 0 && c->type < 4) clients[c->type]++;
     int published = 0;
-    for (const rill_source_t *s = view->env->hub.sources; s; s = s->next) published += s->publisher != NULL;
+    for (const source_t *s = view->env->hub.sources; s; s = s->next) published += s->publisher != NULL;
     int fwd_states[3] = { 0 }, edge_states[3] = { 0 };
     uint64_t reconnects = 0, switches = 0;
     for (const forwarder_t *f = view->env->fwd.list; f; f = f->next) {
@@ -118,8 +118,8 @@ int metrics_write(api_view_t *view, int64_t now, rill_writer_t *w)
         switches += g->switches;
     }
     uint64_t in, out, cin, cout;
-    rill_stats_bytes(view->env, &in, &out);
-    rill_clients_bytes(&view->env->clients, &cin, &cout);
+    stats_bytes(view->env, &in, &out);
+    clients_bytes(&view->env->clients, &cin, &cout);
     int http = api_view_http_conns(view);
     rill_proc_t p;
     int proc_ok = rill_proc_self(&p) == 0;
@@ -133,9 +133,9 @@ int metrics_write(api_view_t *view, int64_t now, rill_writer_t *w)
     if (!rc) rc = family(w, "rill_clients", "gauge", "Clients by type (rtmp: connected, not yet publishing or playing).");
     static const char *types[4] = { "rtmp", "publish", "play", "flv" };
     for (int i = 0; i < 4 && !rc; i++) rc = put(w, "rill_clients{type=\"%s\"} %d\n", types[i], clients[i]);
-    if (!rc) rc = single(w, "rill_publishers", "gauge", "Clients publishing.", clients[RILL_CLIENT_PUBLISH]);
+    if (!rc) rc = single(w, "rill_publishers", "gauge", "Clients publishing.", clients[CLIENT_PUBLISH]);
     if (!rc) rc = single(w, "rill_players", "gauge", "Clients playing (RTMP and HTTP-FLV).",
-                         clients[RILL_CLIENT_PLAY] + clients[RILL_CLIENT_FLV]);
+                         clients[CLIENT_PLAY] + clients[CLIENT_FLV]);
     if (!rc) rc = single(w, "rill_streams", "gauge", "Streams the hub holds (published or awaited by players).",
                          view->env->hub.nsources);
     if (!rc) rc = single(w, "rill_streams_published", "gauge", "Streams with a publisher or an edge upstream.", published);

@@ -18,12 +18,12 @@ const char *edge_state_name(int s)
     return s == EDGE_PLAYING ? "playing" : s == EDGE_BACKOFF ? "backoff" : "connecting";
 }
 
-static void dest_key(const rill_dest_t *d, char *out, size_t len)
+static void dest_key(const dest_t *d, char *out, size_t len)
 {
     snprintf(out, len, "%s:%d", d->ip, d->port);
 }
 
-static int64_t *health_slot(edge_mgr_t *m, const rill_dest_t *d, int create)
+static int64_t *health_slot(edge_mgr_t *m, const dest_t *d, int create)
 {
     char key[80];
     dest_key(d, key, sizeof key);
@@ -40,13 +40,13 @@ static int64_t *health_slot(edge_mgr_t *m, const rill_dest_t *d, int create)
     return &m->health[i].failed_ms;
 }
 
-static void mark_failed(edge_mgr_t *m, const rill_dest_t *d, int failed)
+static void mark_failed(edge_mgr_t *m, const dest_t *d, int failed)
 {
     int64_t *slot = health_slot(m, d, failed);
     if (slot) *slot = failed ? rill_now_ms() : 0;
 }
 
-static int recently_failed(edge_mgr_t *m, const rill_dest_t *d)
+static int recently_failed(edge_mgr_t *m, const dest_t *d)
 {
     int64_t *slot = health_slot(m, d, 0);
     return slot && *slot && rill_now_ms() - *slot < HEALTH_MEMORY_MS;
@@ -63,7 +63,7 @@ int edge_next_origin(int n, const int *failed, int from)
 }
 
 /* The next origin to try after 'from' (-1: start), from the health records. */
-static int next_origin(edge_mgr_t *m, const rill_vhost_conf_t *vc, int from)
+static int next_origin(edge_mgr_t *m, const vhost_conf_t *vc, int from)
 {
     int n = vc->norigins;
     int failed[n > 0 ? n : 1];     /* a config lists a handful */
@@ -130,10 +130,10 @@ static const char *params_of(const char *stream)
 
 /* One upstream session: connect, play, copy messages in until it fails.
  * *last_ts and *have_last carry the timeline across origins. */
-static int session(edge_pull_t *g, const rill_dest_t *d, uint32_t *last_ts, int *have_last, int *got_media)
+static int session(edge_pull_t *g, const dest_t *d, uint32_t *last_ts, int *have_last, int *got_media)
 {
-    const rill_vhost_conf_t *vc = g->vc;
-    rill_source_t *s = g->src;
+    const vhost_conf_t *vc = g->vc;
+    source_t *s = g->src;
     /* The connect carries the player's params too (an origin's on_connect hook checks them). */
     const char *p = params_of(g->stream);
     char tc[1800];
@@ -231,8 +231,8 @@ static void pull_loop(void *arg)
 {
     edge_pull_t *g = arg;
     edge_mgr_t *m = g->mgr;
-    rill_source_t *s = g->src;
-    const rill_vhost_conf_t *vc = g->vc;
+    source_t *s = g->src;
+    const vhost_conf_t *vc = g->vc;
     rill_log_set_cid(g->cid);
     uint32_t last_ts = 0;
     int have_last = 0;
@@ -286,14 +286,14 @@ uint64_t edge_bytes_total(const edge_mgr_t *m)
     return n;
 }
 
-edge_pull_t *edge_find(edge_mgr_t *m, const rill_source_t *s)
+edge_pull_t *edge_find(edge_mgr_t *m, const source_t *s)
 {
     for (edge_pull_t *g = m->list; g; g = g->next)
         if (g->src == s) return g;
     return NULL;
 }
 
-int edge_on_play(edge_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const char *param)
+int edge_on_play(edge_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char *param)
 {
     edge_pull_t *g = edge_find(m, s);
     if (g) {
@@ -316,7 +316,7 @@ int edge_on_play(edge_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, c
         free(g);
         return rc;
     }
-    if (rill_tasks_start(&m->tasks, &g->task, pull_loop, g, NULL, free) != 0) {
+    if (tasks_start(&m->tasks, &g->task, pull_loop, g, NULL, free) != 0) {
         source_unpublish(s);
         s->edge_pulled = 0;
         free(g);
@@ -332,14 +332,14 @@ int edge_on_play(edge_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, c
 
 /* token_traverse: ask the origins whether they accept this client. An origin
  * that cannot be reached is skipped; the first that answers decides. */
-static int traverse(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app, const char *vhost,
+static int traverse(edge_mgr_t *m, const vhost_conf_t *vc, const char *app, const char *vhost,
                     const char *param, const char *stream)
 {
     int rc = RILL_ERR_IO;
     /* A play check connects with the play's params: the origin checks the connect too. */
     if (stream && !param) param = params_of(stream);
     for (int k = 0; k < vc->norigins; k++) {
-        const rill_dest_t *d = &vc->origins[next_origin(m, vc, k - 1)];
+        const dest_t *d = &vc->origins[next_origin(m, vc, k - 1)];
         char tc[1800];
         snprintf(tc, sizeof tc, "rtmp://%s:%d/%s%s%s%s", d->ip, d->port, app,
                  param && param[0] ? param : "", strcmp(vhost, "__defaultVhost__") ? (param && param[0] ? "&vhost=" : "?vhost=") : "",
@@ -366,27 +366,27 @@ static int traverse(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app,
     return rc;
 }
 
-int edge_check_connect(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app, const char *vhost,
+int edge_check_connect(edge_mgr_t *m, const vhost_conf_t *vc, const char *app, const char *vhost,
                        const char *param)
 {
     return traverse(m, vc, app, vhost, param, NULL);
 }
 
-int edge_check_play(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app, const char *vhost,
+int edge_check_play(edge_mgr_t *m, const vhost_conf_t *vc, const char *app, const char *vhost,
                     const char *stream_with_param)
 {
     return traverse(m, vc, app, vhost, NULL, stream_with_param);
 }
 
-int edge_init(edge_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf)
+int edge_init(edge_mgr_t *m, hub_t *hub, const config_t *conf)
 {
     memset(m, 0, sizeof(*m));
     m->hub = hub;
     m->conf = conf;
-    return rill_tasks_init(&m->tasks, "edge upstreams");
+    return tasks_init(&m->tasks, "edge upstreams");
 }
 
 void edge_stop_all(edge_mgr_t *m)
 {
-    rill_tasks_stop(&m->tasks);
+    tasks_stop(&m->tasks);
 }

@@ -12,8 +12,8 @@
 #include <st.h>
 #include <stdint.h>
 #include "hub.h"
-#include "rill_config.h"
-#include "rill_task.h"
+#include "config.h"
+#include "task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -23,10 +23,10 @@ enum edge_state { EDGE_CONNECTING = 0, EDGE_PLAYING, EDGE_BACKOFF };
 
 typedef struct edge_pull {
     struct edge_mgr *mgr;
-    rill_source_t *src;
-    const rill_vhost_conf_t *vc;
+    source_t *src;
+    const vhost_conf_t *vc;
     char stream[1300];          /* stream name + the first player's params */
-    rill_task_t task;           /* a member of the manager's group: joined and freed by it */
+    task_t task;                /* a member of the manager's group: joined and freed by it */
     uint32_t cid;
     int state;
     char origin[300];           /* the origin in use (host:port) */
@@ -41,26 +41,26 @@ typedef struct edge_pull {
 #define EDGE_HEALTH_SLOTS 64
 
 typedef struct edge_mgr {
-    const rill_config_t *conf;
-    rill_hub_t *hub;
+    const config_t *conf;
+    hub_t *hub;
     edge_pull_t *list;        /* pulls running (an pull that decided to end is off it) */
     int count;
-    rill_tasks_t tasks;         /* owns every pull's coroutine, ended or not */
+    tasks_t tasks;              /* owns every pull's coroutine, ended or not */
     uint64_t closed_bytes;      /* received by pulls that ended */
     /* origins that failed recently, so a new stream does not start on a dead one */
     struct { char key[80]; int64_t failed_ms; } health[EDGE_HEALTH_SLOTS];
 } edge_mgr_t;
 
-int edge_init(edge_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf);
+int edge_init(edge_mgr_t *m, hub_t *hub, const config_t *conf);
 /* A player arrived at an edge vhost's source: make sure an upstream pulls it. */
-int edge_on_play(edge_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const char *param);
+int edge_on_play(edge_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char *param);
 /* token_traverse: 0 when an origin accepts the same connect (or play), else
  * RILL_ERR_DENIED (refused) or another error (no origin could be asked). */
-int edge_check_connect(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app, const char *vhost,
+int edge_check_connect(edge_mgr_t *m, const vhost_conf_t *vc, const char *app, const char *vhost,
                        const char *param);
-int edge_check_play(edge_mgr_t *m, const rill_vhost_conf_t *vc, const char *app, const char *vhost,
+int edge_check_play(edge_mgr_t *m, const vhost_conf_t *vc, const char *app, const char *vhost,
                     const char *stream_with_param);
-edge_pull_t *edge_find(edge_mgr_t *m, const rill_source_t *s);
+edge_pull_t *edge_find(edge_mgr_t *m, const source_t *s);
 /* Bytes received from origins: by one pull so far; by every pull ever. */
 uint64_t edge_pull_bytes(const edge_pull_t *g);
 uint64_t edge_bytes_total(const edge_mgr_t *m);

@@ -2,7 +2,7 @@
 #include "http_hooks.h"
 #include "rill_error.h"
 #include "rill_log.h"
-#include "rill_net.h"
+#include "net.h"
 #include "rill_time.h"
 #include "rtmp_dial.h"
 #include "stream_pump.h"
@@ -25,7 +25,7 @@ const char *forward_state_name(int s)
 /* Point the forwarder at dests[cur]. */
 static void aim(forwarder_t *f)
 {
-    const rill_dest_t *d = &f->dests[f->cur];
+    const dest_t *d = &f->dests[f->cur];
     snprintf(f->dest, sizeof f->dest, "%s:%d", d->host, d->port);
     /* The slave resolves the vhost from the tcUrl, so name it when it is not the default. */
     if (strcmp(f->src->vhost, "__defaultVhost__") != 0)
@@ -39,20 +39,20 @@ static int forward_once(forwarder_t *f)
 {
     rtmp_dial_t cl;
     rtmp_dial_init(&cl);
-    const rill_dest_t *d = &f->dests[f->cur];
+    const dest_t *d = &f->dests[f->cur];
     int rc = rtmp_dial_connect(&cl, d->ip, d->port, f->app, f->tc_url, 1, CONNECT_TIMEOUT);
     /* A small send buffer, as for players: a slave that stops reading must
      * block our writes (send timeout, keyframe cuts) instead of hiding
      * megabytes of media in the kernel (Linux grows it to 4 MiB: 30 s of a
      * 1 Mbit/s stream, replayed stale when the slave wakes up). */
-    if (!rc) rill_set_sndbuf(st_netfd_fileno(cl.s.fd), f->send_buffer);
+    if (!rc) net_set_sndbuf(st_netfd_fileno(cl.s.fd), f->send_buffer);
     if (!rc) rc = rtmp_dial_publish(&cl, f->stream, (uint32_t)f->chunk_size, CONNECT_TIMEOUT);
     if (rc) {
         if (cl.status[0]) rill_verbose("forward %s: slave answered %s", f->dest, cl.status);
         rtmp_dial_close(&cl);
         return rc;
     }
-    rill_consumer_t *co = source_add_consumer(f->src, st_thread_self());
+    consumer_t *co = source_add_consumer(f->src, st_thread_self());
     if (!co) {
         rtmp_dial_close(&cl);
         return RILL_ERR_NOMEM;
@@ -131,7 +131,7 @@ static void forward_loop(void *arg)
 
 /* A forwarder to the first of dests that works (one, for a plain forward;
  * the origin list, for a publish proxied by an edge). */
-static int start(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const rill_dest_t *dests,
+static int start(forward_mgr_t *m, source_t *s, const vhost_conf_t *vc, const dest_t *dests,
                  int ndests, const char *app, const char *stream, const char *param)
 {
     forwarder_t *f = calloc(1, sizeof(*f));
@@ -153,7 +153,7 @@ static int start(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc
     snprintf(f->app, sizeof f->app, "%s", app);
     snprintf(f->stream, sizeof f->stream, "%s%s", stream, param);
     aim(f);
-    if (rill_task_start(&f->task, forward_loop, f, NULL) != 0) {
+    if (task_start(&f->task, forward_loop, f, NULL) != 0) {
         free(f->dests);
         free(f);
         return RILL_ERR_NOMEM;
@@ -168,16 +168,16 @@ static int start(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc
 
 struct fwd_query {
     forward_mgr_t *mgr;
-    rill_source_t *src;
-    const rill_vhost_conf_t *vc;
-    rill_task_t task;           /* on_unpublish or forward_stop_all stops it */
+    source_t *src;
+    const vhost_conf_t *vc;
+    task_t task;                /* on_unpublish or forward_stop_all stops it */
     fwd_query_t *next;
 };
 
 static void query_main(void *arg)
 {
     fwd_query_t *q = arg;
-    rill_source_t *s = q->src;
+    source_t *s = q->src;
     rill_log_set_cid(s->publisher_cid);
     char **urls = NULL;
     int n = 0;
@@ -192,14 +192,14 @@ static void query_main(void *arg)
 }
 
 /* The publisher's coroutine only starts the question; it never waits for it. */
-static void start_query(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc)
+static void start_query(forward_mgr_t *m, source_t *s, const vhost_conf_t *vc)
 {
     fwd_query_t *q = calloc(1, sizeof *q);
     if (!q) return;
     q->mgr = m;
     q->src = s;
     q->vc = vc;
-    if (rill_task_start(&q->task, query_main, q, NULL) != 0) {
+    if (task_start(&q->task, query_main, q, NULL) != 0) {
         rill_error("forward %s/%s/%s: could not ask the backend", s->vhost, s->app, s->stream);
         free(q);
         return;
@@ -211,7 +211,7 @@ static void start_query(forward_mgr_t *m, rill_source_t *s, const rill_vhost_con
 /* Stop and free the questions about s (every one when s is NULL). All are
  * unlinked before the first join: a join yields, and another unpublish may
  * edit the list meanwhile. */
-static void stop_queries(forward_mgr_t *m, const rill_source_t *s)
+static void stop_queries(forward_mgr_t *m, const source_t *s)
 {
     fwd_query_t *stopping = NULL;
     for (fwd_query_t **pp = &m->queries; *pp;) {
@@ -221,19 +221,19 @@ static void stop_queries(forward_mgr_t *m, const rill_source_t *s)
             continue;
         }
         *pp = q->next;
-        rill_task_interrupt(&q->task);
+        task_interrupt(&q->task);
         q->next = stopping;
         stopping = q;
     }
     while (stopping) {
         fwd_query_t *q = stopping;
         stopping = q->next;
-        rill_task_join(&q->task);
+        task_join(&q->task);
         free(q);
     }
 }
 
-static void start_configured(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const rill_dest_t *d)
+static void start_configured(forward_mgr_t *m, source_t *s, const vhost_conf_t *vc, const dest_t *d)
 {
     if (start(m, s, vc, d, 1, s->app, s->stream, s->publish_param) != 0) {
         rill_error("forward %s/%s/%s to %s:%d: could not start", s->vhost, s->app, s->stream, d->host, d->port);
@@ -242,14 +242,14 @@ static void start_configured(forward_mgr_t *m, rill_source_t *s, const rill_vhos
     m->list->configured = 1;   /* start() put it first */
 }
 
-static void on_publish(void *ctx, rill_source_t *s)
+static void on_publish(void *ctx, source_t *s)
 {
     forward_mgr_t *m = ctx;
-    const rill_vhost_conf_t *vc = rill_config_vhost(m->conf, s->vhost);
+    const vhost_conf_t *vc = config_vhost(m->conf, s->vhost);
     if (!vc || s->edge_pulled) return;   /* what an edge pulls is not pushed anywhere */
     if (vc->edge) {
         /* A publisher on an edge: proxy it to an origin, failing over along the list. */
-        const rill_dest_t *list = vc->npublish_origins ? vc->publish_origins : vc->origins;
+        const dest_t *list = vc->npublish_origins ? vc->publish_origins : vc->origins;
         int n = vc->npublish_origins ? vc->npublish_origins : vc->norigins;
         if (start(m, s, vc, list, n, s->app, s->stream, s->publish_param) != 0)
             rill_error("edge publish %s/%s/%s: could not start the upstream", s->vhost, s->app, s->stream);
@@ -260,14 +260,14 @@ static void on_publish(void *ctx, rill_source_t *s)
     for (int i = 0; i < vc->nforward_dests; i++) start_configured(m, s, vc, &vc->forward_dests[i]);
 }
 
-int forward_start_url(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const char *url)
+int forward_start_url(forward_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char *url)
 {
     rtmp_url_t u;
     if (rtmp_url_parse(url, &u) != 0 || !u.stream[0]) {
         rill_warn("forward %s/%s/%s: bad url '%s'", s->vhost, s->app, s->stream, url);
         return RILL_ERR_INVAL;
     }
-    rill_dest_t d;
+    dest_t d;
     memset(&d, 0, sizeof d);
     snprintf(d.host, sizeof d.host, "%s", u.host);
     /* Only addresses: a name lookup here would block every coroutine. */
@@ -282,7 +282,7 @@ static forwarder_t *detach(forward_mgr_t *m, forwarder_t **pp, forwarder_t *stop
     forwarder_t *f = *pp;
     *pp = f->next;
     m->count--;
-    rill_task_interrupt(&f->task);
+    task_interrupt(&f->task);
     f->next = stopping;
     return f;
 }
@@ -294,7 +294,7 @@ static void stop_detached(forward_mgr_t *m, forwarder_t *stopping)
     while (stopping) {
         forwarder_t *f = stopping;
         stopping = f->next;
-        rill_task_join(&f->task);
+        task_join(&f->task);
         rill_trace("forward %s/%s/%s to %s: stopped, %llu bytes, %u reconnects", f->src->vhost, f->src->app,
                    f->src->stream, f->dest, (unsigned long long)f->bytes_sent, f->reconnects);
         m->closed_bytes += f->bytes_sent;
@@ -303,7 +303,7 @@ static void stop_detached(forward_mgr_t *m, forwarder_t *stopping)
     }
 }
 
-static void on_unpublish(void *ctx, rill_source_t *s)
+static void on_unpublish(void *ctx, source_t *s)
 {
     forward_mgr_t *m = ctx;
     /* the question first: it could still start forwarders */
@@ -316,7 +316,7 @@ static void on_unpublish(void *ctx, rill_source_t *s)
     stop_detached(m, stopping);
 }
 
-static int listed(const rill_vhost_conf_t *vc, const rill_dest_t *d)
+static int listed(const vhost_conf_t *vc, const dest_t *d)
 {
     if (!vc || vc->edge || !vc->forward_enabled) return 0;
     for (int i = 0; i < vc->nforward_dests; i++)
@@ -324,13 +324,13 @@ static int listed(const rill_vhost_conf_t *vc, const rill_dest_t *d)
     return 0;
 }
 
-void forward_reconcile(forward_mgr_t *m, rill_hub_t *hub)
+void forward_reconcile(forward_mgr_t *m, hub_t *hub)
 {
     /* First every forwarder no longer listed, unlinked in one walk without a yield. */
     forwarder_t *stopping = NULL;
     for (forwarder_t **pp = &m->list; *pp;) {
         forwarder_t *f = *pp;
-        const rill_vhost_conf_t *vc = rill_config_vhost(m->conf, f->src->vhost);
+        const vhost_conf_t *vc = config_vhost(m->conf, f->src->vhost);
         if (!f->configured || listed(vc, &f->dests[0])) {
             pp = &f->next;
             continue;
@@ -340,12 +340,12 @@ void forward_reconcile(forward_mgr_t *m, rill_hub_t *hub)
         stopping = detach(m, pp, stopping);
     }
     /* Then the new destinations: starting never yields, so the source walk is safe. */
-    for (rill_source_t *s = hub->sources; s; s = s->next) {
+    for (source_t *s = hub->sources; s; s = s->next) {
         if (!s->publisher || s->edge_pulled) continue;
-        const rill_vhost_conf_t *vc = rill_config_vhost(m->conf, s->vhost);
+        const vhost_conf_t *vc = config_vhost(m->conf, s->vhost);
         if (!vc || vc->edge || !vc->forward_enabled) continue;
         for (int i = 0; i < vc->nforward_dests; i++) {
-            const rill_dest_t *d = &vc->forward_dests[i];
+            const dest_t *d = &vc->forward_dests[i];
             int running = 0;
             for (forwarder_t *f = m->list; f && !running; f = f->next)
                 running = f->src == s && f->configured && f->dests[0].port == d->port && !strcmp(f->dests[0].ip, d->ip);
@@ -358,7 +358,7 @@ void forward_reconcile(forward_mgr_t *m, rill_hub_t *hub)
     stop_detached(m, stopping);
 }
 
-void forward_init(forward_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf)
+void forward_init(forward_mgr_t *m, hub_t *hub, const config_t *conf)
 {
     memset(m, 0, sizeof(*m));
     m->conf = conf;

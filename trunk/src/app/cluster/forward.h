@@ -10,8 +10,8 @@
 #include <st.h>
 #include <stdint.h>
 #include "hub.h"
-#include "rill_config.h"
-#include "rill_task.h"
+#include "config.h"
+#include "task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,8 +21,8 @@ enum forwarder_state { FWD_CONNECTING = 0, FWD_FORWARDING, FWD_BACKOFF };
 
 typedef struct forwarder {
     struct forward_mgr *mgr;
-    rill_source_t *src;
-    rill_dest_t *dests;         /* one destination, or an edge's origin list */
+    source_t *src;
+    dest_t *dests;              /* one destination, or an edge's origin list */
     int ndests;
     int cur;                    /* the one in use */
     char dest[300];             /* dests[cur] as host:port, for logs and the API */
@@ -33,7 +33,7 @@ typedef struct forwarder {
     int failures;               /* rounds that failed in a row (forward_after_failure) */
     int chunk_size;
     int send_buffer;            /* SO_SNDBUF of its socket: the vhost's play send_buffer */
-    rill_task_t task;           /* owned by the manager: on_unpublish, reload or shutdown stops it */
+    task_t task;                /* owned by the manager: on_unpublish, reload or shutdown stops it */
     int configured;             /* from the vhost's destination list (a reload may stop it) */
     int state;
     uint64_t bytes_sent;        /* sessions that ended */
@@ -49,7 +49,7 @@ typedef struct fwd_query fwd_query_t;
 
 typedef struct forward_mgr {
     hub_observer_t obs;
-    const rill_config_t *conf;
+    const config_t *conf;
     forwarder_t *list;          /* every running forwarder */
     int count;
     uint64_t closed_bytes;      /* sent by forwarders that stopped */
@@ -69,18 +69,18 @@ typedef struct fwd_next {
 fwd_next_t forward_after_failure(int cur, int ndests, int failures, int was_up, int64_t ran_ms, int backoff_min,
                                  int backoff_max);
 
-void forward_init(forward_mgr_t *m, rill_hub_t *hub, const rill_config_t *conf);
+void forward_init(forward_mgr_t *m, hub_t *hub, const config_t *conf);
 const char *forward_state_name(int state);
 /* After a config reload: stop the configured forwarders of streams being
  * published whose destination is no longer listed, start the new ones. */
-void forward_reconcile(forward_mgr_t *m, rill_hub_t *hub);
+void forward_reconcile(forward_mgr_t *m, hub_t *hub);
 /* Stop every forwarder (shutdown). */
 void forward_stop_all(forward_mgr_t *m);
 /* Bytes sent: by one forwarder so far; by every forwarder ever. */
 uint64_t forwarder_bytes(const forwarder_t *f);
 uint64_t forward_bytes_total(const forward_mgr_t *m);
 /* Start forwarding a source to one rtmp:// URL (the on_forward backend's answer). */
-int forward_start_url(forward_mgr_t *m, rill_source_t *s, const rill_vhost_conf_t *vc, const char *url);
+int forward_start_url(forward_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char *url);
 
 #ifdef __cplusplus
 }

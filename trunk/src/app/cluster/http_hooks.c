@@ -16,15 +16,15 @@
 #define STOP_GRACE_MS   300     /* at shutdown, notifications under way get this long to finish */
 #define MAX_POSTS       (3 * 16)
 
-static const char *const actions[RILL_HOOK_COUNT] = {
-    [RILL_HOOK_CONNECT] = "on_connect", [RILL_HOOK_CLOSE] = "on_close",
-    [RILL_HOOK_PUBLISH] = "on_publish", [RILL_HOOK_UNPUBLISH] = "on_unpublish",
-    [RILL_HOOK_PLAY] = "on_play",       [RILL_HOOK_STOP] = "on_stop",
+static const char *const actions[HOOK_COUNT] = {
+    [HOOK_CONNECT] = "on_connect", [HOOK_CLOSE] = "on_close",
+    [HOOK_PUBLISH] = "on_publish", [HOOK_UNPUBLISH] = "on_unpublish",
+    [HOOK_PLAY] = "on_play",       [HOOK_STOP] = "on_stop",
 };
 
 const char *http_hooks_action(int hook)
 {
-    return hook >= 0 && hook < RILL_HOOK_COUNT ? actions[hook] : "?";
+    return hook >= 0 && hook < HOOK_COUNT ? actions[hook] : "?";
 }
 
 /* ---- bodies and answers ------------------------------------------------------ */
@@ -161,7 +161,7 @@ int http_hooks_parse_forward(int status, const char *body, size_t len, char ***u
 
 /* ---- calls -------------------------------------------------------------------- */
 
-static void client_event(const http_hooks_t *h, const rill_client_t *cl, const char *action, hook_event_t *e)
+static void client_event(const http_hooks_t *h, const client_t *cl, const char *action, hook_event_t *e)
 {
     memset(e, 0, sizeof *e);
     e->action = action;
@@ -177,7 +177,7 @@ static void client_event(const http_hooks_t *h, const rill_client_t *cl, const c
     e->send_bytes = cl->out_bytes ? *cl->out_bytes : 0;
     e->recv_bytes = cl->in_bytes ? *cl->in_bytes : 0;
     if (cl->stream && cl->stream[0]) {
-        rill_source_t *s = hub_find(h->hub, cl->vhost, cl->app, cl->stream);
+        source_t *s = hub_find(h->hub, cl->vhost, cl->app, cl->stream);
         e->stream_id = s ? s->id : 0;
     }
 }
@@ -214,7 +214,7 @@ static int post_one(http_hooks_t *h, const char *action, const char *url, const 
     return ok;
 }
 
-int http_hooks_check(http_hooks_t *h, const rill_vhost_conf_t *vc, int hook, rill_client_t *cl)
+int http_hooks_check(http_hooks_t *h, const vhost_conf_t *vc, int hook, client_t *cl)
 {
     int n = vc && vc->hooks_enabled ? vc->nhooks[hook] : 0;
     if (n > 0) {
@@ -228,7 +228,7 @@ int http_hooks_check(http_hooks_t *h, const rill_vhost_conf_t *vc, int hook, ril
         free(body);
         if (!ok) return RILL_ERR_DENIED;
     }
-    if (hook == RILL_HOOK_CONNECT) cl->connected = 1;
+    if (hook == HOOK_CONNECT) cl->connected = 1;
     return 0;
 }
 
@@ -236,7 +236,7 @@ int http_hooks_check(http_hooks_t *h, const rill_vhost_conf_t *vc, int hook, ril
 
 struct hook_job {
     http_hooks_t *h;
-    rill_task_t task;           /* a member of h->jobs */
+    task_t task;                /* a member of h->jobs */
     uint32_t cid;
     int timeout_ms;
     int n;
@@ -265,13 +265,13 @@ static void job_main(void *arg)
     }
 }
 
-void http_hooks_client_end(http_hooks_t *h, const rill_vhost_conf_t *vc, const rill_client_t *cl)
+void http_hooks_client_end(http_hooks_t *h, const vhost_conf_t *vc, const client_t *cl)
 {
     if (!vc || !vc->hooks_enabled) return;
     int which[3], nw = 0;
-    if (cl->type == RILL_CLIENT_PUBLISH) which[nw++] = RILL_HOOK_UNPUBLISH;
-    if (cl->type == RILL_CLIENT_PLAY || cl->type == RILL_CLIENT_FLV) which[nw++] = RILL_HOOK_STOP;
-    if (cl->connected) which[nw++] = RILL_HOOK_CLOSE;
+    if (cl->type == CLIENT_PUBLISH) which[nw++] = HOOK_UNPUBLISH;
+    if (cl->type == CLIENT_PLAY || cl->type == CLIENT_FLV) which[nw++] = HOOK_STOP;
+    if (cl->connected) which[nw++] = HOOK_CLOSE;
     int total = 0;
     for (int k = 0; k < nw; k++) total += vc->nhooks[which[k]];
     if (total == 0) return;
@@ -297,18 +297,18 @@ void http_hooks_client_end(http_hooks_t *h, const rill_vhost_conf_t *vc, const r
         }
     }
     /* the group joins it when it ends and frees it (job_free) */
-    if (rill_tasks_start(&h->jobs, &j->task, job_main, j, NULL, job_free) != 0) {
+    if (tasks_start(&h->jobs, &j->task, job_main, j, NULL, job_free) != 0) {
         rill_warn("hooks: no coroutine for the notifications of client %u%s", cl->id,
                   h->jobs.closing ? " (server stopping)" : "");
         job_free(j);
     }
 }
 
-int http_hooks_on_forward(http_hooks_t *h, const rill_vhost_conf_t *vc, struct rill_source *s, char ***urls, int *n)
+int http_hooks_on_forward(http_hooks_t *h, const vhost_conf_t *vc, struct source *s, char ***urls, int *n)
 {
     *urls = NULL;
     *n = 0;
-    const rill_client_t *pub = rill_clients_find(h->clients, s->publisher_cid);
+    const client_t *pub = clients_find(h->clients, s->publisher_cid);
     hook_event_t e = {
         .action = "on_forward", .server_id = h->server_id, .service_id = h->service_id,
         .client_id = s->publisher_cid, .ip = pub ? pub->ip : "", .vhost = s->vhost, .app = s->app,
@@ -342,7 +342,7 @@ int http_hooks_on_forward(http_hooks_t *h, const rill_vhost_conf_t *vc, struct r
     return rc;
 }
 
-int http_hooks_init(http_hooks_t *h, struct rill_hub *hub, const rill_clients_t *clients,
+int http_hooks_init(http_hooks_t *h, struct hub *hub, const clients_t *clients,
                     const char *server_id, const char *service_id)
 {
     memset(h, 0, sizeof *h);
@@ -350,7 +350,7 @@ int http_hooks_init(http_hooks_t *h, struct rill_hub *hub, const rill_clients_t 
     h->clients = clients;
     h->server_id = server_id;
     h->service_id = service_id;
-    return rill_tasks_init(&h->jobs, "hook notifications");
+    return tasks_init(&h->jobs, "hook notifications");
 }
 
 void http_hooks_stop(http_hooks_t *h)
@@ -360,5 +360,5 @@ void http_hooks_stop(http_hooks_t *h)
     if (h->jobs.count)
         rill_warn("hooks: interrupting %d notification(s) still under way; what was not sent is dropped",
                   h->jobs.count);
-    rill_tasks_stop(&h->jobs);
+    tasks_stop(&h->jobs);
 }

@@ -13,16 +13,16 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "rill_client.h"
-#include "rill_config.h"
-#include "rill_task.h"
+#include "client.h"
+#include "config.h"
+#include "task.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-struct rill_source;
-struct rill_hub;
+struct source;
+struct hub;
 
 /* What a body says; NULL strings are sent as "". */
 typedef struct hook_event {
@@ -36,7 +36,7 @@ typedef struct hook_event {
 
 /* The body for one event (SRS's fields for the action). malloc'd; NULL on no memory. */
 char *http_hooks_body(const hook_event_t *e);
-const char *http_hooks_action(int hook);    /* RILL_HOOK_* -> "on_connect", ... */
+const char *http_hooks_action(int hook);    /* HOOK_* -> "on_connect", ... */
 /* 1 when an answer allows: status 200 and a body of 0 or {"code":0,...}
  * (whitespace around is fine). 0 otherwise, with *why saying what was wrong. */
 int http_hooks_answer_allows(int status, const char *body, size_t len, const char **why);
@@ -49,29 +49,29 @@ void http_hooks_free_urls(char **urls, int n);
 typedef struct hook_job hook_job_t;
 
 typedef struct http_hooks {
-    struct rill_hub *hub;       /* to name a client's stream */
-    const rill_clients_t *clients; /* to find a forwarded stream's publisher */
+    struct hub *hub;            /* to name a client's stream */
+    const clients_t *clients;      /* to find a forwarded stream's publisher */
     const char *server_id, *service_id; /* what the bodies name this process with */
-    rill_tasks_t jobs;          /* notification coroutines: owned, joined and freed here */
+    tasks_t jobs;               /* notification coroutines: owned, joined and freed here */
     int stopping;
     /* for the metrics */
     uint64_t calls, allowed, denied, failed;
 } http_hooks_t;
 
 /* hub, clients and the ids are the caller's and outlive h. */
-int http_hooks_init(http_hooks_t *h, struct rill_hub *hub, const rill_clients_t *clients,
+int http_hooks_init(http_hooks_t *h, struct hub *hub, const clients_t *clients,
                     const char *server_id, const char *service_id);
-/* RILL_HOOK_CONNECT, _PUBLISH or _PLAY for a client (registered or not):
+/* HOOK_CONNECT, _PUBLISH or _PLAY for a client (registered or not):
  * 0 when allowed (or the vhost has no such hook), RILL_ERR_DENIED. A
  * passed on_connect marks the client so that its end sends on_close. */
-int http_hooks_check(http_hooks_t *h, const rill_vhost_conf_t *vc, int hook, rill_client_t *cl);
+int http_hooks_check(http_hooks_t *h, const vhost_conf_t *vc, int hook, client_t *cl);
 /* A client ends: on_unpublish (it published), on_stop (it played) and
  * on_close (it passed on_connect), in that order, from one coroutine. */
-void http_hooks_client_end(http_hooks_t *h, const rill_vhost_conf_t *vc, const rill_client_t *cl);
+void http_hooks_client_end(http_hooks_t *h, const vhost_conf_t *vc, const client_t *cl);
 /* on_forward: POST to the forward backend for a published source and return
  * the rtmp:// URLs it answers. Blocks the calling coroutine (bounded by the
  * vhost's hooks timeout). 0 or RILL_ERR_*. */
-int http_hooks_on_forward(http_hooks_t *h, const rill_vhost_conf_t *vc, struct rill_source *s, char ***urls, int *n);
+int http_hooks_on_forward(http_hooks_t *h, const vhost_conf_t *vc, struct source *s, char ***urls, int *n);
 /* Shutdown: give notifications under way a moment (STOP_GRACE_MS), then
  * interrupt, join and free every one. */
 void http_hooks_stop(http_hooks_t *h);

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include "http_request.h"
 #include "rill_bytes.h"
-#include "rill_task.h"
+#include "task.h"
 
 struct http_server;
 
@@ -26,7 +26,7 @@ struct http_conn {
     struct http_server *srv;        /* the server's own (http_server.c) */
     const http_conn_cfg_t *cfg;     /* the server's, for the router and the responses */
     st_netfd_t fd;
-    rill_task_t task;               /* a member of srv->conns; its stop flag is 'stop' */
+    task_t task;                    /* a member of srv->conns; its stop flag is 'stop' */
     uint32_t cid;
     char peer[64];
     st_utime_t accepted;

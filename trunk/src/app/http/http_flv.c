@@ -3,7 +3,7 @@
 #include "http_mount.h"
 #include "rill_error.h"
 #include "rill_log.h"
-#include "rill_net.h"
+#include "net.h"
 #include "rill_time.h"
 #include "rtmp_url.h"
 #include "play_session.h"
@@ -15,7 +15,7 @@
 
 typedef struct flv_player {
     http_conn_t *http;
-    rill_client_t client;
+    client_t client;
     play_session_t play;
     char vhost[256], app[256], stream[256], param[1024], tc_url[600], label[96];
     uint64_t in_bytes, out_bytes;
@@ -23,7 +23,7 @@ typedef struct flv_player {
 } flv_player_t;
 
 /* The vhost: ?vhost= wins, then the Host header without its port. */
-static const rill_vhost_conf_t *pick_vhost(session_env_t *env, const http_request_t *req, const char *param)
+static const vhost_conf_t *pick_vhost(session_env_t *env, const http_request_t *req, const char *param)
 {
     char name[256] = "";
     if (!rtmp_param_get(param, "vhost", name, sizeof name)) {
@@ -36,7 +36,7 @@ static const rill_vhost_conf_t *pick_vhost(session_env_t *env, const http_reques
             }
         }
     }
-    return rill_config_vhost(env->conf, name);
+    return config_vhost(env->conf, name);
 }
 
 /* Each round: end when the server stops or the publisher has been gone
@@ -73,7 +73,7 @@ static int flv_status(play_session_t *ps, int event)
  * the sequence headers the stream has when the player arrives; one that
  * arrives before any (a cold edge, a publisher not there yet) is told both,
  * unless has_audio / has_video say otherwise. */
-static const uint8_t *flv_file_header_bytes(const rill_vhost_conf_t *vc, const rill_source_t *s)
+static const uint8_t *flv_file_header_bytes(const vhost_conf_t *vc, const source_t *s)
 {
     static uint8_t hdrs[4][FLV_FILE_HEADER_SIZE];   /* outlive the write: one per flag pair */
     int audio = 1, video = 1;
@@ -95,8 +95,8 @@ static int flv_start(play_session_t *ps, stream_pump_t *p)
     int rc = http_send_headers(f->http, 200, "video/x-flv", HTTP_LENGTH_UNTIL_CLOSE, "Cache-Control: no-cache\r\n");
     if (rc || !p) return rc;
     st_netfd_t fd = http_conn_takeover(f->http);
-    rill_set_sndbuf(st_netfd_fileno(fd), ps->vc->send_buffer);
-    if (ps->vc->tcp_nodelay) rill_set_nodelay(st_netfd_fileno(fd), 1);
+    net_set_sndbuf(st_netfd_fileno(fd), ps->vc->send_buffer);
+    if (ps->vc->tcp_nodelay) net_set_nodelay(st_netfd_fileno(fd), 1);
     rc = stream_pump_init_flv(p, fd, &f->out_bytes, ps->consumer, ps->mw_latency, ps->mw_msgs);
     /* One FLV header per response: a republish or an edge's switch of
      * origin only brings new sequence headers as tags. */
@@ -111,7 +111,7 @@ int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
     session_env_t *env = ctx;
     char param[1024] = "";
     if (req->query[0]) snprintf(param, sizeof param, "?%s", req->query);
-    const rill_vhost_conf_t *vc = pick_vhost(env, req, param);
+    const vhost_conf_t *vc = pick_vhost(env, req, param);
     if (!vc || !vc->http_remux_enabled) return HTTP_DECLINED;
     http_mount_match_t mm;
     if (http_mount_match(vc->http_remux_mount, req->path, &mm) != 1) return HTTP_DECLINED;
@@ -137,7 +137,7 @@ int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
     snprintf(f.label, sizeof f.label, "flv %s %s", req->method == HTTP_HEAD ? "head" : "play", peer);
 
     /* The client is described before the checks (hooks send it); the session registers it. */
-    rill_client_t *cl = &f.client;
+    client_t *cl = &f.client;
     cl->id = rill_log_new_cid();
     rill_log_set_cid(cl->id);
     size_t iplen = strcspn(peer, ":");
@@ -157,7 +157,7 @@ int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
     ps->env = env;
     ps->vc = vc;
     ps->client = cl;
-    ps->client_type = RILL_CLIENT_FLV;
+    ps->client_type = CLIENT_FLV;
     ps->own_client = 1;
     ps->need_publisher = 1;     /* an origin answers 404 rather than hold a response open */
     ps->probe = req->method == HTTP_HEAD;

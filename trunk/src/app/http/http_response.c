@@ -5,7 +5,7 @@
 #include "rill_bytes.h"
 #include "rill_error.h"
 #include "rill_log.h"
-#include "rill_net.h"
+#include "net.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,7 +79,7 @@ static int write_iov(http_conn_t *c, const struct iovec *iov, int n)
     ssize_t r = st_writev(c->fd, iov, n, c->cfg->send_timeout);
     if (r < 0 || (size_t)r != total) {
         c->keep = 0;
-        return rill_st_error();
+        return net_st_error();
     }
     c->out_bytes += total;
     c->resp_bytes += total;

@@ -4,7 +4,7 @@
 #include "http_conn.h"
 #include "rill_error.h"
 #include "rill_log.h"
-#include "rill_net.h"
+#include "net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,8 +29,8 @@ struct http_server {
     int max_conns;
     http_routes_t routes;
     st_netfd_t lfd;
-    rill_task_t accept;             /* the accept loop */
-    rill_tasks_t conns;             /* every connection's coroutine: joined and freed by the server */
+    task_t accept;                  /* the accept loop */
+    tasks_t conns;                  /* every connection's coroutine: joined and freed by the server */
 };
 
 int http_server_new(http_server_t **out, const http_server_opts_t *o)
@@ -47,7 +47,7 @@ int http_server_new(http_server_t **out, const http_server_opts_t *o)
         (st_utime_t)(o->keepalive_timeout_ms > 0 ? o->keepalive_timeout_ms : DEF_KEEPALIVE_TIMEOUT_MS) * 1000;
     s->cfg.send_timeout = (st_utime_t)(o->send_timeout_ms > 0 ? o->send_timeout_ms : DEF_SEND_TIMEOUT_MS) * 1000;
     s->max_conns = o->max_conns > 0 ? o->max_conns : DEF_MAX_CONNS;
-    if (rill_tasks_init(&s->conns, "http connections") != 0) {
+    if (tasks_init(&s->conns, "http connections") != 0) {
         free(s);
         return RILL_ERR_NOMEM;
     }
@@ -83,7 +83,7 @@ static int send_continue(http_conn_t *c)
     const char *expect = http_header_get(m, "expect");
     c->continued = 1;
     if (!expect || strcasecmp(expect, "100-continue") != 0 || m->http_minor < 1) return 0;
-    if (st_write(c->fd, msg, sizeof msg - 1, c->cfg->send_timeout) != (ssize_t)(sizeof msg - 1)) return rill_st_error();
+    if (st_write(c->fd, msg, sizeof msg - 1, c->cfg->send_timeout) != (ssize_t)(sizeof msg - 1)) return net_st_error();
     c->out_bytes += sizeof msg - 1;
     return 0;
 }
@@ -118,7 +118,7 @@ static int read_request(http_conn_t *c, int first)
             timeout = deadline - now;
         }
         ssize_t r = st_read(c->fd, c->rbuf, sizeof c->rbuf, timeout);
-        if (r < 0) return rill_st_error();
+        if (r < 0) return net_st_error();
         if (r == 0) {
             int rc = http_msg_parser_eof(mp);
             return rc == 1 ? 0 : rc == 0 ? RILL_ERR_EOF : rc;
@@ -228,10 +228,10 @@ static int conn_spawn(http_server_t *s, st_netfd_t fd)
     c->fd = fd;
     c->cid = rill_log_new_cid();
     c->accepted = st_utime();
-    rill_peer_name(st_netfd_fileno(fd), c->peer, sizeof c->peer);
+    net_peer_name(st_netfd_fileno(fd), c->peer, sizeof c->peer);
     http_req_parser_init(&c->parser);
     rill_writer_init(&c->hbuf, 64 * 1024);
-    int rc = rill_tasks_start(&s->conns, &c->task, conn_main, c, &c->stop, conn_free);
+    int rc = tasks_start(&s->conns, &c->task, conn_main, c, &c->stop, conn_free);
     if (rc) conn_free(c);
     return rc;
 }
@@ -240,21 +240,14 @@ static void accept_loop(void *arg)
 {
     http_server_t *s = arg;
     rill_log_set_cid(rill_log_new_cid());
-    while (!s->accept.stop) {
-        st_netfd_t cfd = st_accept(s->lfd, NULL, NULL, ST_UTIME_NO_TIMEOUT);
-        if (!cfd) {
-            if (errno == EINTR && s->accept.stop) break;
-            if (errno == EMFILE || errno == ENFILE) {
-                rill_warn("%s accept on %s:%d: %s, pausing", s->cfg.name, s->ip, s->port, strerror(errno));
-                st_usleep(100 * 1000);
-            }
-            continue;
-        }
+    char what[128], who[48], why[32];
+    snprintf(what, sizeof what, "%s accept on %s:%d", s->cfg.name, s->ip, s->port);
+    snprintf(who, sizeof who, "%s refuse", s->cfg.name);
+    snprintf(why, sizeof why, "%d connections", s->max_conns);
+    st_netfd_t cfd;
+    while ((cfd = net_accept(s->lfd, &s->accept.stop, what))) {
         if (s->conns.count >= s->max_conns) {
-            char peer[64];
-            rill_peer_name(st_netfd_fileno(cfd), peer, sizeof peer);
-            rill_warn("%s refuse %s: %d connections", s->cfg.name, peer, s->max_conns);
-            st_netfd_close(cfd);
+            net_refuse(cfd, who, why);
             continue;
         }
         if (conn_spawn(s, cfd) != 0) rill_error("%s: could not start a connection coroutine", s->cfg.name);
@@ -263,12 +256,12 @@ static void accept_loop(void *arg)
 
 int http_server_start(http_server_t *s)
 {
-    s->lfd = rill_listen_tcp(s->ip, s->port, 1024);
+    s->lfd = net_listen_tcp(s->ip, s->port, 1024);
     if (!s->lfd) {
         rill_error("%s: listen on %s:%d: %s", s->cfg.name, s->ip, s->port, strerror(errno));
         return RILL_ERR_SYSTEM;
     }
-    if (rill_task_start(&s->accept, accept_loop, s, NULL) != 0) {
+    if (task_start(&s->accept, accept_loop, s, NULL) != 0) {
         st_netfd_close(s->lfd);
         s->lfd = NULL;
         return RILL_ERR_NOMEM;
@@ -282,10 +275,10 @@ int http_server_destroy(http_server_t *s)
     if (!s) return 0;
     s->cfg.stopping = 1;
     /* No new connections, then every connection interrupted and joined. */
-    rill_task_stop(&s->accept);
+    task_stop(&s->accept);
     if (s->lfd) st_netfd_close(s->lfd);
     s->lfd = NULL;
-    rill_tasks_stop(&s->conns);
+    tasks_stop(&s->conns);
     http_routes_free(&s->routes);
     free(s);
     return 0;

@@ -10,7 +10,7 @@
  *   ...
  *   http_server_destroy(s);               // stop accepting, interrupt and join every connection, free
  *
- * The server owns every coroutine it starts (rill_task.h): a connection's
+ * The server owns every coroutine it starts (task.h): a connection's
  * coroutine returns, the server joins it and frees its fd and buffers;
  * destroy interrupts every connection and joins each. */
 #ifndef HTTP_SERVER_H

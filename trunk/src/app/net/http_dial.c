@@ -3,7 +3,7 @@
 #include "http_url.h"
 #include "rill_error.h"
 #include "rill_log.h"
-#include "rill_net.h"
+#include "net.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -37,7 +37,7 @@ static int read_response(st_netfd_t fd, http_msg_parser_t *mp, st_utime_t deadli
         }
         ssize_t r = st_read(fd, buf, READ_BUF, t);
         if (r < 0) {
-            rc = rill_st_error();
+            rc = net_st_error();
             break;
         }
         if (r == 0) {
@@ -98,16 +98,16 @@ int http_dial_request(const char *method, const char *url, const char *content_t
     }
     http_resp_parser_init(mp, strcmp(method, "HEAD") == 0);
     errno = 0;
-    fd = rill_connect_tcp(u->ip, u->port, left(deadline));
+    fd = net_connect_tcp(u->ip, u->port, left(deadline));
     if (!fd) {
-        rc = errno == EINVAL ? RILL_ERR_URL : rill_st_error();
+        rc = errno == EINVAL ? RILL_ERR_URL : net_st_error();
         rill_warn("http client: connect %s:%d for %.256s: %s", u->ip, u->port, url, strerror(errno));
         goto out;
     }
     struct iovec iov[2] = { { head, (size_t)hlen }, { (void *)req_body, req_body ? req_len : 0 } };
     size_t total = (size_t)hlen + iov[1].iov_len;
     if (st_writev(fd, iov, 2, left(deadline)) != (ssize_t)total) {
-        rc = rill_st_error();
+        rc = net_st_error();
         rill_warn("http client: send to %.256s: %s", url, rill_strerror(rc));
         goto out;
     }

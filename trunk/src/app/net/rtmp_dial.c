@@ -1,7 +1,7 @@
 #include "rtmp_dial.h"
 #include "rill_error.h"
 #include "rill_log.h"
-#include "rill_net.h"
+#include "net.h"
 #include "rill_time.h"
 #include "rtmp_cmd.h"
 
@@ -32,12 +32,12 @@ static st_utime_t left(int64_t deadline_us)
 
 static int open_and_handshake(rtmp_dial_t *c, const char *ip, int port, int complex, int64_t deadline)
 {
-    st_netfd_t fd = rill_connect_tcp(ip, port, left(deadline));
+    st_netfd_t fd = net_connect_tcp(ip, port, left(deadline));
     if (!fd) return errno == ETIME ? RILL_ERR_TIMEOUT : RILL_ERR_IO;
     /* The connect/createStream/play exchange is small writes answered by
      * small writes: without TCP_NODELAY, Nagle and delayed ACKs add about
      * 40 ms per round trip (an edge's cold start and every failover). */
-    rill_set_nodelay(st_netfd_fileno(fd), 1);
+    net_set_nodelay(st_netfd_fileno(fd), 1);
     int rc = rtmp_session_init(&c->s, fd);
     c->open = 1;
     if (!rc) rc = rtmp_session_handshake_client(&c->s, left(deadline), complex);

@@ -1,5 +1,5 @@
 #include "rtmp_session.h"
-#include "rill_net.h"
+#include "net.h"
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rtmp_cmd.h"
@@ -57,7 +57,7 @@ int rtmp_session_set_rbuf(rtmp_session_t *s, size_t cap)
 static int read_fully(rtmp_session_t *s, void *buf, size_t n, st_utime_t timeout)
 {
     ssize_t r = st_read_fully(s->fd, buf, n, timeout);
-    if (r < 0) return rill_st_error();
+    if (r < 0) return net_st_error();
     if ((size_t)r < n) return r == 0 ? RILL_ERR_EOF : RILL_ERR_HANDSHAKE;
     s->in_bytes += n;
     return 0;
@@ -65,7 +65,7 @@ static int read_fully(rtmp_session_t *s, void *buf, size_t n, st_utime_t timeout
 
 static int write_all(rtmp_session_t *s, const void *buf, size_t n, st_utime_t timeout)
 {
-    if (st_write(s->fd, buf, n, timeout) != (ssize_t)n) return rill_st_error();
+    if (st_write(s->fd, buf, n, timeout) != (ssize_t)n) return net_st_error();
     s->out_bytes += n;
     return 0;
 }
@@ -159,7 +159,7 @@ int rtmp_session_read(rtmp_session_t *s, rtmp_msg_t *msg, st_utime_t timeout)
         }
         s->rpos = s->rlen = 0;
         ssize_t r = st_read(s->fd, s->rbuf, s->rcap, timeout);
-        if (r < 0) return rill_st_error();
+        if (r < 0) return net_st_error();
         if (r == 0) return RILL_ERR_EOF;
         s->rlen = (size_t)r;
         s->in_bytes += (uint64_t)r;
@@ -168,7 +168,7 @@ int rtmp_session_read(rtmp_session_t *s, rtmp_msg_t *msg, st_utime_t timeout)
         s->since_yield += (uint64_t)r;
         if (s->since_yield >= RTMP_SESSION_YIELD_EVERY) {
             s->since_yield = 0;
-            if (st_usleep(0) < 0) return rill_st_error();   /* interrupted meanwhile */
+            if (st_usleep(0) < 0) return net_st_error();    /* interrupted meanwhile */
         }
     }
 }
@@ -217,7 +217,7 @@ int rtmp_session_writev(rtmp_session_t *s, const struct iovec *iov, int n, st_ut
 {
     size_t total = 0;
     for (int i = 0; i < n; i++) total += iov[i].iov_len;
-    if (st_writev(s->fd, iov, n, timeout) != (ssize_t)total) return rill_st_error();
+    if (st_writev(s->fd, iov, n, timeout) != (ssize_t)total) return net_st_error();
     s->out_bytes += total;
     return 0;
 }

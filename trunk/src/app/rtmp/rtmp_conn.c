@@ -3,7 +3,7 @@
 #include "edge.h"
 #include "rill_error.h"
 #include "rill_log.h"
-#include "rill_net.h"
+#include "net.h"
 #include "rill_time.h"
 #include "rtmp_cmd.h"
 #include "proxy_protocol.h"
@@ -63,13 +63,13 @@ static int send_writer(rtmp_conn_t *c, uint32_t csid, uint8_t type, uint32_t sid
 /* ---- connect -------------------------------------------------------------- */
 
 /* Pick the vhost: ?vhost= in the params wins, then the tcUrl host. */
-static const rill_vhost_conf_t *resolve_vhost(rtmp_conn_t *c, const char *host, const char *param)
+static const vhost_conf_t *resolve_vhost(rtmp_conn_t *c, const char *host, const char *param)
 {
     char v[256];
     const char *name = host;
     if (param && rtmp_param_get(param, "vhost", v, sizeof v)) name = v;
     else if (param && rtmp_param_get(param, "domain", v, sizeof v)) name = v;
-    return rill_config_vhost(c->env->conf, name);
+    return config_vhost(c->env->conf, name);
 }
 
 static int handle_connect(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
@@ -106,10 +106,10 @@ static int handle_connect(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
     const amf0_value_t *edge = amf0_object_get(obj, "rillEdge");
     c->from_edge = edge && edge->type == AMF0_BOOLEAN && edge->boolean;
     /* an edge waits on each small reply of ours: no Nagle delay there */
-    if (c->from_edge) rill_set_nodelay(st_netfd_fileno(c->s.fd), 1);
+    if (c->from_edge) net_set_nodelay(st_netfd_fileno(c->s.fd), 1);
     rill_trace("connect vhost=%s app=%s tcUrl=%s param=%s%s", c->vhost, c->app, c->tc_url, c->param,
                c->from_edge ? " (edge upstream)" : "");
-    if (http_hooks_check(&c->env->hooks, c->vconf, RILL_HOOK_CONNECT, &c->client) != 0) {
+    if (http_hooks_check(&c->env->hooks, c->vconf, HOOK_CONNECT, &c->client) != 0) {
         send_writer(c, RTMP_CSID_COMMAND, RTMP_MSG_AMF0_COMMAND, 0, &w,
                     rtmp_cmd_connect_error(&w, cmd->txid, "NetConnection.Connect.Rejected", "refused by on_connect hook"));
         c->reason = "refused by the on_connect hook";
@@ -152,7 +152,7 @@ static int take_stream_name(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
         snprintf(c->param, sizeof c->param, "%s", param);
         char v[256];
         if (rtmp_param_get(param, "vhost", v, sizeof v)) {
-            const rill_vhost_conf_t *vc = rill_config_vhost(c->env->conf, v);
+            const vhost_conf_t *vc = config_vhost(c->env->conf, v);
             if (vc) {
                 c->vconf = vc;
                 snprintf(c->vhost, sizeof c->vhost, "%s", vc->name);
@@ -171,7 +171,7 @@ static int do_publish(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
         c->reason = "bad stream name";
         return RILL_ERR_COMMAND;
     }
-    if (http_hooks_check(&c->env->hooks, c->vconf, RILL_HOOK_PUBLISH, &c->client) != 0) {
+    if (http_hooks_check(&c->env->hooks, c->vconf, HOOK_PUBLISH, &c->client) != 0) {
         send_status(c, "error", "NetStream.Publish.Rejected", "refused by the on_publish hook");
         c->reason = "refused by the on_publish hook";
         return RILL_ERR_DENIED;
@@ -185,9 +185,9 @@ static int do_publish(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
         c->reason = "stream busy";
         return RILL_ERR_STREAM_BUSY;
     }
-    c->role = RILL_ROLE_PUBLISH;
+    c->role = RTMP_ROLE_PUBLISH;
     if (rtmp_session_set_rbuf(&c->s, RTMP_SESSION_RBUF_MEDIA) != 0) return RILL_ERR_NOMEM;
-    c->client.type = RILL_CLIENT_PUBLISH;
+    c->client.type = CLIENT_PUBLISH;
     rill_trace("publish %s/%s/%s%s", c->vhost, c->app, c->stream, c->param);
     int rc = send_status(c, "status", "NetStream.Publish.Start", "Started publishing stream.");
     if (rc) return rc;
@@ -278,8 +278,8 @@ static int play_start(play_session_t *ps, stream_pump_t *p)
 {
     rtmp_conn_t *c = ps->ctx;
     int fd = st_netfd_fileno(c->s.fd);
-    rill_set_sndbuf(fd, c->vconf->send_buffer);
-    if (c->vconf->tcp_nodelay) rill_set_nodelay(fd, 1);
+    net_set_sndbuf(fd, c->vconf->send_buffer);
+    if (c->vconf->tcp_nodelay) net_set_nodelay(fd, 1);
     int rc = rtmp_session_send_user(&c->s, RTMP_UC_STREAM_BEGIN, PLAY_STREAM_ID, CONTROL_TIMEOUT);
     if (!rc) rc = send_status(c, "status", "NetStream.Play.Reset", "Playing and resetting stream.");
     if (!rc) rc = send_status(c, "status", "NetStream.Play.Start", "Started playing stream.");
@@ -307,7 +307,7 @@ static int do_play(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
     ps->env = c->env;
     ps->vc = c->vconf;
     ps->client = &c->client;
-    ps->client_type = RILL_CLIENT_PLAY;
+    ps->client_type = CLIENT_PLAY;
     /* An edge asks: say at once that the stream is not here so it tries another origin. */
     ps->need_publisher = c->from_edge;
     /* An edge's upstream carries one stream to many players: no merge delay there. */
@@ -316,7 +316,7 @@ static int do_play(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
     ps->proto = &rtmp_play_proto;
     ps->ctx = c;
     int rc = play_session_run(ps);
-    if (ps->allowed) c->role = RILL_ROLE_PLAY;
+    if (ps->allowed) c->role = RTMP_ROLE_PLAY;
     if (rc == RILL_ERR_NOT_FOUND && c->from_edge && !ps->src) ps->reason = "stream not found (edge upstream)";
     c->reason = ps->reason;
     return rc;
@@ -364,7 +364,7 @@ static int read_proxy_header(rtmp_conn_t *c)
     for (;;) {
         size_t got = c->s.in_bytes;
         ssize_t r = st_read_fully(c->s.fd, buf + got, have - got, (st_utime_t)(deadline - rill_now_us()));
-        if (r < 0) return rill_st_error();
+        if (r < 0) return net_st_error();
         if ((size_t)r < have - got) return RILL_ERR_EOF;
         c->s.in_bytes = have;
         int rc = proxy_parse(buf, have, &pi);
@@ -455,7 +455,7 @@ static void conn_main(void *arg)
     rill_trace("accept rtmp client %s", c->peer);
     int rc = run(c);
     if (rc && !c->reason) c->reason = rill_strerror(rc);
-    if (c->role == RILL_ROLE_PUBLISH && c->src) {
+    if (c->role == RTMP_ROLE_PUBLISH && c->src) {
         source_unpublish(c->src);
         rill_trace("unpublish %s/%s/%s", c->vhost, c->app, c->stream);
     }
@@ -464,22 +464,22 @@ static void conn_main(void *arg)
     if (c->src) hub_release(&c->env->hub, c->src);
     int64_t alive = rill_now_ms() - c->start_ms;
     rill_trace("close %s %s %s/%s/%s: %.1fs, in %llu bytes, out %llu bytes, reason: %s (%s)", c->peer,
-               c->role == RILL_ROLE_PUBLISH ? "publisher" : c->role == RILL_ROLE_PLAY ? "player" : "client",
+               c->role == RTMP_ROLE_PUBLISH ? "publisher" : c->role == RTMP_ROLE_PLAY ? "player" : "client",
                c->vhost[0] ? c->vhost : "-", c->app[0] ? c->app : "-", c->stream[0] ? c->stream : "-",
                alive / 1000.0, (unsigned long long)c->s.in_bytes, (unsigned long long)c->s.out_bytes,
                c->reason ? c->reason : "closed", rc ? rill_strerror(rc) : "ok");
     c->client.err = rc;
-    rill_clients_remove(&c->env->clients, &c->client);
+    clients_remove(&c->env->clients, &c->client);
     conns_remove(c->group, c);
 }
 
 int rtmp_conns_init(rtmp_conns_t *g)
 {
     memset(g, 0, sizeof *g);
-    return rill_tasks_init(&g->tasks, "rtmp connections");
+    return tasks_init(&g->tasks, "rtmp connections");
 }
 
-void rtmp_conns_stop(rtmp_conns_t *g) { rill_tasks_stop(&g->tasks); }
+void rtmp_conns_stop(rtmp_conns_t *g) { tasks_stop(&g->tasks); }
 
 static void conn_release(void *arg)
 {
@@ -500,15 +500,15 @@ int rtmp_conn_spawn(session_env_t *env, rtmp_conns_t *g, st_netfd_t fd, int prox
     c->proxy = proxy;
     c->cid = rill_log_new_cid();
     c->start_ms = rill_now_ms();
-    rill_peer_name(st_netfd_fileno(fd), c->peer, sizeof c->peer);
+    net_peer_name(st_netfd_fileno(fd), c->peer, sizeof c->peer);
     if (rtmp_session_init(&c->s, fd) != 0) {
         conn_release(c);
         return RILL_ERR_NOMEM;
     }
-    rill_client_t *cl = &c->client;
+    client_t *cl = &c->client;
     cl->id = c->cid;
-    cl->type = RILL_CLIENT_RTMP;
-    rill_peer_addr(st_netfd_fileno(fd), cl->ip, sizeof cl->ip, &cl->port);
+    cl->type = CLIENT_RTMP;
+    net_peer_addr(st_netfd_fileno(fd), cl->ip, sizeof cl->ip, &cl->port);
     cl->vhost = c->vhost;
     cl->app = c->app;
     cl->stream = c->stream;
@@ -518,13 +518,13 @@ int rtmp_conn_spawn(session_env_t *env, rtmp_conns_t *g, st_netfd_t fd, int prox
     cl->in_bytes = &c->s.in_bytes;
     cl->out_bytes = &c->s.out_bytes;
     /* The new coroutine runs only when this one yields: registering after the start is safe. */
-    int rc = rill_tasks_start(&g->tasks, &c->task, conn_main, c, &cl->stop, conn_release);
+    int rc = tasks_start(&g->tasks, &c->task, conn_main, c, &cl->stop, conn_release);
     if (rc) {
         conn_release(c);
         return rc;
     }
     cl->thread = c->task.thread;    /* an API kick interrupts it */
     conns_add(g, c);
-    rill_clients_add(&env->clients, cl);
+    clients_add(&env->clients, cl);
     return 0;
 }

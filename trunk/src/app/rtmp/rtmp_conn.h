@@ -7,9 +7,9 @@
 #include <sys/uio.h>
 #include "hub.h"
 #include "play_session.h"
-#include "rill_client.h"
+#include "client.h"
 #include "rtmp_session.h"
-#include "rill_task.h"
+#include "task.h"
 #include "session_env.h"
 
 #ifdef __cplusplus
@@ -18,24 +18,24 @@ extern "C" {
 
 typedef struct rtmp_conn rtmp_conn_t;
 
-enum rtmp_conn_role { RILL_ROLE_NONE = 0, RILL_ROLE_PUBLISH, RILL_ROLE_PLAY };
+enum rtmp_conn_role { RTMP_ROLE_NONE = 0, RTMP_ROLE_PUBLISH, RTMP_ROLE_PLAY };
 
 struct rtmp_conn {
     session_env_t *env;
     struct rtmp_conns *group;   /* the running connections it is one of */
     uint32_t cid;
     char peer[64];
-    rill_task_t task;           /* a member of group->tasks; its stop flag is client.stop */
+    task_t task;                /* a member of group->tasks; its stop flag is client.stop */
     int64_t start_ms;
     rtmp_session_t s;
-    const rill_vhost_conf_t *vconf;
+    const vhost_conf_t *vconf;
     char vhost[256], app[256], stream[256], param[1024], tc_url[1024];
     int role;
     int proxy;                  /* expect a PROXY header first */
     int from_edge;              /* connect said rillEdge: a rill edge's upstream */
-    rill_source_t *src;         /* a publisher's source (a player's is in play) */
+    source_t *src;              /* a publisher's source (a player's is in play) */
     play_session_t play;
-    rill_client_t client;       /* what the API lists; client.stop ends the connection */
+    client_t client;            /* what the API lists; client.stop ends the connection */
     const char *reason;         /* why it ended, for the summary line */
     rtmp_conn_t *prev, *next;
 };
@@ -43,7 +43,7 @@ struct rtmp_conn {
 /* The RTMP connections running: the group that owns their coroutines and
  * the list the API counts and max_connections checks. The server owns one. */
 typedef struct rtmp_conns {
-    rill_tasks_t tasks;
+    tasks_t tasks;
     rtmp_conn_t *list;
     int count;
     uint64_t total, refused;    /* accepted, and refused at max_connections, since start */

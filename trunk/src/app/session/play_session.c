@@ -11,7 +11,7 @@
 static int refuse(play_session_t *ps, int err, const char *reason)
 {
     ps->reason = reason;
-    const rill_client_t *cl = ps->client;
+    const client_t *cl = ps->client;
     /* "not here" is routine (an edge asking each origin); a denial is worth a warning */
     if (err == RILL_ERR_NOT_FOUND) rill_trace("%s %s/%s/%s: %s", ps->label, cl->vhost, cl->app, cl->stream, reason);
     else rill_warn("%s %s/%s/%s refused: %s", ps->label, cl->vhost, cl->app, cl->stream, reason);
@@ -23,7 +23,7 @@ static int refuse(play_session_t *ps, int err, const char *reason)
 static int on_tick(stream_pump_t *p, void *ctx)
 {
     play_session_t *ps = ctx;
-    rill_source_t *s = ps->src;
+    source_t *s = ps->src;
     int rc = 0;
     if (s->upstream_failed) {
         ps->reason = "edge gave up on every origin";
@@ -58,7 +58,7 @@ static int pump(play_session_t *ps)
     }
     if (!rc) rc = stream_pump_run(&p, &ps->client->stop);
     if (!ps->reason) {
-        const rill_client_t *cl = ps->client;
+        const client_t *cl = ps->client;
         ps->reason = !cl->stop ? p.reason : ps->env->stopping ? "server stopping" : "kicked";
     }
     stream_pump_free(&p);
@@ -68,11 +68,11 @@ static int pump(play_session_t *ps)
 int play_session_run(play_session_t *ps)
 {
     session_env_t *env = ps->env;
-    const rill_vhost_conf_t *vc = ps->vc;
-    rill_client_t *cl = ps->client;
+    const vhost_conf_t *vc = ps->vc;
+    client_t *cl = ps->client;
     if (!ps->label) ps->label = "play";
     /* auth first: before token_traverse and before a player hears "not found" */
-    if (http_hooks_check(&env->hooks, vc, RILL_HOOK_PLAY, cl) != 0)
+    if (http_hooks_check(&env->hooks, vc, HOOK_PLAY, cl) != 0)
         return refuse(ps, RILL_ERR_DENIED, "refused by the on_play hook");
     ps->allowed = 1;            /* whatever follows, its end sends on_stop */
     cl->type = ps->client_type;
@@ -84,7 +84,7 @@ int play_session_run(play_session_t *ps)
     }
     /* From here to the consumer nothing yields: what hub_find saw still holds. */
     if (!vc->edge && ps->need_publisher) {
-        rill_source_t *s = hub_find(&env->hub, cl->vhost, cl->app, cl->stream);
+        source_t *s = hub_find(&env->hub, cl->vhost, cl->app, cl->stream);
         if (!s || !s->publisher) return refuse(ps, RILL_ERR_NOT_FOUND, "stream not found");
     }
     if (ps->probe) {
@@ -102,7 +102,7 @@ int play_session_run(play_session_t *ps)
     }
     if (ps->own_client) {
         cl->start_ms = rill_now_ms();
-        rill_clients_add(&env->clients, cl);
+        clients_add(&env->clients, cl);
         ps->registered = 1;
     }
     rill_trace("%s %s/%s/%s%s (%s)", ps->label, cl->vhost, cl->app, cl->stream, cl->param ? cl->param : "",
@@ -118,7 +118,7 @@ void play_session_end(play_session_t *ps)
     /* on_stop before the release: its body names the stream's id */
     if (ps->own_client && ps->allowed) http_hooks_client_end(&env->hooks, ps->vc, ps->client);
     ps->allowed = 0;
-    if (ps->registered) rill_clients_remove(&env->clients, ps->client);
+    if (ps->registered) clients_remove(&env->clients, ps->client);
     ps->registered = 0;
     if (ps->src) hub_release(&env->hub, ps->src);
     ps->src = NULL;

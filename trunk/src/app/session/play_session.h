@@ -16,8 +16,8 @@
 #define PLAY_SESSION_H
 
 #include "hub.h"
-#include "rill_client.h"
-#include "rill_config.h"
+#include "client.h"
+#include "config.h"
 #include "session_env.h"
 #include "stream_pump.h"
 
@@ -52,9 +52,9 @@ typedef struct play_proto {
 struct play_session {
     /* set by the protocol */
     session_env_t *env;
-    const rill_vhost_conf_t *vc;
-    rill_client_t *client;      /* described (ip, vhost, app, stream, param) */
-    int client_type;            /* RILL_CLIENT_PLAY or _FLV, set once on_play allowed */
+    const vhost_conf_t *vc;
+    client_t *client;           /* described (ip, vhost, app, stream, param) */
+    int client_type;            /* CLIENT_PLAY or _FLV, set once on_play allowed */
     int own_client;             /* register the client here and end it (on_stop) in play_session_end */
     int need_publisher;         /* origin: refuse a stream nobody publishes instead of waiting for one */
     int probe;                  /* answer as a play would, but hold and pump nothing (HTTP HEAD) */
@@ -63,8 +63,8 @@ struct play_session {
     const play_proto_t *proto;
     void *ctx;
     /* set here */
-    rill_source_t *src;         /* held (a consumer) from acquire to play_session_end */
-    rill_consumer_t *consumer;
+    source_t *src;              /* held (a consumer) from acquire to play_session_end */
+    consumer_t *consumer;
     int allowed;                /* on_play allowed it: its end sends on_stop */
     int registered;             /* in the server's client list (own_client) */
     const char *reason;         /* why it ended, for the close line */

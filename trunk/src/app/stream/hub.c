@@ -15,15 +15,15 @@
 /* Ring trim by the slowest player at most this often (messages). */
 #define TRIM_EVERY          64
 
-void hub_init(rill_hub_t *h) { memset(h, 0, sizeof(*h)); }
+void hub_init(hub_t *h) { memset(h, 0, sizeof(*h)); }
 
-void hub_observe(rill_hub_t *h, hub_observer_t *o)
+void hub_observe(hub_t *h, hub_observer_t *o)
 {
     o->next = h->observers;
     h->observers = o;
 }
 
-static void source_free(rill_source_t *s)
+static void source_free(source_t *s)
 {
     stream_ring_free(&s->ring);
     media_msg_unref(s->metadata);
@@ -36,11 +36,11 @@ static void source_free(rill_source_t *s)
     free(s);
 }
 
-void hub_free(rill_hub_t *h)
+void hub_free(hub_t *h)
 {
-    rill_source_t *s = h->sources;
+    source_t *s = h->sources;
     while (s) {
-        rill_source_t *n = s->next;
+        source_t *n = s->next;
         source_free(s);
         s = n;
     }
@@ -48,24 +48,24 @@ void hub_free(rill_hub_t *h)
     h->nsources = 0;
 }
 
-rill_source_t *hub_find(rill_hub_t *h, const char *vhost, const char *app, const char *stream)
+source_t *hub_find(hub_t *h, const char *vhost, const char *app, const char *stream)
 {
-    for (rill_source_t *s = h->sources; s; s = s->next)
+    for (source_t *s = h->sources; s; s = s->next)
         if (!strcmp(s->stream, stream) && !strcmp(s->app, app) && !strcmp(s->vhost, vhost)) return s;
     return NULL;
 }
 
-rill_source_t *hub_find_id(rill_hub_t *h, uint32_t id)
+source_t *hub_find_id(hub_t *h, uint32_t id)
 {
-    for (rill_source_t *s = h->sources; s; s = s->next)
+    for (source_t *s = h->sources; s; s = s->next)
         if (s->id == id) return s;
     return NULL;
 }
 
-rill_source_t *hub_acquire(rill_hub_t *h, const rill_vhost_conf_t *vc, const char *vhost,
+source_t *hub_acquire(hub_t *h, const vhost_conf_t *vc, const char *vhost,
                            const char *app, const char *stream)
 {
-    rill_source_t *s = hub_find(h, vhost, app, stream);
+    source_t *s = hub_find(h, vhost, app, stream);
     if (s) return hub_hold(s);
     s = calloc(1, sizeof(*s));
     if (!s) return NULL;
@@ -91,7 +91,7 @@ rill_source_t *hub_acquire(rill_hub_t *h, const rill_vhost_conf_t *vc, const cha
     return hub_hold(s);
 }
 
-void hub_release(rill_hub_t *h, rill_source_t *s)
+void hub_release(hub_t *h, source_t *s)
 {
     if (s->refs == 0) {
         rill_error("stream %s/%s/%s released more often than held", s->vhost, s->app, s->stream);
@@ -99,7 +99,7 @@ void hub_release(rill_hub_t *h, rill_source_t *s)
         s->refs--;
     }
     if (s->refs || s->publisher || s->consumers) return;
-    for (rill_source_t **pp = &h->sources; *pp; pp = &(*pp)->next) {
+    for (source_t **pp = &h->sources; *pp; pp = &(*pp)->next) {
         if (*pp == s) {
             *pp = s->next;
             h->nsources--;
@@ -109,12 +109,12 @@ void hub_release(rill_hub_t *h, rill_source_t *s)
     }
 }
 
-static void wake_all(rill_source_t *s)
+static void wake_all(source_t *s)
 {
-    rill_consumer_t *c = s->waiters;
+    consumer_t *c = s->waiters;
     s->waiters = NULL;
     while (c) {
-        rill_consumer_t *n = c->wnext;
+        consumer_t *n = c->wnext;
         c->wnext = NULL;
         if (c->waiting) {
             c->waiting = 0;
@@ -124,7 +124,7 @@ static void wake_all(rill_source_t *s)
     }
 }
 
-int source_publish(rill_source_t *s, void *who, uint32_t cid, const char *param)
+int source_publish(source_t *s, void *who, uint32_t cid, const char *param)
 {
     if (s->publisher) return RILL_ERR_STREAM_BUSY;
     char *p = strdup(param ? param : "");
@@ -140,7 +140,7 @@ int source_publish(rill_source_t *s, void *who, uint32_t cid, const char *param)
     return 0;
 }
 
-void source_unpublish(rill_source_t *s)
+void source_unpublish(source_t *s)
 {
     if (!s->publisher) return;
     for (hub_observer_t *o = s->hub->observers; o; o = o->next)
@@ -155,14 +155,14 @@ void source_unpublish(rill_source_t *s)
     media_msg_unref(s->video_sh);
     media_msg_unref(s->audio_sh);
     s->metadata = s->video_sh = s->audio_sh = NULL;
-    for (rill_consumer_t *c = s->consumers; c; c = c->next) {
+    for (consumer_t *c = s->consumers; c; c = c->next) {
         c->cursor = s->ring.end;
         c->wait_keyframe = 0;
     }
     wake_all(s);
 }
 
-void source_fail(rill_source_t *s)
+void source_fail(source_t *s)
 {
     s->upstream_failed = 1;
     s->epoch++;
@@ -170,17 +170,17 @@ void source_fail(rill_source_t *s)
 }
 
 /* Correct a timestamp once for every player (time_jitter). */
-static uint32_t correct_time(rill_source_t *s, uint32_t ts)
+static uint32_t correct_time(source_t *s, uint32_t ts)
 {
-    if (s->time_jitter == RILL_JITTER_OFF) return ts;
+    if (s->time_jitter == JITTER_OFF) return ts;
     if (!s->jitter_started) {
         s->jitter_started = 1;
         s->last_pkt_time = ts;
-        if (s->time_jitter == RILL_JITTER_ZERO) s->last_correct_time = 0;
+        if (s->time_jitter == JITTER_ZERO) s->last_correct_time = 0;
         return (uint32_t)s->last_correct_time;
     }
     int64_t delta = (int32_t)(ts - s->last_pkt_time);
-    if (s->time_jitter == RILL_JITTER_FULL) {
+    if (s->time_jitter == JITTER_FULL) {
         if (delta > JITTER_MAX_MS || delta < -JITTER_MAX_MS) delta = JITTER_DEFAULT_MS;
     }
     /* Never backwards: players expect monotonic timestamps. */
@@ -196,15 +196,15 @@ static void replace(media_msg_t **slot, media_msg_t *m)
     *slot = media_msg_ref(m);
 }
 
-static void trim_by_slowest(rill_source_t *s)
+static void trim_by_slowest(source_t *s)
 {
     uint64_t low = s->ring.end;
-    for (rill_consumer_t *c = s->consumers; c; c = c->next)
+    for (consumer_t *c = s->consumers; c; c = c->next)
         if (c->cursor < low) low = c->cursor;
     stream_ring_trim(&s->ring, low);
 }
 
-int source_on_message(rill_source_t *s, uint8_t type, uint32_t timestamp, rill_payload_t *pl)
+int source_on_message(source_t *s, uint8_t type, uint32_t timestamp, rill_payload_t *pl)
 {
     s->msgs_in++;
     s->bytes_in += pl->size;
@@ -228,9 +228,9 @@ int source_on_message(rill_source_t *s, uint8_t type, uint32_t timestamp, rill_p
     return 0;
 }
 
-rill_consumer_t *source_add_consumer(rill_source_t *s, st_thread_t thread)
+consumer_t *source_add_consumer(source_t *s, st_thread_t thread)
 {
-    rill_consumer_t *c = calloc(1, sizeof(*c));
+    consumer_t *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
     c->src = s;
     c->thread = thread;
@@ -245,10 +245,10 @@ rill_consumer_t *source_add_consumer(rill_source_t *s, st_thread_t thread)
     return c;
 }
 
-void source_remove_consumer(rill_consumer_t *c)
+void source_remove_consumer(consumer_t *c)
 {
-    rill_source_t *s = c->src;
-    for (rill_consumer_t **pp = &s->waiters; *pp; pp = &(*pp)->wnext) {
+    source_t *s = c->src;
+    for (consumer_t **pp = &s->waiters; *pp; pp = &(*pp)->wnext) {
         if (*pp == c) {
             *pp = c->wnext;
             break;
@@ -261,9 +261,9 @@ void source_remove_consumer(rill_consumer_t *c)
     free(c);
 }
 
-int consumer_wait(rill_consumer_t *c, st_netfd_t fd, st_utime_t timeout)
+int consumer_wait(consumer_t *c, st_netfd_t fd, st_utime_t timeout)
 {
-    rill_source_t *s = c->src;
+    source_t *s = c->src;
     int readable = 0;
     c->waiting = 1;
     c->wnext = s->waiters;
@@ -274,7 +274,7 @@ int consumer_wait(rill_consumer_t *c, st_netfd_t fd, st_utime_t timeout)
     if (c->waiting) {
         /* timed out: leave the waiter list */
         c->waiting = 0;
-        for (rill_consumer_t **pp = &s->waiters; *pp; pp = &(*pp)->wnext) {
+        for (consumer_t **pp = &s->waiters; *pp; pp = &(*pp)->wnext) {
             if (*pp == c) {
                 *pp = c->wnext;
                 break;
@@ -285,7 +285,7 @@ int consumer_wait(rill_consumer_t *c, st_netfd_t fd, st_utime_t timeout)
     return readable;
 }
 
-int consumer_sync(rill_consumer_t *c)
+int consumer_sync(consumer_t *c)
 {
     int cut = stream_ring_fix_cursor(&c->src->ring, &c->cursor);
     if (cut) {

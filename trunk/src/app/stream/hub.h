@@ -8,7 +8,7 @@
 #include <st.h>
 #include <stdint.h>
 #include "media_msg.h"
-#include "rill_config.h"
+#include "config.h"
 #include "rill_rate.h"
 #include "stream_ring.h"
 
@@ -16,23 +16,23 @@
 extern "C" {
 #endif
 
-typedef struct rill_source rill_source_t;
-struct rill_hub;
-typedef struct rill_consumer rill_consumer_t;
+typedef struct source source_t;
+struct hub;
+typedef struct consumer consumer_t;
 
-struct rill_consumer {
-    rill_source_t *src;
+struct consumer {
+    source_t *src;
     uint64_t cursor;            /* next ring sequence number to send */
     int wait_keyframe;          /* after a cut: drop video until a keyframe */
     int waiting;                /* parked in consumer_wait(): a push interrupts it */
     st_thread_t thread;         /* the player's coroutine */
     uint32_t epoch;             /* the source's publish epoch this player has seen */
     uint64_t cuts;              /* times cut back to a keyframe */
-    rill_consumer_t *prev, *next;
-    rill_consumer_t *wnext;     /* in the source's waiter list */
+    consumer_t *prev, *next;
+    consumer_t *wnext;          /* in the source's waiter list */
 };
 
-struct rill_source {
+struct source {
     uint32_t id;                /* unique in this process, never reused: the API's stream id */
     int64_t created_ms;
     char *vhost, *app, *stream;
@@ -41,7 +41,7 @@ struct rill_source {
     int gop_cache;
     uint32_t queue_ms;
 
-    struct rill_hub *hub;
+    struct hub *hub;
     uint32_t refs;              /* holders: each hub_acquire or hub_hold, ended by one hub_release */
     void *publisher;            /* the publishing connection, or NULL */
     uint32_t publisher_cid;
@@ -57,70 +57,70 @@ struct rill_source {
     uint32_t last_pkt_time;
     int64_t last_correct_time;
 
-    rill_consumer_t *consumers;
+    consumer_t *consumers;
     int nconsumers;
-    rill_consumer_t *waiters;
+    consumer_t *waiters;
     uint64_t since_trim;        /* messages pushed since the ring was last trimmed */
 
     uint64_t msgs_in, bytes_in, video_frames;
     uint64_t bytes_out;         /* sent to its consumers (players, forwarders), framing included */
     rill_rate_t rate;           /* bytes_in/bytes_out, sampled by the stats coroutine */
-    rill_source_t *next;
+    source_t *next;
 };
 
 /* Modules that follow streams (forward, hooks, stats) observe publish and
  * unpublish instead of living in the source. Called in the publisher's
  * coroutine; on_unpublish runs before the source drops its cache. */
 typedef struct hub_observer {
-    void (*on_publish)(void *ctx, rill_source_t *s);
-    void (*on_unpublish)(void *ctx, rill_source_t *s);
+    void (*on_publish)(void *ctx, source_t *s);
+    void (*on_unpublish)(void *ctx, source_t *s);
     void *ctx;
     struct hub_observer *next;
 } hub_observer_t;
 
-typedef struct rill_hub {
-    rill_source_t *sources;
+typedef struct hub {
+    source_t *sources;
     int nsources;
     uint32_t last_id;
     hub_observer_t *observers;
-} rill_hub_t;
+} hub_t;
 
-void hub_init(rill_hub_t *h);
-void hub_observe(rill_hub_t *h, hub_observer_t *o);
-void hub_free(rill_hub_t *h);
-rill_source_t *hub_find(rill_hub_t *h, const char *vhost, const char *app, const char *stream);
-rill_source_t *hub_find_id(rill_hub_t *h, uint32_t id);
+void hub_init(hub_t *h);
+void hub_observe(hub_t *h, hub_observer_t *o);
+void hub_free(hub_t *h);
+source_t *hub_find(hub_t *h, const char *vhost, const char *app, const char *stream);
+source_t *hub_find_id(hub_t *h, uint32_t id);
 /* Find or make the source, and hold it: it stays until the matching
  * hub_release, whatever other coroutines do while the holder yields (the
  * yield rule, doc/architecture.md). NULL on no memory. */
-rill_source_t *hub_acquire(rill_hub_t *h, const rill_vhost_conf_t *vc, const char *vhost,
+source_t *hub_acquire(hub_t *h, const vhost_conf_t *vc, const char *vhost,
                            const char *app, const char *stream);
 /* Hold a source found with hub_find (or one more hold on an acquired one). */
-static inline rill_source_t *hub_hold(rill_source_t *s) { s->refs++; return s; }
+static inline source_t *hub_hold(source_t *s) { s->refs++; return s; }
 /* End one hold; the source is freed when nobody holds it and it has neither
  * publisher nor consumers. */
-void hub_release(rill_hub_t *h, rill_source_t *s);
+void hub_release(hub_t *h, source_t *s);
 
 /* RILL_ERR_STREAM_BUSY when another publisher holds it. */
-int source_publish(rill_source_t *s, void *who, uint32_t cid, const char *param);
-void source_unpublish(rill_source_t *s);
+int source_publish(source_t *s, void *who, uint32_t cid, const char *param);
+void source_unpublish(source_t *s);
 /* An edge gave up on its origins: players are told and closed. */
-void source_fail(rill_source_t *s);
+void source_fail(source_t *s);
 /* Audio, video or script data from the publisher. Takes the payload
  * reference. Metadata (onMetaData, @setDataFrame stripped) as type 18. */
-int source_on_message(rill_source_t *s, uint8_t type, uint32_t timestamp, rill_payload_t *pl);
+int source_on_message(source_t *s, uint8_t type, uint32_t timestamp, rill_payload_t *pl);
 
 /* Consumers. The new consumer starts at the cached GOP (or live). */
-rill_consumer_t *source_add_consumer(rill_source_t *s, st_thread_t thread);
-void source_remove_consumer(rill_consumer_t *c);
+consumer_t *source_add_consumer(source_t *s, st_thread_t thread);
+void source_remove_consumer(consumer_t *c);
 /* Park until a message is pushed, fd (if any) is readable, or the timeout
  * (us) passes: the player's one I/O wait. Returns 1 when fd is readable. */
-int consumer_wait(rill_consumer_t *c, st_netfd_t fd, st_utime_t timeout);
+int consumer_wait(consumer_t *c, st_netfd_t fd, st_utime_t timeout);
 /* Messages ready to send now. */
-static inline uint64_t consumer_available(const rill_consumer_t *c) { return c->src->ring.end - c->cursor; }
+static inline uint64_t consumer_available(const consumer_t *c) { return c->src->ring.end - c->cursor; }
 /* Bring the cursor back into the ring (cut to a keyframe if it fell behind).
  * Returns 1 when a cut happened. */
-int consumer_sync(rill_consumer_t *c);
+int consumer_sync(consumer_t *c);
 
 #ifdef __cplusplus
 }

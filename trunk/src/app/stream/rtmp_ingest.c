@@ -5,7 +5,7 @@
 #include "rtmp_cmd.h"
 
 /* An aggregate message holds FLV tags; their times are relative to the first. */
-static int ingest_aggregate(rill_source_t *s, const rtmp_msg_t *m, uint32_t ts_offset)
+static int ingest_aggregate(source_t *s, const rtmp_msg_t *m, uint32_t ts_offset)
 {
     rill_reader_t r;
     rill_reader_init(&r, m->payload->data, m->payload->size);
@@ -31,7 +31,7 @@ static int ingest_aggregate(rill_source_t *s, const rtmp_msg_t *m, uint32_t ts_o
     return 0;
 }
 
-static int ingest_data(rill_source_t *s, const rtmp_msg_t *m, uint32_t ts_offset)
+static int ingest_data(source_t *s, const rtmp_msg_t *m, uint32_t ts_offset)
 {
     const uint8_t *p = m->payload->data;
     size_t n = m->payload->size;
@@ -53,7 +53,7 @@ static int ingest_data(rill_source_t *s, const rtmp_msg_t *m, uint32_t ts_offset
     return rc;
 }
 
-int rtmp_ingest(rill_source_t *s, const rtmp_msg_t *m, uint32_t ts_offset)
+int rtmp_ingest(source_t *s, const rtmp_msg_t *m, uint32_t ts_offset)
 {
     int rc;
     switch (m->type) {

@@ -16,7 +16,7 @@ extern "C" {
 /* ts_offset is added to every timestamp (an edge rebases a new upstream).
  * Returns 1 for media, 0 for anything else, or a negative RILL_ERR_*. The
  * message stays the caller's. */
-int rtmp_ingest(rill_source_t *s, const rtmp_msg_t *m, uint32_t ts_offset);
+int rtmp_ingest(source_t *s, const rtmp_msg_t *m, uint32_t ts_offset);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 #include "stream_pump.h"
 #include "rill_error.h"
 #include "rill_log.h"
-#include "rill_net.h"
+#include "net.h"
 #include "rill_time.h"
 #include "rtmp_chunk_headers.h"
 #include "rtmp_msg.h"
@@ -18,7 +18,7 @@
 #define IDLE_WAIT       (1000 * 1000LL)     /* nothing to send: re-check this often */
 #define MW_MSGS_WAIT_MS 100                 /* mw_msgs never holds messages longer */
 
-static int pump_init(stream_pump_t *p, rtmp_session_t *s, st_netfd_t fd, uint64_t *out_bytes, rill_consumer_t *co,
+static int pump_init(stream_pump_t *p, rtmp_session_t *s, st_netfd_t fd, uint64_t *out_bytes, consumer_t *co,
                      int mw_latency, int mw_msgs, uint32_t stream_id)
 {
     memset(p, 0, sizeof(*p));
@@ -44,13 +44,13 @@ static int pump_init(stream_pump_t *p, rtmp_session_t *s, st_netfd_t fd, uint64_
     return 0;
 }
 
-int stream_pump_init_rtmp(stream_pump_t *p, rtmp_session_t *s, rill_consumer_t *co, int mw_latency, int mw_msgs,
+int stream_pump_init_rtmp(stream_pump_t *p, rtmp_session_t *s, consumer_t *co, int mw_latency, int mw_msgs,
                           uint32_t stream_id)
 {
     return pump_init(p, s, s->fd, &s->out_bytes, co, mw_latency, mw_msgs, stream_id);
 }
 
-int stream_pump_init_flv(stream_pump_t *p, st_netfd_t fd, uint64_t *out_bytes, rill_consumer_t *co,
+int stream_pump_init_flv(stream_pump_t *p, st_netfd_t fd, uint64_t *out_bytes, consumer_t *co,
                          int mw_latency, int mw_msgs)
 {
     int rc = pump_init(p, NULL, fd, out_bytes, co, mw_latency, mw_msgs, 1);
@@ -66,7 +66,7 @@ static int write_iov(stream_pump_t *p, int n)
     p->writes++;
     size_t total = 0;
     for (int i = 0; i < n; i++) total += p->iov[i].iov_len;
-    if (st_writev(p->fd, p->iov, n, p->send_timeout) != (ssize_t)total) return rill_st_error();
+    if (st_writev(p->fd, p->iov, n, p->send_timeout) != (ssize_t)total) return net_st_error();
     *p->out_bytes += total;
     p->co->src->bytes_out += total;     /* the stream's send_bytes in the API */
     return 0;
@@ -195,7 +195,7 @@ int stream_pump_queue_bytes(stream_pump_t *p, const void *data, size_t len)
 
 int stream_pump_queue_headers(stream_pump_t *p)
 {
-    rill_source_t *s = p->co->src;
+    source_t *s = p->co->src;
     media_msg_t *hdrs[3] = { s->metadata, s->video_sh, s->audio_sh };
     for (int i = 0; i < 3; i++) {
         if (!hdrs[i]) continue;
@@ -207,7 +207,7 @@ int stream_pump_queue_headers(stream_pump_t *p)
 
 /* After a cut, video is dropped until a keyframe so the decoder never sees
  * frames that reference what was skipped. */
-static int skip_for_keyframe(rill_consumer_t *co, const media_msg_t *m)
+static int skip_for_keyframe(consumer_t *co, const media_msg_t *m)
 {
     if (!co->wait_keyframe || !media_is_video(m) || (m->flags & MEDIA_SEQ_HEADER)) return 0;
     if (media_is_keyframe(m)) {
@@ -219,8 +219,8 @@ static int skip_for_keyframe(rill_consumer_t *co, const media_msg_t *m)
 
 static void sync_cursor(stream_pump_t *p)
 {
-    rill_consumer_t *co = p->co;
-    rill_source_t *s = co->src;
+    consumer_t *co = p->co;
+    source_t *s = co->src;
     if (consumer_sync(co))
         rill_warn("%s fell behind %s/%s/%s: cut to keyframe (%llu cuts)", p->what, s->vhost, s->app, s->stream,
                   (unsigned long long)co->cuts);
@@ -235,8 +235,8 @@ static void sync_cursor(stream_pump_t *p)
  * player first). */
 static int send_all(stream_pump_t *p)
 {
-    rill_consumer_t *co = p->co;
-    rill_source_t *s = co->src;
+    consumer_t *co = p->co;
+    source_t *s = co->src;
     uint32_t epoch = s->epoch;
     sync_cursor(p);
     uint64_t end = s->ring.end;
@@ -263,7 +263,7 @@ static int read_incoming(stream_pump_t *p)
         char junk[512];
         ssize_t r = st_read(p->fd, junk, sizeof junk, 0);
         if (r == 0) return RILL_ERR_EOF;
-        if (r < 0) return errno == ETIME ? 0 : rill_st_error();
+        if (r < 0) return errno == ETIME ? 0 : net_st_error();
         return 0;
     }
     for (;;) {

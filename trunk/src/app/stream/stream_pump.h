@@ -28,7 +28,7 @@ struct stream_pump {
     rtmp_session_t *s;          /* RTMP framing; NULL for FLV */
     st_netfd_t fd;              /* the peer's socket */
     uint64_t *out_bytes;        /* where sent bytes are counted */
-    rill_consumer_t *co;
+    consumer_t *co;
     int mw_latency;             /* ms; 0 writes at once */
     int mw_msgs;                /* with mw_latency 0: smallest batch */
     uint32_t stream_id;         /* 1 uses the messages' shared headers */
@@ -49,10 +49,10 @@ struct stream_pump {
 };
 
 /* RTMP framing over an RTMP session. */
-int stream_pump_init_rtmp(stream_pump_t *p, rtmp_session_t *s, rill_consumer_t *co, int mw_latency, int mw_msgs,
+int stream_pump_init_rtmp(stream_pump_t *p, rtmp_session_t *s, consumer_t *co, int mw_latency, int mw_msgs,
                           uint32_t stream_id);
 /* FLV tags over a raw socket (the HTTP response headers already sent). */
-int stream_pump_init_flv(stream_pump_t *p, st_netfd_t fd, uint64_t *out_bytes, rill_consumer_t *co,
+int stream_pump_init_flv(stream_pump_t *p, st_netfd_t fd, uint64_t *out_bytes, consumer_t *co,
                          int mw_latency, int mw_msgs);
 void stream_pump_free(stream_pump_t *p);
 /* Queue the source's metadata and sequence headers (a new player's start). */

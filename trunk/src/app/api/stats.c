@@ -1,4 +1,4 @@
-#include "rill_stats.h"
+#include "stats.h"
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_proc.h"
@@ -6,21 +6,21 @@
 
 #include <string.h>
 
-void rill_stats_bytes(const session_env_t *env, uint64_t *in, uint64_t *out)
+void stats_bytes(const session_env_t *env, uint64_t *in, uint64_t *out)
 {
-    rill_clients_bytes(&env->clients, in, out);
+    clients_bytes(&env->clients, in, out);
     *in += edge_bytes_total(&env->edge);
     *out += forward_bytes_total(&env->fwd);
 }
 
-void rill_stats_sample(rill_stats_t *st, int64_t now)
+void stats_sample(stats_t *st, int64_t now)
 {
     session_env_t *env = st->env;
     uint64_t in, out;
-    rill_stats_bytes(env, &in, &out);
+    stats_bytes(env, &in, &out);
     rill_rate_sample(&st->rate, now, in, out);
-    for (rill_source_t *s = env->hub.sources; s; s = s->next) rill_rate_sample(&s->rate, now, s->bytes_in, s->bytes_out);
-    for (rill_client_t *c = env->clients.list; c; c = c->next)
+    for (source_t *s = env->hub.sources; s; s = s->next) rill_rate_sample(&s->rate, now, s->bytes_in, s->bytes_out);
+    for (client_t *c = env->clients.list; c; c = c->next)
         rill_rate_sample(&c->rate, now, c->in_bytes ? *c->in_bytes : 0, c->out_bytes ? *c->out_bytes : 0);
     rill_proc_t p;
     if (rill_proc_self(&p) == 0) {
@@ -32,15 +32,15 @@ void rill_stats_sample(rill_stats_t *st, int64_t now)
 
 static void stats_main(void *arg)
 {
-    rill_stats_t *st = arg;
+    stats_t *st = arg;
     rill_log_set_cid(rill_log_new_cid());
     while (!st->task.stop) {
-        st_usleep((st_utime_t)RILL_STATS_INTERVAL_MS * 1000);   /* the stop interrupt cuts this short */
-        if (!st->task.stop) rill_stats_sample(st, rill_now_ms());
+        st_usleep((st_utime_t)STATS_INTERVAL_MS * 1000);        /* the stop interrupt cuts this short */
+        if (!st->task.stop) stats_sample(st, rill_now_ms());
     }
 }
 
-int rill_stats_start(rill_stats_t *st, session_env_t *env)
+int stats_start(stats_t *st, session_env_t *env)
 {
     memset(st, 0, sizeof *st);
     st->env = env;
@@ -51,10 +51,10 @@ int rill_stats_start(rill_stats_t *st, session_env_t *env)
         st->cpu_ms = now;
         st->cpu_s = p.cpu_seconds;
     }
-    return rill_task_start(&st->task, stats_main, st, NULL);
+    return task_start(&st->task, stats_main, st, NULL);
 }
 
-void rill_stats_stop(rill_stats_t *st)
+void stats_stop(stats_t *st)
 {
-    rill_task_stop(&st->task);
+    task_stop(&st->task);
 }

@@ -1,9 +1,9 @@
 /* rill: arguments, signals, start-up. */
-#include "rill_config.h"
+#include "config.h"
 #include "rill_error.h"
 #include "rill_log.h"
-#include "rill_reload.h"
-#include "rill_server.h"
+#include "reload.h"
+#include "server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -74,7 +74,7 @@ static int write_pid(const char *path)
     return fclose(f);
 }
 
-static int reload_rpc(void *srv, char *err, size_t errlen) { return rill_reload(srv, err, errlen); }
+static int reload_rpc(void *srv, char *err, size_t errlen) { return reload_config(srv, err, errlen); }
 
 int main(int argc, char **argv)
 {
@@ -92,21 +92,21 @@ int main(int argc, char **argv)
     }
 
     char err[1024];
-    rill_config_t *conf = NULL;
-    if (rill_config_load(conf_path, &conf, err, sizeof err) != 0) {
+    config_t *conf = NULL;
+    if (config_load(conf_path, &conf, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
     if (test_only) {
         printf("rill: the configuration file %s syntax is ok\n", conf_path);
-        rill_config_free(conf);
+        config_free(conf);
         return 0;
     }
 
     rill_log_set_level(conf->log_level);
     if (conf->log_tank_file && rill_log_open_file(conf->log_file) != 0) {
         fprintf(stderr, "rill: cannot open log file %s: %s\n", conf->log_file, strerror(errno));
-        rill_config_free(conf);
+        config_free(conf);
         return 1;
     }
     if (conf->daemon && daemonize() != 0) {
@@ -140,11 +140,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     st_netfd_t sigfd = st_netfd_open(g_sig_pipe[0]);
 
-    rill_server_t srv;
-    if (rill_server_start(&srv, conf) != 0) {
+    server_t srv;
+    if (server_start(&srv, conf) != 0) {
         rill_error("start failed");
         st_netfd_close(sigfd);
-        rill_config_free(conf);
+        config_free(conf);
         return 1;
     }
     srv.view.reload = reload_rpc;   /* the API's rpc=reload, as SIGHUP */
@@ -166,16 +166,16 @@ int main(int argc, char **argv)
         if (sig != SIGHUP) break;
         char why[1024];
         rill_trace("signal %d: reloading %s", sig, srv.env.conf->path);
-        rill_reload(&srv, why, sizeof why);
+        reload_config(&srv, why, sizeof why);
     }
     rill_trace("signal %d: stopping", sig);
-    rill_server_stop(&srv);
+    server_stop(&srv);
     st_netfd_close(sigfd);
     close(g_sig_pipe[1]);
     if (conf->daemon) unlink(conf->pid_file);
     rill_trace("stopped");
-    rill_config_free(srv.env.conf);
-    rill_reload_free_retired();
+    config_free(srv.env.conf);
+    reload_free_retired();
     rill_log_close();
     return 0;
 }

@@ -3,7 +3,7 @@
  * is a directive SRS documents that rill does not implement yet: it is warned
  * about and ignored (with its block). Anything not in a table is refused, so
  * a typo never silently falls back to a default. */
-#include "rill_config.h"
+#include "config.h"
 #include "conf_parser.h"
 #include "http_mount.h"
 #include "http_url.h"
@@ -61,7 +61,7 @@
 #define UNSET (-1)
 
 typedef struct ctx {
-    rill_config_t *c;
+    config_t *c;
     char *err;
     size_t errlen;
 } ctx_t;
@@ -179,7 +179,7 @@ static int arg_path(ctx_t *x, const conf_directive_t *d, char **out)
 }
 
 /* "port", "ip:port" or "[ipv6]:port". */
-static int parse_listen(const char *s, rill_listen_t *l)
+static int parse_listen(const char *s, listen_conf_t *l)
 {
     const char *port = s;
     size_t iplen = 0;
@@ -244,7 +244,7 @@ static int walk(ctx_t *x, const conf_directive_t *block, const dir_spec_t *table
 /* ---- play { } and publish { } (the vhost is the object) ------------------ */
 
 static int play_gop_cache(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_onoff(x, d, &((rill_vhost_conf_t *)o)->gop_cache); }
+{ return arg_onoff(x, d, &((vhost_conf_t *)o)->gop_cache); }
 
 static int play_queue_length(ctx_t *x, const conf_directive_t *d, void *o)
 {
@@ -257,19 +257,19 @@ static int play_queue_length(ctx_t *x, const conf_directive_t *d, void *o)
         return fail(x, d, "%s '%s' is not a number", d->name, d->args[0]);
     if (v <= 0 || v > 3600)
         return fail(x, d, "%s '%s' is out of range (0..3600] seconds", d->name, d->args[0]);
-    ((rill_vhost_conf_t *)o)->queue_length = v;
+    ((vhost_conf_t *)o)->queue_length = v;
     return 0;
 }
 
 static int play_queue_bytes(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_bytes(x, d, 64 << 10, 1ull << 40, &((rill_vhost_conf_t *)o)->queue_bytes); }
+{ return arg_bytes(x, d, 64 << 10, 1ull << 40, &((vhost_conf_t *)o)->queue_bytes); }
 
 static int play_mw_latency(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_int(x, d, 0, MAX_MS, &((rill_vhost_conf_t *)o)->mw_latency); }
+{ return arg_int(x, d, 0, MAX_MS, &((vhost_conf_t *)o)->mw_latency); }
 
 static int play_mw_msgs(ctx_t *x, const conf_directive_t *d, void *o)
 {
-    rill_vhost_conf_t *v = o;
+    vhost_conf_t *v = o;
     int rc = arg_int(x, d, 0, 1000000, &v->mw_msgs);
     if (rc == 0 && v->mw_msgs > MAX_MW_MSGS) {
         /* SRS clamps too, so an SRS conf with a big value still loads. */
@@ -284,22 +284,22 @@ static int play_time_jitter(ctx_t *x, const conf_directive_t *d, void *o)
     int rc = need_args(x, d, 1);
     if (rc) return rc;
     const char *a = d->args[0];
-    int *tj = &((rill_vhost_conf_t *)o)->time_jitter;
-    if (strcmp(a, "full") == 0) *tj = RILL_JITTER_FULL;
-    else if (strcmp(a, "zero") == 0) *tj = RILL_JITTER_ZERO;
-    else if (strcmp(a, "off") == 0) *tj = RILL_JITTER_OFF;
+    int *tj = &((vhost_conf_t *)o)->time_jitter;
+    if (strcmp(a, "full") == 0) *tj = JITTER_FULL;
+    else if (strcmp(a, "zero") == 0) *tj = JITTER_ZERO;
+    else if (strcmp(a, "off") == 0) *tj = JITTER_OFF;
     else return fail(x, d, "%s '%s' must be full, zero or off", d->name, a);
     return 0;
 }
 
 static int play_send_buffer(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_int(x, d, 4096, 16 * 1024 * 1024, &((rill_vhost_conf_t *)o)->send_buffer); }
+{ return arg_int(x, d, 4096, 16 * 1024 * 1024, &((vhost_conf_t *)o)->send_buffer); }
 
 static int publish_firstpkt(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_int(x, d, 1, MAX_MS, &((rill_vhost_conf_t *)o)->firstpkt_timeout); }
+{ return arg_int(x, d, 1, MAX_MS, &((vhost_conf_t *)o)->firstpkt_timeout); }
 
 static int publish_normal(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_int(x, d, 1, MAX_MS, &((rill_vhost_conf_t *)o)->normal_timeout); }
+{ return arg_int(x, d, 1, MAX_MS, &((vhost_conf_t *)o)->normal_timeout); }
 
 static const dir_spec_t play_dirs[] = {
     { "gop_cache", play_gop_cache, 0 },
@@ -349,21 +349,21 @@ static int vhost_publish(ctx_t *x, const conf_directive_t *d, void *o)
 }
 
 static int vhost_enabled(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_onoff(x, d, &((rill_vhost_conf_t *)o)->enabled); }
+{ return arg_onoff(x, d, &((vhost_conf_t *)o)->enabled); }
 
 static int vhost_chunk_size(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_int(x, d, 128, 65536, &((rill_vhost_conf_t *)o)->chunk_size); }
+{ return arg_int(x, d, 128, 65536, &((vhost_conf_t *)o)->chunk_size); }
 
 static int vhost_tcp_nodelay(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_onoff(x, d, &((rill_vhost_conf_t *)o)->tcp_nodelay); }
+{ return arg_onoff(x, d, &((vhost_conf_t *)o)->tcp_nodelay); }
 
 static int vhost_min_latency(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_onoff(x, d, &((rill_vhost_conf_t *)o)->min_latency); }
+{ return arg_onoff(x, d, &((vhost_conf_t *)o)->min_latency); }
 
 /* ---- forward { } and cluster { } -------------------------------------------- */
 
-/* "host[:port]" -> rill_dest_t, resolving host once, now (load time). */
-static int parse_dest(const char *s, rill_dest_t *d)
+/* "host[:port]" -> dest_t, resolving host once, now (load time). */
+static int parse_dest(const char *s, dest_t *d)
 {
     memset(d, 0, sizeof *d);
     d->port = 1935;
@@ -389,11 +389,11 @@ static int parse_dest(const char *s, rill_dest_t *d)
     return 0;
 }
 
-static int arg_dests(ctx_t *x, const conf_directive_t *d, rill_dest_t **out, int *n)
+static int arg_dests(ctx_t *x, const conf_directive_t *d, dest_t **out, int *n)
 {
     if (d->has_block) return fail(x, d, "directive '%s' takes no block", d->name);
     if (d->nargs < 1) return fail(x, d, "directive '%s' needs at least 1 host[:port]", d->name);
-    rill_dest_t *a = calloc((size_t)d->nargs, sizeof *a);
+    dest_t *a = calloc((size_t)d->nargs, sizeof *a);
     if (!a) return RILL_ERR_NOMEM;
     for (int i = 0; i < d->nargs; i++) {
         int r = parse_dest(d->args[i], &a[i]);
@@ -417,7 +417,7 @@ static int arg_url(ctx_t *x, const conf_directive_t *d, char **out)
     return arg_path(x, d, out);
 }
 
-#define VH(o) ((rill_vhost_conf_t *)(o))
+#define VH(o) ((vhost_conf_t *)(o))
 
 static int fwd_enabled(ctx_t *x, const conf_directive_t *d, void *o) { return arg_onoff(x, d, &VH(o)->forward_enabled); }
 static int fwd_destination(ctx_t *x, const conf_directive_t *d, void *o)
@@ -553,12 +553,12 @@ static int hook_dir(ctx_t *x, const conf_directive_t *d, void *o, int which)
 { return arg_hook_urls(x, d, &VH(o)->hooks[which], &VH(o)->nhooks[which]); }
 static int hk_enabled(ctx_t *x, const conf_directive_t *d, void *o) { return arg_onoff(x, d, &VH(o)->hooks_enabled); }
 static int hk_timeout(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 10, 600000, &VH(o)->hooks_timeout); }
-static int hk_connect(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, RILL_HOOK_CONNECT); }
-static int hk_close(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, RILL_HOOK_CLOSE); }
-static int hk_publish(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, RILL_HOOK_PUBLISH); }
-static int hk_unpublish(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, RILL_HOOK_UNPUBLISH); }
-static int hk_play(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, RILL_HOOK_PLAY); }
-static int hk_stop(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, RILL_HOOK_STOP); }
+static int hk_connect(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, HOOK_CONNECT); }
+static int hk_close(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, HOOK_CLOSE); }
+static int hk_publish(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, HOOK_PUBLISH); }
+static int hk_unpublish(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, HOOK_UNPUBLISH); }
+static int hk_play(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, HOOK_PLAY); }
+static int hk_stop(ctx_t *x, const conf_directive_t *d, void *o) { return hook_dir(x, d, o, HOOK_STOP); }
 
 static const dir_spec_t hooks_dirs[] = {
     { "enabled", hk_enabled, 0 },
@@ -616,16 +616,16 @@ static const dir_spec_t vhost_dirs[] = {
 };
 
 /* Append a vhost with its defaults; UNSET ones are resolved by finish(). */
-static rill_vhost_conf_t *vhost_add(rill_config_t *c, const char *name, const char *file, int line)
+static vhost_conf_t *vhost_add(config_t *c, const char *name, const char *file, int line)
 {
-    rill_vhost_conf_t *a = realloc(c->vhosts, sizeof *a * (size_t)(c->nvhosts + 1));
+    vhost_conf_t *a = realloc(c->vhosts, sizeof *a * (size_t)(c->nvhosts + 1));
     if (!a) return NULL;
     c->vhosts = a;
-    rill_vhost_conf_t *v = &c->vhosts[c->nvhosts];
-    *v = (rill_vhost_conf_t){
+    vhost_conf_t *v = &c->vhosts[c->nvhosts];
+    *v = (vhost_conf_t){
         .enabled = 1, .chunk_size = UNSET, .gop_cache = 1, .queue_length = DEF_QUEUE_LENGTH,
         .queue_bytes = DEF_QUEUE_BYTES,
-        .mw_latency = UNSET, .mw_msgs = UNSET, .time_jitter = RILL_JITTER_FULL,
+        .mw_latency = UNSET, .mw_msgs = UNSET, .time_jitter = JITTER_FULL,
         .send_buffer = DEF_SEND_BUFFER, .firstpkt_timeout = DEF_FIRSTPKT_TIMEOUT,
         .normal_timeout = DEF_NORMAL_TIMEOUT, .file = file, .line = line,
         .forward_backoff_min = DEF_BACKOFF_MIN, .forward_backoff_max = DEF_BACKOFF_MAX,
@@ -644,7 +644,7 @@ static rill_vhost_conf_t *vhost_add(rill_config_t *c, const char *name, const ch
 
 static int top_vhost(ctx_t *x, const conf_directive_t *d, void *o)
 {
-    rill_config_t *c = x->c;
+    config_t *c = x->c;
     int rc = need_block(x, d, 1);
     if (rc) return rc;
     if (!d->args[0][0]) return fail(x, d, "vhost name must not be empty");
@@ -653,7 +653,7 @@ static int top_vhost(ctx_t *x, const conf_directive_t *d, void *o)
             return fail(x, d, "vhost '%s' is duplicate (first at %s:%d)", d->args[0], c->vhosts[i].file,
                         c->vhosts[i].line);
 
-    rill_vhost_conf_t *v = vhost_add(c, d->args[0], d->file, d->line);
+    vhost_conf_t *v = vhost_add(c, d->args[0], d->file, d->line);
     if (!v) return RILL_ERR_NOMEM;
     return walk(x, d, vhost_dirs, v);
 }
@@ -661,37 +661,37 @@ static int top_vhost(ctx_t *x, const conf_directive_t *d, void *o)
 /* ---- http_server { } and http_api { } ------------------------------------ */
 
 static int http_enabled(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_onoff(x, d, &((rill_http_conf_t *)o)->enabled); }
+{ return arg_onoff(x, d, &((http_conf_t *)o)->enabled); }
 
 static int http_crossdomain(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_onoff(x, d, &((rill_http_conf_t *)o)->crossdomain); }
+{ return arg_onoff(x, d, &((http_conf_t *)o)->crossdomain); }
 
 static int http_listen(ctx_t *x, const conf_directive_t *d, void *o)
 {
     int rc = need_args(x, d, 1);
     if (rc) return rc;
-    if (parse_listen(d->args[0], &((rill_http_conf_t *)o)->listen))
+    if (parse_listen(d->args[0], &((http_conf_t *)o)->listen))
         return fail(x, d, "listen '%s' is not [ip:]port with a port in 1..65535", d->args[0]);
     return 0;
 }
 
 static int http_dir(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_path(x, d, &((rill_http_conf_t *)o)->dir); }
+{ return arg_path(x, d, &((http_conf_t *)o)->dir); }
 
 static int http_header_timeout(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_int(x, d, 100, MAX_MS, &((rill_http_conf_t *)o)->header_timeout); }
+{ return arg_int(x, d, 100, MAX_MS, &((http_conf_t *)o)->header_timeout); }
 
 static int http_keepalive_timeout(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_int(x, d, 100, MAX_MS, &((rill_http_conf_t *)o)->keepalive_timeout); }
+{ return arg_int(x, d, 100, MAX_MS, &((http_conf_t *)o)->keepalive_timeout); }
 
 static int auth_enabled(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_onoff(x, d, &((rill_http_conf_t *)o)->auth); }
+{ return arg_onoff(x, d, &((http_conf_t *)o)->auth); }
 
 static int auth_username(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_path(x, d, &((rill_http_conf_t *)o)->username); }
+{ return arg_path(x, d, &((http_conf_t *)o)->username); }
 
 static int auth_password(ctx_t *x, const conf_directive_t *d, void *o)
-{ return arg_path(x, d, &((rill_http_conf_t *)o)->password); }
+{ return arg_path(x, d, &((http_conf_t *)o)->password); }
 
 static const dir_spec_t auth_dirs[] = {
     { "enabled", auth_enabled, 0 },
@@ -728,7 +728,7 @@ static const dir_spec_t http_api_dirs[] = {
     { NULL, NULL, 0 }
 };
 
-static int http_block(ctx_t *x, const conf_directive_t *d, const dir_spec_t *table, rill_http_conf_t *h)
+static int http_block(ctx_t *x, const conf_directive_t *d, const dir_spec_t *table, http_conf_t *h)
 {
     int rc = need_block(x, d, 0);
     if (rc) return rc;
@@ -750,7 +750,7 @@ static int top_http_api(ctx_t *x, const conf_directive_t *d, void *o)
  * The directive may repeat. */
 static int top_listen(ctx_t *x, const conf_directive_t *d, void *o)
 {
-    rill_config_t *c = x->c;
+    config_t *c = x->c;
     if (d->has_block) return fail(x, d, "directive 'listen' takes no block");
     int naddr = d->nargs, proxy = 0;
     if (naddr > 0 && strcmp(d->args[naddr - 1], "proxy_protocol") == 0) {
@@ -758,7 +758,7 @@ static int top_listen(ctx_t *x, const conf_directive_t *d, void *o)
         naddr--;
     }
     if (naddr < 1) return fail(x, d, "directive 'listen' needs at least 1 argument");
-    rill_listen_t *l = calloc((size_t)naddr, sizeof *l);
+    listen_conf_t *l = calloc((size_t)naddr, sizeof *l);
     if (!l) return RILL_ERR_NOMEM;
     for (int i = 0; i < naddr; i++) {
         if (parse_listen(d->args[i], &l[i])) {
@@ -769,7 +769,7 @@ static int top_listen(ctx_t *x, const conf_directive_t *d, void *o)
     }
     /* Several listen directives add up: e.g. one with proxy_protocol for a
      * balancer and one without for direct clients. */
-    rill_listen_t *all = realloc(c->listens, sizeof *all * (size_t)(c->nlistens + naddr));
+    listen_conf_t *all = realloc(c->listens, sizeof *all * (size_t)(c->nlistens + naddr));
     if (!all) {
         free(l);
         return RILL_ERR_NOMEM;
@@ -853,21 +853,21 @@ static const dir_spec_t top_dirs[] = {
 
 /* ---- building and lookup ------------------------------------------------ */
 
-static rill_config_t *config_new(const char *path)
+static config_t *config_new(const char *path)
 {
-    rill_config_t *c = calloc(1, sizeof *c);
+    config_t *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->path = strdup(path);
     c->pid_file = strdup(DEF_PID_FILE);
     c->log_file = strdup(DEF_LOG_FILE);
-    if (!c->path || !c->pid_file || !c->log_file) { rill_config_free(c); return NULL; }
+    if (!c->path || !c->pid_file || !c->log_file) { config_free(c); return NULL; }
     c->max_connections = DEF_MAX_CONNECTIONS;
     c->input_budget = DEF_INPUT_BUDGET;
     c->daemon = 0;
     c->log_tank_file = 0;
     c->log_level = RILL_LOG_TRACE;
     c->chunk_size = DEF_CHUNK_SIZE;
-    rill_http_conf_t *h[2] = { &c->http_server, &c->http_api };
+    http_conf_t *h[2] = { &c->http_server, &c->http_api };
     for (int i = 0; i < 2; i++) {
         strcpy(h[i]->listen.ip, "0.0.0.0");
         h[i]->crossdomain = 1;
@@ -877,13 +877,13 @@ static rill_config_t *config_new(const char *path)
     c->http_server.listen.port = DEF_HTTP_SERVER_PORT;
     c->http_api.listen.port = DEF_HTTP_API_PORT;
     c->http_server.dir = strdup(DEF_HTTP_DIR);
-    if (!c->http_server.dir) { rill_config_free(c); return NULL; }
+    if (!c->http_server.dir) { config_free(c); return NULL; }
     return c;
 }
 
 /* Two listens that would fight over one port: same port, and the same ip or
  * a wildcard on either side. */
-static int listens_clash(const rill_listen_t *a, const rill_listen_t *b)
+static int listens_clash(const listen_conf_t *a, const listen_conf_t *b)
 {
     if (a->port != b->port) return 0;
     return strcmp(a->ip, b->ip) == 0 || strcmp(a->ip, "0.0.0.0") == 0 || strcmp(b->ip, "0.0.0.0") == 0;
@@ -892,15 +892,15 @@ static int listens_clash(const rill_listen_t *a, const rill_listen_t *b)
 /* The http blocks are checked once the whole file is read: auth needs both
  * names, and ports must not clash with RTMP or with each other (an equal
  * http_server/http_api listen is fine: they share one listener). */
-static int check_http(rill_config_t *c, char *err, size_t errlen)
+static int check_http(config_t *c, char *err, size_t errlen)
 {
-    const rill_http_conf_t *api = &c->http_api, *hs = &c->http_server;
+    const http_conf_t *api = &c->http_api, *hs = &c->http_server;
     if (api->enabled && api->auth && (!api->username || !api->password)) {
         snprintf(err, errlen, "%s:%d: http_api auth is enabled without a username and a password", api->file,
                  api->line);
         return RILL_ERR_CONF;
     }
-    const rill_http_conf_t *h[2] = { hs, api };
+    const http_conf_t *h[2] = { hs, api };
     const char *names[2] = { "http_server", "http_api" };
     for (int i = 0; i < 2; i++) {
         if (!h[i]->enabled) continue;
@@ -924,7 +924,7 @@ static int check_http(rill_config_t *c, char *err, size_t errlen)
 }
 
 /* Fill in what the file left unset and whose default depends on others. */
-static int finish(rill_config_t *c, const char *path, char *err, size_t errlen)
+static int finish(config_t *c, const char *path, char *err, size_t errlen)
 {
     if (c->nlistens == 0) {
         c->listens = calloc(1, sizeof *c->listens);
@@ -941,7 +941,7 @@ static int finish(rill_config_t *c, const char *path, char *err, size_t errlen)
         if (!vhost_add(c, DEFAULT_VHOST, file, 0)) return RILL_ERR_NOMEM;
     }
     for (int i = 0; i < c->nvhosts; i++) {
-        rill_vhost_conf_t *v = &c->vhosts[i];
+        vhost_conf_t *v = &c->vhosts[i];
         if (v->chunk_size == UNSET) v->chunk_size = c->chunk_size;
         /* min_latency trades throughput for latency: no merged-write wait. */
         if (v->mw_latency == UNSET) v->mw_latency = v->min_latency ? 0 : DEF_MW_LATENCY;
@@ -956,9 +956,9 @@ static int finish(rill_config_t *c, const char *path, char *err, size_t errlen)
     return 0;
 }
 
-static int build(conf_directive_t *root, const char *path, rill_config_t **out, char *err, size_t errlen)
+static int build(conf_directive_t *root, const char *path, config_t **out, char *err, size_t errlen)
 {
-    rill_config_t *c = config_new(path);
+    config_t *c = config_new(path);
     if (!c) { conf_free(root); return RILL_ERR_NOMEM; }
     /* Take the file names: vhost->file points into them after the tree is gone. */
     c->files = root->files;
@@ -973,14 +973,14 @@ static int build(conf_directive_t *root, const char *path, rill_config_t **out, 
     conf_free(root);
     if (rc) {
         if (rc == RILL_ERR_NOMEM && err && errlen) snprintf(err, errlen, "%s: out of memory", path);
-        rill_config_free(c);
+        config_free(c);
         return rc;
     }
     *out = c;
     return 0;
 }
 
-int rill_config_load(const char *path, rill_config_t **out, char *err, size_t errlen)
+int config_load(const char *path, config_t **out, char *err, size_t errlen)
 {
     conf_directive_t *root;
     *out = NULL;
@@ -988,7 +988,7 @@ int rill_config_load(const char *path, rill_config_t **out, char *err, size_t er
     return rc ? rc : build(root, path, out, err, errlen);
 }
 
-int rill_config_load_string(const char *text, const char *name, rill_config_t **out,
+int config_load_string(const char *text, const char *name, config_t **out,
                             char *err, size_t errlen)
 {
     conf_directive_t *root;
@@ -998,18 +998,18 @@ int rill_config_load_string(const char *text, const char *name, rill_config_t **
     return rc ? rc : build(root, name, out, err, errlen);
 }
 
-void rill_config_free(rill_config_t *c)
+void config_free(config_t *c)
 {
     if (!c) return;
     for (int i = 0; i < c->nvhosts; i++) {
-        rill_vhost_conf_t *v = &c->vhosts[i];
+        vhost_conf_t *v = &c->vhosts[i];
         free(v->name);
         free(v->forward_dests);
         free(v->forward_backend);
         free(v->origins);
         free(v->publish_origins);
         free(v->http_remux_mount);
-        for (int k = 0; k < RILL_HOOK_COUNT; k++) {
+        for (int k = 0; k < HOOK_COUNT; k++) {
             for (int j = 0; j < v->nhooks[k]; j++) free(v->hooks[k][j]);
             free(v->hooks[k]);
         }
@@ -1018,7 +1018,7 @@ void rill_config_free(rill_config_t *c)
     for (int i = 0; i < c->nfiles; i++) free(c->files[i]);
     free(c->files);
     free(c->listens);
-    rill_http_conf_t *h[2] = { &c->http_server, &c->http_api };
+    http_conf_t *h[2] = { &c->http_server, &c->http_api };
     for (int i = 0; i < 2; i++) {
         free(h[i]->dir);
         free(h[i]->username);
@@ -1030,11 +1030,11 @@ void rill_config_free(rill_config_t *c)
     free(c);
 }
 
-const rill_vhost_conf_t *rill_config_vhost(const rill_config_t *c, const char *name)
+const vhost_conf_t *config_vhost(const config_t *c, const char *name)
 {
-    const rill_vhost_conf_t *def = NULL;
+    const vhost_conf_t *def = NULL;
     for (int i = 0; i < c->nvhosts; i++) {
-        const rill_vhost_conf_t *v = &c->vhosts[i];
+        const vhost_conf_t *v = &c->vhosts[i];
         if (name && strcmp(v->name, name) == 0) return v->enabled ? v : NULL;
         if (strcmp(v->name, DEFAULT_VHOST) == 0) def = v;
     }

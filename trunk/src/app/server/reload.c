@@ -1,7 +1,7 @@
-#include "rill_reload.h"
+#include "reload.h"
 #include "rill_error.h"
 #include "rill_log.h"
-#include "rill_server.h"
+#include "server.h"
 #include "rtmp_session.h"
 
 #include <stdio.h>
@@ -12,7 +12,7 @@
  * started with, so a replaced config is kept until exit. A reload is an
  * operator's action: this list stays short. */
 typedef struct retired {
-    rill_config_t *conf;
+    config_t *conf;
     struct retired *next;
 } retired_t;
 
@@ -22,7 +22,7 @@ static int same_str(const char *a, const char *b) { return !strcmp(a ? a : "", b
 
 /* What the HTTP side read at start that a reload changes now: the files'
  * dir (the next request on) and the API's credentials (read per request). */
-static void apply_http(rill_server_t *srv, const rill_config_t *old, const rill_config_t *nw)
+static void apply_http(server_t *srv, const config_t *old, const config_t *nw)
 {
     http_static_t *files = srv->http.files;
     if (files && nw->http_server.enabled && !same_str(http_static_dir(files), nw->http_server.dir)) {
@@ -31,20 +31,20 @@ static void apply_http(rill_server_t *srv, const rill_config_t *old, const rill_
         else
             rill_warn("reload: out of memory: http_server keeps dir %s", http_static_dir(files));
     }
-    const rill_http_conf_t *oa = &old->http_api, *na = &nw->http_api;
+    const http_conf_t *oa = &old->http_api, *na = &nw->http_api;
     if (srv->http.api_routes && (oa->auth != na->auth || oa->enabled != na->enabled ||
                                  !same_str(oa->username, na->username) || !same_str(oa->password, na->password)))
         rill_trace("reload: http_api %s from the next request", !na->enabled ? "answers 404 (disabled)" :
                    na->auth ? "asks for the new credentials" : "asks for no credentials");
 }
 
-static int same_listen(const rill_listen_t *a, const rill_listen_t *b)
+static int same_listen(const listen_conf_t *a, const listen_conf_t *b)
 {
     return a->port == b->port && a->proxy_protocol == b->proxy_protocol && !strcmp(a->ip, b->ip);
 }
 
 /* What a reload cannot change while running: say so rather than pretend. */
-static void warn_restart_only(const rill_config_t *old, const rill_config_t *nw)
+static void warn_restart_only(const config_t *old, const config_t *nw)
 {
     int same = old->nlistens == nw->nlistens;
     for (int i = 0; same && i < old->nlistens; i++) same = same_listen(&old->listens[i], &nw->listens[i]);
@@ -53,7 +53,7 @@ static void warn_restart_only(const rill_config_t *old, const rill_config_t *nw)
         !same_listen(&old->http_server.listen, &nw->http_server.listen) ||
         !same_listen(&old->http_api.listen, &nw->http_api.listen))
         rill_warn("reload: http_server/http_api listen changed; it takes effect at the next restart");
-    const rill_http_conf_t *oh = &old->http_server, *nh = &nw->http_server;
+    const http_conf_t *oh = &old->http_server, *nh = &nw->http_server;
     if (oh->crossdomain != nh->crossdomain || old->http_api.crossdomain != nw->http_api.crossdomain ||
         oh->header_timeout != nh->header_timeout || oh->keepalive_timeout != nh->keepalive_timeout ||
         old->max_connections != nw->max_connections)
@@ -63,18 +63,18 @@ static void warn_restart_only(const rill_config_t *old, const rill_config_t *nw)
         rill_warn("reload: daemon and srs_log_tank take effect at the next restart");
 }
 
-int rill_reload(rill_server_t *srv, char *err, size_t errlen)
+int reload_config(server_t *srv, char *err, size_t errlen)
 {
-    rill_config_t *old = srv->env.conf;
-    rill_config_t *nw = NULL;
-    int rc = rill_config_load(old->path, &nw, err, errlen);
+    config_t *old = srv->env.conf;
+    config_t *nw = NULL;
+    int rc = config_load(old->path, &nw, err, errlen);
     if (rc) {
         rill_error("reload refused, the running config stays: %s", err);
         return rc;
     }
     retired_t *r = calloc(1, sizeof *r);
     if (!r) {
-        rill_config_free(nw);
+        config_free(nw);
         snprintf(err, errlen, "%s: out of memory", old->path);
         return RILL_ERR_NOMEM;
     }
@@ -95,12 +95,12 @@ int rill_reload(rill_server_t *srv, char *err, size_t errlen)
     return 0;
 }
 
-void rill_reload_free_retired(void)
+void reload_free_retired(void)
 {
     while (g_retired) {
         retired_t *r = g_retired;
         g_retired = r->next;
-        rill_config_free(r->conf);
+        config_free(r->conf);
         free(r);
     }
 }

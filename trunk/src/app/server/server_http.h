@@ -1,7 +1,7 @@
 /* The HTTP side of the server, from the config: http_server { } (static
  * files; HTTP-FLV next) and http_api { } on one or two listeners. */
-#ifndef RILL_HTTP_H
-#define RILL_HTTP_H
+#ifndef SERVER_HTTP_H
+#define SERVER_HTTP_H
 
 #include "api_view.h"
 #include "http_api.h"
@@ -12,19 +12,19 @@
 extern "C" {
 #endif
 
-typedef struct rill_http {
+typedef struct server_http {
     http_server_t *server;      /* http_server's listener; NULL when off */
     http_server_t *api;         /* http_api's listener: == server when they share a listen; NULL when off */
     http_static_t *files;       /* the "/" route on server */
     http_api_t *api_routes;
-} rill_http_t;
+} server_http_t;
 
 /* Build, route and start what env->conf enables; the listeners go into
  * view->http_server and view->http_api. On error nothing is left
  * running (and the error was logged). */
-int rill_http_start(rill_http_t *h, session_env_t *env, api_view_t *view);
+int server_http_start(server_http_t *h, session_env_t *env, api_view_t *view);
 /* Stop both listeners and every HTTP connection; free everything. */
-void rill_http_stop(rill_http_t *h);
+void server_http_stop(server_http_t *h);
 
 #ifdef __cplusplus
 }

@@ -1,18 +1,18 @@
 /* One lifecycle for every long-lived coroutine: start with an owner,
  * interrupt, join; after the join the owner frees what the coroutine held.
  *
- *   rill_task_start(&f->task, body, f)     // joinable coroutine
- *   rill_task_stop(&f->task)                // stop flag, st_thread_interrupt, join
+ *   task_start(&f->task, body, f)     // joinable coroutine
+ *   task_stop(&f->task)                // stop flag, st_thread_interrupt, join
  *
  * The body checks *task.stopp after every call that can block (an
  * interrupted st_* call returns EINTR) and returns; it never frees its own
  * record. A kind whose coroutines also end on their own (connections, edge
- * pulls, hook jobs) lives in a rill_tasks_t group: a coroutine that ends
+ * pulls, hook jobs) lives in a tasks_t group: a coroutine that ends
  * is joined by the group's reaper, which then calls the owner's release();
- * rill_tasks_stop() interrupts every member at once, then joins each one in
+ * tasks_stop() interrupts every member at once, then joins each one in
  * turn (the total wait is the slowest one's, not the sum). */
-#ifndef RILL_TASK_H
-#define RILL_TASK_H
+#ifndef TASK_H
+#define TASK_H
 
 #include <st.h>
 
@@ -20,53 +20,53 @@
 extern "C" {
 #endif
 
-typedef struct rill_task rill_task_t;
-typedef struct rill_tasks rill_tasks_t;
-typedef void (*rill_task_fn)(void *arg);
+typedef struct task task_t;
+typedef struct tasks tasks_t;
+typedef void (*task_fn)(void *arg);
 
-struct rill_task {
+struct task {
     st_thread_t thread;         /* joinable; NULL when not running */
     int stop;                   /* the default stop flag */
     int *stopp;                 /* what interrupt sets: &stop, or a flag the body already checks */
     int ended;                  /* the body returned: waiting for the join */
-    rill_task_fn body;
+    task_fn body;
     void *arg;
     /* in a group only */
-    rill_tasks_t *group;
+    tasks_t *group;
     void (*release)(void *arg); /* the owner's cleanup after the join (frees arg) */
-    rill_task_t *prev, *next;
+    task_t *prev, *next;
 };
 
 /* Start body(arg) in a joinable coroutine. stopp: the flag interrupt sets
  * (NULL: t->stop). 0 or RILL_ERR_NOMEM (nothing started). */
-int rill_task_start(rill_task_t *t, rill_task_fn body, void *arg, int *stopp);
+int task_start(task_t *t, task_fn body, void *arg, int *stopp);
 /* Ask it to stop: set the flag, interrupt what it blocks in. Never yields. */
-void rill_task_interrupt(rill_task_t *t);
+void task_interrupt(task_t *t);
 /* Wait until the body returned (yields). An interrupt of the caller does not
  * cut the wait short: the record must not be freed while the body runs. */
-void rill_task_join(rill_task_t *t);
+void task_join(task_t *t);
 /* interrupt + join; a task never started (thread NULL) is a no-op. */
-void rill_task_stop(rill_task_t *t);
+void task_stop(task_t *t);
 
-struct rill_tasks {
+struct tasks {
     const char *name;           /* for logs: "rtmp connections", ... */
-    rill_task_t *list;          /* running members */
+    task_t *list;               /* running members */
     int count;
-    rill_task_t *done;          /* ended members the reaper has not joined yet */
+    task_t *done;               /* ended members the reaper has not joined yet */
     int ndone;
-    int closing;                /* rill_tasks_stop under way: no new members */
+    int closing;                /* tasks_stop under way: no new members */
     st_cond_t ended;            /* a member's body returned (made with the first member) */
     st_thread_t reaper;         /* joins ended members; NULL until the first member */
 };
 
 /* No allocation: the reaper starts with the first member. 0. */
-int rill_tasks_init(rill_tasks_t *g, const char *name);
+int tasks_init(tasks_t *g, const char *name);
 /* Start a member; release(arg) runs after it is joined (by the reaper, or by
- * rill_tasks_stop). On error nothing started and release is not called. */
-int rill_tasks_start(rill_tasks_t *g, rill_task_t *t, rill_task_fn body, void *arg, int *stopp,
+ * tasks_stop). On error nothing started and release is not called. */
+int tasks_start(tasks_t *g, task_t *t, task_fn body, void *arg, int *stopp,
                      void (*release)(void *arg));
 /* Interrupt every member; join and release each; stop the reaper. */
-void rill_tasks_stop(rill_tasks_t *g);
+void tasks_stop(tasks_t *g);
 
 #ifdef __cplusplus
 }

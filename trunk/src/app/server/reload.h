@@ -6,8 +6,8 @@
  * running keep the settings they started with. What only a restart can
  * change (listens, HTTP timeouts) is logged as a warning. A file with an error is refused with
  * FILE:LINE: reason and the running config stays. */
-#ifndef RILL_RELOAD_H
-#define RILL_RELOAD_H
+#ifndef RELOAD_H
+#define RELOAD_H
 
 #include <stddef.h>
 
@@ -15,12 +15,12 @@
 extern "C" {
 #endif
 
-struct rill_server;
+struct server;
 
 /* 0, or RILL_ERR_CONF with the reason in err. */
-int rill_reload(struct rill_server *srv, char *err, size_t errlen);
+int reload_config(struct server *srv, char *err, size_t errlen);
 /* Free the configs replaced by reloads (at exit, once nothing runs). */
-void rill_reload_free_retired(void);
+void reload_free_retired(void);
 
 #ifdef __cplusplus
 }

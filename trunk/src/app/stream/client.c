@@ -1,9 +1,9 @@
-#include "rill_client.h"
+#include "client.h"
 #include "rill_error.h"
 
 #include <stddef.h>
 
-void rill_clients_add(rill_clients_t *r, rill_client_t *c)
+void clients_add(clients_t *r, client_t *c)
 {
     rill_rate_init(&c->rate, c->start_ms);
     c->prev = NULL;
@@ -13,7 +13,7 @@ void rill_clients_add(rill_clients_t *r, rill_client_t *c)
     r->count++;
 }
 
-void rill_clients_remove(rill_clients_t *r, rill_client_t *c)
+void clients_remove(clients_t *r, client_t *c)
 {
     if (c->prev) c->prev->next = c->next;
     else if (r->list == c) r->list = c->next;
@@ -28,10 +28,10 @@ void rill_clients_remove(rill_clients_t *r, rill_client_t *c)
     if (c->err && c->err != RILL_ERR_EOF && c->err != RILL_ERR_INTERRUPTED) r->errors++;
 }
 
-void rill_clients_bytes(const rill_clients_t *r, uint64_t *in, uint64_t *out)
+void clients_bytes(const clients_t *r, uint64_t *in, uint64_t *out)
 {
     uint64_t i = r->closed_in, o = r->closed_out;
-    for (const rill_client_t *c = r->list; c; c = c->next) {
+    for (const client_t *c = r->list; c; c = c->next) {
         i += c->in_bytes ? *c->in_bytes : 0;
         o += c->out_bytes ? *c->out_bytes : 0;
     }
@@ -39,25 +39,25 @@ void rill_clients_bytes(const rill_clients_t *r, uint64_t *in, uint64_t *out)
     *out = o;
 }
 
-rill_client_t *rill_clients_find(const rill_clients_t *r, uint32_t id)
+client_t *clients_find(const clients_t *r, uint32_t id)
 {
-    for (rill_client_t *c = r->list; c; c = c->next)
+    for (client_t *c = r->list; c; c = c->next)
         if (c->id == id) return c;
     return NULL;
 }
 
-void rill_client_kick(rill_client_t *c)
+void client_kick(client_t *c)
 {
     c->stop = 1;
     if (c->thread) st_thread_interrupt(c->thread);
 }
 
-const char *rill_client_type_name(int type)
+const char *client_type_name(int type)
 {
     switch (type) {
-    case RILL_CLIENT_PUBLISH: return "publish";
-    case RILL_CLIENT_PLAY: return "play";
-    case RILL_CLIENT_FLV: return "flv";
+    case CLIENT_PUBLISH: return "publish";
+    case CLIENT_PLAY: return "play";
+    case CLIENT_FLV: return "flv";
     }
     return "rtmp";
 }

@@ -1,20 +1,20 @@
-#include "rill_task.h"
+#include "task.h"
 #include "rill_error.h"
 #include "rill_log.h"
 
 #include <errno.h>
 #include <string.h>
 
-static void unlink_member(rill_tasks_t *g, rill_task_t *t);
+static void unlink_member(tasks_t *g, task_t *t);
 
 static void *trampoline(void *arg)
 {
-    rill_task_t *t = arg;
+    task_t *t = arg;
     t->body(t->arg);
     /* No yield from here to the thread's end: the reaper sees it ended
      * only once it is a zombie or about to be one. */
     t->ended = 1;
-    rill_tasks_t *g = t->group;
+    tasks_t *g = t->group;
     if (g) {
         /* from the running members to the ended ones: the reaper needs no walk */
         unlink_member(g, t);
@@ -26,7 +26,7 @@ static void *trampoline(void *arg)
     return NULL;
 }
 
-static int start(rill_task_t *t, rill_task_fn body, void *arg, int *stopp)
+static int start(task_t *t, task_fn body, void *arg, int *stopp)
 {
     t->stop = 0;
     t->stopp = stopp ? stopp : &t->stop;
@@ -37,20 +37,20 @@ static int start(rill_task_t *t, rill_task_fn body, void *arg, int *stopp)
     return t->thread ? 0 : RILL_ERR_NOMEM;
 }
 
-int rill_task_start(rill_task_t *t, rill_task_fn body, void *arg, int *stopp)
+int task_start(task_t *t, task_fn body, void *arg, int *stopp)
 {
     t->group = NULL;
     return start(t, body, arg, stopp);
 }
 
-void rill_task_interrupt(rill_task_t *t)
+void task_interrupt(task_t *t)
 {
     if (!t->thread) return;
     *t->stopp = 1;
     if (!t->ended) st_thread_interrupt(t->thread);
 }
 
-void rill_task_join(rill_task_t *t)
+void task_join(task_t *t)
 {
     if (!t->thread) return;
     /* st_thread_join returns EINTR when the caller itself is interrupted
@@ -61,15 +61,15 @@ void rill_task_join(rill_task_t *t)
     t->thread = NULL;
 }
 
-void rill_task_stop(rill_task_t *t)
+void task_stop(task_t *t)
 {
-    rill_task_interrupt(t);
-    rill_task_join(t);
+    task_interrupt(t);
+    task_join(t);
 }
 
 /* ---- groups ---------------------------------------------------------------- */
 
-static void unlink_member(rill_tasks_t *g, rill_task_t *t)
+static void unlink_member(tasks_t *g, task_t *t)
 {
     if (t->prev) t->prev->next = t->next;
     else g->list = t->next;
@@ -81,28 +81,28 @@ static void unlink_member(rill_tasks_t *g, rill_task_t *t)
 /* Join and release every member whose body has returned. A join of a
  * zombie does not block and release never yields, so nothing is added to
  * the done list while it is emptied. */
-static void reap(rill_tasks_t *g)
+static void reap(tasks_t *g)
 {
     while (g->done) {
-        rill_task_t *t = g->done;
+        task_t *t = g->done;
         g->done = t->next;
         g->ndone--;
-        rill_task_join(t);
+        task_join(t);
         t->release(t->arg);
     }
 }
 
 static void *reaper_main(void *arg)
 {
-    rill_tasks_t *g = arg;
+    tasks_t *g = arg;
     while (!g->closing) {
-        st_cond_wait(g->ended);     /* rill_tasks_stop interrupts it */
+        st_cond_wait(g->ended);     /* tasks_stop interrupts it */
         if (!g->closing) reap(g);
     }
     return NULL;
 }
 
-int rill_tasks_init(rill_tasks_t *g, const char *name)
+int tasks_init(tasks_t *g, const char *name)
 {
     memset(g, 0, sizeof *g);
     g->name = name;
@@ -111,7 +111,7 @@ int rill_tasks_init(rill_tasks_t *g, const char *name)
 
 /* The reaper and its condition are made with the first member, so a group
  * costs nothing until used (and needs no st_init before). */
-static int start_reaper(rill_tasks_t *g)
+static int start_reaper(tasks_t *g)
 {
     g->ended = st_cond_new();
     if (!g->ended) return RILL_ERR_NOMEM;
@@ -124,7 +124,7 @@ static int start_reaper(rill_tasks_t *g)
     return 0;
 }
 
-int rill_tasks_start(rill_tasks_t *g, rill_task_t *t, rill_task_fn body, void *arg, int *stopp,
+int tasks_start(tasks_t *g, task_t *t, task_fn body, void *arg, int *stopp,
                      void (*release)(void *arg))
 {
     if (g->closing) return RILL_ERR_INTERRUPTED;
@@ -141,7 +141,7 @@ int rill_tasks_start(rill_tasks_t *g, rill_task_t *t, rill_task_fn body, void *a
     return 0;
 }
 
-void rill_tasks_stop(rill_tasks_t *g)
+void tasks_stop(tasks_t *g)
 {
     g->closing = 1;
     if (!g->ended) return;      /* never had a member */
@@ -151,12 +151,12 @@ void rill_tasks_stop(rill_tasks_t *g)
         g->reaper = NULL;
     }
     if (g->count) rill_trace("stopping %d %s", g->count, g->name);
-    for (rill_task_t *t = g->list; t; t = t->next) rill_task_interrupt(t);
+    for (task_t *t = g->list; t; t = t->next) task_interrupt(t);
     /* Each join yields, and the joined member moves itself to the done list
      * as it ends: take the head of the running list again each time.
      * Members a stopping member would start are refused (closing is set). */
     while (g->list) {
-        rill_task_join(g->list);
+        task_join(g->list);
         reap(g);
     }
     reap(g);

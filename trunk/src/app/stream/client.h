@@ -1,8 +1,8 @@
 /* Every client connection the API can list and kick: RTMP publishers and
  * players, HTTP-FLV players. A connection embeds one and registers it while
  * it lives; the registry never owns the connection. */
-#ifndef RILL_CLIENT_H
-#define RILL_CLIENT_H
+#ifndef CLIENT_H
+#define CLIENT_H
 
 #include <st.h>
 #include <stdint.h>
@@ -12,14 +12,14 @@
 extern "C" {
 #endif
 
-enum rill_client_type {
-    RILL_CLIENT_RTMP = 0,       /* connected, neither publishing nor playing yet */
-    RILL_CLIENT_PUBLISH,
-    RILL_CLIENT_PLAY,           /* RTMP player */
-    RILL_CLIENT_FLV,            /* HTTP-FLV player */
+enum client_type {
+    CLIENT_RTMP = 0,            /* connected, neither publishing nor playing yet */
+    CLIENT_PUBLISH,
+    CLIENT_PLAY,                /* RTMP player */
+    CLIENT_FLV,                 /* HTTP-FLV player */
 };
 
-typedef struct rill_client {
+typedef struct client {
     uint32_t id;                /* the connection's context id */
     int type;
     char ip[64];
@@ -33,27 +33,27 @@ typedef struct rill_client {
     int connected;              /* passed on_connect: its end sends on_close */
     int err;                    /* the owner's result at the end (RILL_ERR_*), counted as an error */
     rill_rate_t rate;           /* sampled by the stats coroutine (kbps) */
-    struct rill_client *prev, *next;
-} rill_client_t;
+    struct client *prev, *next;
+} client_t;
 
-typedef struct rill_clients {
-    rill_client_t *list;
+typedef struct clients {
+    client_t *list;
     int count;
     /* what clients that left had done, so totals never go backwards */
     uint64_t closed_in, closed_out;
     uint64_t closed, errors;    /* clients that left; those that ended with an error */
-} rill_clients_t;
+} clients_t;
 
 /* Set c->start_ms before adding: its rate starts there. */
-void rill_clients_add(rill_clients_t *r, rill_client_t *c);
+void clients_add(clients_t *r, client_t *c);
 /* Unlink c and add its bytes (and c->err) to the closed totals. */
-void rill_clients_remove(rill_clients_t *r, rill_client_t *c);
+void clients_remove(clients_t *r, client_t *c);
 /* Bytes received and sent by every client, present and past. */
-void rill_clients_bytes(const rill_clients_t *r, uint64_t *in, uint64_t *out);
-rill_client_t *rill_clients_find(const rill_clients_t *r, uint32_t id);
+void clients_bytes(const clients_t *r, uint64_t *in, uint64_t *out);
+client_t *clients_find(const clients_t *r, uint32_t id);
 /* Ask a client to leave: its owner closes it. */
-void rill_client_kick(rill_client_t *c);
-const char *rill_client_type_name(int type);
+void client_kick(client_t *c);
+const char *client_type_name(int type);
 
 #ifdef __cplusplus
 }

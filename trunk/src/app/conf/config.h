@@ -1,9 +1,9 @@
 /* The config model: typed values read from the directive tree, with every
- * default in one place (rill_config.c). Directives SRS documents but rill
+ * default in one place (config.c). Directives SRS documents but rill
  * does not implement are warned about (FILE:LINE) and ignored; unknown or
  * malformed ones refuse the whole file with FILE:LINE: reason. */
-#ifndef RILL_CONFIG_H
-#define RILL_CONFIG_H
+#ifndef CONFIG_H
+#define CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -12,33 +12,33 @@
 extern "C" {
 #endif
 
-enum rill_time_jitter { RILL_JITTER_FULL = 1, RILL_JITTER_ZERO = 2, RILL_JITTER_OFF = 3 };
+enum time_jitter { JITTER_FULL = 1, JITTER_ZERO = 2, JITTER_OFF = 3 };
 
 /* The http_hooks { } callbacks. */
-enum rill_hook {
-    RILL_HOOK_CONNECT = 0, RILL_HOOK_CLOSE, RILL_HOOK_PUBLISH, RILL_HOOK_UNPUBLISH, RILL_HOOK_PLAY, RILL_HOOK_STOP,
-    RILL_HOOK_COUNT
+enum hook {
+    HOOK_CONNECT = 0, HOOK_CLOSE, HOOK_PUBLISH, HOOK_UNPUBLISH, HOOK_PLAY, HOOK_STOP,
+    HOOK_COUNT
 };
 
-typedef struct rill_listen {
+typedef struct listen_conf {
     char ip[64];            /* "0.0.0.0" when only a port was given */
     int port;
     int proxy_protocol;     /* `listen ... proxy_protocol;`: clients come through a balancer */
-} rill_listen_t;
+} listen_conf_t;
 
 /* An upstream address: host as written, the IPv4 address it resolved to at
  * load time (resolving later would block every coroutine), and a port. */
-typedef struct rill_dest {
+typedef struct dest {
     char host[256];
     char ip[64];
     int port;               /* 1935 when absent */
-} rill_dest_t;
+} dest_t;
 
 /* http_server { } and http_api { }: one shape for both; each block only
  * accepts its own directives. */
-typedef struct rill_http_conf {
+typedef struct http_conf {
     int enabled;            /* default off */
-    rill_listen_t listen;   /* default 0.0.0.0:8080 (http_server), 0.0.0.0:1985 (http_api) */
+    listen_conf_t listen;   /* default 0.0.0.0:8080 (http_server), 0.0.0.0:1985 (http_api) */
     int crossdomain;        /* CORS headers and OPTIONS preflight, default on */
     char *dir;              /* http_server: static files root, default ./objs/nginx/html */
     int header_timeout;     /* http_server, rill's own: ms for a request to arrive, default 10000 */
@@ -48,9 +48,9 @@ typedef struct rill_http_conf {
     char *password;         /* http_api auth { password }: required with auth on */
     const char *file;       /* where the block was (NULL: absent, all defaults) */
     int line;
-} rill_http_conf_t;
+} http_conf_t;
 
-typedef struct rill_vhost_conf {
+typedef struct vhost_conf {
     char *name;
     int enabled;            /* default on */
     int chunk_size;         /* default: the global chunk_size */
@@ -62,23 +62,23 @@ typedef struct rill_vhost_conf {
     uint64_t queue_bytes;   /* payload bytes a stream's ring holds, default 64 MiB (rill's own) */
     int mw_latency;         /* ms, default 350 (0 with min_latency on) */
     int mw_msgs;            /* default 8 (0 with min_latency on) */
-    int time_jitter;        /* enum rill_time_jitter, default full */
+    int time_jitter;        /* enum time_jitter, default full */
     int send_buffer;        /* player socket SO_SNDBUF bytes, default 65536 (rill's own) */
     /* publish { } */
     int firstpkt_timeout;   /* ms, default 20000 */
     int normal_timeout;     /* ms, default 5000 */
     /* forward { } */
     int forward_enabled;    /* default off */
-    rill_dest_t *forward_dests;
+    dest_t *forward_dests;
     int nforward_dests;
     char *forward_backend;  /* on_forward URL, NULL when unset */
     int forward_backoff_min;/* ms before the first retry, doubling; default 500 (rill's own) */
     int forward_backoff_max;/* ms cap between retries; default 2000 (rill's own) */
     /* cluster { } (and the older mode/origin directly in the vhost) */
     int edge;               /* mode remote; default local (an origin) */
-    rill_dest_t *origins;   /* where an edge pulls from, in order */
+    dest_t *origins;        /* where an edge pulls from, in order */
     int norigins;
-    rill_dest_t *publish_origins; /* where an edge sends publishes; default: origins */
+    dest_t *publish_origins;      /* where an edge sends publishes; default: origins */
     int npublish_origins;
     int token_traverse;     /* default off */
     int origin_connect_timeout; /* ms, default 1000 (rill's own) */
@@ -95,16 +95,16 @@ typedef struct rill_vhost_conf {
     int http_remux_guess_has_av; /* flags from the stream's sequence headers, default on */
     /* http_hooks { } */
     int hooks_enabled;      /* default off */
-    char **hooks[RILL_HOOK_COUNT]; /* http:// URLs per callback, called in order; none by default */
-    int nhooks[RILL_HOOK_COUNT];
+    char **hooks[HOOK_COUNT];      /* http:// URLs per callback, called in order; none by default */
+    int nhooks[HOOK_COUNT];
     int hooks_timeout;      /* ms for each call (connect, send, answer), default 3000 (rill's own); also on_forward's */
     const char *file;       /* where it was defined */
     int line;
-} rill_vhost_conf_t;
+} vhost_conf_t;
 
-typedef struct rill_config {
+typedef struct config {
     char *path;             /* the file it was read from */
-    rill_listen_t *listens; /* default one: 0.0.0.0:1935 */
+    listen_conf_t *listens; /* default one: 0.0.0.0:1935 */
     int nlistens;
     int max_connections;    /* default 1000 */
     uint64_t input_budget;  /* bytes of partial RTMP messages, all connections; default 1 GiB (rill's own) */
@@ -114,23 +114,23 @@ typedef struct rill_config {
     int log_level;          /* enum rill_log_level, default trace */
     char *log_file;         /* default ./objs/rill.log */
     int chunk_size;         /* default 60000 */
-    rill_http_conf_t http_server;
-    rill_http_conf_t http_api;  /* same listen as http_server: one shared listener */
-    rill_vhost_conf_t *vhosts; /* __defaultVhost__ always present */
+    http_conf_t http_server;
+    http_conf_t http_api;       /* same listen as http_server: one shared listener */
+    vhost_conf_t *vhosts;      /* __defaultVhost__ always present */
     int nvhosts;
     char **files;           /* file names (main + includes) that vhost->file points into */
     int nfiles;
-} rill_config_t;
+} config_t;
 
 /* Load and validate. On error returns RILL_ERR_CONF with "FILE:LINE: reason"
  * in err. Warnings (FILE:LINE: ...) are logged with rill_warn. */
-int rill_config_load(const char *path, rill_config_t **out, char *err, size_t errlen);
-int rill_config_load_string(const char *text, const char *name, rill_config_t **out,
+int config_load(const char *path, config_t **out, char *err, size_t errlen);
+int config_load_string(const char *text, const char *name, config_t **out,
                             char *err, size_t errlen);
-void rill_config_free(rill_config_t *c);
+void config_free(config_t *c);
 
 /* The vhost for a name, else __defaultVhost__ (NULL if that is disabled). */
-const rill_vhost_conf_t *rill_config_vhost(const rill_config_t *c, const char *name);
+const vhost_conf_t *config_vhost(const config_t *c, const char *name);
 
 #ifdef __cplusplus
 }

@@ -1,17 +1,17 @@
-#include "rill_http.h"
+#include "server_http.h"
 #include "http_flv.h"
 #include "rill_error.h"
 #include "rill_log.h"
 
 #include <string.h>
 
-static int same_listen(const rill_listen_t *a, const rill_listen_t *b)
+static int same_listen(const listen_conf_t *a, const listen_conf_t *b)
 {
     return a->port == b->port && strcmp(a->ip, b->ip) == 0;
 }
 
-static int new_server(http_server_t **out, const char *name, const rill_http_conf_t *l, int crossdomain,
-                      const rill_config_t *conf)
+static int new_server(http_server_t **out, const char *name, const http_conf_t *l, int crossdomain,
+                      const config_t *conf)
 {
     /* header/keep-alive timeouts are http_server's knobs, for both listeners. */
     http_server_opts_t o = {
@@ -26,10 +26,10 @@ static int new_server(http_server_t **out, const char *name, const rill_http_con
     return http_server_new(out, &o);
 }
 
-int rill_http_start(rill_http_t *h, session_env_t *env, api_view_t *view)
+int server_http_start(server_http_t *h, session_env_t *env, api_view_t *view)
 {
-    const rill_config_t *conf = env->conf;
-    const rill_http_conf_t *hs = &conf->http_server, *api = &conf->http_api;
+    const config_t *conf = env->conf;
+    const http_conf_t *hs = &conf->http_server, *api = &conf->http_api;
     memset(h, 0, sizeof *h);
     int shared = hs->enabled && api->enabled && same_listen(&hs->listen, &api->listen);
     int rc = 0;
@@ -53,12 +53,12 @@ int rill_http_start(rill_http_t *h, session_env_t *env, api_view_t *view)
     if (!rc && h->api && h->api != h->server) rc = http_server_start(h->api);
     if (rc) {
         rill_error("http: start failed: %s", rill_strerror(rc));
-        rill_http_stop(h);
+        server_http_stop(h);
     }
     return rc;
 }
 
-void rill_http_stop(rill_http_t *h)
+void server_http_stop(server_http_t *h)
 {
     int rc = 0;
     if (h->api && h->api != h->server) rc |= http_server_destroy(h->api);

@@ -1,5 +1,6 @@
-#include "rill_net.h"
+#include "net.h"
 #include "rill_error.h"
+#include "rill_log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,7 +22,7 @@ static int ipv4_addr(const char *ip, int port, struct sockaddr_in *sa)
     return -1;
 }
 
-st_netfd_t rill_listen_tcp(const char *ip, int port, int backlog)
+st_netfd_t net_listen_tcp(const char *ip, int port, int backlog)
 {
     struct sockaddr_in sa;
     if (ipv4_addr(ip, port, &sa) != 0) return NULL;
@@ -40,7 +41,29 @@ st_netfd_t rill_listen_tcp(const char *ip, int port, int backlog)
     return nfd;
 }
 
-void rill_peer_addr(int fd, char *ip, size_t len, int *port)
+st_netfd_t net_accept(st_netfd_t lfd, const int *stop, const char *what)
+{
+    while (!*stop) {
+        st_netfd_t cfd = st_accept(lfd, NULL, NULL, ST_UTIME_NO_TIMEOUT);
+        if (cfd) return cfd;
+        if (errno == EINTR && *stop) break;
+        if (errno == EMFILE || errno == ENFILE) {
+            rill_warn("%s: %s, pausing", what, strerror(errno));
+            st_usleep(100 * 1000);
+        }
+    }
+    return NULL;
+}
+
+void net_refuse(st_netfd_t fd, const char *who, const char *why)
+{
+    char peer[64];
+    net_peer_name(st_netfd_fileno(fd), peer, sizeof peer);
+    rill_warn("%s %s: %s", who, peer, why);
+    st_netfd_close(fd);
+}
+
+void net_peer_addr(int fd, char *ip, size_t len, int *port)
 {
     struct sockaddr_in sa;
     socklen_t sl = sizeof sa;
@@ -52,11 +75,11 @@ void rill_peer_addr(int fd, char *ip, size_t len, int *port)
     }
 }
 
-void rill_peer_name(int fd, char *out, size_t len)
+void net_peer_name(int fd, char *out, size_t len)
 {
     char ip[INET_ADDRSTRLEN];
     int port;
-    rill_peer_addr(fd, ip, sizeof ip, &port);
+    net_peer_addr(fd, ip, sizeof ip, &port);
     if (port) snprintf(out, len, "%s:%d", ip, port);
     else snprintf(out, len, "unknown");
 }
@@ -65,7 +88,7 @@ void rill_peer_name(int fd, char *out, size_t len)
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
 
-st_netfd_t rill_connect_tcp_from(const char *ip, int port, const char *src_ip, st_utime_t timeout)
+st_netfd_t net_connect_tcp_from(const char *ip, int port, const char *src_ip, st_utime_t timeout)
 {
     struct sockaddr_in sa, src;
     if (ipv4_addr(ip, port, &sa) != 0) return NULL;
@@ -98,22 +121,22 @@ st_netfd_t rill_connect_tcp_from(const char *ip, int port, const char *src_ip, s
     return nfd;
 }
 
-st_netfd_t rill_connect_tcp(const char *ip, int port, st_utime_t timeout)
+st_netfd_t net_connect_tcp(const char *ip, int port, st_utime_t timeout)
 {
-    return rill_connect_tcp_from(ip, port, NULL, timeout);
+    return net_connect_tcp_from(ip, port, NULL, timeout);
 }
 
-void rill_set_sndbuf(int fd, int bytes)
+void net_set_sndbuf(int fd, int bytes)
 {
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
 }
 
-void rill_set_nodelay(int fd, int on)
+void net_set_nodelay(int fd, int on)
 {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 }
 
-int rill_st_error(void)
+int net_st_error(void)
 {
     switch (errno) {
     case ETIME: return RILL_ERR_TIMEOUT;
