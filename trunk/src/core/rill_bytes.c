@@ -19,37 +19,25 @@ uint8_t rill_read_u8(rill_reader_t *r)
     return r->p[r->pos++];
 }
 
-uint16_t rill_read_u16be(rill_reader_t *r)
-{
-    if (!need(r, 2)) return 0;
-    uint16_t v = rill_get_u16be(r->p + r->pos);
-    r->pos += 2;
-    return v;
-}
+/* An integer of n bytes read by one of the rill_get_* helpers; 0 (and
+ * r->err) when fewer than n bytes are left. */
+#define READ_GET(get, n)                          \
+    do {                                          \
+        if (!need(r, n)) return 0;                \
+        const uint8_t *p = r->p + r->pos;         \
+        r->pos += n;                              \
+        return get(p);                            \
+    } while (0)
 
-uint32_t rill_read_u24be(rill_reader_t *r)
+static inline uint32_t get_u32le(const uint8_t *p)
 {
-    if (!need(r, 3)) return 0;
-    uint32_t v = rill_get_u24be(r->p + r->pos);
-    r->pos += 3;
-    return v;
-}
-
-uint32_t rill_read_u32be(rill_reader_t *r)
-{
-    if (!need(r, 4)) return 0;
-    uint32_t v = rill_get_u32be(r->p + r->pos);
-    r->pos += 4;
-    return v;
-}
-
-uint32_t rill_read_u32le(rill_reader_t *r)
-{
-    if (!need(r, 4)) return 0;
-    const uint8_t *p = r->p + r->pos;
-    r->pos += 4;
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
+
+uint16_t rill_read_u16be(rill_reader_t *r) { READ_GET(rill_get_u16be, 2); }
+uint32_t rill_read_u24be(rill_reader_t *r) { READ_GET(rill_get_u24be, 3); }
+uint32_t rill_read_u32be(rill_reader_t *r) { READ_GET(rill_get_u32be, 4); }
+uint32_t rill_read_u32le(rill_reader_t *r) { READ_GET(get_u32le, 4); }
 
 double rill_read_f64be(rill_reader_t *r)
 {
@@ -118,33 +106,18 @@ int rill_write_bytes(rill_writer_t *w, const void *p, size_t n)
 
 int rill_write_u8(rill_writer_t *w, uint8_t v) { return rill_write_bytes(w, &v, 1); }
 
-int rill_write_u16be(rill_writer_t *w, uint16_t v)
-{
-    uint8_t b[2];
-    rill_put_u16be(b, v);
-    return rill_write_bytes(w, b, 2);
-}
+/* An integer of n bytes, laid out by one of the rill_put_* helpers. */
+#define WRITE_PUT(put, n)                     \
+    do {                                      \
+        uint8_t b[n];                         \
+        put(b, v);                            \
+        return rill_write_bytes(w, b, n);     \
+    } while (0)
 
-int rill_write_u24be(rill_writer_t *w, uint32_t v)
-{
-    uint8_t b[3];
-    rill_put_u24be(b, v);
-    return rill_write_bytes(w, b, 3);
-}
-
-int rill_write_u32be(rill_writer_t *w, uint32_t v)
-{
-    uint8_t b[4];
-    rill_put_u32be(b, v);
-    return rill_write_bytes(w, b, 4);
-}
-
-int rill_write_u32le(rill_writer_t *w, uint32_t v)
-{
-    uint8_t b[4];
-    rill_put_u32le(b, v);
-    return rill_write_bytes(w, b, 4);
-}
+int rill_write_u16be(rill_writer_t *w, uint16_t v) { WRITE_PUT(rill_put_u16be, 2); }
+int rill_write_u24be(rill_writer_t *w, uint32_t v) { WRITE_PUT(rill_put_u24be, 3); }
+int rill_write_u32be(rill_writer_t *w, uint32_t v) { WRITE_PUT(rill_put_u32be, 4); }
+int rill_write_u32le(rill_writer_t *w, uint32_t v) { WRITE_PUT(rill_put_u32le, 4); }
 
 int rill_write_f64be(rill_writer_t *w, double v)
 {

@@ -328,15 +328,10 @@ static int decode_body(decoder_t *d, amf0_value_t *v, int depth)
     case AMF0_BOOLEAN:
         v->boolean = rill_read_u8(r) ? 1 : 0;
         return r->err ? RILL_ERR_AMF : 0;
-    case AMF0_STRING: {
-        uint16_t n = rill_read_u16be(r);
-        if (r->err) return RILL_ERR_AMF;
-        v->str_len = n;
-        return read_str(r, n, &v->str);
-    }
+    case AMF0_STRING:
     case AMF0_LONG_STRING:
     case AMF0_XML_DOCUMENT: {
-        uint32_t n = rill_read_u32be(r);
+        uint32_t n = v->type == AMF0_STRING ? rill_read_u16be(r) : rill_read_u32be(r);
         if (r->err) return RILL_ERR_AMF;
         v->str_len = n;
         return read_str(r, n, &v->str);

@@ -110,6 +110,18 @@ static void avc_skip_scaling_list(bits_t *b, int size)
 }
 
 /* Width/height from an SPS NAL (with its 1-byte header). 0 or -1. */
+/* The picture size once the cropping window c (left, right, top, bottom,
+ * in units of ux by uy samples) is taken off w x h. -1 when nothing is left. */
+static int cropped_size(uint64_t w, uint64_t h, uint64_t ux, uint64_t uy, const uint32_t c[4], int *width, int *height)
+{
+    uint64_t cw = ux * ((uint64_t)c[0] + c[1]);
+    uint64_t ch = uy * ((uint64_t)c[2] + c[3]);
+    if (cw >= w || ch >= h) return -1;
+    *width = (int)(w - cw);
+    *height = (int)(h - ch);
+    return 0;
+}
+
 static int avc_parse_sps(const uint8_t *nal, size_t n, int *width, int *height)
 {
     bits_t b;
@@ -168,12 +180,7 @@ static int avc_parse_sps(const uint8_t *nal, size_t n, int *width, int *height)
         ux = array_type == 3 ? 1 : 2;
         uy *= array_type == 1 ? 2 : 1;
     }
-    uint64_t cw = ux * ((uint64_t)crop[0] + crop[1]);
-    uint64_t ch = uy * ((uint64_t)crop[2] + crop[3]);
-    if (cw >= w || ch >= h) return -1;
-    *width = (int)(w - cw);
-    *height = (int)(h - ch);
-    return 0;
+    return cropped_size(w, h, ux, uy, crop, width, height);
 }
 
 int avc_parse_decoder_config(const uint8_t *p, size_t n, video_params_t *out)
@@ -253,12 +260,7 @@ static int hevc_parse_sps(const uint8_t *nal, size_t n, int *width, int *height)
     uint32_t array_type = separate ? 0 : chroma;
     uint64_t ux = (array_type == 1 || array_type == 2) ? 2 : 1;
     uint64_t uy = array_type == 1 ? 2 : 1;
-    uint64_t cw = ux * ((uint64_t)win[0] + win[1]);
-    uint64_t ch = uy * ((uint64_t)win[2] + win[3]);
-    if (cw >= w || ch >= h) return -1;
-    *width = (int)(w - cw);
-    *height = (int)(h - ch);
-    return 0;
+    return cropped_size(w, h, ux, uy, win, width, height);
 }
 
 int hevc_parse_decoder_config(const uint8_t *p, size_t n, video_params_t *out)

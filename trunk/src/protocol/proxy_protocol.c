@@ -53,6 +53,15 @@ static int parse_v1(const uint8_t *p, size_t n, proxy_info_t *out)
     return (int)len + 2;
 }
 
+/* v2 addresses: source, destination (alen bytes each), then both ports. */
+static void v2_addrs(int family, const uint8_t *a, size_t alen, proxy_info_t *out)
+{
+    inet_ntop(family, a, out->src_ip, sizeof out->src_ip);
+    inet_ntop(family, a + alen, out->dst_ip, sizeof out->dst_ip);
+    out->src_port = rill_get_u16be(a + 2 * alen);
+    out->dst_port = rill_get_u16be(a + 2 * alen + 2);
+}
+
 static int parse_v2(const uint8_t *p, size_t n, proxy_info_t *out)
 {
     if (n < 16) return 0;
@@ -72,17 +81,11 @@ static int parse_v2(const uint8_t *p, size_t n, proxy_info_t *out)
     switch (fam) {
     case 0x11:                                  /* TCP over IPv4 */
         if (len < 12) return RILL_ERR_INVAL;
-        inet_ntop(AF_INET, a, out->src_ip, sizeof out->src_ip);
-        inet_ntop(AF_INET, a + 4, out->dst_ip, sizeof out->dst_ip);
-        out->src_port = rill_get_u16be(a + 8);
-        out->dst_port = rill_get_u16be(a + 10);
+        v2_addrs(AF_INET, a, 4, out);
         break;
     case 0x21:                                  /* TCP over IPv6 */
         if (len < 36) return RILL_ERR_INVAL;
-        inet_ntop(AF_INET6, a, out->src_ip, sizeof out->src_ip);
-        inet_ntop(AF_INET6, a + 16, out->dst_ip, sizeof out->dst_ip);
-        out->src_port = rill_get_u16be(a + 32);
-        out->dst_port = rill_get_u16be(a + 34);
+        v2_addrs(AF_INET6, a, 16, out);
         break;
     case 0x00:                                  /* UNSPEC: keep the socket's address */
         out->local = 1;

@@ -170,6 +170,17 @@ static int header_need(rtmp_chunk_decoder_t *d, uint32_t *need)
 
 /* Apply a complete header in d->hdr. Returns 1 when it completed a
  * zero-length message (filled into *msg), 0 when body bytes follow. */
+/* Hand the chunk stream's finished message to the caller. */
+static void deliver(rtmp_chunk_stream_t *s, rtmp_msg_t *msg)
+{
+    msg->csid = s->csid;
+    msg->type = s->type;
+    msg->stream_id = s->stream_id;
+    msg->timestamp = s->timestamp;
+    msg->payload = s->pl;
+    s->pl = NULL;
+}
+
 static int header_done(rtmp_chunk_decoder_t *d, rtmp_msg_t *msg)
 {
     const uint8_t *h = d->hdr;
@@ -219,12 +230,7 @@ static int header_done(rtmp_chunk_decoder_t *d, rtmp_msg_t *msg)
     }
     uint32_t left = s->length - s->pl->size;
     if (left == 0) {   /* zero-length message */
-        msg->csid = s->csid;
-        msg->type = s->type;
-        msg->stream_id = s->stream_id;
-        msg->timestamp = s->timestamp;
-        msg->payload = s->pl;
-        s->pl = NULL;
+        deliver(s, msg);
         return 1;
     }
     d->cur_csid = csid;
@@ -306,12 +312,7 @@ int rtmp_chunk_decode(rtmp_chunk_decoder_t *d, const uint8_t *p, size_t n,
         size_t before = owed(d);
         d->pending -= s->pl->cap;
         settle(d, before);
-        msg->csid = s->csid;
-        msg->type = s->type;
-        msg->stream_id = s->stream_id;
-        msg->timestamp = s->timestamp;
-        msg->payload = s->pl;
-        s->pl = NULL;
+        deliver(s, msg);
         rc = 1;
         break;
     }
