@@ -241,6 +241,16 @@ static int walk(ctx_t *x, const conf_directive_t *block, const dir_spec_t *table
     return 0;
 }
 
+static int need_block(ctx_t *x, const conf_directive_t *d, int nargs);
+
+/* A block directive (no arguments) whose children the table dirs reads. */
+#define BLOCK_DIR(fn, dirs)                                                   \
+    static int fn(ctx_t *x, const conf_directive_t *d, void *o)               \
+    {                                                                         \
+        int rc = need_block(x, d, 0);                                         \
+        return rc ? rc : walk(x, d, dirs, o);                                 \
+    }
+
 /* ---- play { } and publish { } (the vhost is the object) ------------------ */
 
 static int play_gop_cache(ctx_t *x, const conf_directive_t *d, void *o)
@@ -316,6 +326,8 @@ static const dir_spec_t play_dirs[] = {
     { NULL, NULL, 0 }
 };
 
+BLOCK_DIR(vhost_play, play_dirs)
+
 static const dir_spec_t publish_dirs[] = {
     { "firstpkt_timeout", publish_firstpkt, 0 },
     { "normal_timeout", publish_normal, 0 },
@@ -324,6 +336,8 @@ static const dir_spec_t publish_dirs[] = {
     { "mr", NULL, 0 }, { "mr_latency", NULL, 0 },
     { NULL, NULL, 0 }
 };
+
+BLOCK_DIR(vhost_publish, publish_dirs)
 
 /* ---- vhost { } ---------------------------------------------------------- */
 
@@ -334,18 +348,6 @@ static int need_block(ctx_t *x, const conf_directive_t *d, int nargs)
         return fail(x, d, "directive '%s' takes %d argument%s, got %d", d->name, nargs, nargs == 1 ? "" : "s",
                     d->nargs);
     return 0;
-}
-
-static int vhost_play(ctx_t *x, const conf_directive_t *d, void *o)
-{
-    int rc = need_block(x, d, 0);
-    return rc ? rc : walk(x, d, play_dirs, o);
-}
-
-static int vhost_publish(ctx_t *x, const conf_directive_t *d, void *o)
-{
-    int rc = need_block(x, d, 0);
-    return rc ? rc : walk(x, d, publish_dirs, o);
 }
 
 static int vhost_enabled(ctx_t *x, const conf_directive_t *d, void *o)
@@ -435,11 +437,7 @@ static const dir_spec_t forward_dirs[] = {
     { NULL, NULL, 0 }
 };
 
-static int vhost_forward(ctx_t *x, const conf_directive_t *d, void *o)
-{
-    int rc = need_block(x, d, 0);
-    return rc ? rc : walk(x, d, forward_dirs, o);
-}
+BLOCK_DIR(vhost_forward, forward_dirs)
 
 static int cl_mode(ctx_t *x, const conf_directive_t *d, void *o)
 {
@@ -476,11 +474,7 @@ static const dir_spec_t cluster_dirs[] = {
     { NULL, NULL, 0 }
 };
 
-static int vhost_cluster(ctx_t *x, const conf_directive_t *d, void *o)
-{
-    int rc = need_block(x, d, 0);
-    return rc ? rc : walk(x, d, cluster_dirs, o);
-}
+BLOCK_DIR(vhost_cluster, cluster_dirs)
 
 /* ---- http_remux { } -------------------------------------------------------- */
 
@@ -515,11 +509,7 @@ static const dir_spec_t remux_dirs[] = {
     { NULL, NULL, 0 }
 };
 
-static int vhost_http_remux(ctx_t *x, const conf_directive_t *d, void *o)
-{
-    int rc = need_block(x, d, 0);
-    return rc ? rc : walk(x, d, remux_dirs, o);
-}
+BLOCK_DIR(vhost_http_remux, remux_dirs)
 
 /* ---- http_hooks { } ---------------------------------------------------------- */
 
@@ -574,11 +564,7 @@ static const dir_spec_t hooks_dirs[] = {
     { NULL, NULL, 0 }
 };
 
-static int vhost_http_hooks(ctx_t *x, const conf_directive_t *d, void *o)
-{
-    int rc = need_block(x, d, 0);
-    return rc ? rc : walk(x, d, hooks_dirs, o);
-}
+BLOCK_DIR(vhost_http_hooks, hooks_dirs)
 
 static const dir_spec_t vhost_dirs[] = {
     { "enabled", vhost_enabled, 0 },
@@ -700,11 +686,7 @@ static const dir_spec_t auth_dirs[] = {
     { NULL, NULL, 0 }
 };
 
-static int api_auth(ctx_t *x, const conf_directive_t *d, void *o)
-{
-    int rc = need_block(x, d, 0);
-    return rc ? rc : walk(x, d, auth_dirs, o);
-}
+BLOCK_DIR(api_auth, auth_dirs)
 
 static const dir_spec_t http_server_dirs[] = {
     { "enabled", http_enabled, 0 },
