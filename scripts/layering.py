@@ -12,6 +12,11 @@ found nowhere in the tree (libraries' headers) are not ours and are skipped.
 
     python3 scripts/layering.py [--root trunk/src]
 
+research/bench links objs/release/librill-net.a (core, protocol, app/net), so
+its files may include only headers of those folders (and their own).
+
+    python3 scripts/layering.py [--root trunk/src] [--bench research/bench]
+
 Prints one line per problem, "file:line: what", and exits 1 when there is any.
 """
 import argparse
@@ -34,6 +39,9 @@ LAYERS = [
     ["app/server"],
     ["main"],
 ]
+
+# What librill-net.a holds, the only part of rill research/bench may use.
+BENCH_LIB = ["core", "protocol", "app/net"]
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 SOURCE = (".c", ".h")
@@ -119,6 +127,22 @@ def check(root):
     return problems, len(files)
 
 
+def check_bench(bench, root):
+    """research/bench includes only what librill-net.a holds."""
+    if not bench or not os.path.isdir(bench):
+        return []
+    ours, _ = scan(root)
+    where = {os.path.basename(p): os.path.dirname(p) for p in ours}
+    files, problems = scan(bench)
+    for path, incs in sorted(files.items()):
+        for line, name in incs:
+            folder = where.get(os.path.basename(name))
+            if folder is not None and folder not in BENCH_LIB:
+                problems.append('%s:%d: "%s" is in %s: research/bench links librill-net.a (%s) and nothing else'
+                                % (os.path.join(bench, path), line, name, folder, ", ".join(BENCH_LIB)))
+    return problems
+
+
 def circles(edges):
     """One circle per strongly connected group of modules (Tarjan)."""
     index, low, on, stack, groups = {}, {}, set(), [], []
@@ -184,16 +208,20 @@ def path_in(group, edges):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--root", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "trunk", "src"))
+    top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    ap.add_argument("--root", default=os.path.join(top, "trunk", "src"))
+    ap.add_argument("--bench", default=os.path.join(top, "research", "bench"))
     args = ap.parse_args()
     root = os.path.relpath(args.root)
     problems, nfiles = check(root)
+    problems += check_bench(os.path.relpath(args.bench), root)
     for p in problems:
         print(p)
     if problems:
         print("layering: %d problems in %d files" % (len(problems), nfiles))
         return 1
-    print("layering: %d files, includes point one way, no circle" % nfiles)
+    print("layering: %d files, includes point one way, no circle; research/bench uses only %s"
+          % (nfiles, ", ".join(BENCH_LIB)))
     return 0
 
 

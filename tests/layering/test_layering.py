@@ -12,10 +12,12 @@ import unittest
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCRIPT = os.path.join(ROOT, "scripts", "layering.py")
 SRC = os.path.join(ROOT, "trunk", "src")
+BENCH = os.path.join(ROOT, "research", "bench")
 
 
-def run(root):
-    p = subprocess.run([sys.executable, SCRIPT, "--root", root], capture_output=True, text=True, timeout=60)
+def run(root, bench=None):
+    args = [sys.executable, SCRIPT, "--root", root, "--bench", bench or BENCH]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=60)
     return p.returncode, p.stdout + p.stderr
 
 
@@ -77,6 +79,17 @@ class Layering(unittest.TestCase):
         rc, out = run(self.src)
         self.assertEqual(rc, 1, out)
         self.assertIn("header name hub.h is not unique", out)
+
+    def test_bench_using_more_than_its_library_fails(self):
+        bench = os.path.join(self.tmp, "bench")
+        shutil.copytree(BENCH, bench)
+        with open(os.path.join(bench, "bench_sink.c")) as f:
+            n = sum(1 for _ in f)
+        with open(os.path.join(bench, "bench_sink.c"), "a") as f:
+            f.write('#include "hub.h"\n')
+        rc, out = run(self.src, bench)
+        self.assertEqual(rc, 1, out)
+        self.assertIn('bench_sink.c:%d: "hub.h" is in app/stream' % (n + 1), out)
 
     def test_library_headers_are_skipped(self):
         self.add_line("app/stream/hub.c", '#include "cjson/cJSON.h"')
