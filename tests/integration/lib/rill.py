@@ -110,13 +110,24 @@ def new_ip():
     return "127.0.0.%d" % x
 
 
+_ports_given = set()
+
+
 def free_port(ip):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind((ip, 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+    """A port free on ip now and not handed out before by this process: the
+    kernel may give a just-closed ephemeral port twice in a row, and two
+    listeners of one conf on the same port make rill refuse the conf."""
+    for _ in range(64):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind((ip, 0))
+            port = s.getsockname()[1]
+        finally:
+            s.close()
+        if (ip, port) not in _ports_given:
+            _ports_given.add((ip, port))
+            return port
+    raise RuntimeError("no fresh free port on %s after 64 tries" % ip)
 
 
 def _pdeathsig():
