@@ -261,6 +261,13 @@ def _run(cl):
     # ---- publish through the front
     pub_url = "rtmp://%s:%d/live/%s" % (FRONT_IP, cl.rtmp_port(), STREAM)
     pub = rill.publish(pub_url, size="320x180", extra=["-b:v", "400k", "-maxrate", "400k", "-bufsize", "400k"])
+    # The first player waits until the master's forwards reached both slaves:
+    # an edge asked earlier finds no slave with the stream and rightly pulls
+    # from the master, its last origin, which the check below does not expect.
+    t_fw = time.monotonic()
+    while time.monotonic() - t_fw < 15 and not all(
+            (cl.stream(n) or {}).get("publish", {}).get("active") for n in ("slave1", "slave2")):
+        time.sleep(0.2)
     first = _rtmp_player(cl)
     check(first.wait_frames(5, 15), "expected a player through haproxy to get video of a stream published "
           "through haproxy within 15 s; %s; %s" % (first.describe(), rill.proc_state(pub)))
@@ -361,8 +368,14 @@ def _run(cl):
     before_live = per_edge[live]
     t_kill = time.monotonic()
     os.kill(cl.pids[dead], signal.SIGKILL)
-    # New players from the moment of the kill, for 2 s, before and after
-    # haproxy's checks notice (inter 500 fall 2).
+    # New players from the moment the edge is gone, for 2 s, before and after
+    # haproxy's checks notice (inter 500 fall 2). Not from the kill itself:
+    # a big process takes some ms to die, and a connection its listen queue
+    # took meanwhile is reset after haproxy forwarded it (no balancer can
+    # retry that one).
+    gone = time.monotonic() + 2
+    while _alive(cl.pids[dead]) and time.monotonic() < gone:
+        time.sleep(0.005)
     newp = []
     t_down = None
     while time.monotonic() - t_kill < 2.0:
