@@ -438,6 +438,7 @@ TEST(ConfModel, DefaultsForAnEmptyFile) {
     EXPECT_EQ(65536, v->send_buffer);
     EXPECT_EQ(20000, v->firstpkt_timeout);
     EXPECT_EQ(5000, v->normal_timeout);
+    EXPECT_EQ(1000, v->takeover_timeout);
     EXPECT_STREQ("t.conf", v->file);
     EXPECT_EQ(config_vhost(c, "anything"), v);
     EXPECT_EQ(config_vhost(c, nullptr), v);
@@ -556,9 +557,10 @@ TEST(ConfModel, VhostGoodValues) {
            "    publish {\n"
            "        firstpkt_timeout 1000;\n"
            "        normal_timeout 7000;\n"
+           "        takeover_timeout 2500;\n"
            "    }\n"
            "}\n"
-           "vhost off.com { enabled off; play { time_jitter off; send_buffer 16777216; } }\n"
+           "vhost off.com { enabled off; play { time_jitter off; send_buffer 16777216; } publish { takeover_timeout 0; } }\n"
            "vhost __defaultVhost__ { play { time_jitter full; } }\n");
     ASSERT_NE(nullptr, k.c);
     ASSERT_EQ(3, k.c->nvhosts);
@@ -578,14 +580,16 @@ TEST(ConfModel, VhostGoodValues) {
     EXPECT_EQ(4096, v->send_buffer);
     EXPECT_EQ(1000, v->firstpkt_timeout);
     EXPECT_EQ(7000, v->normal_timeout);
+    EXPECT_EQ(2500, v->takeover_timeout);
 
     const vhost_conf_t *o = k.vhost("off.com");
     ASSERT_NE(nullptr, o);
     EXPECT_EQ(0, o->enabled);
+    EXPECT_EQ(0, o->takeover_timeout);
     EXPECT_EQ(4096, o->chunk_size);
     EXPECT_EQ(JITTER_OFF, o->time_jitter);
     EXPECT_EQ(16777216, o->send_buffer);
-    EXPECT_EQ(21, k.def()->line);
+    EXPECT_EQ(22, k.def()->line);
     EXPECT_EQ(JITTER_FULL, k.def()->time_jitter);
 }
 
@@ -683,6 +687,9 @@ TEST(ConfModel, BadValuesNameFileLineDirectiveAndValue) {
         {"vhost a { publish {\n firstpkt_timeout 0; } }",
          "t.conf:2: firstpkt_timeout '0' is out of range 1..3600000"},
         {"vhost a { publish {\n normal_timeout x; } }", "t.conf:2: normal_timeout 'x' is not a number"},
+        {"vhost a { publish {\n takeover_timeout -1; } }",
+         "t.conf:2: takeover_timeout '-1' is out of range 0..3600000"},
+        {"vhost a { publish {\n takeover_timeout 1s; } }", "t.conf:2: takeover_timeout '1s' is not a number"},
         {"vhost a {\n publish_1stpkt_timeout -5;\n}",
          "t.conf:2: publish_1stpkt_timeout '-5' is out of range 1..3600000"},
     };

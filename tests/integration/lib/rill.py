@@ -622,6 +622,22 @@ def start_live(stream="live", pub_extra=None, **node_kw):
     return node, pub, pl
 
 
+def check_timestamps(name, pl, max_step_ms=1500, what="across switches"):
+    """pl's video timestamps never go back and never jump forward by more
+    than max_step_ms: rebased across origin switches and publish takeovers,
+    continuing where they were."""
+    if pl is None:
+        return
+    fr = pl.frames()
+    for (a0, t0, _), (a1, t1, _) in zip(fr, fr[1:]):
+        d = (t1 - t0) & 0xFFFFFFFF
+        if d >= 0x80000000:
+            d -= 0x100000000
+        check(0 <= d <= max_step_ms,
+              "expected the %s player's video timestamps to continue %s (step 0..%d ms); "
+              "went from %d to %d ms (frames arrived %.2fs apart)" % (name, what, max_step_ms, t0, t1, a1 - a0))
+
+
 def check_player_smooth(pl, since, what, max_gap_s=1.0):
     """pl kept receiving since `since` (monotonic) with no gap > max_gap_s."""
     check(pl.error is None and pl.alive(),

@@ -36,6 +36,7 @@
 #define DEF_SEND_BUFFER       65536   /* rill's own */
 #define DEF_FIRSTPKT_TIMEOUT  20000
 #define DEF_NORMAL_TIMEOUT    5000
+#define DEF_TAKEOVER_TIMEOUT  1000
 #define DEF_HTTP_SERVER_PORT  8080
 #define DEF_HTTP_API_PORT     1985
 #define DEF_HTTP_DIR          "./objs/nginx/html"
@@ -311,6 +312,9 @@ static int publish_firstpkt(ctx_t *x, const conf_directive_t *d, void *o)
 static int publish_normal(ctx_t *x, const conf_directive_t *d, void *o)
 { return arg_int(x, d, 1, MAX_MS, &((vhost_conf_t *)o)->normal_timeout); }
 
+static int publish_takeover(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_int(x, d, 0, MAX_MS, &((vhost_conf_t *)o)->takeover_timeout); }
+
 static const dir_spec_t play_dirs[] = {
     { "gop_cache", play_gop_cache, 0 },
     { "queue_length", play_queue_length, 0 },
@@ -331,6 +335,7 @@ BLOCK_DIR(vhost_play, play_dirs)
 static const dir_spec_t publish_dirs[] = {
     { "firstpkt_timeout", publish_firstpkt, 0 },
     { "normal_timeout", publish_normal, 0 },
+    { "takeover_timeout", publish_takeover, 0 },
     /* SRS-only */
     { "parse_sps", NULL, 0 }, { "try_annexb_first", NULL, 0 }, { "kickoff_for_idle", NULL, 0 },
     { "mr", NULL, 0 }, { "mr_latency", NULL, 0 },
@@ -613,7 +618,7 @@ static vhost_conf_t *vhost_add(config_t *c, const char *name, const char *file, 
         .queue_bytes = DEF_QUEUE_BYTES,
         .mw_latency = UNSET, .mw_msgs = UNSET, .time_jitter = JITTER_FULL,
         .send_buffer = DEF_SEND_BUFFER, .firstpkt_timeout = DEF_FIRSTPKT_TIMEOUT,
-        .normal_timeout = DEF_NORMAL_TIMEOUT, .file = file, .line = line,
+        .normal_timeout = DEF_NORMAL_TIMEOUT, .takeover_timeout = DEF_TAKEOVER_TIMEOUT, .file = file, .line = line,
         .forward_backoff_min = DEF_BACKOFF_MIN, .forward_backoff_max = DEF_BACKOFF_MAX,
         .origin_connect_timeout = DEF_ORIGIN_CONNECT, .origin_read_timeout = DEF_ORIGIN_READ,
         .origin_backoff = DEF_ORIGIN_BACKOFF, .origin_give_up = DEF_ORIGIN_GIVE_UP,

@@ -67,6 +67,8 @@ typedef struct vhost_conf {
     /* publish { } */
     int firstpkt_timeout;   /* ms, default 20000 */
     int normal_timeout;     /* ms, default 5000 */
+    int takeover_timeout;   /* ms a publisher may be silent before a new publish of its stream
+                             * replaces it; 0: never; default 1000 (rill's own) */
     /* forward { } */
     int forward_enabled;    /* default off */
     dest_t *forward_dests;

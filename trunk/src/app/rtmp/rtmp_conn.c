@@ -164,6 +164,26 @@ static int take_stream_name(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 
 /* ---- publish ------------------------------------------------------------ */
 
+/* The stream has a publisher: replace it when it has been silent for the
+ * vhost's takeover_timeout (a frozen encoder, the forward of a master that
+ * died without closing it). The old one is kicked; its teardown sees it is
+ * no longer the publisher and leaves the stream alone. */
+static int take_over(rtmp_conn_t *c)
+{
+    source_t *s = c->src;
+    int64_t now = rill_now_ms();
+    if (!source_can_take_over(s, now, c->vconf->takeover_timeout)) return RILL_ERR_STREAM_BUSY;
+    uint32_t old_cid = s->publisher_cid;
+    int64_t silent = source_silent_ms(s, now);
+    client_t *old = NULL;
+    int rc = source_take_over(s, c, c->cid, c->param, &old);
+    if (rc) return rc;
+    rill_warn("publish %s/%s/%s takes over from publisher cid %u, silent for %lld ms (takeover_timeout %d)",
+              c->vhost, c->app, c->stream, old_cid, (long long)silent, c->vconf->takeover_timeout);
+    if (old) client_kick(old);
+    return 0;
+}
+
 static int do_publish(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 {
     if (take_stream_name(c, cmd)) {
@@ -178,21 +198,30 @@ static int do_publish(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
     }
     c->src = hub_acquire(&c->env->hub, c->vconf, c->vhost, c->app, c->stream);
     if (!c->src) return RILL_ERR_NOMEM;
-    if (source_publish(c->src, c, c->cid, c->param) != 0) {
-        rill_warn("publish %s/%s/%s refused: stream busy (publisher cid %u)", c->vhost, c->app, c->stream,
-                  c->src->publisher_cid);
+    int rc = source_publish(c->src, c, c->cid, c->param);
+    if (rc == RILL_ERR_STREAM_BUSY) rc = take_over(c);
+    if (rc == RILL_ERR_STREAM_BUSY) {
+        rill_warn("publish %s/%s/%s refused: stream busy (publisher cid %u, last heard %lld ms ago)", c->vhost,
+                  c->app, c->stream, c->src->publisher_cid,
+                  (long long)source_silent_ms(c->src, rill_now_ms()));
         send_status(c, "error", "NetStream.Publish.BadName", "Stream already publishing");
         c->reason = "stream busy";
-        return RILL_ERR_STREAM_BUSY;
+        return rc;
     }
-    c->role = RTMP_ROLE_PUBLISH;
+    if (rc) return rc;
+    /* no yield since the publish: the source is ours */
+    c->src->publisher_client = &c->client;
+    c->role = RILL_ROLE_PUBLISH;
     if (rtmp_session_set_rbuf(&c->s, RTMP_SESSION_RBUF_MEDIA) != 0) return RILL_ERR_NOMEM;
     c->client.type = CLIENT_PUBLISH;
     rill_trace("publish %s/%s/%s%s", c->vhost, c->app, c->stream, c->param);
-    int rc = send_status(c, "status", "NetStream.Publish.Start", "Started publishing stream.");
+    rc = send_status(c, "status", "NetStream.Publish.Start", "Started publishing stream.");
     if (rc) return rc;
 
     int got_media = 0;
+    /* after a takeover this publisher's timeline continues the stream's */
+    int rebased = 0;
+    uint32_t offset = 0;
     for (;;) {
         if (c->client.stop) {
             c->reason = c->env->stopping ? "server stopping" : "kicked";
@@ -217,8 +246,16 @@ static int do_publish(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
                     return 0;
                 }
             }
+        } else if (c->src->publisher != c) {
+            /* replaced (takeover) with a message still buffered: not ours to push */
+            rill_payload_unref(m.payload);
+            return 0;
         } else {
-            rc = rtmp_ingest(c->src, &m, 0);
+            if (!rebased && (m.type == RTMP_MSG_AUDIO || m.type == RTMP_MSG_VIDEO || m.type == RTMP_MSG_AGGREGATE)) {
+                offset = source_rebase(c->src, m.timestamp);
+                rebased = 1;
+            }
+            rc = rtmp_ingest(c->src, &m, offset);
             if (rc == 1) got_media = 1;
             if (rc > 0) rc = 0;
         }
@@ -454,11 +491,15 @@ static void conn_main(void *arg)
     rill_log_set_cid(c->cid);
     rill_trace("accept rtmp client %s", c->peer);
     int rc = run(c);
-    if (rc && !c->reason) c->reason = rill_strerror(rc);
-    if (c->role == RTMP_ROLE_PUBLISH && c->src) {
+    if (c->role == RILL_ROLE_PUBLISH && c->src && c->src->publisher != c) {
+        /* a takeover kicked it: the stream is the new publisher's */
+        c->reason = "replaced by a new publish after its silence (takeover_timeout)";
+        rc = 0;
+    } else if (c->role == RILL_ROLE_PUBLISH && c->src) {
         source_unpublish(c->src);
         rill_trace("unpublish %s/%s/%s", c->vhost, c->app, c->stream);
     }
+    if (rc && !c->reason) c->reason = rill_strerror(rc);
     http_hooks_client_end(&c->env->hooks, c->vconf, &c->client);
     play_session_end(&c->play);
     if (c->src) hub_release(&c->env->hub, c->src);

@@ -14,6 +14,8 @@
 #define JITTER_DEFAULT_MS   10
 /* Ring trim by the slowest player at most this often (messages). */
 #define TRIM_EVERY          64
+/* A replacing publisher's first frame lands this long after the last one. */
+#define REBASE_STEP_MS      10
 
 void hub_init(hub_t *h) { memset(h, 0, sizeof(*h)); }
 
@@ -124,20 +126,59 @@ static void wake_all(source_t *s)
     }
 }
 
-int source_publish(source_t *s, void *who, uint32_t cid, const char *param)
+/* Make who the publisher (no event): 0 or RILL_ERR_NOMEM. */
+static int set_publisher(source_t *s, void *who, uint32_t cid, const char *param)
 {
-    if (s->publisher) return RILL_ERR_STREAM_BUSY;
     char *p = strdup(param ? param : "");
     if (!p) return RILL_ERR_NOMEM;
     free(s->publish_param);
     s->publish_param = p;
     s->publisher = who;
     s->publisher_cid = cid;
+    s->publisher_client = NULL;     /* its owner registers it */
+    s->heard_ms = rill_now_ms();
+    return 0;
+}
+
+int source_publish(source_t *s, void *who, uint32_t cid, const char *param)
+{
+    if (s->publisher) return RILL_ERR_STREAM_BUSY;
+    int rc = set_publisher(s, who, cid, param);
+    if (rc) return rc;
     s->epoch++;
     wake_all(s);
     for (hub_observer_t *o = s->hub->observers; o; o = o->next)
         if (o->on_publish) o->on_publish(o->ctx, s);
     return 0;
+}
+
+int64_t source_silent_ms(const source_t *s, int64_t now_ms)
+{
+    return s->publisher ? now_ms - s->heard_ms : -1;
+}
+
+int source_can_take_over(const source_t *s, int64_t now_ms, int takeover_ms)
+{
+    /* an edge's upstream has its own silence rule (origin_read_timeout) */
+    if (!s->publisher || s->edge_pulled || takeover_ms <= 0) return 0;
+    return source_silent_ms(s, now_ms) >= takeover_ms;
+}
+
+int source_take_over(source_t *s, void *who, uint32_t cid, const char *param, struct client **old)
+{
+    struct client *was = s->publisher_client;
+    /* The epoch stays: players see no unpublish, and observers (forwarders,
+     * hooks' stats) keep their sessions; they only get new media. */
+    int rc = set_publisher(s, who, cid, param);
+    if (rc) return rc;
+    *old = was;
+    s->takeovers++;
+    return 0;
+}
+
+uint32_t source_rebase(const source_t *s, uint32_t first_ts)
+{
+    return s->have_last_in ? s->last_in_ts + REBASE_STEP_MS - first_ts : 0;
 }
 
 void source_unpublish(source_t *s)
@@ -147,6 +188,8 @@ void source_unpublish(source_t *s)
         if (o->on_unpublish) o->on_unpublish(o->ctx, s);
     s->publisher = NULL;
     s->publisher_cid = 0;
+    s->publisher_client = NULL;
+    s->have_last_in = 0;
     s->epoch++;
     /* The next publisher brings its own headers and GOP: drop the old ones so
      * a new player never mixes two sessions. Players' cursors jump to the end. */
@@ -208,6 +251,11 @@ int source_on_message(source_t *s, uint8_t type, uint32_t timestamp, rill_payloa
 {
     s->msgs_in++;
     s->bytes_in += pl->size;
+    s->heard_ms = rill_now_ms();
+    if (type == RTMP_MSG_AUDIO || type == RTMP_MSG_VIDEO) {
+        s->last_in_ts = timestamp;
+        s->have_last_in = 1;
+    }
     media_msg_t *m = media_msg_new(type, correct_time(s, timestamp), pl);
     if (!m) return RILL_ERR_NOMEM;
     if (m->flags & MEDIA_SEQ_HEADER) replace(media_is_video(m) ? &s->video_sh : &s->audio_sh, m);

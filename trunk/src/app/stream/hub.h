@@ -18,6 +18,7 @@ extern "C" {
 
 typedef struct source source_t;
 struct hub;
+struct client;
 typedef struct consumer consumer_t;
 
 struct consumer {
@@ -45,6 +46,11 @@ struct source {
     uint32_t refs;              /* holders: each hub_acquire or hub_hold, ended by one hub_release */
     void *publisher;            /* the publishing connection, or NULL */
     uint32_t publisher_cid;
+    struct client *publisher_client; /* the publishing client (kicked when replaced); NULL for an edge's upstream */
+    int64_t heard_ms;           /* when the publisher last sent a message (or published) */
+    uint32_t last_in_ts;        /* the last audio/video timestamp in: a takeover continues from it */
+    int have_last_in;
+    uint32_t takeovers;         /* publishers replaced by a new publish (takeover_timeout) */
     char *publish_param;        /* the publisher's "?a=b" params, passed on upstream */
     int edge_pulled;            /* published by an edge's upstream, not by a client */
     int upstream_failed;        /* an edge gave up on every origin: players end */
@@ -103,6 +109,23 @@ void hub_release(hub_t *h, source_t *s);
 
 /* RILL_ERR_STREAM_BUSY when another publisher holds it. */
 int source_publish(source_t *s, void *who, uint32_t cid, const char *param);
+
+/* Publish takeover: a new publish of a stream whose publisher has been
+ * silent for takeover_ms replaces it (a frozen encoder, a master that died
+ * without closing its forward). Never an edge's upstream, never a live one. */
+/* ms since the publisher last sent a message; -1 without a publisher. */
+int64_t source_silent_ms(const source_t *s, int64_t now_ms);
+int source_can_take_over(const source_t *s, int64_t now_ms, int takeover_ms);
+/* who becomes the publisher at once. Nothing is dropped and no unpublish
+ * is seen: players, forwarders and the cache stay, and the new publisher's
+ * headers, GOP and frames follow in the ring (its timestamps rebased with
+ * source_rebase). *old is the old publisher's client, for its owner to
+ * close (NULL when it had none). 0 or RILL_ERR_NOMEM. */
+int source_take_over(source_t *s, void *who, uint32_t cid, const char *param, struct client **old);
+/* The offset a publisher adds to every timestamp so its first audio/video
+ * message (at first_ts) lands 10 ms after the last one the stream got: 0
+ * for a fresh publish, the edge's origin switch rule after a takeover. */
+uint32_t source_rebase(const source_t *s, uint32_t first_ts);
 void source_unpublish(source_t *s);
 /* An edge gave up on its origins: players are told and closed. */
 void source_fail(source_t *s);
