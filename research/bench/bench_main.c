@@ -111,6 +111,8 @@ static void job_totals(bench_job_state_t *js, bench_totals_t *t)
         t->lat_p99 = bench_hist_percentile(js->lat, 99);
         t->lat_samples = js->lat->count;
     }
+    t->reconnects = js->reconnects;
+    if (js->reconnects) t->reconnect_stall_max_ms = js->reconnect_stall_max_ms;
 }
 
 /* Totals over every player and sink job. */
@@ -145,6 +147,9 @@ static int all_totals(bench_totals_t *jt, bench_totals_t *total, bench_totals_t 
         into->no_frame += jt[i].no_frame;
         into->bytes += jt[i].bytes;
         into->stalls += jt[i].stalls;
+        into->reconnects += jt[i].reconnects;
+        if (jt[i].reconnect_stall_max_ms > into->reconnect_stall_max_ms)
+            into->reconnect_stall_max_ms = jt[i].reconnect_stall_max_ms;
         if (jt[i].kbps >= 0) into->kbps = (into->kbps < 0 ? 0 : into->kbps) + jt[i].kbps;
         if (into->window_s < 0 || jt[i].window_s < into->window_s) into->window_s = jt[i].window_s;
     }

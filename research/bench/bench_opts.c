@@ -12,7 +12,8 @@
 
 static const char USAGE[] =
     "usage: rill-bench [GLOBAL...] JOB [JOB...]\n"
-    "  JOB:  publish [-n M] [-d S] [--delay S] [--chunk-size N] -i FILE.flv URL\n"
+    "  JOB:  publish [-n M] [-d S] [--delay S] [--chunk-size N] [--reconnect S] [--write-timeout MS]\n"
+    "                [--send-buffer BYTES] -i FILE.flv URL\n"
     "        play    [-n N] [-d S] [--delay S] [-r PER_SEC] [--src-ips A[-B]] [--timeout S] [--streams K]\n"
     "                [--read-interval MS] URL\n"
     "        sink    [-n N] [-d S] [--delay S] [-r PER_SEC] [--src-ips A[-B]] [--timeout S] [--read-interval MS]\n"
@@ -260,6 +261,13 @@ static int job_opt(int argc, char **argv, int *i, bench_job_t *j, char *err, siz
     } else if (!strcmp(a, "--chunk-size") && j->kind == BENCH_PUBLISH) {
         rc = integer(a, v, 128, 65536, &l, err, errlen);
         j->chunk_size = (uint32_t)l;
+    } else if (!strcmp(a, "--reconnect") && j->kind == BENCH_PUBLISH) {
+        rc = num(a, v, 0, 3600, &j->reconnect, err, errlen);
+    } else if (!strcmp(a, "--write-timeout") && j->kind == BENCH_PUBLISH) {
+        rc = num(a, v, 10, 3600000, &j->write_timeout, err, errlen);
+    } else if (!strcmp(a, "--send-buffer") && j->kind == BENCH_PUBLISH) {
+        rc = integer(a, v, 4096, 64 * 1024 * 1024, &l, err, errlen);
+        j->send_buffer = (int)l;
     } else {
         return fail(err, errlen, "%s: unknown option for %s", a, kind_name(j->kind));
     }
@@ -303,6 +311,8 @@ int bench_opts_parse(int argc, char **argv, bench_opts_t *o, int *help, char *er
     defaults.timeout = BENCH_DEF_TIMEOUT;
     defaults.streams = 1;
     defaults.chunk_size = BENCH_DEF_CHUNK;
+    defaults.reconnect = -1;
+    defaults.write_timeout = BENCH_DEF_WRITE_TIMEOUT_MS;
 
     bench_job_t *j = NULL;
     for (int i = 1; i < argc; i++) {

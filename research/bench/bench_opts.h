@@ -62,6 +62,14 @@ typedef struct bench_job {
     bench_src_ips_t src;
     char file[1024];            /* publish: the FLV file */
     uint32_t chunk_size;        /* publish: outgoing chunk size */
+    /* publish, standing for an encoder that reconnects (OBS's "Automatically
+     * Reconnect"): after the connection fails (connect or publish refused,
+     * reset, closed, or a write blocked for write_timeout) wait this many
+     * seconds and publish again, until the job ends. < 0: never (default) */
+    double reconnect;
+    double write_timeout;       /* publish: ms a write may block before the connection counts as failed */
+    int send_buffer;            /* publish: SO_SNDBUF bytes, 0: the kernel's (which grows to megabytes and
+                                 * hides a peer that stopped reading for many seconds) */
 } bench_job_t;
 
 typedef struct bench_opts {
@@ -81,6 +89,7 @@ typedef struct bench_opts {
 #define BENCH_DEF_STACK_KB   64
 #define BENCH_DEF_STALL_MS   1000.0
 #define BENCH_DEF_CHUNK      60000
+#define BENCH_DEF_WRITE_TIMEOUT_MS 10000.0
 
 /* Parse argv (argv[0] is the program). 0 on success (*help set when -h was
  * asked for), else RILL_ERR_INVAL with a reason in err. */

@@ -12,6 +12,7 @@ void bench_totals_clear(bench_totals_t *t)
     t->kbps = t->window_s = -1;
     t->ff_p50 = t->ff_p99 = t->ff_max = -1;
     t->lat_p50 = t->lat_p99 = -1;
+    t->reconnect_stall_max_ms = -1;
 }
 
 static int put(rill_writer_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -79,6 +80,8 @@ int bench_json(rill_writer_t *w, const bench_totals_t *total, const bench_totals
         rc = put(w, ",\"publish\":{\"connected\":%d,\"failed\":%d,\"dropped\":%d,", pub->connected, pub->failed,
                  pub->dropped);
         if (!rc) rc = num(w, "kbps", pub->kbps, 1);
+        if (!rc) rc = put(w, ",\"reconnects\":%llu,", (unsigned long long)pub->reconnects);
+        if (!rc) rc = num(w, "reconnect_stall_ms_max", pub->reconnect_stall_max_ms, 1);
         if (!rc) rc = put(w, "}");
     }
     if (!rc) rc = put(w, ",\"jobs\":[");

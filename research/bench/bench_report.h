@@ -28,12 +28,15 @@ typedef struct bench_totals {
     double ff_p50, ff_p99, ff_max;  /* first frame, ms */
     double lat_p50, lat_p99;        /* end to end, ms */
     uint64_t lat_samples;
+    uint64_t reconnects;        /* publish --reconnect: publishing again after a failure */
+    double reconnect_stall_max_ms;  /* longest time a publisher sent nothing across a reconnect */
 } bench_totals_t;
 
 void bench_totals_clear(bench_totals_t *t);
 /* Append the JSON object: the totals' fields at the top level (connected,
  * failed, kbps, stalls, first_frame_ms_p50, first_frame_ms_p99,
- * latency_ms_p50, ...), the publishers' figures under "publish" (when pub),
+ * latency_ms_p50, ...), the publishers' figures under "publish" (when pub:
+ * connected, failed, dropped, kbps, reconnects, reconnect_stall_ms_max),
  * and every job under "jobs". 0 or RILL_ERR_NOMEM. */
 int bench_json(rill_writer_t *w, const bench_totals_t *total, const bench_totals_t *pub,
                const bench_totals_t *jobs, int njobs);

@@ -49,6 +49,8 @@ struct bench_job_state {
     int reported_failures;      /* failures logged so far (a few are enough) */
     uint32_t stack_used;        /* --stack-probe: deepest use seen */
     uint64_t loops;             /* publish: times the file was sent */
+    uint64_t reconnects;        /* publish --reconnect: sessions that sent media again after a failure */
+    double reconnect_stall_max_ms;  /* the longest time without sending across a reconnect */
 };
 
 extern bench_lat_table_t *bench_lat;    /* NULL without a local publisher */

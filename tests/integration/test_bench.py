@@ -149,6 +149,40 @@ def test_bench_http_flv_players():
     _check_totals(res, 10, "for 10 HTTP-FLV players of %s" % flv_url)
 
 
+@rill.timeout(60)
+def test_bench_publish_reconnects_after_the_server_dies():
+    """--reconnect: the publisher stands for an encoder that comes back (OBS).
+    The node is SIGKILLed under it and started again; the publisher publishes
+    again after its delay and says how long it sent nothing."""
+    flv = _flv(6)
+    node = rill.start_node()
+    url = node.url(STREAM)
+    p, out = _run_bench(["--report", "0", "publish", "-d", "9", "--reconnect", "0.5", "--write-timeout", "1000",
+                         "--send-buffer", "65536", "--timeout", "2", "-i", flv, url])
+    pl = rill.watch(node, STREAM, frames=10, timeout=10, pub=p)
+    pl.stop()
+    node.kill()
+    t_kill = time.monotonic()
+    time.sleep(0.2)
+    node.restart()
+    pl2 = rill.raw_player(node, STREAM)
+    check(pl2.wait_frames(10, 6), "expected the restarted node to get the stream again from the reconnecting "
+                                  "publisher; %s; rill-bench: %s" % (pl2.describe(), rill.sanitize_lines(p.output(), 4)))
+    back = pl2.frames()[0][0] - t_kill
+    res = _result(p, out, 20)
+    pub = res.get("publish") or {}
+    lines = [l for l in p.output().splitlines() if "publishing again" in l]
+    check(pub.get("reconnects") == 1 and pub.get("connected") == 1 and len(lines) == 1,
+          "expected rill-bench to reconnect once and publish to the end; it reported %r; stderr:\n%s" % (
+              pub, rill.sanitize_lines(p.output(), 6)))
+    stall = pub.get("reconnect_stall_ms_max") or 0
+    # the kill, 0.2 s down, the 0.5 s delay, a connect: well under 3 s
+    check(500 <= stall < 3000, "expected the publisher's stall across the reconnect between the 0.5 s delay and "
+                               "3 s; it was %.0f ms" % stall)
+    print("reconnect: stall %.0f ms at the publisher; a new player's first frame %.2fs after the kill; %s" % (
+        stall, back, lines[0].split(": ", 1)[-1]), flush=True)
+
+
 @rill.timeout(45)
 def test_bench_sink_reads_the_floor():
     floor = os.path.join(rill.ROOT, "objs", "rill-floor")

@@ -189,12 +189,21 @@ TEST(BenchReport, JsonTotalsWithNullsAndJobs)
     EXPECT_NE(j.find("{\"connected\":20,\"failed\":1,\"kbps\":22000.0,\"stalls\":3,\"first_frame_ms_p50\":4.2"),
               std::string::npos) << j;
     EXPECT_NE(j.find("\"first_frame_ms_p99\":20.0,\"latency_ms_p50\":null,"), std::string::npos) << j;
-    EXPECT_NE(j.find("\"publish\":{\"connected\":1,\"failed\":0,\"dropped\":0,\"kbps\":1100.0}"), std::string::npos) << j;
+    EXPECT_NE(j.find("\"publish\":{\"connected\":1,\"failed\":0,\"dropped\":0,\"kbps\":1100.0,\"reconnects\":0,"
+                     "\"reconnect_stall_ms_max\":null}"), std::string::npos) << j;
     EXPECT_NE(j.find("\"jobs\":[{\"kind\":\"publish\",\"url\":\"rtmp://127.0.0.1/live/\\\"q\\\"\",\"connected\":0"),
               std::string::npos) << j;
     EXPECT_NE(j.find("{\"kind\":\"play\",\"url\":\"rtmp://127.0.0.1/live/a\",\"connected\":0,\"failed\":0,\"kbps\":null"),
               std::string::npos) << j;
     EXPECT_NE(j.find("\"latency_ms_p50\":12.5"), std::string::npos) << j;
+    // a publisher that reconnected: how often, and its longest silence
+    pub.reconnects = 2;
+    pub.reconnect_stall_max_ms = 1234.5;
+    rill_writer_init(&w, 0);
+    ASSERT_EQ(bench_json(&w, &total, &pub, jobs, 0), 0);
+    j.assign((const char *)w.data, w.len);
+    rill_writer_free(&w);
+    EXPECT_NE(j.find("\"kbps\":1100.0,\"reconnects\":2,\"reconnect_stall_ms_max\":1234.5}"), std::string::npos) << j;
     // without publishers there is no "publish" object
     rill_writer_init(&w, 0);
     ASSERT_EQ(bench_json(&w, &total, nullptr, jobs, 0), 0);

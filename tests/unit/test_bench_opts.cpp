@@ -78,6 +78,9 @@ TEST(BenchOpts, DefaultsAndGlobalDefaultsForJobs)
     EXPECT_STREQ(p.o.jobs[0].file, "f.flv");
     EXPECT_DOUBLE_EQ(p.o.jobs[0].duration, 9);
     EXPECT_EQ(p.o.jobs[0].chunk_size, (uint32_t)BENCH_DEF_CHUNK);
+    EXPECT_LT(p.o.jobs[0].reconnect, 0) << "no reconnect unless asked";
+    EXPECT_DOUBLE_EQ(p.o.jobs[0].write_timeout, BENCH_DEF_WRITE_TIMEOUT_MS);
+    EXPECT_EQ(p.o.jobs[0].send_buffer, 0);
     EXPECT_EQ(p.o.jobs[1].kind, BENCH_PLAY);
     EXPECT_EQ(p.o.jobs[1].url.proto, BENCH_HTTP_FLV);
     EXPECT_DOUBLE_EQ(p.o.jobs[1].duration, 4);
@@ -85,6 +88,20 @@ TEST(BenchOpts, DefaultsAndGlobalDefaultsForJobs)
     EXPECT_DOUBLE_EQ(p.o.report, 0);
     EXPECT_EQ(p.o.stack_kb, 32);
     EXPECT_DOUBLE_EQ(bench_opts_run_seconds(&p.o), 9);
+}
+
+TEST(BenchOpts, PublishReconnectMode)
+{
+    Parsed p = parse({"publish", "--reconnect", "1.5", "--write-timeout", "800", "--send-buffer", "65536", "-i",
+                      "f.flv", "rtmp://127.0.0.1/live/a"});
+    ASSERT_EQ(p.rc, 0) << p.err;
+    EXPECT_DOUBLE_EQ(p.o.jobs[0].reconnect, 1.5);
+    EXPECT_DOUBLE_EQ(p.o.jobs[0].write_timeout, 800);
+    EXPECT_EQ(p.o.jobs[0].send_buffer, 65536);
+    p = parse({"publish", "--reconnect", "0", "-i", "f.flv", "rtmp://127.0.0.1/live/a"});
+    ASSERT_EQ(p.rc, 0) << p.err;
+    EXPECT_DOUBLE_EQ(p.o.jobs[0].reconnect, 0) << "0: reconnect at once";
+    EXPECT_NE(std::string(bench_usage()).find("--reconnect S"), std::string::npos);
 }
 
 TEST(BenchOpts, SinkAndHelp)
@@ -122,6 +139,11 @@ TEST(BenchOpts, RefusesBadCommandLines)
         {{"play", "http://example.com/live/a.flv"}, "host names"},
         {{"publish", "rtmp://127.0.0.1/live/a"}, "-i FILE.flv is required"},
         {{"publish", "-i", "f.flv", "http://127.0.0.1/live/a.flv"}, "only rtmp://"},
+        {{"publish", "--reconnect", "-1", "-i", "f.flv", "rtmp://127.0.0.1/live/a"}, "--reconnect -1"},
+        {{"publish", "--reconnect", "-i", "f.flv", "rtmp://127.0.0.1/live/a"}, "--reconnect -i"},
+        {{"publish", "--write-timeout", "5", "-i", "f.flv", "rtmp://127.0.0.1/live/a"}, "--write-timeout 5"},
+        {{"publish", "--send-buffer", "1k", "-i", "f.flv", "rtmp://127.0.0.1/live/a"}, "--send-buffer 1k"},
+        {{"play", "--reconnect", "1", "rtmp://127.0.0.1/live/a"}, "unknown option for play"},
         {{"sink", "rtmp://127.0.0.1/live/a"}, "tcp://IP:PORT"},
         {{"sink", "tcp://127.0.0.1"}, "tcp://IP:PORT"},
         {{"sink", "tcp://127.0.0.1:0"}, "bad port"},
