@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A whole rill cluster on loopback: a master origin, two slaves, two edges,
-# haproxy (the RTMP front) and nginx (the HTTP-FLV front). Run
+# A whole rill cluster on loopback: two master origins, two slaves, two
+# edges, haproxy (the RTMP fronts: players to the edges, encoders to the
+# masters) and nginx (the HTTP-FLV front). Run
 # `scripts/cluster.sh help` for the commands, the address table and the
 # environment variables. doc/cluster.md explains the topology.
 #
@@ -15,6 +16,7 @@ ROOT=$(pwd)
 # ---------------------------------------------------------------- settings
 
 MASTER_IP=${RILL_MASTER_IP:-127.0.0.11}
+MASTER2_IP=${RILL_MASTER2_IP:-127.0.0.14}
 SLAVE1_IP=${RILL_SLAVE1_IP:-127.0.0.12}
 SLAVE2_IP=${RILL_SLAVE2_IP:-127.0.0.13}
 EDGE1_IP=${RILL_EDGE1_IP:-127.0.0.21}
@@ -25,6 +27,7 @@ NODE_RTMP=${RILL_NODE_RTMP_PORT:-1935}
 NODE_HTTP=${RILL_NODE_HTTP_PORT:-8080}
 NODE_API=${RILL_NODE_API_PORT:-1985}
 FRONT_RTMP=${RILL_FRONT_RTMP_PORT:-1935}
+FRONT_PUBLISH=${RILL_FRONT_PUBLISH_PORT:-1936}
 FRONT_HTTP=${RILL_FRONT_HTTP_PORT:-8080}
 FRONT_STATS=${RILL_FRONT_STATS_PORT:-8404}
 DIR=${RILL_CLUSTER_DIR:-objs/cluster}
@@ -38,9 +41,10 @@ case "$DIR" in /*) ;; *) DIR="$ROOT/$DIR" ;; esac
 case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
 
 # name ip role-conf default-address-of-the-role-file
-NODES=(master slave1 slave2 edge1 edge2)
-declare -A IP=([master]=$MASTER_IP [slave1]=$SLAVE1_IP [slave2]=$SLAVE2_IP [edge1]=$EDGE1_IP [edge2]=$EDGE2_IP)
-declare -A ROLE=([master]=conf/origin.conf [slave1]=conf/slave.conf [slave2]=conf/slave.conf
+NODES=(master master2 slave1 slave2 edge1 edge2)
+declare -A IP=([master]=$MASTER_IP [master2]=$MASTER2_IP [slave1]=$SLAVE1_IP [slave2]=$SLAVE2_IP
+               [edge1]=$EDGE1_IP [edge2]=$EDGE2_IP)
+declare -A ROLE=([master]=conf/origin.conf [master2]=conf/origin.conf [slave1]=conf/slave.conf [slave2]=conf/slave.conf
                  [edge1]=conf/edge.conf [edge2]=conf/edge.conf)
 
 usage() {
@@ -65,22 +69,26 @@ Addresses (as the environment sets them now):
 
   node     address          RTMP   HTTP   API    made from
   master   $(printf '%-16s %-6s %-6s %-6s' "$MASTER_IP" "$NODE_RTMP" "$NODE_HTTP" "$NODE_API") conf/origin.conf
+  master2  $(printf '%-16s %-6s %-6s %-6s' "$MASTER2_IP" "$NODE_RTMP" "$NODE_HTTP" "$NODE_API") conf/origin.conf (127.0.0.11 replaced)
   slave1   $(printf '%-16s %-6s %-6s %-6s' "$SLAVE1_IP" "$NODE_RTMP" "$NODE_HTTP" "$NODE_API") conf/slave.conf
   slave2   $(printf '%-16s %-6s %-6s %-6s' "$SLAVE2_IP" "$NODE_RTMP" "$NODE_HTTP" "$NODE_API") conf/slave.conf
   edge1    $(printf '%-16s %-6s %-6s %-6s' "$EDGE1_IP" "$NODE_RTMP*" "$NODE_HTTP" "$NODE_API") conf/edge.conf
   edge2    $(printf '%-16s %-6s %-6s %-6s' "$EDGE2_IP" "$NODE_RTMP*" "$NODE_HTTP" "$NODE_API") conf/edge.conf
   haproxy  $(printf '%-16s %-6s %-6s %-6s' "$FRONT_IP" "$FRONT_RTMP" "-" "-") conf/haproxy.cfg (stats :$FRONT_STATS; to the edges from $SOURCE_IP)
+           $(printf '%-16s %-6s %-6s %-6s' "$FRONT_IP" "$FRONT_PUBLISH" "-" "-") publishers, to a live master
   nginx    $(printf '%-16s %-6s %-6s %-6s' "$FRONT_IP" "-" "$FRONT_HTTP" "-") conf/nginx-front.conf
   (* PROXY protocol: RTMP to an edge only through haproxy)
 
 Environment (defaults in brackets):
-  RILL_MASTER_IP [127.0.0.11]  RILL_SLAVE1_IP [127.0.0.12]  RILL_SLAVE2_IP [127.0.0.13]
+  RILL_MASTER_IP [127.0.0.11]  RILL_MASTER2_IP [127.0.0.14]
+  RILL_SLAVE1_IP [127.0.0.12]  RILL_SLAVE2_IP [127.0.0.13]
   RILL_EDGE1_IP [127.0.0.21]   RILL_EDGE2_IP [127.0.0.22]
   RILL_FRONT_IP [127.0.0.1]    the address haproxy and nginx listen on
   RILL_FRONT_SOURCE_IP [127.0.0.9]  haproxy's source address towards the edges
   RILL_NODE_RTMP_PORT [1935]   RILL_NODE_HTTP_PORT [8080]  RILL_NODE_API_PORT [1985]
                                (every node, each on its own address)
   RILL_FRONT_RTMP_PORT [1935]  RILL_FRONT_HTTP_PORT [8080] RILL_FRONT_STATS_PORT [8404]
+  RILL_FRONT_PUBLISH_PORT [1936]  haproxy's front for publishers (to the masters)
   RILL_CLUSTER_DIR [objs/cluster]  confs, pid files and logs (NAME.log)
   RILL_CLUSTER_BIN [objs/rill]     the rill binary
   RILL_STREAM [livestream]     the stream name in the printed URLs and of --demo
@@ -96,10 +104,11 @@ die() { echo "cluster: ERROR: $*" >&2; exit 1; }
 
 check_settings() {
     local v
-    for v in "$MASTER_IP" "$SLAVE1_IP" "$SLAVE2_IP" "$EDGE1_IP" "$EDGE2_IP" "$FRONT_IP" "$SOURCE_IP"; do
+    for v in "$MASTER_IP" "$MASTER2_IP" "$SLAVE1_IP" "$SLAVE2_IP" "$EDGE1_IP" "$EDGE2_IP" "$FRONT_IP" "$SOURCE_IP"; do
         [[ "$v" =~ ^127\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] || die "address '$v' is not in 127.0.0.0/8"
     done
-    for v in "$NODE_RTMP" "$NODE_HTTP" "$NODE_API" "$FRONT_RTMP" "$FRONT_HTTP" "$FRONT_STATS" "$UP_TIMEOUT"; do
+    for v in "$NODE_RTMP" "$NODE_HTTP" "$NODE_API" "$FRONT_RTMP" "$FRONT_PUBLISH" "$FRONT_HTTP" "$FRONT_STATS" \
+             "$UP_TIMEOUT"; do
         [[ "$v" =~ ^[0-9]+$ ]] && [ "$v" -ge 1 ] && [ "$v" -le 65535 ] || die "'$v' is not a port (or a number of seconds)"
     done
 }
@@ -111,7 +120,8 @@ check_settings() {
 # cluster's. The default addresses become tokens first, so that one address
 # never turns into another by a later replacement. DEFAULT_SELF_IP TOKEN
 # makes a second node from a role file (slave2 from slave.conf's
-# 127.0.0.12, edge2 from edge.conf's 127.0.0.21).
+# 127.0.0.12, edge2 from edge.conf's 127.0.0.21, master2 from origin.conf's
+# 127.0.0.11).
 render() {
     local src=$1 dst=$2 self_ip=${3:-} self_tok=${4:-}
     # Comment lines are kept as they are (they describe the role file's
@@ -121,6 +131,7 @@ render() {
         e+=(-e "s/${self_ip//./\\.}([^0-9]|\$)/@${self_tok}@\\1/g")
     fi
     e+=(-e 's/127\.0\.0\.11([^0-9]|$)/@MASTER@\1/g'
+        -e 's/127\.0\.0\.14([^0-9]|$)/@MASTER2@\1/g'
         -e 's/127\.0\.0\.12([^0-9]|$)/@SLAVE1@\1/g'
         -e 's/127\.0\.0\.13([^0-9]|$)/@SLAVE2@\1/g'
         -e 's/127\.0\.0\.21([^0-9]|$)/@EDGE1@\1/g'
@@ -130,17 +141,18 @@ render() {
         e+=(-e 's/127\.0\.0\.9([^0-9]|$)/@SOURCE@\1/g'
             -e 's/127\.0\.0\.1([^0-9]|$)/@FRONT@\1/g'
             -e 's/@FRONT@:1935([^0-9]|$)/@FRONT@:@FRTMP@\1/g'
+            -e 's/@FRONT@:1936([^0-9]|$)/@FRONT@:@FPUB@\1/g'
             -e 's/@FRONT@:8080([^0-9]|$)/@FRONT@:@FHTTP@\1/g'
             -e 's/@FRONT@:8404([^0-9]|$)/@FRONT@:@FSTATS@\1/g'
             -e 's/(server[[:space:]].*[[:space:]]port[[:space:]]+)1985([^0-9]|$)/\1@NAPI@\2/') ;;
     esac
-    e+=(-e 's/(@(MASTER|SLAVE1|SLAVE2|EDGE1|EDGE2)@):1935([^0-9]|$)/\1:@NRTMP@\3/g'
-        -e 's/(@(MASTER|SLAVE1|SLAVE2|EDGE1|EDGE2)@):8080([^0-9]|$)/\1:@NHTTP@\3/g'
-        -e 's/(@(MASTER|SLAVE1|SLAVE2|EDGE1|EDGE2)@):1985([^0-9]|$)/\1:@NAPI@\3/g'
-        -e "s/@MASTER@/$MASTER_IP/g; s/@SLAVE1@/$SLAVE1_IP/g; s/@SLAVE2@/$SLAVE2_IP/g"
+    e+=(-e 's/(@(MASTER|MASTER2|SLAVE1|SLAVE2|EDGE1|EDGE2)@):1935([^0-9]|$)/\1:@NRTMP@\3/g'
+        -e 's/(@(MASTER|MASTER2|SLAVE1|SLAVE2|EDGE1|EDGE2)@):8080([^0-9]|$)/\1:@NHTTP@\3/g'
+        -e 's/(@(MASTER|MASTER2|SLAVE1|SLAVE2|EDGE1|EDGE2)@):1985([^0-9]|$)/\1:@NAPI@\3/g'
+        -e "s/@MASTER@/$MASTER_IP/g; s/@MASTER2@/$MASTER2_IP/g; s/@SLAVE1@/$SLAVE1_IP/g; s/@SLAVE2@/$SLAVE2_IP/g"
         -e "s/@EDGE1@/$EDGE1_IP/g; s/@EDGE2@/$EDGE2_IP/g; s/@FRONT@/$FRONT_IP/g; s/@SOURCE@/$SOURCE_IP/g"
         -e "s/@NRTMP@/$NODE_RTMP/g; s/@NHTTP@/$NODE_HTTP/g; s/@NAPI@/$NODE_API/g"
-        -e "s/@FRTMP@/$FRONT_RTMP/g; s/@FHTTP@/$FRONT_HTTP/g; s/@FSTATS@/$FRONT_STATS/g")
+        -e "s/@FRTMP@/$FRONT_RTMP/g; s/@FPUB@/$FRONT_PUBLISH/g; s/@FHTTP@/$FRONT_HTTP/g; s/@FSTATS@/$FRONT_STATS/g")
     {
         echo "# Made by scripts/cluster.sh from $src for the loopback cluster: the addresses,"
         echo "# ports and paths of the directives are this cluster's; the comments keep the"
@@ -155,6 +167,7 @@ make_confs() {
     for n in "${NODES[@]}"; do
         local self=() f="$DIR/$n.conf"
         case $n in
+        master2) self=(127.0.0.11 MASTER2) ;;
         slave2) self=(127.0.0.12 SLAVE2) ;;
         edge2)  self=(127.0.0.21 EDGE2) ;;
         esac
@@ -244,10 +257,12 @@ node_up() {
     wait_for "$n ($ip)" "$n" "$UP_TIMEOUT" node_ready
 }
 
-edges_up_in_haproxy() {
+# HAProxy sees both edges and both masters up.
+backends_up_in_haproxy() {
     local csv
     csv=$(curl -s --max-time 1 "http://$FRONT_IP:$FRONT_STATS/;csv") || return 1
-    [ "$(echo "$csv" | awk -F, '$1 == "edges" && ($2 == "edge1" || $2 == "edge2") && $18 == "UP"' | wc -l)" -eq 2 ]
+    [ "$(echo "$csv" | awk -F, '$1 == "edges" && ($2 == "edge1" || $2 == "edge2") && $18 == "UP"' | wc -l)" -eq 2 ] &&
+    [ "$(echo "$csv" | awk -F, '$1 == "masters" && ($2 == "master1" || $2 == "master2") && $18 == "UP"' | wc -l)" -eq 2 ]
 }
 
 front_http_ok() {
@@ -256,12 +271,14 @@ front_http_ok() {
 
 print_urls() {
     local r="rtmp://$FRONT_IP:$FRONT_RTMP/live/$STREAM" h="http://$FRONT_IP:$FRONT_HTTP/live/$STREAM.flv"
+    local p="rtmp://$FRONT_IP:$FRONT_PUBLISH/live/$STREAM"
     cat <<EOF
 
-  publish:        $r
-                  (or straight to the master: rtmp://$MASTER_IP:$NODE_RTMP/live/$STREAM)
+  publish:        $p    (haproxy -> a live master)
+                  (or through an edge: $r; or straight to a master:
+                   rtmp://$MASTER_IP:$NODE_RTMP/live/$STREAM, rtmp://$MASTER2_IP:$NODE_RTMP/live/$STREAM)
                   ffmpeg -re -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine \\
-                         -c:v libx264 -preset ultrafast -tune zerolatency -g 50 -c:a aac -f flv $r
+                         -c:v libx264 -preset ultrafast -tune zerolatency -g 50 -c:a aac -f flv $p
   play RTMP:      ffplay $r    (or: vlc $r)
   play HTTP-FLV:  ffplay $h
   player page:    http://$FRONT_IP:$FRONT_HTTP/players/index.html?url=$h
@@ -296,10 +313,11 @@ cmd_up() {
             listening "${IP[$n]}" "$p" && busy+=("${IP[$n]}:$p")
         done
     done
-    for p in "$FRONT_RTMP" "$FRONT_HTTP" "$FRONT_STATS"; do
+    for p in "$FRONT_RTMP" "$FRONT_PUBLISH" "$FRONT_HTTP" "$FRONT_STATS"; do
         listening "$FRONT_IP" "$p" && busy+=("$FRONT_IP:$p")
     done
-    for p in $(printf '%s\n' "$NODE_RTMP" "$NODE_HTTP" "$NODE_API" "$FRONT_RTMP" "$FRONT_HTTP" "$FRONT_STATS" | sort -u); do
+    for p in $(printf '%s\n' "$NODE_RTMP" "$NODE_HTTP" "$NODE_API" "$FRONT_RTMP" "$FRONT_PUBLISH" "$FRONT_HTTP" \
+                              "$FRONT_STATS" | sort -u); do
         listening 0.0.0.0 "$p" && busy+=("0.0.0.0:$p")
     done
     [ ${#busy[@]} -eq 0 ] || die "already in use: ${busy[*]} (move ports with the RILL_*_PORT variables: scripts/cluster.sh help)"
@@ -309,16 +327,17 @@ cmd_up() {
     say "starting in $(rel "$DIR") (logs: $(rel "$DIR")/NAME.log)"
     # Origins first, then edges, then the fronts, each waited for, so the
     # fronts' health checks find the edges up.
-    for n in master slave1 slave2 edge1 edge2; do
+    for n in "${NODES[@]}"; do
         spawn "$n" "$BIN" -c "$DIR/$n.conf"
     done
-    for n in master slave1 slave2 edge1 edge2; do
+    for n in "${NODES[@]}"; do
         node_up "$n" || { cmd_down >/dev/null; exit 1; }
         say "$(printf '%-7s %-15s pid %-7s rtmp :%s  http :%s  api :%s' "$n" "${IP[$n]}" "$(pid_ok "$n")" "$NODE_RTMP" "$NODE_HTTP" "$NODE_API")"
     done
     spawn haproxy "$HAPROXY" -db -f "$DIR/haproxy.cfg"
-    wait_for "haproxy" haproxy "$UP_TIMEOUT" edges_up_in_haproxy || { cmd_down >/dev/null; exit 1; }
-    say "$(printf '%-7s %-15s pid %-7s rtmp :%s (both edges up)' haproxy "$FRONT_IP" "$(pid_ok haproxy)" "$FRONT_RTMP")"
+    wait_for "haproxy" haproxy "$UP_TIMEOUT" backends_up_in_haproxy || { cmd_down >/dev/null; exit 1; }
+    say "$(printf '%-7s %-15s pid %-7s rtmp :%s (both edges up), publish :%s (both masters up)' haproxy "$FRONT_IP" \
+           "$(pid_ok haproxy)" "$FRONT_RTMP" "$FRONT_PUBLISH")"
     spawn nginx "$NGINX" -p "$DIR/nginx" -c "$DIR/nginx.conf" -e "$DIR/nginx.error.log" -g 'daemon off;'
     wait_for "nginx" nginx "$UP_TIMEOUT" front_http_ok || { cmd_down >/dev/null; exit 1; }
     say "$(printf '%-7s %-15s pid %-7s http :%s' nginx "$FRONT_IP" "$(pid_ok nginx)" "$FRONT_HTTP")"
@@ -328,16 +347,22 @@ cmd_up() {
             -f lavfi -i "testsrc2=size=640x360:rate=25" -f lavfi -i "sine=frequency=440:sample_rate=44100" \
             -c:v libx264 -preset ultrafast -tune zerolatency -g 50 -sc_threshold 0 \
             -b:v 1M -maxrate 1M -bufsize 1M -c:a aac \
-            -f flv "rtmp://$FRONT_IP:$FRONT_RTMP/live/$STREAM" -progress "$DIR/demo.progress.$$"
+            -f flv "rtmp://$FRONT_IP:$FRONT_PUBLISH/live/$STREAM" -progress "$DIR/demo.progress.$$"
         # -progress names a file in $DIR so that pid_ok recognises it.
         local deadline=$((SECONDS + UP_TIMEOUT))
-        until http_ok "http://$MASTER_IP:$NODE_API/api/v1/streams" &&
-              curl -s --max-time 1 "http://$MASTER_IP:$NODE_API/api/v1/streams" | grep -q "\"name\":\"$STREAM\""; do
+        on_a_master() {
+            local ip
+            for ip in "$MASTER_IP" "$MASTER2_IP"; do
+                curl -s --max-time 1 "http://$ip:$NODE_API/api/v1/streams" | grep -q "\"name\":\"$STREAM\"" && return 0
+            done
+            return 1
+        }
+        until on_a_master; do
             pid_ok demo >/dev/null || { tail -n 5 "$DIR/demo.log" >&2; die "the demo publisher (ffmpeg) exited"; }
-            [ $SECONDS -lt $deadline ] || die "the demo stream did not reach the master within ${UP_TIMEOUT}s"
+            [ $SECONDS -lt $deadline ] || die "the demo stream did not reach a master within ${UP_TIMEOUT}s"
             sleep 0.2
         done
-        say "demo    publishing a test pattern to rtmp://$FRONT_IP:$FRONT_RTMP/live/$STREAM (pid $(pid_ok demo))"
+        say "demo    publishing a test pattern to rtmp://$FRONT_IP:$FRONT_PUBLISH/live/$STREAM (pid $(pid_ok demo))"
     fi
     print_urls
 }
@@ -367,7 +392,7 @@ cmd_down() {
     local n
     # The publisher and the fronts first (no new clients), then the edges,
     # then the origins.
-    for n in demo haproxy nginx edge1 edge2 slave1 slave2 master; do
+    for n in demo haproxy nginx edge1 edge2 slave1 slave2 master master2; do
         stop_one "$n"
     done
     rm -f "$DIR"/demo.progress.*
@@ -416,12 +441,15 @@ print(", ".join(out) or "none")' 2>/dev/null)
         if pid_ok "$n" >/dev/null; then alive=yes; any=1; fi
         case $n in
         haproxy)
-            info="rtmp $FRONT_IP:$FRONT_RTMP"
+            info="rtmp $FRONT_IP:$FRONT_RTMP, publish $FRONT_IP:$FRONT_PUBLISH"
             if [ $alive = yes ]; then
-                info+=", edges: $(api_get "http://$FRONT_IP:$FRONT_STATS/;csv" | awk -F, '$1 == "edges" && $2 != "BACKEND" {printf "%s %s (%s sessions) ", $2, $18, $5}')"
+                local csv
+                csv=$(api_get "http://$FRONT_IP:$FRONT_STATS/;csv")
+                info+=", edges: $(echo "$csv" | awk -F, '$1 == "edges" && $2 != "BACKEND" {printf "%s %s (%s sessions) ", $2, $18, $5}')"
+                info+=", masters: $(echo "$csv" | awk -F, '$1 == "masters" && $2 != "BACKEND" {printf "%s %s (%s sessions) ", $2, $18, $5}')"
             fi ;;
         nginx) info="http $FRONT_IP:$FRONT_HTTP" ;;
-        demo) info="publishing rtmp://$FRONT_IP:$FRONT_RTMP/live/$STREAM" ;;
+        demo) info="publishing rtmp://$FRONT_IP:$FRONT_PUBLISH/live/$STREAM" ;;
         esac
         printf '%-8s %-15s %-8s %-7s %s\n' "$n" "$FRONT_IP" "${pid:--}" "$alive" "$info"
     done

@@ -1,9 +1,10 @@
 """The whole cluster end to end, as scripts/cluster.sh builds it.
 
-master (forward) -> two slaves; two edges (pull from the slaves, then the
-master; publishes proxied to the master, PROXY protocol on RTMP); haproxy
-(RTMP front, leastconn, health checks on the edges' API, send-proxy, source
-127.0.0.9) and nginx (HTTP-FLV front, least_conn). The cluster runs on its
+two masters (forward) -> two slaves; two edges (pull from the slaves, then
+the masters; publishes proxied to the first master that takes them, PROXY
+protocol on RTMP); haproxy (RTMP front, leastconn, health checks on the
+edges' API, send-proxy, source 127.0.0.9; a publish front to the masters:
+test_masters covers it) and nginx (HTTP-FLV front, least_conn). The cluster runs on its
 default addresses with ports of its own (the RILL_*_PORT variables), so it
 does not clash with a developer's `make run`, and in a directory of its own;
 it is torn down with `scripts/cluster.sh down` whatever happens.
@@ -39,7 +40,7 @@ from lib.rill import check
 
 ROOT = rill.ROOT
 SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
-NODE_IPS = {"master": "127.0.0.11", "slave1": "127.0.0.12", "slave2": "127.0.0.13",
+NODE_IPS = {"master": "127.0.0.11", "master2": "127.0.0.14", "slave1": "127.0.0.12", "slave2": "127.0.0.13",
             "edge1": "127.0.0.21", "edge2": "127.0.0.22"}
 FRONT_IP = "127.0.0.1"
 SOURCE_IP = "127.0.0.9"
@@ -62,10 +63,11 @@ def _port_free(ip, port):
 
 def _pick_ports():
     """Node ports free on every node address, front ports free on 127.0.0.1,
-    all different from the defaults (1935, 8080, 1985, 8404)."""
+    all different from the defaults (1935, 1936, 8080, 1985, 8404)."""
     ports = {}
     for key, ips in (("RILL_NODE_RTMP_PORT", NODE_IPS.values()), ("RILL_NODE_HTTP_PORT", NODE_IPS.values()),
                      ("RILL_NODE_API_PORT", NODE_IPS.values()), ("RILL_FRONT_RTMP_PORT", [FRONT_IP]),
+                     ("RILL_FRONT_PUBLISH_PORT", [FRONT_IP]),
                      ("RILL_FRONT_HTTP_PORT", [FRONT_IP]), ("RILL_FRONT_STATS_PORT", [FRONT_IP])):
         for _ in range(50):
             p = rill.free_port(FRONT_IP if key.startswith("RILL_FRONT") else NODE_IPS["master"])
@@ -209,8 +211,11 @@ def _wait_all(players, frames, timeout):
     return [pl for pl in players if pl.count() < frames]
 
 
-@rill.timeout(240)
-def test_cluster():
+def with_cluster(body, before_down=None):
+    """Start the cluster, run body(cl), and always bring it down: players
+    first (their sockets), then before_down(), then `scripts/cluster.sh down`.
+    Then every pid `up` started must be gone and no node log may hold a
+    sanitizer report. A failure in body is raised with the nodes' logs."""
     for tool in ("haproxy", "nginx", "ffmpeg", "curl"):
         check(any(os.access(os.path.join(d, tool), os.X_OK)
                   for d in os.environ.get("PATH", "").split(":") + ["/usr/sbin"]),
@@ -218,15 +223,16 @@ def test_cluster():
     cl = Cluster()
     failure = None
     try:
-        _run(cl)
+        body(cl)
     except BaseException as e:  # noqa: BLE001 - the cluster comes down first, then this is raised
         failure = e
-    # Players first (their sockets), then the cluster, whatever happened.
     for pl in list(rill._players):
         try:
             pl.stop()
         except Exception:  # noqa: BLE001
             pass
+    if before_down:
+        before_down()
     down_rc, down_out = cl.down()
     if failure is not None:
         logs = "\n".join("--- %s:\n%s" % (n, cl.tail(n, 8)) for n in list(NODE_IPS) + ["haproxy"])
@@ -244,6 +250,11 @@ def test_cluster():
         for mark in rill.SANITIZER_MARKS:
             check(mark not in text, "%s's log has a sanitizer report (%s):\n%s" % (n, mark, cl.tail(n, 20)))
     print("down: every process stopped (%d pids checked)" % len(cl.pids), flush=True)
+
+
+@rill.timeout(240)
+def test_cluster():
+    with_cluster(_run)
 
 
 def _run(cl):
@@ -357,7 +368,7 @@ def _run(cl):
           "%s; longest gap %.2f s" % (MAX_GAP, victim, max(gaps)))
     up2 = (cl.stream(other_edge) or {}).get("upstream") or {}
     survivor = "slave2" if victim == "slave1" else "slave1"
-    check(ip_port.get(up2.get("origin")) in (survivor, "master") and up2.get("state") == "playing",
+    check(ip_port.get(up2.get("origin")) in (survivor, "master", "master2") and up2.get("state") == "playing",
           "expected %s to pull from %s (or the master) after SIGKILL of %s; its upstream: %s" % (
               other_edge, survivor, victim, up2))
     print("SIGKILL %s: %s failed over to %s; all %d players kept playing, longest gap %.2f s (limit %.1f)" % (
