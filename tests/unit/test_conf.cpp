@@ -439,6 +439,7 @@ TEST(ConfModel, DefaultsForAnEmptyFile) {
     EXPECT_EQ(20000, v->firstpkt_timeout);
     EXPECT_EQ(5000, v->normal_timeout);
     EXPECT_EQ(1000, v->takeover_timeout);
+    EXPECT_EQ(0, v->recv_buffer);
     EXPECT_STREQ("t.conf", v->file);
     EXPECT_EQ(config_vhost(c, "anything"), v);
     EXPECT_EQ(config_vhost(c, nullptr), v);
@@ -557,10 +558,10 @@ TEST(ConfModel, VhostGoodValues) {
            "    publish {\n"
            "        firstpkt_timeout 1000;\n"
            "        normal_timeout 7000;\n"
-           "        takeover_timeout 2500;\n"
+           "        takeover_timeout 2500; recv_buffer 262144;\n"
            "    }\n"
            "}\n"
-           "vhost off.com { enabled off; play { time_jitter off; send_buffer 16777216; } publish { takeover_timeout 0; } }\n"
+           "vhost off.com { enabled off; play { time_jitter off; send_buffer 16777216; } publish { takeover_timeout 0; recv_buffer 0; } }\n"
            "vhost __defaultVhost__ { play { time_jitter full; } }\n");
     ASSERT_NE(nullptr, k.c);
     ASSERT_EQ(3, k.c->nvhosts);
@@ -581,11 +582,13 @@ TEST(ConfModel, VhostGoodValues) {
     EXPECT_EQ(1000, v->firstpkt_timeout);
     EXPECT_EQ(7000, v->normal_timeout);
     EXPECT_EQ(2500, v->takeover_timeout);
+    EXPECT_EQ(262144, v->recv_buffer);
 
     const vhost_conf_t *o = k.vhost("off.com");
     ASSERT_NE(nullptr, o);
     EXPECT_EQ(0, o->enabled);
     EXPECT_EQ(0, o->takeover_timeout);
+    EXPECT_EQ(0, o->recv_buffer);
     EXPECT_EQ(4096, o->chunk_size);
     EXPECT_EQ(JITTER_OFF, o->time_jitter);
     EXPECT_EQ(16777216, o->send_buffer);
@@ -690,6 +693,8 @@ TEST(ConfModel, BadValuesNameFileLineDirectiveAndValue) {
         {"vhost a { publish {\n takeover_timeout -1; } }",
          "t.conf:2: takeover_timeout '-1' is out of range 0..3600000"},
         {"vhost a { publish {\n takeover_timeout 1s; } }", "t.conf:2: takeover_timeout '1s' is not a number"},
+        {"vhost a { publish {\n recv_buffer 4095; } }", "t.conf:2: recv_buffer '4095' is out of range 4096..16777216"},
+        {"vhost a { publish {\n recv_buffer 64k; } }", "t.conf:2: recv_buffer '64k' is not a number"},
         {"vhost a {\n publish_1stpkt_timeout -5;\n}",
          "t.conf:2: publish_1stpkt_timeout '-5' is out of range 1..3600000"},
     };

@@ -315,6 +315,17 @@ static int publish_normal(ctx_t *x, const conf_directive_t *d, void *o)
 static int publish_takeover(ctx_t *x, const conf_directive_t *d, void *o)
 { return arg_int(x, d, 0, MAX_MS, &((vhost_conf_t *)o)->takeover_timeout); }
 
+static int publish_recv_buffer(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int *v = &((vhost_conf_t *)o)->recv_buffer;
+    /* 0 keeps the kernel's autotuned buffer */
+    if (d->nargs == 1 && !strcmp(d->args[0], "0")) {
+        *v = 0;
+        return 0;
+    }
+    return arg_int(x, d, 4096, 16 * 1024 * 1024, v);
+}
+
 static const dir_spec_t play_dirs[] = {
     { "gop_cache", play_gop_cache, 0 },
     { "queue_length", play_queue_length, 0 },
@@ -336,6 +347,7 @@ static const dir_spec_t publish_dirs[] = {
     { "firstpkt_timeout", publish_firstpkt, 0 },
     { "normal_timeout", publish_normal, 0 },
     { "takeover_timeout", publish_takeover, 0 },
+    { "recv_buffer", publish_recv_buffer, 0 },
     /* SRS-only */
     { "parse_sps", NULL, 0 }, { "try_annexb_first", NULL, 0 }, { "kickoff_for_idle", NULL, 0 },
     { "mr", NULL, 0 }, { "mr_latency", NULL, 0 },

@@ -69,6 +69,7 @@ typedef struct vhost_conf {
     int normal_timeout;     /* ms, default 5000 */
     int takeover_timeout;   /* ms a publisher may be silent before a new publish of its stream
                              * replaces it; 0: never; default 1000 (rill's own) */
+    int recv_buffer;        /* publisher socket SO_RCVBUF bytes; 0: the kernel's, default 0 (rill's own) */
     /* forward { } */
     int forward_enabled;    /* default off */
     dest_t *forward_dests;

@@ -131,6 +131,11 @@ void net_set_sndbuf(int fd, int bytes)
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
 }
 
+void net_set_rcvbuf(int fd, int bytes)
+{
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+}
+
 void net_set_nodelay(int fd, int on)
 {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);

@@ -27,6 +27,8 @@ st_netfd_t net_connect_tcp(const char *ip, int port, st_utime_t timeout);
 /* The same from a local source address (NULL: the kernel's choice). */
 st_netfd_t net_connect_tcp_from(const char *ip, int port, const char *src_ip, st_utime_t timeout);
 void net_set_sndbuf(int fd, int bytes);
+/* Caps the receive buffer (and ends the kernel's autotuning of it). */
+void net_set_rcvbuf(int fd, int bytes);
 void net_set_nodelay(int fd, int on);
 
 /* errno after a failed st_* read, write or connect as a RILL_ERR_* code:

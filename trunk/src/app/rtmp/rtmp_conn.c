@@ -211,8 +211,11 @@ static int do_publish(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
     if (rc) return rc;
     /* no yield since the publish: the source is ours */
     c->src->publisher_client = &c->client;
-    c->role = RILL_ROLE_PUBLISH;
+    c->role = RTMP_ROLE_PUBLISH;
     if (rtmp_session_set_rbuf(&c->s, RTMP_SESSION_RBUF_MEDIA) != 0) return RILL_ERR_NOMEM;
+    /* Bounds what the kernel takes in for us while we hang (SIGSTOP, a dead
+     * host): the encoder's writes block soon and it reconnects elsewhere. */
+    if (c->vconf->recv_buffer) net_set_rcvbuf(st_netfd_fileno(c->s.fd), c->vconf->recv_buffer);
     c->client.type = CLIENT_PUBLISH;
     rill_trace("publish %s/%s/%s%s", c->vhost, c->app, c->stream, c->param);
     rc = send_status(c, "status", "NetStream.Publish.Start", "Started publishing stream.");
@@ -491,11 +494,11 @@ static void conn_main(void *arg)
     rill_log_set_cid(c->cid);
     rill_trace("accept rtmp client %s", c->peer);
     int rc = run(c);
-    if (c->role == RILL_ROLE_PUBLISH && c->src && c->src->publisher != c) {
+    if (c->role == RTMP_ROLE_PUBLISH && c->src && c->src->publisher != c) {
         /* a takeover kicked it: the stream is the new publisher's */
         c->reason = "replaced by a new publish after its silence (takeover_timeout)";
         rc = 0;
-    } else if (c->role == RILL_ROLE_PUBLISH && c->src) {
+    } else if (c->role == RTMP_ROLE_PUBLISH && c->src) {
         source_unpublish(c->src);
         rill_trace("unpublish %s/%s/%s", c->vhost, c->app, c->stream);
     }
