@@ -6,9 +6,10 @@ set -euo pipefail
 PACKAGES=(
   build-essential pkg-config
   libst-dev libssl-dev libhttp-parser-dev libcjson-dev libgtest-dev
+  libavformat-dev libavcodec-dev libavutil-dev
   ffmpeg vlc-bin vlc-plugin-base
   curl procps util-linux gnuplot-nox
-  nginx libnginx-mod-rtmp haproxy
+  nginx libnginx-mod-rtmp haproxy wrk
   clang libclang-rt-dev
   chromium
 )

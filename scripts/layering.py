@@ -35,6 +35,7 @@ LAYERS = [
     ["app/cluster"],
     ["app/session"],
     ["app/rtmp", "app/http"],
+    ["app/hls"],
     ["app/api"],
     ["app/server"],
     ["main"],

@@ -67,12 +67,12 @@ class Layering(unittest.TestCase):
                         "app/stream/stream_ring.c:{line} includes app/stream/hub")
 
     def test_folder_without_layer_fails(self):
-        os.makedirs(os.path.join(self.src, "app", "hls"))
-        with open(os.path.join(self.src, "app", "hls", "hls_mux.c"), "w") as f:
+        os.makedirs(os.path.join(self.src, "app", "dash"))
+        with open(os.path.join(self.src, "app", "dash", "dash_mux.c"), "w") as f:
             f.write('#include "hub.h"\n')
         rc, out = run(self.src)
         self.assertEqual(rc, 1, out)
-        self.assertIn("folder app/hls has no layer", out)
+        self.assertIn("folder app/dash has no layer", out)
 
     def test_duplicate_basename_fails(self):
         shutil.copy(os.path.join(self.src, "app", "stream", "hub.h"), os.path.join(self.src, "app", "api", "hub.h"))

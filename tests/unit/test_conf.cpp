@@ -727,7 +727,7 @@ TEST(ConfModel, SrsOnlyDirectivesAreWarnedAndIgnored) {
     Conf k("rtc_server {\n enabled on;\n listen 8000;\n candidate $CANDIDATE;\n}\n"
            "ff_log_dir ./objs;\n"
            "vhost a {\n"
-           "    hls { enabled on; hls_fragment 10; }\n"
+           "    hls { enabled on; hls_fragment 10; hls_acodec aac; }\n"
            "    play { atc on; reduce_sequence_header on; gop_cache off; }\n"
            "    publish { parse_sps on; mr off; }\n"
            "    ingest livestream { enabled on; input { type file; } }\n"
@@ -738,7 +738,7 @@ TEST(ConfModel, SrsOnlyDirectivesAreWarnedAndIgnored) {
     const char *lines[] = {
         "t.conf:1: directive 'rtc_server' is not supported by rill yet, ignored",
         "t.conf:6: directive 'ff_log_dir' is not supported by rill yet, ignored",
-        "t.conf:8: directive 'hls' is not supported by rill yet, ignored",
+        "t.conf:8: directive 'hls_acodec' is not supported by rill yet, ignored",
         "t.conf:9: directive 'atc' is not supported by rill yet, ignored",
         "t.conf:9: directive 'reduce_sequence_header' is not supported by rill yet, ignored",
         "t.conf:10: directive 'parse_sps' is not supported by rill yet, ignored",
@@ -751,6 +751,7 @@ TEST(ConfModel, SrsOnlyDirectivesAreWarnedAndIgnored) {
     EXPECT_EQ(0, count_of(t, "'hls_fragment'"));
     EXPECT_EQ(0, count_of(t, "'candidate'"));
     EXPECT_EQ(8, count_of(t, "not supported by rill yet"));
+    EXPECT_EQ(1, k.vhost("a")->hls_enabled);   // hls is implemented, its SRS-only knobs are not
 }
 
 TEST(ConfModel, VhostLookup) {
@@ -866,7 +867,7 @@ TEST(ConfModel, SrsStyleConfLoads) {
     config_free(c);
     std::string t = log.text();
     EXPECT_EQ(std::string::npos, t.find(p + ":29: directive 'http_remux'"));
-    EXPECT_EQ(4, count_of(t, "not supported by rill yet"));  // http_api, http_server, http_remux are implemented
+    EXPECT_EQ(3, count_of(t, "not supported by rill yet"));  // http_api, http_server, http_remux, hls are implemented
 }
 
 // The example configs shipped under tests/unit/conf/ load (run from the repo root).
@@ -949,4 +950,79 @@ TEST(ConfModel, HttpRemuxTrackFlags) {
               load_err("vhost a {\n http_remux { has_audio yes; }\n}\n"));
     EXPECT_EQ("t.conf:1: guess_has_av 'maybe' must be on or off",
               load_err("vhost a { http_remux { guess_has_av maybe; } }\n"));
+}
+
+TEST(ConfModel, HlsDefaults) {
+    Conf d("vhost a.com { hls { } }\n");
+    ASSERT_NE(nullptr, d.c);
+    const vhost_conf_t *v = d.vhost("a.com");
+    EXPECT_EQ(0, v->hls_enabled);
+    EXPECT_DOUBLE_EQ(10.0, v->hls_fragment);
+    EXPECT_DOUBLE_EQ(60.0, v->hls_window);
+    EXPECT_DOUBLE_EQ(1.5, v->hls_td_ratio);
+    EXPECT_DOUBLE_EQ(2.1, v->hls_aof_ratio);
+    EXPECT_EQ(1, v->hls_wait_keyframe);
+    EXPECT_STREQ("[app]/[stream].m3u8", v->hls_m3u8_file);
+    EXPECT_STREQ("[app]/[stream]-[seq].ts", v->hls_ts_file);
+    EXPECT_STREQ("./objs/nginx/html", v->hls_path);
+    EXPECT_EQ(0, v->hls_path_set) << "no files unless hls_path is given";
+    EXPECT_EQ(1, v->hls_cleanup);
+    EXPECT_EQ(120, v->hls_dispose);
+    EXPECT_EQ(nullptr, v->hls_entry_prefix);
+    // a vhost without the block has the same defaults
+    EXPECT_EQ(0, d.def()->hls_enabled);
+    EXPECT_DOUBLE_EQ(10.0, d.def()->hls_fragment);
+    EXPECT_STREQ("[app]/[stream]-[seq].ts", d.def()->hls_ts_file);
+}
+
+TEST(ConfModel, HlsValues) {
+    Conf d("vhost a.com {\n hls {\n enabled on; hls_fragment 2.5; hls_window 12; hls_td_ratio 2; hls_aof_ratio 1.2;\n"
+           " hls_wait_keyframe off; hls_m3u8_file hls/[vhost]/[app]/[stream].m3u8;\n"
+           " hls_ts_file hls/[app]/[stream]/[seq].ts; hls_path /tmp/h; hls_cleanup off; hls_dispose 30;\n"
+           " hls_entry_prefix http://cdn.example.com/;\n }\n}\n");
+    ASSERT_NE(nullptr, d.c);
+    const vhost_conf_t *v = d.vhost("a.com");
+    EXPECT_EQ(1, v->hls_enabled);
+    EXPECT_DOUBLE_EQ(2.5, v->hls_fragment);
+    EXPECT_DOUBLE_EQ(12.0, v->hls_window);
+    EXPECT_DOUBLE_EQ(2.0, v->hls_td_ratio);
+    EXPECT_DOUBLE_EQ(1.2, v->hls_aof_ratio);
+    EXPECT_EQ(0, v->hls_wait_keyframe);
+    EXPECT_STREQ("hls/[vhost]/[app]/[stream].m3u8", v->hls_m3u8_file);
+    EXPECT_STREQ("hls/[app]/[stream]/[seq].ts", v->hls_ts_file);
+    EXPECT_STREQ("/tmp/h", v->hls_path);
+    EXPECT_EQ(1, v->hls_path_set);
+    EXPECT_EQ(0, v->hls_cleanup);
+    EXPECT_EQ(30, v->hls_dispose);
+    EXPECT_STREQ("http://cdn.example.com/", v->hls_entry_prefix);
+}
+
+TEST(ConfModel, HlsBadValues) {
+    EXPECT_EQ("t.conf:2: enabled 'yes' must be on or off", load_err("vhost a {\n hls { enabled yes; }\n}\n"));
+    EXPECT_EQ("t.conf:1: hls_fragment 'ten' is not a number", load_err("vhost a { hls { hls_fragment ten; } }\n"));
+    EXPECT_EQ("t.conf:1: hls_fragment '0' is out of range 0.1..3600",
+              load_err("vhost a { hls { hls_fragment 0; } }\n"));
+    EXPECT_EQ("t.conf:3: hls_window '-1' is out of range 0.1..86400",
+              load_err("vhost a {\n hls {\n hls_window -1; }\n}\n"));
+    EXPECT_EQ("t.conf:1: hls_td_ratio '0.5' is out of range 1..100",
+              load_err("vhost a { hls { hls_td_ratio 0.5; } }\n"));
+    EXPECT_EQ("t.conf:1: hls_aof_ratio 'x' is not a number", load_err("vhost a { hls { hls_aof_ratio x; } }\n"));
+    EXPECT_EQ("t.conf:1: hls_wait_keyframe '1' must be on or off",
+              load_err("vhost a { hls { hls_wait_keyframe 1; } }\n"));
+    EXPECT_EQ("t.conf:1: hls_m3u8_file '[app].m3u8' needs [stream]",
+              load_err("vhost a { hls { hls_m3u8_file [app].m3u8; } }\n"));
+    EXPECT_EQ("t.conf:1: hls_m3u8_file '[stream]-[seq].m3u8' cannot use [seq]",
+              load_err("vhost a { hls { hls_m3u8_file [stream]-[seq].m3u8; } }\n"));
+    EXPECT_EQ("t.conf:1: hls_ts_file '[app]/[stream].ts' needs [seq] once",
+              load_err("vhost a { hls { hls_ts_file [app]/[stream].ts; } }\n"));
+    EXPECT_EQ("t.conf:1: hls_ts_file '[stream]-[2006]-[seq].ts': only [vhost], [app], [stream] and [seq] are supported",
+              load_err("vhost a { hls { hls_ts_file [stream]-[2006]-[seq].ts; } }\n"));
+    EXPECT_EQ("t.conf:1: hls_ts_file '../[stream]-[seq].ts' must be a relative path without '..'",
+              load_err("vhost a { hls { hls_ts_file ../[stream]-[seq].ts; } }\n"));
+    EXPECT_EQ("t.conf:1: hls_path '' must not be empty", load_err("vhost a { hls { hls_path ''; } }\n"));
+    EXPECT_EQ("t.conf:1: hls_cleanup 'no' must be on or off", load_err("vhost a { hls { hls_cleanup no; } }\n"));
+    EXPECT_EQ("t.conf:1: hls_dispose '-5' is out of range 0..86400", load_err("vhost a { hls { hls_dispose -5; } }\n"));
+    EXPECT_EQ("t.conf:1: hls_entry_prefix 'http://a b' has a character a URL cannot hold",
+              load_err("vhost a { hls { hls_entry_prefix 'http://a b'; } }\n"));
+    EXPECT_EQ("t.conf:1: unknown directive 'hls_fragmnet'", load_err("vhost a { hls { hls_fragmnet 2; } }\n"));
 }

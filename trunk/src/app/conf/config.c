@@ -53,6 +53,14 @@
 #define DEF_REMUX_MOUNT       "[vhost]/[app]/[stream].flv"
 #define DEF_REPUBLISH_TIMEOUT 10000   /* rill's own, ms */
 #define DEF_HOOKS_TIMEOUT     3000    /* rill's own, ms */
+#define DEF_HLS_FRAGMENT      10.0
+#define DEF_HLS_WINDOW        60.0
+#define DEF_HLS_TD_RATIO      1.5
+#define DEF_HLS_AOF_RATIO     2.1
+#define DEF_HLS_DISPOSE       120
+#define DEF_HLS_M3U8_FILE     "[app]/[stream].m3u8"
+#define DEF_HLS_TS_FILE       "[app]/[stream]-[seq].ts"
+#define DEF_HLS_PATH          "./objs/nginx/html"
 
 #define MAX_MW_MSGS           128     /* SRS_PERF_MW_MSGS: larger values are clamped */
 #define MAX_MS                3600000 /* one hour: bounds every millisecond knob */
@@ -528,6 +536,99 @@ static const dir_spec_t remux_dirs[] = {
 
 BLOCK_DIR(vhost_http_remux, remux_dirs)
 
+/* ---- hls { } ------------------------------------------------------------------ */
+
+/* A number of seconds or a ratio in [min, max]. */
+static int arg_real(ctx_t *x, const conf_directive_t *d, double min, double max, double *out)
+{
+    int rc = need_args(x, d, 1);
+    if (rc) return rc;
+    char *end;
+    errno = 0;
+    double v = strtod(d->args[0], &end);
+    if (end == d->args[0] || *end || errno == ERANGE || !isfinite(v))
+        return fail(x, d, "%s '%s' is not a number", d->name, d->args[0]);
+    if (v < min || v > max) return fail(x, d, "%s '%s' is out of range %g..%g", d->name, d->args[0], min, max);
+    *out = v;
+    return 0;
+}
+
+/* hls_m3u8_file and hls_ts_file: a relative path of [vhost], [app], [stream]
+ * (and [seq], which a segment name needs) and plain characters. */
+static int arg_hls_name(ctx_t *x, const conf_directive_t *d, char **out, int need_seq)
+{
+    int rc = need_args(x, d, 1);
+    if (rc) return rc;
+    const char *a = d->args[0];
+    int seq = 0, stream = 0;
+    if (!a[0] || a[0] == '/' || strstr(a, ".."))
+        return fail(x, d, "%s '%s' must be a relative path without '..'", d->name, a);
+    for (const char *p = a; *p; p++) {
+        if (*p == '?' || *p == '#' || *p == '%' || (unsigned char)*p <= ' ')
+            return fail(x, d, "%s '%s' has a character a URL path cannot hold", d->name, a);
+        if (*p != '[') continue;
+        if (!strncmp(p, "[seq]", 5)) seq++;
+        else if (!strncmp(p, "[stream]", 8)) stream = 1;
+        else if (strncmp(p, "[vhost]", 7) && strncmp(p, "[app]", 5))
+            return fail(x, d, "%s '%s': only [vhost], [app], [stream] and [seq] are supported", d->name, a);
+    }
+    if (!stream) return fail(x, d, "%s '%s' needs [stream]", d->name, a);
+    if (need_seq ? seq != 1 : seq != 0)
+        return fail(x, d, "%s '%s' %s", d->name, a, need_seq ? "needs [seq] once" : "cannot use [seq]");
+    return arg_path(x, d, out);
+}
+
+static int hls_enabled(ctx_t *x, const conf_directive_t *d, void *o) { return arg_onoff(x, d, &VH(o)->hls_enabled); }
+static int hls_fragment(ctx_t *x, const conf_directive_t *d, void *o) { return arg_real(x, d, 0.1, 3600, &VH(o)->hls_fragment); }
+static int hls_window(ctx_t *x, const conf_directive_t *d, void *o) { return arg_real(x, d, 0.1, 86400, &VH(o)->hls_window); }
+static int hls_td_ratio(ctx_t *x, const conf_directive_t *d, void *o) { return arg_real(x, d, 1, 100, &VH(o)->hls_td_ratio); }
+static int hls_aof_ratio(ctx_t *x, const conf_directive_t *d, void *o) { return arg_real(x, d, 1, 100, &VH(o)->hls_aof_ratio); }
+static int hls_wait_keyframe(ctx_t *x, const conf_directive_t *d, void *o) { return arg_onoff(x, d, &VH(o)->hls_wait_keyframe); }
+static int hls_m3u8_file(ctx_t *x, const conf_directive_t *d, void *o) { return arg_hls_name(x, d, &VH(o)->hls_m3u8_file, 0); }
+static int hls_ts_file(ctx_t *x, const conf_directive_t *d, void *o) { return arg_hls_name(x, d, &VH(o)->hls_ts_file, 1); }
+static int hls_path(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    VH(o)->hls_path_set = 1;
+    return arg_path(x, d, &VH(o)->hls_path);
+}
+static int hls_cleanup(ctx_t *x, const conf_directive_t *d, void *o) { return arg_onoff(x, d, &VH(o)->hls_cleanup); }
+static int hls_dispose(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 0, 86400, &VH(o)->hls_dispose); }
+static int hls_entry_prefix(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = arg_path(x, d, &VH(o)->hls_entry_prefix);
+    if (rc) return rc;
+    for (const char *p = d->args[0]; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '"')
+            return fail(x, d, "%s '%s' has a character a URL cannot hold", d->name, d->args[0]);
+    return 0;
+}
+
+static const dir_spec_t hls_dirs[] = {
+    { "enabled", hls_enabled, 0 },
+    { "hls_fragment", hls_fragment, 0 },
+    { "hls_window", hls_window, 0 },
+    { "hls_td_ratio", hls_td_ratio, 0 },
+    { "hls_aof_ratio", hls_aof_ratio, 0 },
+    { "hls_wait_keyframe", hls_wait_keyframe, 0 },
+    { "hls_m3u8_file", hls_m3u8_file, 0 },
+    { "hls_ts_file", hls_ts_file, 0 },
+    { "hls_path", hls_path, 0 },
+    { "hls_cleanup", hls_cleanup, 0 },
+    { "hls_dispose", hls_dispose, 0 },
+    { "hls_entry_prefix", hls_entry_prefix, 0 },
+    /* SRS-only */
+    { "hls_on_error", NULL, 0 }, { "hls_storage", NULL, 0 }, { "hls_mount", NULL, 0 },
+    { "hls_acodec", NULL, 0 }, { "hls_vcodec", NULL, 0 }, { "hls_nb_notify", NULL, 0 },
+    { "hls_ts_floor", NULL, 0 }, { "hls_keys", NULL, 0 }, { "hls_fragments_per_key", NULL, 0 },
+    { "hls_key_file", NULL, 0 }, { "hls_key_file_path", NULL, 0 }, { "hls_key_url", NULL, 0 },
+    { "hls_dts_directly", NULL, 0 }, { "hls_ctx", NULL, 0 }, { "hls_ts_ctx", NULL, 0 },
+    { "hls_use_fmp4", NULL, 0 }, { "hls_fmp4_file", NULL, 0 }, { "hls_init_file", NULL, 0 },
+    { "hls_recover", NULL, 0 },
+    { NULL, NULL, 0 }
+};
+
+BLOCK_DIR(vhost_hls, hls_dirs)
+
 /* ---- http_hooks { } ---------------------------------------------------------- */
 
 /* URLs the HTTP client can call: checked now, so a typo or a host name fails
@@ -598,7 +699,7 @@ static const dir_spec_t vhost_dirs[] = {
     { "publish_1stpkt_timeout", publish_firstpkt, 0 },
     { "publish_normal_timeout", publish_normal, 0 },
     /* SRS-only: give an entry a handler when rill implements it. */
-    { "hls", NULL, 0 }, { "hds", NULL, 0 }, { "dvr", NULL, 0 }, { "dash", NULL, 0 },
+    { "hls", vhost_hls, 0 }, { "hds", NULL, 0 }, { "dvr", NULL, 0 }, { "dash", NULL, 0 },
     { "rtc", NULL, 0 }, { "srt", NULL, 0 }, { "exec", NULL, 0 }, { "ingest", NULL, 0 },
     { "transcode", NULL, 0 }, { "refer", NULL, 0 }, { "bandcheck", NULL, 0 },
     { "forward", vhost_forward, 0 }, { "cluster", vhost_cluster, 0 },
@@ -638,6 +739,9 @@ static vhost_conf_t *vhost_add(config_t *c, const char *name, const char *file, 
         .http_remux_republish_timeout = DEF_REPUBLISH_TIMEOUT,
         .http_remux_has_audio = 1, .http_remux_has_video = 1, .http_remux_guess_has_av = 1,
         .hooks_timeout = DEF_HOOKS_TIMEOUT,
+        .hls_fragment = DEF_HLS_FRAGMENT, .hls_window = DEF_HLS_WINDOW, .hls_td_ratio = DEF_HLS_TD_RATIO,
+        .hls_aof_ratio = DEF_HLS_AOF_RATIO, .hls_wait_keyframe = 1, .hls_cleanup = 1,
+        .hls_dispose = DEF_HLS_DISPOSE,
     };
     v->name = strdup(name);
     if (!v->name) return NULL;
@@ -946,6 +1050,9 @@ static int finish(config_t *c, const char *path, char *err, size_t errlen)
         if (v->mw_latency == UNSET) v->mw_latency = v->min_latency ? 0 : DEF_MW_LATENCY;
         if (v->mw_msgs == UNSET) v->mw_msgs = v->min_latency ? 0 : DEF_MW_MSGS;
         if (!v->http_remux_mount && !(v->http_remux_mount = strdup(DEF_REMUX_MOUNT))) return RILL_ERR_NOMEM;
+        if (!v->hls_m3u8_file && !(v->hls_m3u8_file = strdup(DEF_HLS_M3U8_FILE))) return RILL_ERR_NOMEM;
+        if (!v->hls_ts_file && !(v->hls_ts_file = strdup(DEF_HLS_TS_FILE))) return RILL_ERR_NOMEM;
+        if (!v->hls_path && !(v->hls_path = strdup(DEF_HLS_PATH))) return RILL_ERR_NOMEM;
         if (v->forward_backoff_max < v->forward_backoff_min) v->forward_backoff_max = v->forward_backoff_min;
         if (v->edge && v->norigins == 0) {
             snprintf(err, errlen, "%s:%d: vhost '%s' is an edge (mode remote) without an origin", v->file, v->line, v->name);
@@ -1008,6 +1115,10 @@ void config_free(config_t *c)
         free(v->origins);
         free(v->publish_origins);
         free(v->http_remux_mount);
+        free(v->hls_m3u8_file);
+        free(v->hls_ts_file);
+        free(v->hls_path);
+        free(v->hls_entry_prefix);
         for (int k = 0; k < HOOK_COUNT; k++) {
             for (int j = 0; j < v->nhooks[k]; j++) free(v->hooks[k][j]);
             free(v->hooks[k]);

@@ -96,6 +96,21 @@ typedef struct vhost_conf {
     int http_remux_has_audio;   /* the FLV header's audio flag may be set, default on */
     int http_remux_has_video;   /* the FLV header's video flag may be set, default on */
     int http_remux_guess_has_av; /* flags from the stream's sequence headers, default on */
+    /* hls { } */
+    int hls_enabled;        /* default off */
+    double hls_fragment;    /* seconds, default 10: a segment is cut at the first keyframe after this */
+    double hls_window;      /* seconds of segments in the playlist, default 60 */
+    double hls_td_ratio;    /* EXT-X-TARGETDURATION at least hls_fragment * this, default 1.5 */
+    double hls_aof_ratio;   /* audio-only streams cut at hls_fragment * this, default 2.1 */
+    int hls_wait_keyframe;  /* cut video segments only at keyframes, default on */
+    char *hls_m3u8_file;    /* default [app]/[stream].m3u8 */
+    char *hls_ts_file;      /* default [app]/[stream]-[seq].ts */
+    char *hls_path;         /* default ./objs/nginx/html; files are written there only when it is set */
+    int hls_path_set;       /* hls_path is in the config: write the files */
+    int hls_cleanup;        /* remove segment files that left the playlist, default on */
+    int hls_dispose;        /* seconds: an origin's playlist lives this long after unpublish, an edge's
+                               HLS pull this long after its last request; default 120 */
+    char *hls_entry_prefix; /* base URL before each segment's path in the playlist; default none */
     /* http_hooks { } */
     int hooks_enabled;      /* default off */
     char **hooks[HOOK_COUNT];      /* http:// URLs per callback, called in order; none by default */
