@@ -1,5 +1,6 @@
 """nginx with the RTMP module (Debian nginx + libnginx-mod-rtmp) as a real
-RTMP peer for interop tests.
+RTMP peer for interop tests; and conf/nginx-front.conf as the HTTP front
+(front()).
 
 It always runs as a plain foreground process of the test (never the system
 service): its own prefix directory, conf, pid file and error log, on its own
@@ -11,8 +12,10 @@ pid like everything else.
 """
 
 import os
+import re
 import shutil
 import socket
+import types
 
 from . import rill
 from .rill import check
@@ -93,3 +96,40 @@ class Nginx:
 
     def stop(self):
         return self.proc.stop(2.0)
+
+
+def front(up_ip, up_port):
+    """conf/nginx-front.conf as it ships (HTTP-FLV, HLS cache, player page), on
+    its own address and directory, in front of one node's HTTP server at
+    up_ip:up_port. .ip, .http_port, .proc."""
+    d = rill.tmpdir("rill-front-")
+    ip = rill.new_ip()
+    port = rill.free_port(ip)
+    with open(os.path.join(rill.ROOT, "conf", "nginx-front.conf")) as f:
+        conf = f.read()
+    conf = re.sub(r"listen\s+127\.0\.0\.1:8080;", "listen %s:%d;" % (ip, port), conf)
+    conf = re.sub(r"(\n\s*server\s+127\.0\.0\.21:8080[^\n]*)\n\s*server\s+127\.0\.0\.22:8080[^\n]*",
+                  "\n        server  %s:%d max_fails=2 fail_timeout=5s;" % (up_ip, up_port), conf)
+    conf = conf.replace("/run/nginx-rill-front.pid", os.path.join(d, "nginx.pid"))
+    conf = re.sub(r"/var/log/nginx/rill-front\.([a-z]+)\.log", os.path.join(d, r"\1.log"), conf)
+    conf = conf.replace("/var/lib/nginx/", d + "/tmp/")
+    conf = conf.replace("worker_processes    auto;", "worker_processes    2;")
+    os.makedirs(os.path.join(d, "tmp"))
+    os.chmod(d, 0o755)   # nginx's workers (not root) reach the cache below it
+    path = os.path.join(d, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    proc = rill.Proc("nginx-front", [nginx, "-p", d, "-c", path, "-e", os.path.join(d, "error.log"),
+                                     "-g", "daemon off;"], os.path.join(d, "stderr.log"))
+    ok = rill.wait_until(lambda: not proc.alive() or _accepts(ip, port), 10)
+    check(ok and proc.alive(), "expected nginx with conf/nginx-front.conf to start; %s" % proc.tail(10))
+    return types.SimpleNamespace(ip=ip, http_port=port, proc=proc)
+
+
+def _accepts(ip, port):
+    try:
+        socket.create_connection((ip, port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False

@@ -219,7 +219,7 @@ cJSON *api_json_stream(api_view_t *view, const source_t *s, int64_t now)
     for (const client_t *c = view->env->clients.list; c; c = c->next) {
         if (!same_stream(c, s)) continue;
         nclients++;
-        nplayers += c->type == CLIENT_PLAY || c->type == CLIENT_FLV;
+        nplayers += c->type == CLIENT_PLAY || c->type == CLIENT_FLV || c->type == CLIENT_HLS;
         if (s->publisher && c->id == s->publisher_cid) pub = c;
     }
     char url[600];

@@ -102,9 +102,9 @@ static int per_stream(rill_writer_t *w, api_view_t *view)
 
 int metrics_write(api_view_t *view, int64_t now, rill_writer_t *w)
 {
-    int clients[4] = { 0 };
+    int clients[5] = { 0 };
     for (const client_t *c = view->env->clients.list; c; c = c->next)
-        if (c->type >= 0 && c->type < 4) clients[c->type]++;
+        if (c->type >= 0 && c->type < 5) clients[c->type]++;
     int published = 0;
     for (const source_t *s = view->env->hub.sources; s; s = s->next) published += s->publisher != NULL;
     int fwd_states[3] = { 0 }, edge_states[3] = { 0 };
@@ -131,11 +131,11 @@ int metrics_write(api_view_t *view, int64_t now, rill_writer_t *w)
     if (!rc) rc = single(w, "rill_connections_accepted_total", "counter", "RTMP connections accepted.",
                          (double)view->rtmp->total);
     if (!rc) rc = family(w, "rill_clients", "gauge", "Clients by type (rtmp: connected, not yet publishing or playing).");
-    static const char *types[4] = { "rtmp", "publish", "play", "flv" };
-    for (int i = 0; i < 4 && !rc; i++) rc = put(w, "rill_clients{type=\"%s\"} %d\n", types[i], clients[i]);
+    static const char *types[5] = { "rtmp", "publish", "play", "flv", "hls" };
+    for (int i = 0; i < 5 && !rc; i++) rc = put(w, "rill_clients{type=\"%s\"} %d\n", types[i], clients[i]);
     if (!rc) rc = single(w, "rill_publishers", "gauge", "Clients publishing.", clients[CLIENT_PUBLISH]);
-    if (!rc) rc = single(w, "rill_players", "gauge", "Clients playing (RTMP and HTTP-FLV).",
-                         clients[CLIENT_PLAY] + clients[CLIENT_FLV]);
+    if (!rc) rc = single(w, "rill_players", "gauge", "Clients playing (RTMP, HTTP-FLV, HLS sessions).",
+                         clients[CLIENT_PLAY] + clients[CLIENT_FLV] + clients[CLIENT_HLS]);
     if (!rc) rc = single(w, "rill_streams", "gauge", "Streams the hub holds (published or awaited by players).",
                          view->env->hub.nsources);
     if (!rc) rc = single(w, "rill_streams_published", "gauge", "Streams with a publisher or an edge upstream.", published);

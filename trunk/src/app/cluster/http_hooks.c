@@ -270,7 +270,8 @@ void http_hooks_client_end(http_hooks_t *h, const vhost_conf_t *vc, const client
     if (!vc || !vc->hooks_enabled) return;
     int which[3], nw = 0;
     if (cl->type == CLIENT_PUBLISH) which[nw++] = HOOK_UNPUBLISH;
-    if (cl->type == CLIENT_PLAY || cl->type == CLIENT_FLV) which[nw++] = HOOK_STOP;
+    if (cl->type == CLIENT_PLAY || cl->type == CLIENT_FLV || cl->type == CLIENT_HLS)
+        which[nw++] = HOOK_STOP;
     if (cl->connected) which[nw++] = HOOK_CLOSE;
     int total = 0;
     for (int k = 0; k < nw; k++) total += vc->nhooks[which[k]];

@@ -22,8 +22,7 @@ typedef struct flv_player {
     int64_t unpublished_since;  /* ms; 0 while the stream is published */
 } flv_player_t;
 
-/* The vhost: ?vhost= wins, then the Host header without its port. */
-static const vhost_conf_t *pick_vhost(session_env_t *env, const http_request_t *req, const char *param)
+const vhost_conf_t *http_pick_vhost(session_env_t *env, const http_request_t *req, const char *param)
 {
     char name[256] = "";
     if (!rtmp_param_get(param, "vhost", name, sizeof name)) {
@@ -111,7 +110,7 @@ int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
     session_env_t *env = ctx;
     char param[1024] = "";
     if (req->query[0]) snprintf(param, sizeof param, "?%s", req->query);
-    const vhost_conf_t *vc = pick_vhost(env, req, param);
+    const vhost_conf_t *vc = http_pick_vhost(env, req, param);
     if (!vc || !vc->http_remux_enabled) return HTTP_DECLINED;
     http_mount_match_t mm;
     if (http_mount_match(vc->http_remux_mount, req->path, &mm) != 1) return HTTP_DECLINED;

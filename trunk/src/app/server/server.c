@@ -65,7 +65,7 @@ int server_start(server_t *srv, config_t *conf)
     srv->view = (api_view_t){ .env = &srv->env, .rtmp = &srv->rtmp, .stats = &srv->stats };
     if (edge_init(&srv->env.edge, &srv->env.hub, conf) ||
         http_hooks_init(&srv->env.hooks, &srv->env.hub, &srv->env.clients, srv->env.server_id, srv->env.service_id) ||
-        rtmp_conns_init(&srv->rtmp)) {
+        rtmp_conns_init(&srv->rtmp) || hls_start(&srv->hls, &srv->env)) {
         server_stop(srv);
         return RILL_ERR_NOMEM;
     }
@@ -93,7 +93,7 @@ int server_start(server_t *srv, config_t *conf)
         rill_trace("rtmp listen at %s%s", l->addr, l->proxy_protocol ? " (PROXY protocol)" : "");
     }
     int rc = stats_start(&srv->stats, &srv->env);
-    if (!rc) rc = server_http_start(&srv->http, &srv->env, &srv->view);
+    if (!rc) rc = server_http_start(&srv->http, &srv->env, &srv->view, &srv->hls);
     if (rc) {
         server_stop(srv);
         return rc;
@@ -123,6 +123,8 @@ void server_stop(server_t *srv)
     rtmp_conns_stop(&srv->rtmp);
     edge_stop_all(&srv->env.edge);
     forward_stop_all(&srv->env.fwd);
+    /* after the publishers and upstreams: each unpublish told it already */
+    hls_stop(&srv->hls);
     http_hooks_stop(&srv->env.hooks);
     hub_free(&srv->env.hub);
     free(srv->listeners);

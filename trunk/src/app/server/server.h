@@ -8,6 +8,7 @@
 #include <st.h>
 #include <stdint.h>
 #include "api_view.h"
+#include "hls.h"
 #include "config.h"
 #include "server_http.h"
 #include "stats.h"
@@ -35,13 +36,14 @@ typedef struct server {
     api_view_t view;        /* what the API, metrics and stats read */
     listener_t *listeners;
     int nlisteners;         /* slots made (walked at stop: a reload may change conf->nlistens) */
-    server_http_t http;     /* http_server and http_api listeners */
-    stats_t stats;          /* kbps sampling */
+    server_http_t http;       /* http_server and http_api listeners */
+    hls_mgr_t hls;          /* HLS segmenters, sessions, files */
+    stats_t stats;     /* kbps sampling */
 } server_t;
 
 int server_start(server_t *srv, config_t *conf);
 /* Stop every coroutine in a fixed order (stats, listeners, HTTP, RTMP
- * connections, edge upstreams, forwarders, hook notifications), joining
+ * connections, edge upstreams, forwarders, HLS, hook notifications), joining
  * each, then free the hub. */
 void server_stop(server_t *srv);
 

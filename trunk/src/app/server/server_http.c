@@ -1,4 +1,5 @@
 #include "server_http.h"
+#include "hls_http.h"
 #include "http_flv.h"
 #include "rill_error.h"
 #include "rill_log.h"
@@ -26,7 +27,7 @@ static int new_server(http_server_t **out, const char *name, const http_conf_t *
     return http_server_new(out, &o);
 }
 
-int server_http_start(server_http_t *h, session_env_t *env, api_view_t *view)
+int server_http_start(server_http_t *h, session_env_t *env, api_view_t *view, struct hls_mgr *hls)
 {
     const config_t *conf = env->conf;
     const http_conf_t *hs = &conf->http_server, *api = &conf->http_api;
@@ -43,9 +44,10 @@ int server_http_start(server_http_t *h, session_env_t *env, api_view_t *view)
     view->http_server = h->server;    /* the API counts their connections */
     view->http_api = h->api;
     /* Routes before listening. Exact API paths outrank "/", whatever the order;
-     * another "/" route (HTTP-FLV) goes before the files and declines what is
-     * not its own. */
+     * the "/" routes of HLS and HTTP-FLV go before the files and decline what
+     * is not their own. */
     if (!rc && h->api) rc = http_api_mount(&h->api_routes, h->api, view);
+    if (!rc && h->server) rc = http_server_route(h->server, "GET /", hls_http_serve, hls);
     if (!rc && h->server) rc = http_server_route(h->server, "GET /", http_flv_serve, env);
     if (!rc && h->server) rc = http_static_new(&h->files, hs->dir);
     if (!rc && h->server) rc = http_server_route(h->server, "/", http_static_handle, h->files);

@@ -22,7 +22,9 @@ typedef struct server_http {
 /* Build, route and start what env->conf enables; the listeners go into
  * view->http_server and view->http_api. On error nothing is left
  * running (and the error was logged). */
-int server_http_start(server_http_t *h, session_env_t *env, api_view_t *view);
+struct hls_mgr;
+
+int server_http_start(server_http_t *h, session_env_t *env, api_view_t *view, struct hls_mgr *hls);
 /* Stop both listeners and every HTTP connection; free everything. */
 void server_http_stop(server_http_t *h);
 

@@ -58,6 +58,7 @@ const char *client_type_name(int type)
     case CLIENT_PUBLISH: return "publish";
     case CLIENT_PLAY: return "play";
     case CLIENT_FLV: return "flv";
+    case CLIENT_HLS: return "hls";
     }
     return "rtmp";
 }

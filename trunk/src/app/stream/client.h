@@ -1,6 +1,6 @@
 /* Every client connection the API can list and kick: RTMP publishers and
- * players, HTTP-FLV players. A connection embeds one and registers it while
- * it lives; the registry never owns the connection. */
+ * players, HTTP-FLV players, HLS sessions. A connection embeds one and
+ * registers it while it lives; the registry never owns the connection. */
 #ifndef CLIENT_H
 #define CLIENT_H
 
@@ -17,6 +17,7 @@ enum client_type {
     CLIENT_PUBLISH,
     CLIENT_PLAY,                /* RTMP player */
     CLIENT_FLV,                 /* HTTP-FLV player */
+    CLIENT_HLS,                 /* HLS player: a session of requests (IP, user agent, stream) */
 };
 
 typedef struct client {

@@ -261,17 +261,26 @@ int source_on_message(source_t *s, uint8_t type, uint32_t timestamp, rill_payloa
     if (m->flags & MEDIA_SEQ_HEADER) replace(media_is_video(m) ? &s->video_sh : &s->audio_sh, m);
     else if (m->flags & MEDIA_DATA) replace(&s->metadata, m);
     else if (media_is_video(m)) s->video_frames++;
+    /* our own reference for the observers: a trim may drop m from the ring */
+    media_msg_ref(m);
     int rc = stream_ring_push(&s->ring, m);
     if (rc == RILL_ERR_GOP_TOO_BIG)
         rill_warn("stream %s/%s/%s: one GOP of %llu messages holds %llu bytes, over queue_bytes %llu: "
                   "ending this publish", s->vhost, s->app, s->stream,
                   (unsigned long long)(s->ring.end - s->ring.start), (unsigned long long)s->ring.bytes,
                   (unsigned long long)s->ring.max_bytes);
-    if (rc) return rc;
+    if (rc) {
+        media_msg_unref(m);
+        return rc;
+    }
     if (++s->since_trim >= TRIM_EVERY || media_is_keyframe(m)) {
         s->since_trim = 0;
         trim_by_slowest(s);
     }
+    /* an observer that keeps m takes its own reference */
+    for (hub_observer_t *o = s->hub->observers; o; o = o->next)
+        if (o->on_message) o->on_message(o->ctx, s, m);
+    media_msg_unref(m);
     wake_all(s);
     return 0;
 }

@@ -63,6 +63,7 @@ struct source {
     uint32_t last_pkt_time;
     int64_t last_correct_time;
 
+    void *hls;                  /* the HLS segmenter this source feeds (hls.c), or NULL */
     consumer_t *consumers;
     int nconsumers;
     consumer_t *waiters;
@@ -74,12 +75,15 @@ struct source {
     source_t *next;
 };
 
-/* Modules that follow streams (forward, hooks, stats) observe publish and
- * unpublish instead of living in the source. Called in the publisher's
- * coroutine; on_unpublish runs before the source drops its cache. */
+/* Modules that follow streams (forward, hooks, stats, HLS) observe publish
+ * and unpublish instead of living in the source. Called in the publisher's
+ * coroutine; on_unpublish runs before the source drops its cache. on_message
+ * sees each message once the ring holds it; it must not yield (the
+ * publisher's read loop waits on it). */
 typedef struct hub_observer {
     void (*on_publish)(void *ctx, source_t *s);
     void (*on_unpublish)(void *ctx, source_t *s);
+    void (*on_message)(void *ctx, source_t *s, media_msg_t *m);
     void *ctx;
     struct hub_observer *next;
 } hub_observer_t;
