@@ -1,4 +1,4 @@
-"""A browser plays HTTP-FLV: headless Debian Chromium, driven by playwright-core
+"""A browser plays HTTP-FLV (and HLS with hls.js through the nginx front): headless Debian Chromium, driven by playwright-core
 (tests/integration/browser/play.js), opens the player page that make installs
 in objs/nginx/html/players against a live stream ffmpeg publishes, and the
 video plays: currentTime advances and frames are decoded. The screenshot is
@@ -16,7 +16,7 @@ import socket
 import subprocess
 import time
 
-from lib import rill
+from lib import nginx, rill
 from lib.rill import check
 
 ROOT = rill.ROOT
@@ -135,25 +135,52 @@ def _http_up(ip, port):
         return False
 
 
-@rill.timeout(120)
-def test_browser_plays_http_flv():
-    _needs()
+def _page_node(vhost_extra):
+    """A started node whose http_server serves the player page: (node, ip, http port)."""
     ip = rill.new_ip()
     port = rill.free_port(ip)
     http_port = rill.free_port(ip)
     while http_port == port:
         http_port = rill.free_port(ip)
     node = rill.start_node(
-        ip=ip, port=port,
-        global_extra="http_server { enabled on; listen %s:%d; dir %s; }\n" % (ip, http_port, HTML_DIR),
-        vhost_extra="    http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }\n")
+        ip=ip, port=port, vhost_extra=vhost_extra,
+        global_extra="http_server { enabled on; listen %s:%d; dir %s; }\n" % (ip, http_port, HTML_DIR))
     check(rill.wait_until(lambda: _http_up(ip, http_port), 5),
           "expected rill's http_server on %s:%d" % (ip, http_port))
+    return node, ip, http_port
+
+
+@rill.timeout(120)
+def test_browser_plays_http_flv():
+    _needs()
+    node, ip, http_port = _page_node("    http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }\n")
     pub = rill.publish(node.url("browser"))
     rill.watch(node, "browser", frames=5, timeout=10, pub=pub)
 
     stream = "http://%s:%d/live/browser.flv" % (ip, http_port)
     page = "http://%s:%d/players/index.html?url=%s" % (ip, http_port, stream)
+    _check_page_plays(node, page, stream)
+
+
+@rill.timeout(120)
+def test_browser_plays_hls_with_hlsjs_through_the_nginx_front():
+    """The page plays an HLS URL with hls.js, page and stream both through
+    conf/nginx-front.conf (segments from its cache)."""
+    _needs()
+    check(os.path.isfile(os.path.join(HTML_DIR, "players", "hls.min.js")),
+          "the HLS browser test needs %s/players/hls.min.js (make html, needs npm)" % HTML_DIR)
+    node, ip, http_port = _page_node("    hls { enabled on; hls_fragment 1; hls_window 6; }\n")
+    front = nginx.front(ip, http_port)
+    pub = rill.publish(node.url("browser"))
+    rill.watch(node, "browser", frames=5, timeout=10, pub=pub)
+    stream = "http://%s:%d/live/browser.m3u8" % (front.ip, front.http_port)
+    page = "http://%s:%d/players/index.html?url=%s" % (front.ip, front.http_port, stream)
+    _check_page_plays(node, page, stream)
+    front.proc.stop(2)
+
+
+def _check_page_plays(node, page, stream):
+    """play.js opens page: it must play stream (time advancing, frames decoded)."""
     try:
         os.unlink(SCREENSHOT)
     except OSError:

@@ -1,6 +1,9 @@
-/* rill's player page: plays an HTTP-FLV live stream with mpegts.js.
+/* rill's player page: plays an HTTP-FLV live stream with mpegts.js, or an
+ * HLS one (a URL ending in .m3u8) with hls.js (the browser's own HLS where
+ * hls.js cannot run: Safari on iPhone).
  *
  *   players/index.html?url=http://HOST:PORT/live/STREAM.flv[&autoplay=0]
+ *   players/index.html?url=http://HOST:PORT/live/STREAM.m3u8
  *
  * The default url is this host's /live/livestream.flv. Video starts muted so
  * browsers allow autoplay. window.rillPlayer is the hook tests use:
@@ -11,7 +14,8 @@
  *   rillPlayer.stop()
  *   rillPlayer.stats()        { state, url, currentTime, bufferedEnd, readyState,
  *                               totalVideoFrames, droppedVideoFrames, errors }
- *   rillPlayer.video, rillPlayer.player (the <video> and the mpegts.js player)
+ *   rillPlayer.video, rillPlayer.player (the <video> and the mpegts.js or hls.js player)
+ *   rillPlayer.kind           'flv' | 'hls' | 'native-hls' | ''  
  */
 (function () {
   'use strict';
@@ -30,6 +34,7 @@
     errors: [],
     video: video,
     player: null,
+    kind: '',
     play: play,
     stop: stop,
     stats: stats
@@ -98,11 +103,19 @@
       var p = player;
       player = null;
       api.player = null;
-      try { p.pause(); } catch (e) { /* already torn down */ }
-      try { p.unload(); } catch (e) { /* idem */ }
-      try { p.detachMediaElement(); } catch (e) { /* idem */ }
-      try { p.destroy(); } catch (e) { /* idem */ }
+      if (api.kind === 'flv') {
+        try { p.pause(); } catch (e) { /* already torn down */ }
+        try { p.unload(); } catch (e) { /* idem */ }
+        try { p.detachMediaElement(); } catch (e) { /* idem */ }
+        try { p.destroy(); } catch (e) { /* idem */ }
+      } else if (api.kind === 'hls') {
+        try { p.destroy(); } catch (e) { /* idem */ }
+      } else {
+        video.removeAttribute('src');
+        try { video.load(); } catch (e) { /* idem */ }
+      }
     }
+    api.kind = '';
     speedKBps = 0;
     setState('idle');
     showStats();
@@ -133,6 +146,10 @@
     if (history.replaceState) {
       history.replaceState(null, '', '?url=' + encodeURIComponent(url));
     }
+    if (/\.m3u8$/i.test(abs.pathname)) {
+      playHls(abs.href);
+      return;
+    }
     if (typeof mpegts === 'undefined') {
       setState('error');
       addError('mpegts.js is not loaded (players/mpegts.js missing: run make with npm available)');
@@ -145,6 +162,7 @@
     }
 
     setState('loading');
+    api.kind = 'flv';
     player = mpegts.createPlayer({
       type: 'flv',
       isLive: true,
@@ -189,6 +207,51 @@
         addError('autoplay refused (' + (e && e.name ? e.name : e) + '): press Play');
       });
     }
+  }
+
+  function startVideo() {
+    video.muted = true;
+    var r = video.play();
+    var mine = player;
+    if (r && typeof r.catch === 'function') {
+      r.catch(function (e) {
+        if (player !== mine) return;
+        addError('autoplay refused (' + (e && e.name ? e.name : e) + '): press Play');
+      });
+    }
+  }
+
+  /* HLS: hls.js where MediaSource is there, else the browser's own player. */
+  function playHls(href) {
+    setState('loading');
+    if (typeof Hls !== 'undefined' && Hls.isSupported()) {
+      api.kind = 'hls';
+      player = new Hls({ liveSyncDurationCount: 3, enableWorker: false });
+      api.player = player;
+      var mine = player;
+      player.on(Hls.Events.ERROR, function (ev, data) {
+        if (player !== mine || !data.fatal) return;
+        var msg = data.type + ': ' + data.details;
+        if (data.response && data.response.code) msg += ' (HTTP ' + data.response.code + ')';
+        setState('error');
+        addError(msg);
+      });
+      player.loadSource(href);
+      player.attachMedia(video);
+      startVideo();
+      return;
+    }
+    if (video.canPlayType('application/vnd.apple.mpegurl')) {
+      api.kind = 'native-hls';
+      player = video;         /* stop() unloads it */
+      api.player = null;
+      video.src = href;
+      startVideo();
+      return;
+    }
+    setState('error');
+    addError(typeof Hls === 'undefined' ? 'hls.js is not loaded (players/hls.min.js missing: run make with npm available)'
+                                          : 'this browser cannot play HLS (no MediaSource Extensions)');
   }
 
   video.addEventListener('playing', function () {
