@@ -1,6 +1,7 @@
 // HLS: the TS muxer's helpers, the segmenter's cuts, window and playlist.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -313,4 +314,13 @@ TEST(HlsName, RenderAndMatch) {
     EXPECT_EQ(0, hls_name_match("[app]/[stream]-[seq].ts", "live/cam-x.ts", &n));
     EXPECT_EQ(0, hls_name_match("[app]/[stream]-[seq].ts", "live/cam-99999999999999999999.ts", &n));
     EXPECT_EQ(0, hls_name_match("[app]/[stream].m3u8", "/.m3u8", &n));
+    // hostile paths: a long one is refused at once; three variables in one
+    // path segment backtrack over at most 255 characters each
+    std::string longp(5000, 'a');
+    EXPECT_EQ(0, hls_name_match("[app]/[stream].m3u8", longp.c_str(), &n));
+    std::string seg = "a/" + std::string(900, '-') + "x";
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(0, hls_name_match("[app]/[vhost]-[stream]-[seq].ts", seg.c_str(), &n));
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_LT(ms, 2000.0) << "bounded backtracking";
 }

@@ -65,8 +65,11 @@ static int match(const char *t, const char *s, hls_name_t *o, int depth)
             t++, s++;
             continue;
         }
-        /* shortest first, so "[stream]-[seq].ts" gives "-" to the literal after the stream */
-        for (size_t n = 1; s[n - 1] && s[n - 1] != '/'; n++) {
+        /* shortest first, so "[stream]-[seq].ts" gives "-" to the literal after
+         * the stream; no longer than a capture can be, which bounds the
+         * backtracking a hostile path can cause */
+        size_t most = var == V_SEQ ? 19 : 255;
+        for (size_t n = 1; n <= most && s[n - 1] && s[n - 1] != '/'; n++) {
             if (var == V_SEQ && (s[n - 1] < '0' || s[n - 1] > '9')) break;
             if (match(t + skip, s + n, o, depth + 1) && capture(o, var, s, n)) return 1;
         }
@@ -78,6 +81,7 @@ static int match(const char *t, const char *s, hls_name_t *o, int depth)
 int hls_name_match(const char *tmpl, const char *path, hls_name_t *out)
 {
     memset(out, 0, sizeof *out);
+    if (strlen(path) > 1024) return 0;  /* names are at most 3 x 255 plus the template */
     if (!match(tmpl, path, out, 0)) return 0;
     if (!strstr(tmpl, "[app]")) {
         size_t n = strcspn(path, "/");
