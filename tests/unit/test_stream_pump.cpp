@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -20,6 +21,7 @@ extern "C" {
 #include "hub.h"
 #include "config.h"
 #include "rill_error.h"
+#include "rill_time.h"
 #include "rtmp_chunk.h"
 #include "rtmp_msg.h"
 #include "rtmp_session.h"
@@ -327,4 +329,61 @@ TEST(StreamPump, OtherStreamIdHeadersSurviveAGrowingBatch)
         rill_payload_unref(got[i].payload);
     }
     rtmp_chunk_decoder_free(&dec);
+}
+
+// Merged writes on time: with mw_latency M a message waits at most M (plus
+// scheduling noise) before it is written. A player that wrote just after a
+// point of the shared grid is due on the next point, not one later (which
+// made messages wait up to 2M).
+TEST(StreamPump, MergedWritesWaitAtMostMwLatency)
+{
+    const int kMw = 200;
+    Stream st("gop_cache on; queue_length 30;");
+    rill_consumer_t *co = source_add_consumer(st.src, st_thread_self());
+    Pipe io;
+    stream_pump_t p;
+    uint64_t out = 0;
+    ASSERT_EQ(0, stream_pump_init_flv(&p, io.w, &out, co, kMw, 0));
+    PumpRun run;
+    run.p = &p;
+    run.start();
+    co->thread = run.t;     // a push wakes the pump, not the reader
+    // a frame every 10 ms for 1.6 s; the reader notes when each arrives
+    std::map<uint32_t, int64_t> pushed;
+    struct Pub {
+        Stream *st;
+        std::map<uint32_t, int64_t> *pushed;
+        static void *main(void *arg)
+        {
+            Pub *p = (Pub *)arg;
+            for (uint32_t i = 0; i < 160; i++) {
+                (*p->pushed)[i] = rill_now_ms();
+                p->st->push(i, i % 50 == 0, 500);
+                st_usleep(10 * kMs);
+            }
+            return nullptr;
+        }
+    } pub{ &st, &pushed };
+    st_thread_t pt = st_thread_create(Pub::main, &pub, 1, 0);
+    FlvReader rd;
+    int64_t worst = 0;
+    std::vector<uint8_t> b(65536);
+    for (int i = 0; i < 1000 && (rd.tags.empty() || rd.tags.back().seq < 159); i++) {
+        ssize_t n = st_read(io.r, b.data(), b.size(), 2000 * kMs);
+        if (n <= 0) break;
+        size_t before = rd.tags.size();
+        rd.feed(b.data(), (size_t)n);
+        int64_t now = rill_now_ms();
+        for (size_t k = before; k < rd.tags.size(); k++)
+            if (rd.tags[k].seq >= 10) worst = std::max(worst, now - pushed[rd.tags[k].seq]);
+    }
+    st_thread_join(pt, nullptr);
+    run.end();
+    stream_pump_free(&p);
+    source_remove_consumer(co);
+    ASSERT_FALSE(rd.tags.empty());
+    EXPECT_EQ(159u, rd.tags.back().seq);
+    // 2M was the old worst case; M plus generous noise is the bound
+    EXPECT_LT(worst, kMw + kMw / 2) << "a message waited " << worst << " ms with mw_latency " << kMw;
+    EXPECT_GT(worst, kMw / 2) << "writes were not merged at all";
 }

@@ -277,18 +277,17 @@ static int read_incoming(stream_pump_t *p)
     }
 }
 
-/* Time to sleep so that this player wakes on a shared tick: every merging
- * player wakes on the same mw_latency grid, so the scheduler wakes once per
- * tick for all of them instead of once per player (each wake-up is a poll()
- * in state-threads' idle loop). The grid point nearest to where this
- * player's own mw_latency ends, so its batches stay mw_latency apart. */
-static st_utime_t until_tick(int mw_latency, int64_t elapsed)
+/* When a merging player's next batch is due: the last point of the shared
+ * mw_latency grid at or before last_write + mw_latency. Every merging player
+ * wakes on the same grid, so the scheduler wakes once per tick for all of
+ * them instead of once per player (each wake-up is a poll() in
+ * state-threads' idle loop). Never after last_write + mw_latency: a message
+ * that came just after a write waits at most mw_latency, and a player that
+ * wrote a little after a grid point (the tick's burst) is due on the next
+ * one, not one later. */
+static int64_t next_due(int mw_latency, int64_t last_write)
 {
-    int64_t now = rill_now_ms();
-    int64_t target = now - elapsed + mw_latency;
-    int64_t tick = (target + mw_latency / 2) / mw_latency * mw_latency;
-    while (tick <= now) tick += mw_latency;
-    return (st_utime_t)(tick - now) * 1000;
+    return (last_write + mw_latency) / mw_latency * mw_latency;
 }
 
 int stream_pump_run(stream_pump_t *p, const int *stop)
@@ -302,9 +301,11 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
         }
         if (p->on_tick && (rc = p->on_tick(p, p->ctx)) != 0) break;
         uint64_t avail = p->paused ? 0 : consumer_available(p->co);
-        int64_t elapsed = rill_now_ms() - last_write;
+        int64_t now = rill_now_ms();
+        int64_t elapsed = now - last_write;
+        int64_t due_at = p->mw_latency > 0 ? next_due(p->mw_latency, last_write) : 0;
         int due;
-        if (p->mw_latency > 0) due = avail > 0 && elapsed >= p->mw_latency;
+        if (p->mw_latency > 0) due = avail > 0 && now >= due_at;
         else due = avail > 0 && (avail >= (uint64_t)p->mw_msgs || elapsed >= MW_MSGS_WAIT_MS);
         if (due || p->n > 0) {
             rc = send_all(p);
@@ -314,12 +315,12 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
         int readable;
         if (p->paused) {
             readable = st_netfd_poll(p->fd, POLLIN, IDLE_WAIT) == 0;
-        } else if (p->mw_latency > 0 && elapsed < p->mw_latency) {
+        } else if (p->mw_latency > 0 && now < due_at) {
             /* Merging: sleep out the rest of mw_latency on a timer, not in
              * poll(): with state-threads' poll backend every fd waited on
              * costs every scheduler pass, and thousands of merging players
              * would all be in that set. Input is read without waiting after. */
-            st_usleep(until_tick(p->mw_latency, elapsed));
+            st_usleep((st_utime_t)(due_at - now) * 1000);
             readable = 1;
         } else if (avail > 0) {
             readable = consumer_wait(p->co, p->fd, (st_utime_t)(MW_MSGS_WAIT_MS - elapsed) * 1000);
