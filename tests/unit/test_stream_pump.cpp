@@ -6,6 +6,8 @@
 // peer whose stream id is not 1 (per-message headers).
 #include <gtest/gtest.h>
 
+#include "pump_fixture.h"
+
 #include <errno.h>
 #include <st.h>
 #include <stdlib.h>
@@ -31,16 +33,6 @@ extern "C" {
 namespace {
 
 const st_utime_t kMs = 1000;
-
-void st_once()
-{
-    static bool inited = false;
-    if (!inited) {
-        st_set_eventsys(ST_EVENTSYS_POLL);
-        ASSERT_EQ(0, st_init());
-        inited = true;
-    }
-}
 
 // A video payload whose every byte after the AVC header is its sequence
 // number's low byte, so a reader can tell a payload from freed memory.
@@ -80,46 +72,6 @@ struct Stream {
     void push(uint32_t seq, bool key, size_t size)
     {
         ASSERT_EQ(0, source_on_message(src, RTMP_MSG_VIDEO, seq * 40, frame(seq, key, size)));
-    }
-};
-
-// Both ends of a socketpair with small kernel buffers, so a batch blocks.
-struct Pipe {
-    st_netfd_t w = nullptr, r = nullptr;
-    Pipe()
-    {
-        int sv[2];
-        EXPECT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-        int small = 8192;
-        setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-        setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-        w = st_netfd_open_socket(sv[0]);
-        r = st_netfd_open_socket(sv[1]);
-    }
-    ~Pipe()
-    {
-        if (w) st_netfd_close(w);
-        if (r) st_netfd_close(r);
-    }
-};
-
-struct PumpRun {
-    stream_pump_t *p;
-    int stop = 0;
-    int rc = 0;
-    st_thread_t t = nullptr;
-    static void *main(void *arg)
-    {
-        PumpRun *r = (PumpRun *)arg;
-        r->rc = stream_pump_run(r->p, &r->stop);
-        return nullptr;
-    }
-    void start() { t = st_thread_create(main, this, 1, 0); }
-    void end()
-    {
-        stop = 1;
-        st_thread_interrupt(t);
-        st_thread_join(t, nullptr);
     }
 };
 
@@ -366,7 +318,7 @@ TEST(StreamPump, MergedWritesWaitAtMostMwLatency)
     } pub{ &st, &pushed };
     st_thread_t pt = st_thread_create(Pub::main, &pub, 1, 0);
     FlvReader rd;
-    int64_t worst = 0;
+    std::vector<int64_t> waits;
     std::vector<uint8_t> b(65536);
     for (int i = 0; i < 1000 && (rd.tags.empty() || rd.tags.back().seq < 159); i++) {
         ssize_t n = st_read(io.r, b.data(), b.size(), 2000 * kMs);
@@ -375,7 +327,7 @@ TEST(StreamPump, MergedWritesWaitAtMostMwLatency)
         rd.feed(b.data(), (size_t)n);
         int64_t now = rill_now_ms();
         for (size_t k = before; k < rd.tags.size(); k++)
-            if (rd.tags[k].seq >= 10) worst = std::max(worst, now - pushed[rd.tags[k].seq]);
+            if (rd.tags[k].seq >= 10) waits.push_back(now - pushed[rd.tags[k].seq]);
     }
     st_thread_join(pt, nullptr);
     run.end();
@@ -383,7 +335,13 @@ TEST(StreamPump, MergedWritesWaitAtMostMwLatency)
     source_remove_consumer(co);
     ASSERT_FALSE(rd.tags.empty());
     EXPECT_EQ(159u, rd.tags.back().seq);
-    // 2M was the old worst case; M plus generous noise is the bound
-    EXPECT_LT(worst, kMw + kMw / 2) << "a message waited " << worst << " ms with mw_latency " << kMw;
-    EXPECT_GT(worst, kMw / 2) << "writes were not merged at all";
+    // Messages come evenly, so their waits spread over [0, M]: p50 about M/2
+    // and p90 about 0.9 M, where the second tick made them about M and 1.8 M.
+    // Percentiles, not the worst: a loaded machine adds noise to a few.
+    ASSERT_GT(waits.size(), 100u);
+    std::sort(waits.begin(), waits.end());
+    int64_t p50 = waits[waits.size() / 2], p90 = waits[waits.size() * 9 / 10];
+    EXPECT_LT(p50, kMw * 3 / 4) << "p50 wait " << p50 << " ms, p90 " << p90 << " ms with mw_latency " << kMw;
+    EXPECT_LT(p90, kMw * 7 / 5) << "p50 wait " << p50 << " ms, p90 " << p90 << " ms with mw_latency " << kMw;
+    EXPECT_GT(p90, kMw / 2) << "writes were not merged at all";
 }

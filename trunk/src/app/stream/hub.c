@@ -28,6 +28,7 @@ void hub_observe(hub_t *h, hub_observer_t *o)
 static void source_free(source_t *s)
 {
     stream_ring_free(&s->ring);
+    stream_tick_free(&s->tick);
     media_msg_unref(s->metadata);
     media_msg_unref(s->video_sh);
     media_msg_unref(s->audio_sh);
@@ -87,6 +88,7 @@ source_t *hub_acquire(hub_t *h, const vhost_conf_t *vc, const char *vhost,
     s->queue_ms = (uint32_t)(vc->queue_length * 1000);
     stream_ring_init(&s->ring, s->gop_cache, s->queue_ms);
     s->ring.max_bytes = vc->queue_bytes;
+    stream_tick_init(&s->tick);
     s->next = h->sources;
     h->sources = s;
     h->nsources++;
@@ -194,6 +196,7 @@ void source_unpublish(source_t *s)
     /* The next publisher brings its own headers and GOP: drop the old ones so
      * a new player never mixes two sessions. Players' cursors jump to the end. */
     stream_ring_clear(&s->ring);
+    stream_tick_free(&s->tick);
     media_msg_unref(s->metadata);
     media_msg_unref(s->video_sh);
     media_msg_unref(s->audio_sh);

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "rill_rate.h"
 #include "stream_ring.h"
+#include "stream_tick.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,6 +58,7 @@ struct source {
     uint32_t epoch;             /* counts publish and unpublish events */
     media_msg_t *metadata, *video_sh, *audio_sh;
     stream_ring_t ring;
+    stream_tick_t tick;         /* the ring's end framed once for the players at the live edge */
 
     /* timestamp correction state (time_jitter) */
     int jitter_started;

@@ -77,6 +77,8 @@ static void drop_batch(stream_pump_t *p)
 {
     for (int i = 0; i < p->n; i++) media_msg_unref(p->msgs[i]);
     p->n = 0;
+    rill_payload_unref(p->tick);
+    p->tick = NULL;
     p->niov = 0;
 }
 
@@ -226,6 +228,28 @@ static void sync_cursor(stream_pump_t *p)
                   (unsigned long long)co->cuts);
 }
 
+/* A player at the live edge writes its messages as a slice of the stream's
+ * tick buffer (stream_tick.h): one iovec. Not with bytes already queued (a
+ * new player's headers), after a cut (video is skipped to a keyframe), nor
+ * for a peer with another stream id (its headers differ). The batch holds a
+ * reference to the buffer across the write, since a rebuild by another
+ * player drops the cache's. Returns 1 when it queued the slice. */
+static int queue_tick(stream_pump_t *p)
+{
+    rill_consumer_t *co = p->co;
+    rill_source_t *s = co->src;
+    if (p->no_tick || p->niov || p->n || co->wait_keyframe || p->stream_id != 1) return 0;
+    size_t off, len;
+    uint32_t cs = p->s ? p->s->out_chunk_size : STREAM_TICK_FLV;
+    rill_payload_t *b = stream_tick_get(&s->tick, &s->ring, co->cursor, cs, &off, &len);
+    if (!b) return 0;
+    p->tick = b;
+    push_iov(p, b->data + off, len);
+    co->cursor = s->ring.end;
+    p->tick_writes++;
+    return 1;
+}
+
 /* Send everything the ring held past the cursor when the round began. The
  * yield rule: a write may block, and while it does the publisher pushes,
  * trims and may clear the ring. So each message is referenced before it is
@@ -239,6 +263,7 @@ static int send_all(stream_pump_t *p)
     source_t *s = co->src;
     uint32_t epoch = s->epoch;
     sync_cursor(p);
+    if (queue_tick(p)) return flush(p);
     uint64_t end = s->ring.end;
     while (co->cursor < end) {
         media_msg_t *m = stream_ring_at(&s->ring, co->cursor++);

@@ -46,6 +46,9 @@ struct stream_pump {
     struct iovec *iov;
     int niov, iov_cap;
     uint64_t writes;            /* writev calls made: each one may have yielded */
+    rill_payload_t *tick;       /* the shared tick buffer the batch writes from (a reference held) */
+    int no_tick;                /* always take the per-message path (tests compare the two) */
+    uint64_t tick_writes;       /* batches written from the shared tick buffer */
 };
 
 /* RTMP framing over an RTMP session. */
