@@ -5,7 +5,7 @@
 #
 #   scripts/bench.sh            # then read doc/benchmark.md
 #
-# For each server and each N of the ladder, RUNS times: start the server
+# RUNS times, for each server and each N of the ladder: start the server
 # (pinned to core BENCH_SERVER_CPU), start rill-bench (pinned to core
 # BENCH_LOAD_CPU) publishing objs/bench/stream.flv (1 Mbit/s H.264 + AAC,
 # made once with ffmpeg) and, after BENCH_WARMUP s, N players ramped at
@@ -340,10 +340,10 @@ stop_all_servers() {
     SPID=""; EXTRA_PIDS=()
 }
 
-ladder() {               # ladder KIND "N..." RUNS
-    local kind=$1 ns=$2 runs=$3 n r
+ladder() {               # ladder KIND "N..." RUNS [FIRST_RUN]
+    local kind=$1 ns=$2 runs=$3 first=${4:-1} n r
     for n in $ns; do
-        for r in $(seq "$runs"); do step "$kind" "$n" "$r"; done
+        for r in $(seq "$first" $((first + runs - 1))); do step "$kind" "$n" "$r"; done
     done
 }
 
@@ -387,7 +387,12 @@ EOF
 )
 log "servers: $SERVERS; ladder: $LADDER x $RUNS runs; extra: ${EXTRA:-none} ($EXTRA_LADDER x $EXTRA_RUNS runs); about $est min"
 
-for kind in $SERVERS; do ladder "$kind" "$LADDER" "$RUNS"; done
+# Run by run, every server and step in each: on a shared machine the load
+# moves over minutes, and this spreads it over the servers alike instead of
+# giving one server the quiet minutes and the next the busy ones.
+for r in $(seq "$RUNS"); do
+    for kind in $SERVERS; do ladder "$kind" "$LADDER" 1 "$r"; done
+done
 for x in $EXTRA; do
     case $x in
     http) ladder rill-http "$EXTRA_LADDER" "$EXTRA_RUNS" ;;
