@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define BATCH_IOV       512                 /* iovecs per writev, under IOV_MAX */
 #define BATCH_MSGS      (BATCH_IOV / 2)
@@ -302,6 +303,18 @@ static int read_incoming(stream_pump_t *p)
     }
 }
 
+/* Whether the peer sent anything (or closed) since the last read, without
+ * waiting: one recv() that peeks. A read through state-threads that finds
+ * nothing parks the coroutine in the poll set for a scheduler pass even with
+ * no timeout: a context switch and a poll() entry per merging player per
+ * tick, when players send an Acknowledgement only every few seconds. */
+static int peer_sent(stream_pump_t *p)
+{
+    char b;
+    ssize_t r = recv(st_netfd_fileno(p->fd), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
 /* When a merging player's next batch is due: the last point of the shared
  * mw_latency grid at or before last_write + mw_latency. Every merging player
  * wakes on the same grid, so the scheduler wakes once per tick for all of
@@ -346,7 +359,7 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
              * costs every scheduler pass, and thousands of merging players
              * would all be in that set. Input is read without waiting after. */
             st_usleep((st_utime_t)(due_at - now) * 1000);
-            readable = 1;
+            readable = peer_sent(p);
         } else if (avail > 0) {
             readable = consumer_wait(p->co, p->fd, (st_utime_t)(MW_MSGS_WAIT_MS - elapsed) * 1000);
         } else {
