@@ -260,7 +260,8 @@ step() {
         return 1
     fi
     ramp_s=$(awk -v n="$n" -v r="$RAMP" 'BEGIN { printf "%.3f", n / r }')
-    total=$(awk -v w="$WARMUP" -v r="$ramp_s" -v s="$SETTLE" -v x="$WINDOW" 'BEGIN { printf "%.1f", w + r + s + x + 1 }')
+    # 3 s after the window: on a loaded machine the sleeps overshoot, and rill-bench must outlive the window's end
+    total=$(awk -v w="$WARMUP" -v r="$ramp_s" -v s="$SETTLE" -v x="$WINDOW" 'BEGIN { printf "%.1f", w + r + s + x + 3 }')
     local play_d
     play_d=$(awk -v t="$total" -v w="$WARMUP" 'BEGIN { printf "%.1f", t - w }')
     local args=(--report 0 --read-interval "$READ_INTERVAL")
@@ -308,7 +309,8 @@ except ValueError:
     res = {}
 rec = {"kind": kind, "n": int(n), "run": int(run), "alive": alive == "1",
        "cpu_pct": (float(c1) - float(c0)) * 100.0 / int(tck) / secs,
-       "bench_cpu_pct": (float(b1) - float(b0)) * 100.0 / int(tck) / secs,
+       # rill-bench gone at either end of the window (0 ticks): unknown, not a negative figure
+       "bench_cpu_pct": (float(b1) - float(b0)) * 100.0 / int(tck) / secs if float(b0) > 0 and float(b1) > 0 else None,
        "rss0_kb": int(rss0), "rss1_kb": int(rss1), "window_s": secs,
        "wait_pct": (float(w1) - float(w0)) / 1e7 / secs, "load1": float(load1)}
 for k in ("connected", "failed", "dropped", "kbps", "stalls", "first_frame_ms_p50", "first_frame_ms_p99",

@@ -49,6 +49,7 @@ struct stream_pump {
     rill_payload_t *tick;       /* the shared tick buffer the batch writes from (a reference held) */
     int no_tick;                /* always take the per-message path (tests compare the two) */
     uint64_t tick_writes;       /* batches written from the shared tick buffer */
+    int64_t next_peek;          /* ms: when a merging player next looks for input */
 };
 
 /* RTMP framing over an RTMP session. */
