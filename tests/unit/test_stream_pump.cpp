@@ -291,7 +291,7 @@ TEST(StreamPump, MergedWritesWaitAtMostMwLatency)
 {
     const int kMw = 200;
     Stream st("gop_cache on; queue_length 30;");
-    rill_consumer_t *co = source_add_consumer(st.src, st_thread_self());
+    consumer_t *co = source_add_consumer(st.src, st_thread_self());
     Pipe io;
     stream_pump_t p;
     uint64_t out = 0;

@@ -18,7 +18,7 @@
 
 extern "C" {
 #include "hub.h"
-#include "rill_config.h"
+#include "config.h"
 #include "rtmp_chunk.h"
 #include "rtmp_msg.h"
 #include "rtmp_session.h"
@@ -43,25 +43,25 @@ rill_payload_t *video(uint32_t seq, bool key, size_t size)
 // A published source with time_jitter off, so timestamps pass as given
 // (extended ones too).
 struct Source {
-    rill_config_t *conf = nullptr;
-    rill_hub_t hub;
-    rill_source_t *src = nullptr;
+    config_t *conf = nullptr;
+    hub_t hub;
+    source_t *src = nullptr;
     int who = 0;
     uint32_t seq = 0;
     Source()
     {
         st_once();
         char err[256];
-        EXPECT_EQ(0, rill_config_load_string("listen 127.0.0.1:1935;\nvhost __defaultVhost__ { play { "
+        EXPECT_EQ(0, config_load_string("listen 127.0.0.1:1935;\nvhost __defaultVhost__ { play { "
                                              "time_jitter off; } }\n", "t.conf", &conf, err, sizeof err)) << err;
         hub_init(&hub);
-        src = hub_acquire(&hub, rill_config_vhost(conf, "__defaultVhost__"), "__defaultVhost__", "live", "s");
+        src = hub_acquire(&hub, config_vhost(conf, "__defaultVhost__"), "__defaultVhost__", "live", "s");
         EXPECT_EQ(0, source_publish(src, &who, 1, ""));
     }
     ~Source()
     {
         hub_free(&hub);
-        rill_config_free(conf);
+        config_free(conf);
     }
     void push(uint8_t type, uint32_t ts, size_t size, bool key = false)
     {
@@ -101,7 +101,7 @@ struct Sent {
 // Bytes messages [from, end) take on the wire, by the spec: a fmt 0 header,
 // then a fmt 3 header before each further chunk (extended timestamp in both);
 // FLV: tag header, payload, previous tag size.
-size_t wire_size(const rill_source_t *src, uint64_t from, uint32_t chunk_size)
+size_t wire_size(const source_t *src, uint64_t from, uint32_t chunk_size)
 {
     size_t n = 0;
     for (uint64_t q = from; q < src->ring.end; q++) {
@@ -119,7 +119,7 @@ Sent play_from(Source &s, uint64_t cursor, uint32_t chunk_size, bool no_tick, ui
 {
     const size_t expect = wire_size(s.src, cursor, chunk_size);
     Sent out;
-    rill_consumer_t *co = source_add_consumer(s.src, st_thread_self());
+    consumer_t *co = source_add_consumer(s.src, st_thread_self());
     co->cursor = cursor;
     co->wait_keyframe = 0;
     Pipe io(16384, 0);

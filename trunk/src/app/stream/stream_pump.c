@@ -242,8 +242,8 @@ static void sync_cursor(stream_pump_t *p)
  * player drops the cache's. Returns 1 when it queued the slice. */
 static int queue_tick(stream_pump_t *p)
 {
-    rill_consumer_t *co = p->co;
-    rill_source_t *s = co->src;
+    consumer_t *co = p->co;
+    source_t *s = co->src;
     if (p->no_tick || p->niov || p->n || co->wait_keyframe || p->stream_id != 1) return 0;
     size_t off, len;
     uint32_t cs = p->s ? p->s->out_chunk_size : STREAM_TICK_FLV;
