@@ -234,6 +234,28 @@ static void sync_cursor(stream_pump_t *p)
                   (unsigned long long)co->cuts);
 }
 
+/* Back to the starting sizes once a player is at the live edge: a new
+ * player's first rounds (its GOP) grow the arrays to the full batch, about
+ * 10 KB it would otherwise keep while one iovec is all it needs. Only with
+ * nothing queued, so no iovec points into what is freed. */
+static void shrink_batch(stream_pump_t *p)
+{
+    if (p->niov || p->n || (p->iov_cap <= START_IOV && p->cap <= START_MSGS)) return;
+    struct iovec *v = malloc(sizeof(*v) * START_IOV);
+    media_msg_t **m = malloc(sizeof(*m) * START_MSGS);
+    if (!v || !m) {
+        free(v);
+        free(m);
+        return;
+    }
+    free(p->iov);
+    free(p->msgs);
+    p->iov = v;
+    p->msgs = m;
+    p->iov_cap = START_IOV;
+    p->cap = START_MSGS;
+}
+
 /* A player at the live edge writes its messages as a slice of the stream's
  * tick buffer (stream_tick.h): one iovec. Not with bytes already queued (a
  * new player's headers), after a cut (video is skipped to a keyframe), nor
@@ -249,6 +271,7 @@ static int queue_tick(stream_pump_t *p)
     uint32_t cs = p->s ? p->s->out_chunk_size : STREAM_TICK_FLV;
     rill_payload_t *b = stream_tick_get(&s->tick, &s->ring, co->cursor, cs, &off, &len);
     if (!b) return 0;
+    shrink_batch(p);
     p->tick = b;
     push_iov(p, b->data + off, len);
     co->cursor = s->ring.end;
