@@ -51,14 +51,21 @@ usage() {
     local dir
     dir=$(rel "$DIR")
     cat <<EOF
-usage: scripts/cluster.sh up [--demo] | down | status | run [--demo] | confs | help
+usage: scripts/cluster.sh up [--demo] | up --hosts [--demo] | down | status | run [--demo] | confs | help
 
   up      make the confs in $dir from conf/, check them, start the
           cluster (objs/rill, release build, made if missing; haproxy;
           nginx), wait until every part answers (at most RILL_UP_TIMEOUT s
           each), print the URLs. --demo also publishes a test pattern with
           ffmpeg to the front (rtmp://FRONT/live/$STREAM).
-  down    stop what up started (by the pids in $dir/*.pid)
+  up --hosts [--demo]
+          (root) the same cluster with every node on a host of its own (a
+          network namespace on a bridge, addresses in 198.18.0.0/15) and
+          two balancer hosts with haproxy, nginx and keepalived holding
+          one VIP; players reach it from the namespace rill-client
+          (doc/cluster.md, "Separate hosts")
+  down    stop what up started (by the pids in $dir/*.pid); with --hosts,
+          also remove the namespaces
   status  each node: pid, alive, health, its streams (from its API);
           the front: pid, alive, which edges haproxy has up
   run     up, then the node logs in the foreground until Ctrl-C, then down
@@ -93,6 +100,9 @@ Environment (defaults in brackets):
   RILL_CLUSTER_BIN [objs/rill]     the rill binary
   RILL_STREAM [livestream]     the stream name in the printed URLs and of --demo
   RILL_UP_TIMEOUT [20]         seconds each part may take to answer
+  --hosts only: RILL_HOSTS_NET [198.18.0] (in 198.18.0.0/15), RILL_NETNS_PREFIX [rill],
+               RILL_VIP_OCTET [10]; node 127.0.0.N becomes host RILL_HOSTS_NET.N,
+               lb1 .31, lb2 .32, the client .100
   Addresses must be in 127.0.0.0/8: this script is the loopback cluster; on
   real hosts use the files in conf/ (doc/cluster.md).
 EOF
@@ -499,10 +509,13 @@ cmd_run() {
     done
 }
 
+# The separate-hosts mode (up --hosts): its own functions.
+source "$ROOT/scripts/cluster_hosts.sh"
+
 case "${1:-help}" in
-up)     cmd_up "${2:-}" ;;
-down)   cmd_down ;;
-status) cmd_status ;;
+up)     if [ "${2:-}" = --hosts ]; then hosts_up "${3:-}"; else cmd_up "${2:-}"; fi ;;
+down)   if hosts_active; then hosts_down; else cmd_down; fi ;;
+status) if hosts_active; then hosts_status; else cmd_status; fi ;;
 run)    cmd_run "${2:-}" ;;
 confs)  check_settings; make_confs; say "confs in $(rel "$DIR"): $(cd "$DIR" && ls -- *.conf *.cfg | tr '\n' ' ')" ;;
 help|-h|--help) usage ;;

@@ -5,11 +5,11 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential pkg-config
-  libst-dev libssl-dev libhttp-parser-dev libcjson-dev libgtest-dev
+  libst-dev libssl-dev libhttp-parser-dev libcjson-dev libgtest-dev libc-ares-dev
   libavformat-dev libavcodec-dev libavutil-dev
   ffmpeg vlc-bin vlc-plugin-base
   curl procps util-linux gnuplot-nox
-  nginx libnginx-mod-rtmp haproxy wrk
+  nginx libnginx-mod-rtmp haproxy wrk keepalived iproute2
   clang libclang-rt-dev
   chromium
 )
