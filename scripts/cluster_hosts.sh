@@ -187,13 +187,14 @@ hosts_edges_up() {   # hosts_edges_up LB: that balancer's HAProxy has both edges
     [ "$(echo "$csv" | awk -F, '$1 == "edges" && $2 ~ /^edge/ && $18 == "UP"' | wc -l)" -ge 2 ]
 }
 
-# Which balancer holds the VIP now (lb1, lb2, or nothing).
+# Which balancers have the VIP on their interface now (normally one; a
+# SIGKILLed keepalived leaves it on its host too).
 vip_holder() {
-    local lb
+    local lb on=()
     for lb in "${LBS[@]}"; do
-        ip -n "$(ns_of "$lb")" -br addr show dev eth0 2>/dev/null | grep -qF " $VIP/" && { echo "$lb"; return 0; }
+        ip -n "$(ns_of "$lb")" -br addr show dev eth0 2>/dev/null | grep -qF " $VIP/" && on+=("$lb")
     done
-    return 1
+    [ ${#on[@]} -gt 0 ] && echo "${on[*]}"
 }
 
 hosts_stop_lbs() {

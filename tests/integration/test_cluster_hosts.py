@@ -1,0 +1,224 @@
+"""The cluster on separate hosts: `scripts/cluster.sh up --hosts`.
+
+Every node in a network namespace of its own on a bridge (198.18.0.0/15),
+two balancer hosts (HAProxy + nginx each) holding one VIP with keepalived,
+players and the encoder in a client namespace. Root only: skipped with the
+reason otherwise.
+
+What it checks:
+  - up --hosts starts it all and the VIP is on one balancer;
+  - ffmpeg publishes through the VIP; an RTMP player (HAProxy) and an
+    HTTP-FLV player (nginx) through the VIP get video;
+  - SIGKILL of the VIP holder's keepalived (both processes) and HAProxy, by
+    pid: the VIP moves to the other balancer within VIP_MOVE_MAX s;
+  - the encoder publishes again through the VIP (as OBS reconnects), and new
+    RTMP and HTTP-FLV players through the VIP get video;
+  - down stops every pid and removes every namespace it made.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+from lib import rill
+from lib.rill import check
+
+ROOT = rill.ROOT
+SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
+VIP_MOVE_MAX = 3.0      # s: VRRP advert_int 0.5 s, 3 missed + skew is about 1.6 s
+PLAY_MAX = 10.0         # s for a player to get its frames through the VIP
+STREAM = "hosts"
+
+
+def _skip_unless_possible():
+    if os.geteuid() != 0:
+        rill.skip("needs root (network namespaces); run make test as root")
+    for tool in ("ip", "keepalived", "haproxy", "nginx", "ffmpeg", "curl"):
+        if not (shutil.which(tool) or os.access("/usr/sbin/" + tool, os.X_OK)):
+            rill.skip("%s is not installed (bash scripts/install-deps.sh)" % tool)
+    probe = "rillprobe%d" % (os.getpid() % 100000)
+    r = subprocess.run(["ip", "netns", "add", probe], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        rill.skip("cannot make a network namespace here: %s" % r.stdout.decode(errors="replace").strip())
+    subprocess.run(["ip", "netns", "del", probe])
+
+
+class Hosts:
+    def __init__(self):
+        self.dir = rill.tmpdir("rill-hosts-")
+        self.prefix = "rh%d" % (os.getpid() % 100000)
+        self.net = "198.18.%d" % (os.getpid() % 250)
+        self.vip = self.net + ".10"
+        self.env = rill.server_env()
+        self.env.update({"RILL_CLUSTER_DIR": self.dir, "RILL_CLUSTER_BIN": rill.rill_bin(),
+                         "RILL_STREAM": STREAM, "RILL_UP_TIMEOUT": "30",
+                         "RILL_NETNS_PREFIX": self.prefix, "RILL_HOSTS_NET": self.net})
+
+    def run(self, *args, timeout=60):
+        r = subprocess.run(["bash", SCRIPT] + list(args), env=self.env, cwd=ROOT, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+        return r.returncode, r.stdout.decode("utf-8", "replace")
+
+    def ns(self, name):
+        return "%s-%s" % (self.prefix, name)
+
+    def namespaces(self):
+        out = subprocess.run(["ip", "netns", "list"], stdout=subprocess.PIPE).stdout.decode()
+        return [l.split()[0] for l in out.splitlines() if l.startswith(self.prefix + "-")]
+
+    def pid(self, name):
+        try:
+            with open(os.path.join(self.dir, name + ".pid")) as f:
+                return int(f.read().strip() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def has_vip(self, lb):
+        r = subprocess.run(["ip", "-n", self.ns(lb), "-br", "addr", "show", "dev", "eth0"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        return (" %s/" % self.vip) in r.stdout.decode()
+
+    def holder(self):
+        """The one balancer with the VIP, or None."""
+        on = [lb for lb in ("lb1", "lb2") if self.has_vip(lb)]
+        return on[0] if len(on) == 1 else None
+
+    def client(self, args, name):
+        """A process in the client namespace (the players' side)."""
+        return rill.Proc(name, ["ip", "netns", "exec", self.ns("client")] + args,
+                         os.path.join(self.dir, name + ".log"))
+
+    def publish(self, name):
+        args = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-re"] + \
+            [a.replace("640x360", "320x180") for a in rill.PUBLISH_ARGS] + \
+            ["-f", "flv", "rtmp://%s:1935/live/%s" % (self.vip, STREAM)]
+        return self.client(args, name)
+
+    def play(self, url, name, frames=10):
+        """ffmpeg reading `frames` video frames of url from the client host;
+        the seconds it took, or None."""
+        t0 = time.monotonic()
+        p = self.client(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-rw_timeout", "5000000",
+                         "-i", url, "-frames:v", str(frames), "-f", "null", "-"], name)
+        rc = p.wait(PLAY_MAX)
+        if rc is None:
+            p.stop(1)
+        return (time.monotonic() - t0) if rc == 0 else None
+
+    def log(self, name):
+        try:
+            with open(os.path.join(self.dir, name + ".log"), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@rill.timeout(100)
+def test_cluster_hosts_vip_failover():
+    _skip_unless_possible()
+    h = Hosts()
+    pids = {}
+    failure = None
+    try:
+        _run(h, pids)
+    except BaseException as e:  # noqa: BLE001 - the hosts come down first, then this is raised
+        failure = e
+    for p in list(rill._procs):
+        p.stop(1.0)
+    rc, out = h.run("down", timeout=60)
+    if failure is not None:
+        tails = "\n".join("--- %s:\n%s" % (n, rill.sanitize_lines(h.log(n), 6))
+                          for n in ("edge1", "edge2", "haproxy-lb1", "haproxy-lb2", "keepalived-lb1",
+                                    "keepalived-lb2"))
+        if isinstance(failure, AssertionError):
+            raise rill.TestFailure("%s\n(logs in %s)\n%s" % (failure, h.dir, tails))
+        raise failure
+    check(rc == 0, "expected scripts/cluster.sh down to exit 0; exit %d:\n%s" % (rc, out))
+    left = ["%s (pid %d)" % (n, p) for n, p in pids.items() if p and _alive(p)]
+    check(not left, "expected down to stop every process up started; still running: %s" % ", ".join(left))
+    check(not h.namespaces(), "expected down to remove every namespace it made; left: %s" % h.namespaces())
+    for n in ("master", "slave1", "slave2", "edge1", "edge2"):
+        text = h.log(n)
+        for mark in rill.SANITIZER_MARKS:
+            check(mark not in text, "%s's log has a sanitizer report (%s)" % (n, mark))
+    print("down: %d pids stopped, namespaces removed" % len(pids), flush=True)
+
+
+def _run(h, pids):
+    t0 = time.monotonic()
+    rc, out = h.run("up", "--hosts", timeout=90)
+    check(rc == 0, "expected up --hosts to exit 0; exit %d:\n%s" % (rc, "\n".join(out.splitlines()[-20:])))
+    names = ["master", "slave1", "slave2", "edge1", "edge2"]
+    for lb in ("lb1", "lb2"):
+        names += ["haproxy-" + lb, "nginx-" + lb, "keepalived-" + lb, "keepalived-%s.vrrp" % lb]
+    for n in names:
+        pids[n] = h.pid(n)
+        check(pids[n], "expected %s/%s.pid after up --hosts" % (h.dir, n))
+    ns = h.namespaces()
+    check(len(ns) == 9, "expected 9 namespaces (bridge, 5 nodes, 2 balancers, client); found %s" % ns)
+    first = h.holder()
+    check(first is not None, "expected one balancer to hold the VIP %s after up" % h.vip)
+    print("up --hosts: %.1f s; %d namespaces; VIP %s on %s" % (time.monotonic() - t0, len(ns), h.vip, first),
+          flush=True)
+
+    rtmp_url = "rtmp://%s:1935/live/%s" % (h.vip, STREAM)
+    flv_url = "http://%s:8080/live/%s.flv" % (h.vip, STREAM)
+    pub = h.publish("publisher")
+    ok = rill.wait_until(lambda: h.play(rtmp_url, "play-rtmp-1") is not None or not pub.alive(), 15, 0.2)
+    check(ok and pub.alive(), "expected an RTMP player through the VIP to get video of the stream "
+          "published through it; %s" % rill.proc_state(pub))
+    t = h.play(flv_url, "play-flv-1")
+    check(t is not None, "expected an HTTP-FLV player through the VIP (nginx) to get 10 frames within %.0f s"
+          % PLAY_MAX)
+
+    # ---- the VIP holder's keepalived and HAProxy die
+    other = "lb2" if first == "lb1" else "lb1"
+    victims = ["keepalived-%s" % first, "keepalived-%s.vrrp" % first, "haproxy-%s" % first]
+    t_kill = time.monotonic()
+    for v in victims:
+        os.kill(pids[v], signal.SIGKILL)
+    moved = None
+    while time.monotonic() - t_kill < VIP_MOVE_MAX + 5:
+        # (a SIGKILLed keepalived leaves the VIP on its host's interface,
+        # as a dead host would not: the other balancer's gratuitous ARPs
+        # move the traffic)
+        if h.has_vip(other):
+            moved = time.monotonic() - t_kill
+            break
+        time.sleep(0.02)
+    check(moved is not None and moved <= VIP_MOVE_MAX,
+          "expected the VIP on %s within %.1f s of the SIGKILL of %s's keepalived and haproxy (pids %s); %s; "
+          "still running: %s" % (
+              other, VIP_MOVE_MAX, first, [pids[v] for v in victims],
+              "after %.2f s" % moved if moved else "it did not move in %.0f s" % (VIP_MOVE_MAX + 5),
+              [v for v in victims if _alive(pids[v])]))
+    # The encoder lost its connection with the dead HAProxy: it comes back
+    # through the VIP (now the other balancer), and new players play.
+    if pub.wait(5) is None:
+        pub.stop(1)
+    pub2 = h.publish("publisher-2")
+    t_rtmp = None
+    deadline = time.monotonic() + 15
+    while t_rtmp is None and time.monotonic() < deadline and pub2.alive():
+        t_rtmp = h.play(rtmp_url, "play-rtmp-2")
+    check(t_rtmp is not None, "expected a new RTMP player through the VIP on %s to get video after the "
+          "encoder came back; %s" % (other, rill.proc_state(pub2)))
+    t_back = time.monotonic() - t_kill
+    t_flv = h.play(flv_url, "play-flv-2")
+    check(t_flv is not None, "expected a new HTTP-FLV player through the VIP on %s to get video" % other)
+    sessions = h.log("haproxy-" + other)
+    check("edges/edge" in sessions,
+          "expected %s's haproxy to have carried the new sessions (its log shows none to the edges)" % other)
+    print("SIGKILL %s's keepalived + haproxy: VIP on %s after %.2f s (limit %.1f); encoder back and a new "
+          "RTMP player with 10 frames %.2f s after the kill; HTTP-FLV player 10 frames in %.2f s" % (
+              first, other, moved, VIP_MOVE_MAX, t_back, t_flv), flush=True)
