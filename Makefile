@@ -28,8 +28,9 @@ ALL_C       := $(wildcard $(SRC)/core/*.c $(SRC)/protocol/*.c $(SRC)/app/*/*.c)
 MAIN_C      := $(wildcard $(SRC)/main/*.c)
 INCLUDES    := -I$(SRC)/core -I$(SRC)/protocol $(patsubst %,-I$(SRC)/app/%,$(APP_WINGS)) -I$(SRC)/main
 WARN        := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wpointer-arith
-# HLS segments: libavformat's mpegts muxer (Debian libavformat-dev)
-LIBS        := -lst -lssl -lcrypto -lhttp_parser -lcjson -lavformat -lavcodec -lavutil -lm
+# HLS segments: libavformat's mpegts muxer (Debian libavformat-dev); host
+# names: c-ares (Debian libc-ares-dev)
+LIBS        := -lst -lssl -lcrypto -lhttp_parser -lcjson -lavformat -lavcodec -lavutil -lcares -lm
 VERSION     := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 DEFS        := -D_GNU_SOURCE -DRILL_VERSION='"$(VERSION)"'
 

@@ -159,6 +159,7 @@ static int target_http(const char *url, bench_target_t *t, char *err, size_t err
     static http_dial_url_t u;  /* 4 KiB: not on a coroutine stack */
     const char *why = "";
     if (http_dial_url_parse(url, &u, &why)) return fail(err, errlen, "%s: %s", url, why);
+    if (!u.ip[0]) return fail(err, errlen, "%s: host names are not looked up by rill-bench: use an IPv4 address", url);
     snprintf(t->ip, sizeof t->ip, "%s", u.ip);
     snprintf(t->host, sizeof t->host, "%s", u.host);
     t->port = u.port;

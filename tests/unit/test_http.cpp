@@ -477,13 +477,19 @@ TEST(HttpClientUrl, Accepted) {
     ASSERT_EQ(0, http_dial_url_parse("HTTP://LocalHost:1985", &u, &why));
     EXPECT_STREQ("127.0.0.1", u.ip);
     EXPECT_STREQ("/", u.target);
+
+    // a name: looked up (without blocking) when the request is made
+    ASSERT_EQ(0, http_client_url_parse("http://hooks.example.com:8085/x", &u, &why));
+    EXPECT_STREQ("hooks.example.com", u.host);
+    EXPECT_STREQ("", u.ip);
+    EXPECT_EQ(8085, u.port);
 }
 
 TEST(HttpClientUrl, Refused) {
     const char *bad[] = {
         "https://127.0.0.1/x",          // no TLS
         "ftp://127.0.0.1/x",
-        "http://example.com/x",         // names would block every coroutine
+        "http://a..b/x",                // not a host name
         "http://[::1]:80/x",
         "http://user:pw@127.0.0.1/x",
         "http://127.0.0.1:99999/x",
@@ -502,8 +508,8 @@ TEST(HttpClientUrl, Refused) {
     const char *why = nullptr;
     http_dial_url_parse("https://127.0.0.1/x", &u, &why);
     EXPECT_NE(nullptr, strstr(why, "https"));
-    http_dial_url_parse("http://example.com/x", &u, &why);
-    EXPECT_NE(nullptr, strstr(why, "localhost"));
+    http_dial_url_parse("http://a..b/x", &u, &why);
+    EXPECT_NE(nullptr, strstr(why, "host name"));
     std::string huge = "http://127.0.0.1/" + std::string(5000, 'a');
     EXPECT_EQ(RILL_ERR_URL, http_dial_url_parse(huge.c_str(), &u, &why));
 }

@@ -30,7 +30,8 @@
     X(RILL_ERR_TOO_MANY,    -33,  "too many connections")                     \
     X(RILL_ERR_GOP_TOO_BIG, -34,  "one GOP exceeds the stream's byte bound (queue_bytes)") \
     X(RILL_ERR_HTTP,        -40,  "bad http request")                         \
-    X(RILL_ERR_URL,         -41,  "unsupported url (http://IPv4-or-localhost[:port]/path only)") \
+    X(RILL_ERR_URL,         -41,  "unsupported url (http://host[:port]/path only)") \
+    X(RILL_ERR_RESOLVE,     -42,  "host name does not resolve")           \
     X(RILL_ERR_SYSTEM,      -50,  "system call failed")
 
 enum rill_error {

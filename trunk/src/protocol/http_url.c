@@ -90,6 +90,24 @@ static int url_fail(const char **why, const char *reason)
     return RILL_ERR_URL;
 }
 
+int host_name_valid(const char *s)
+{
+    size_t len = strlen(s), label = 0;
+    if (len == 0 || len > 253) return 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (ch == '.') {
+            if (label == 0 || s[i - 1] == '-') return 0;
+            label = 0;
+            continue;
+        }
+        int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        if (!alnum && !(ch == '-' && label > 0) && ch != '_') return 0;
+        if (++label > 63) return 0;
+    }
+    return label > 0 && s[len - 1] != '-';
+}
+
 int http_dial_url_parse(const char *url, http_dial_url_t *u, const char **why)
 {
     memset(u, 0, sizeof *u);
@@ -116,10 +134,9 @@ int http_dial_url_parse(const char *url, http_dial_url_t *u, const char **why)
         strcpy(u->ip, "127.0.0.1");
     } else if (inet_pton(AF_INET, u->host, &a) == 1) {
         inet_ntop(AF_INET, &a, u->ip, sizeof u->ip);
-    } else {
-        return url_fail(why, "host names are not resolved (that would block every coroutine): "
-                             "use an IPv4 address or localhost");
-    }
+    } else if (!host_name_valid(u->host)) {
+        return url_fail(why, "host is neither an IPv4 address nor a host name");
+    }   /* else a name, ip left empty: looked up when the request is made */
     u->port = (pu.field_set & (1 << UF_PORT)) ? pu.port : 80;
     if (u->port <= 0) return url_fail(why, "bad port");
 

@@ -25,11 +25,15 @@ int http_path_is_safe(const char *raw, const char *decoded);
  * RILL_ERR_LIMIT when it does not fit in outlen. */
 int http_query_get(const char *query, const char *name, char *out, size_t outlen);
 
-/* An http:// URL the HTTP client may use. Only IPv4 literals and
- * "localhost" (127.0.0.1): resolving a name would block every coroutine. */
+/* A syntactically valid host name (RFC 1123 labels of letters, digits,
+ * '-' and '_', up to 63 each, 253 in all; a trailing dot is not allowed). */
+int host_name_valid(const char *s);
+
+/* An http:// URL the HTTP client may use: an IPv4 literal, "localhost"
+ * (127.0.0.1) or a host name (looked up, without blocking, per request). */
 typedef struct http_dial_url {
     char host[256];         /* as written, for the Host header */
-    char ip[16];            /* dotted IPv4 to connect to */
+    char ip[16];            /* dotted IPv4 to connect to; "" for a host name */
     int port;               /* 80 when absent */
     char target[4096];      /* path and query to request; "/" when empty */
 } http_dial_url_t;

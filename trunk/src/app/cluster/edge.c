@@ -20,12 +20,12 @@ const char *edge_state_name(int s)
 
 static void dest_key(const dest_t *d, char *out, size_t len)
 {
-    snprintf(out, len, "%s:%d", d->ip, d->port);
+    snprintf(out, len, "%s:%d", d->host, d->port);
 }
 
 static int64_t *health_slot(edge_mgr_t *m, const dest_t *d, int create)
 {
-    char key[80];
+    char key[272];
     dest_key(d, key, sizeof key);
     int free_slot = -1, oldest = 0;
     for (int i = 0; i < EDGE_HEALTH_SLOTS; i++) {
@@ -138,10 +138,10 @@ static int session(edge_pull_t *g, const dest_t *d, uint32_t *last_ts, int *have
     const char *p = params_of(g->stream);
     char tc[1800];
     if (strcmp(s->vhost, "__defaultVhost__") != 0)
-        snprintf(tc, sizeof tc, "rtmp://%s:%d/%s%s%svhost=%s", d->ip, d->port, s->app, p, p[0] ? "&" : "?",
+        snprintf(tc, sizeof tc, "rtmp://%s:%d/%s%s%svhost=%s", d->host, d->port, s->app, p, p[0] ? "&" : "?",
                  s->vhost);
     else
-        snprintf(tc, sizeof tc, "rtmp://%s:%d/%s%s", d->ip, d->port, s->app, p);
+        snprintf(tc, sizeof tc, "rtmp://%s:%d/%s%s", d->host, d->port, s->app, p);
     snprintf(g->origin, sizeof g->origin, "%s:%d", d->host, d->port);
     g->state = EDGE_CONNECTING;
 
@@ -149,7 +149,7 @@ static int session(edge_pull_t *g, const dest_t *d, uint32_t *last_ts, int *have
     rtmp_dial_init(&cl);
     cl.as_edge = 1;
     st_utime_t read_to = (st_utime_t)vc->origin_read_timeout * 1000;
-    int rc = rtmp_dial_connect(&cl, d->ip, d->port, s->app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
+    int rc = rtmp_dial_connect(&cl, d->host, d->port, s->app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
     if (!rc) rc = rtmp_session_set_rbuf(&cl.s, RTMP_SESSION_RBUF_MEDIA);
     if (!rc) rc = rtmp_dial_play(&cl, g->stream, read_to);
     if (rc) {
@@ -341,13 +341,13 @@ static int traverse(edge_mgr_t *m, const vhost_conf_t *vc, const char *app, cons
     for (int k = 0; k < vc->norigins; k++) {
         const dest_t *d = &vc->origins[next_origin(m, vc, k - 1)];
         char tc[1800];
-        snprintf(tc, sizeof tc, "rtmp://%s:%d/%s%s%s%s", d->ip, d->port, app,
+        snprintf(tc, sizeof tc, "rtmp://%s:%d/%s%s%s%s", d->host, d->port, app,
                  param && param[0] ? param : "", strcmp(vhost, "__defaultVhost__") ? (param && param[0] ? "&vhost=" : "?vhost=") : "",
                  strcmp(vhost, "__defaultVhost__") ? vhost : "");
         rtmp_dial_t cl;
         rtmp_dial_init(&cl);
         cl.as_edge = 1;
-        rc = rtmp_dial_connect(&cl, d->ip, d->port, app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
+        rc = rtmp_dial_connect(&cl, d->host, d->port, app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
         int reached = rc == 0 || rc == RILL_ERR_DENIED;
         if (!rc && stream) {
             rc = rtmp_dial_play(&cl, stream, (st_utime_t)vc->origin_read_timeout * 1000);

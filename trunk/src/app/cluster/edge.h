@@ -48,7 +48,7 @@ typedef struct edge_mgr {
     tasks_t tasks;              /* owns every pull's coroutine, ended or not */
     uint64_t closed_bytes;      /* received by pulls that ended */
     /* origins that failed recently, so a new stream does not start on a dead one */
-    struct { char key[80]; int64_t failed_ms; } health[EDGE_HEALTH_SLOTS];
+    struct { char key[272]; int64_t failed_ms; } health[EDGE_HEALTH_SLOTS];  /* "host:port" */
 } edge_mgr_t;
 
 int edge_init(edge_mgr_t *m, hub_t *hub, const config_t *conf);

@@ -29,9 +29,9 @@ static void aim(forwarder_t *f)
     snprintf(f->dest, sizeof f->dest, "%s:%d", d->host, d->port);
     /* The slave resolves the vhost from the tcUrl, so name it when it is not the default. */
     if (strcmp(f->src->vhost, "__defaultVhost__") != 0)
-        snprintf(f->tc_url, sizeof f->tc_url, "rtmp://%s:%d/%s?vhost=%s", d->ip, d->port, f->app, f->src->vhost);
+        snprintf(f->tc_url, sizeof f->tc_url, "rtmp://%s:%d/%s?vhost=%s", d->host, d->port, f->app, f->src->vhost);
     else
-        snprintf(f->tc_url, sizeof f->tc_url, "rtmp://%s:%d/%s", d->ip, d->port, f->app);
+        snprintf(f->tc_url, sizeof f->tc_url, "rtmp://%s:%d/%s", d->host, d->port, f->app);
 }
 
 /* One session: connect, publish, then pump until something fails. */
@@ -40,7 +40,7 @@ static int forward_once(forwarder_t *f)
     rtmp_dial_t cl;
     rtmp_dial_init(&cl);
     const dest_t *d = &f->dests[f->cur];
-    int rc = rtmp_dial_connect(&cl, d->ip, d->port, f->app, f->tc_url, 1, CONNECT_TIMEOUT);
+    int rc = rtmp_dial_connect(&cl, d->host, d->port, f->app, f->tc_url, 1, CONNECT_TIMEOUT);
     /* A small send buffer, as for players: a slave that stops reading must
      * block our writes (send timeout, keyframe cuts) instead of hiding
      * megabytes of media in the kernel (Linux grows it to 4 MiB: 30 s of a
@@ -269,9 +269,8 @@ int forward_start_url(forward_mgr_t *m, source_t *s, const vhost_conf_t *vc, con
     }
     dest_t d;
     memset(&d, 0, sizeof d);
+    /* a name is looked up (without blocking) at each connect attempt */
     snprintf(d.host, sizeof d.host, "%s", u.host);
-    /* Only addresses: a name lookup here would block every coroutine. */
-    snprintf(d.ip, sizeof d.ip, "%.63s", strcmp(u.host, "localhost") ? u.host : "127.0.0.1");
     d.port = u.port;
     return start(m, s, vc, &d, 1, u.app, u.stream, u.param);
 }
@@ -320,7 +319,7 @@ static int listed(const vhost_conf_t *vc, const dest_t *d)
 {
     if (!vc || vc->edge || !vc->forward_enabled) return 0;
     for (int i = 0; i < vc->nforward_dests; i++)
-        if (vc->forward_dests[i].port == d->port && !strcmp(vc->forward_dests[i].ip, d->ip)) return 1;
+        if (vc->forward_dests[i].port == d->port && !strcmp(vc->forward_dests[i].host, d->host)) return 1;
     return 0;
 }
 
@@ -348,7 +347,7 @@ void forward_reconcile(forward_mgr_t *m, hub_t *hub)
             const dest_t *d = &vc->forward_dests[i];
             int running = 0;
             for (forwarder_t *f = m->list; f && !running; f = f->next)
-                running = f->src == s && f->configured && f->dests[0].port == d->port && !strcmp(f->dests[0].ip, d->ip);
+                running = f->src == s && f->configured && f->dests[0].port == d->port && !strcmp(f->dests[0].host, d->host);
             if (running) continue;
             rill_trace("reload: forward %s/%s/%s to %s:%d added", s->vhost, s->app, s->stream, d->host, d->port);
             start_configured(m, s, vc, d);

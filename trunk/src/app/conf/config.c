@@ -11,7 +11,6 @@
 #include "rill_log.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <sys/socket.h>
 #include <errno.h>
 #include <math.h>
@@ -28,6 +27,7 @@
 #define DEF_PID_FILE          "./objs/rill.pid"
 #define DEF_LOG_FILE          "./objs/rill.log"
 #define DEF_CHUNK_SIZE        60000
+#define DEF_RESOLVER_TIMEOUT  2000   /* = RILL_RESOLVE_TIMEOUT_MS */
 #define DEF_QUEUE_LENGTH      30.0
 #define DEF_QUEUE_BYTES       (64ull << 20) /* rill's own: a 10 s GOP at 50 Mbit/s fits */
 #define DEF_INPUT_BUDGET      (1ull << 30)  /* rill's own: partial RTMP messages, all connections */
@@ -389,7 +389,8 @@ static int vhost_min_latency(ctx_t *x, const conf_directive_t *d, void *o)
 
 /* ---- forward { } and cluster { } -------------------------------------------- */
 
-/* "host[:port]" -> dest_t, resolving host once, now (load time). */
+/* "host[:port]" -> dest_t. A name is only checked for its form here:
+ * it is looked up at each connect attempt, without blocking. */
 static int parse_dest(const char *s, dest_t *d)
 {
     memset(d, 0, sizeof *d);
@@ -405,15 +406,8 @@ static int parse_dest(const char *s, dest_t *d)
     memcpy(d->host, s, hl);
     d->host[hl] = 0;
     struct in_addr a;
-    if (inet_pton(AF_INET, d->host, &a) == 1) {
-        snprintf(d->ip, sizeof d->ip, "%.63s", d->host);
-        return 0;
-    }
-    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res = NULL;
-    if (getaddrinfo(d->host, NULL, &hints, &res) != 0 || !res) return -2;
-    inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, d->ip, sizeof d->ip);
-    freeaddrinfo(res);
-    return 0;
+    if (inet_pton(AF_INET, d->host, &a) == 1) return 0;
+    return host_name_valid(d->host) ? 0 : -2;
 }
 
 static int arg_dests(ctx_t *x, const conf_directive_t *d, dest_t **out, int *n)
@@ -426,8 +420,8 @@ static int arg_dests(ctx_t *x, const conf_directive_t *d, dest_t **out, int *n)
         int r = parse_dest(d->args[i], &a[i]);
         if (r) {
             free(a);
-            return fail(x, d, r == -2 ? "%s '%s': host name does not resolve" : "%s '%s' is not host[:port]",
-                        d->name, d->args[i]);
+            return fail(x, d, r == -2 ? "%s '%s': the host is neither an IPv4 address nor a host name"
+                                      : "%s '%s' is not host[:port]", d->name, d->args[i]);
         }
     }
     free(*out);
@@ -923,7 +917,37 @@ static int top_log_level(ctx_t *x, const conf_directive_t *d, void *o)
 static int top_chunk_size(ctx_t *x, const conf_directive_t *d, void *o)
 { return arg_int(x, d, 128, 65536, &x->c->chunk_size); }
 
+/* `resolver ip[:port] ...;` (nginx's directive; addresses only, 53 by
+ * default) -> "ip:port,ip:port" for c-ares. */
+static int top_resolver(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    if (d->has_block) return fail(x, d, "directive '%s' takes no block", d->name);
+    if (d->nargs < 1) return fail(x, d, "directive '%s' needs at least 1 ip[:port]", d->name);
+    size_t cap = (size_t)d->nargs * 24, used = 0;
+    char *csv = calloc(1, cap);
+    if (!csv) return RILL_ERR_NOMEM;
+    for (int i = 0; i < d->nargs; i++) {
+        dest_t a;
+        struct in_addr in;
+        int r = parse_dest(d->args[i], &a);
+        if (r || inet_pton(AF_INET, a.host, &in) != 1) {
+            free(csv);
+            return fail(x, d, "resolver '%s' is not an IPv4 address with an optional port", d->args[i]);
+        }
+        if (!strchr(d->args[i], ':')) a.port = 53;
+        used += (size_t)snprintf(csv + used, cap - used, "%s%s:%d", i ? "," : "", a.host, a.port);
+    }
+    free(x->c->resolver);
+    x->c->resolver = csv;
+    return 0;
+}
+
+static int top_resolver_timeout(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_int(x, d, 10, 60000, &x->c->resolver_timeout); }
+
 static const dir_spec_t top_dirs[] = {
+    { "resolver", top_resolver, 0 },
+    { "resolver_timeout", top_resolver_timeout, 0 },
     { "listen", top_listen, 1 },
     { "max_connections", top_max_connections, 0 },
     { "input_budget", top_input_budget, 0 },
@@ -970,6 +994,7 @@ static config_t *config_new(const char *path)
     c->log_tank_file = 0;
     c->log_level = RILL_LOG_TRACE;
     c->chunk_size = DEF_CHUNK_SIZE;
+    c->resolver_timeout = DEF_RESOLVER_TIMEOUT;
     http_conf_t *h[2] = { &c->http_server, &c->http_api };
     for (int i = 0; i < 2; i++) {
         strcpy(h[i]->listen.ip, "0.0.0.0");
@@ -1136,6 +1161,7 @@ void config_free(config_t *c)
     }
     free(c->pid_file);
     free(c->log_file);
+    free(c->resolver);
     free(c->path);
     free(c);
 }

@@ -26,11 +26,10 @@ typedef struct listen_conf {
     int proxy_protocol;     /* `listen ... proxy_protocol;`: clients come through a balancer */
 } listen_conf_t;
 
-/* An upstream address: host as written, the IPv4 address it resolved to at
- * load time (resolving later would block every coroutine), and a port. */
+/* An upstream address: host as written (an IPv4 address or a name, looked
+ * up without blocking at each connect attempt: rill_resolve.h), and a port. */
 typedef struct dest {
     char host[256];
-    char ip[64];
     int port;               /* 1935 when absent */
 } dest_t;
 
@@ -132,9 +131,11 @@ typedef struct config {
     int log_level;          /* enum rill_log_level, default trace */
     char *log_file;         /* default ./objs/rill.log */
     int chunk_size;         /* default 60000 */
+    char *resolver;         /* `resolver ip[:port] ...;` as "ip:port,ip:port"; NULL: /etc/resolv.conf's */
+    int resolver_timeout;   /* ms a name lookup may take, default 2000 */
     http_conf_t http_server;
-    http_conf_t http_api;       /* same listen as http_server: one shared listener */
-    vhost_conf_t *vhosts;      /* __defaultVhost__ always present */
+    http_conf_t http_api;  /* same listen as http_server: one shared listener */
+    vhost_conf_t *vhosts; /* __defaultVhost__ always present */
     int nvhosts;
     char **files;           /* file names (main + includes) that vhost->file points into */
     int nfiles;

@@ -4,6 +4,7 @@
 #include "rill_error.h"
 #include "rill_log.h"
 #include "net.h"
+#include "rill_resolve.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -97,13 +98,24 @@ int http_dial_request(const char *method, const char *url, const char *content_t
         goto out;
     }
     http_resp_parser_init(mp, strcmp(method, "HEAD") == 0);
-    errno = 0;
-    fd = net_connect_tcp(u->ip, u->port, left(deadline));
-    if (!fd) {
-        rc = errno == EINVAL ? RILL_ERR_URL : net_st_error();
-        rill_warn("http client: connect %s:%d for %.256s: %s", u->ip, u->port, url, strerror(errno));
+    rill_addrs_t addrs;
+    rc = rill_resolve(u->ip[0] ? u->ip : u->host, left(deadline), &addrs);
+    if (rc) {
+        rill_warn("http client: %.256s for %.256s: %s (%s)", u->host, url, rill_strerror(rc), addrs.why);
         goto out;
     }
+    /* each address of the name in turn while the connect fails */
+    for (int i = 0; i < addrs.n && !fd; i++) {
+        errno = 0;
+        fd = net_connect_tcp(addrs.ip[i], u->port, left(deadline));
+        if (!fd) {
+            rc = errno == EINVAL ? RILL_ERR_URL : net_st_error();
+            rill_warn("http client: connect %s:%d for %.256s: %s", addrs.ip[i], u->port, url, strerror(errno));
+            if (rc != RILL_ERR_IO) break;
+        }
+    }
+    if (!fd) goto out;
+    rc = 0;
     struct iovec iov[2] = { { head, (size_t)hlen }, { (void *)req_body, req_body ? req_len : 0 } };
     size_t total = (size_t)hlen + iov[1].iov_len;
     if (st_writev(fd, iov, 2, left(deadline)) != (ssize_t)total) {

@@ -3,9 +3,9 @@
  * request per connection, everything under one total timeout (connect,
  * write, read), never blocking other coroutines.
  *
- * URLs: http://HOST[:PORT]/PATH[?QUERY] with HOST an IPv4 literal or
- * "localhost" (127.0.0.1). Host names are refused: getaddrinfo() would block
- * every coroutine. https is refused (no TLS). Responses are bounded to
+ * URLs: http://HOST[:PORT]/PATH[?QUERY] with HOST an IPv4 literal,
+ * "localhost" (127.0.0.1) or a host name, looked up at each request without
+ * blocking (rill_resolve.h; within the same timeout). https is refused (no TLS). Responses are bounded to
  * HTTP_MAX_RESP_BODY bytes of body (Content-Length, chunked or until close). */
 #ifndef HTTP_DIAL_H
 #define HTTP_DIAL_H
@@ -18,7 +18,8 @@ extern "C" {
 #endif
 
 /* One request. Returns 0 when a response came back, whatever its status;
- * else RILL_ERR_URL (refused url, logged with the reason), RILL_ERR_TIMEOUT,
+ * else RILL_ERR_URL (refused url, logged with the reason), RILL_ERR_RESOLVE
+ * (the name does not resolve), RILL_ERR_TIMEOUT,
  * RILL_ERR_IO / RILL_ERR_EOF (connect or transfer failed), RILL_ERR_HTTP
  * (malformed or oversized response), RILL_ERR_INTERRUPTED. On 0, *body is a
  * malloc'd NUL-terminated copy of the body (free it), *body_len its length.

@@ -2,6 +2,7 @@
 #include "rill_error.h"
 #include "rill_log.h"
 #include "net.h"
+#include "rill_resolve.h"
 #include "rill_time.h"
 #include "rtmp_cmd.h"
 
@@ -84,18 +85,37 @@ static int send_cmd(rtmp_dial_t *c, rill_writer_t *w, uint32_t sid, int rc, int6
     return rc;
 }
 
-int rtmp_dial_connect(rtmp_dial_t *c, const char *ip, int port, const char *app, const char *tc_url,
+/* TCP connect and handshake to one of host's addresses: a name is looked up
+ * now (every attempt, so a DNS change moves the next connection), and each
+ * address it has is tried in turn while the connect is refused. */
+static int open_host(rtmp_dial_t *c, const char *host, int port, int64_t deadline)
+{
+    rill_addrs_t a;
+    int rc = rill_resolve(host, left(deadline), &a);
+    if (rc) {
+        snprintf(c->status, sizeof c->status, "%s", a.why);
+        return rc;
+    }
+    for (int i = 0; i < a.n; i++) {
+        rc = open_and_handshake(c, a.ip[i], port, 1, deadline);
+        if (rc == RILL_ERR_HANDSHAKE || rc == RILL_ERR_EOF) {
+            /* some servers only speak the simple handshake */
+            rill_trace("rtmp client %s: complex handshake failed (%s), trying simple", c->peer, rill_strerror(rc));
+            rc = open_and_handshake(c, a.ip[i], port, 0, deadline);
+        }
+        if (rc != RILL_ERR_IO || rill_now_us() >= deadline) break;
+        if (i + 1 < a.n) rill_trace("rtmp client %s: %s refused, trying %s", c->peer, a.ip[i], a.ip[i + 1]);
+    }
+    return rc;
+}
+
+int rtmp_dial_connect(rtmp_dial_t *c, const char *host, int port, const char *app, const char *tc_url,
                         int publish, st_utime_t timeout)
 {
     int64_t deadline = rill_now_us() + (int64_t)timeout;
-    snprintf(c->peer, sizeof c->peer, "%s:%d", ip, port);
+    snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
     c->status[0] = 0;
-    int rc = open_and_handshake(c, ip, port, 1, deadline);
-    if (rc == RILL_ERR_HANDSHAKE || rc == RILL_ERR_EOF) {
-        /* some servers only speak the simple handshake */
-        rill_trace("rtmp client %s: complex handshake failed (%s), trying simple", c->peer, rill_strerror(rc));
-        rc = open_and_handshake(c, ip, port, 0, deadline);
-    }
+    int rc = open_host(c, host, port, deadline);
     if (rc) return rc;
     rc = rtmp_session_send_control(&c->s, RTMP_MSG_WINDOW_ACK_SIZE, WINDOW_ACK_SIZE, left(deadline));
     if (rc) return rc;

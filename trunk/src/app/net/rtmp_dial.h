@@ -16,7 +16,7 @@ extern "C" {
 typedef struct rtmp_dial {
     rtmp_session_t s;
     int open;                   /* s holds a socket */
-    char peer[80];              /* "ip:port" */
+    char peer[80];              /* "host:port" */
     uint32_t stream_id;         /* from createStream */
     double txid;
     char status[128];           /* last onStatus / _error code, for logs */
@@ -25,8 +25,10 @@ typedef struct rtmp_dial {
 
 void rtmp_dial_init(rtmp_dial_t *c);
 /* TCP connect, handshake (complex, falling back to simple), connect(app).
- * ip must be a numeric address. */
-int rtmp_dial_connect(rtmp_dial_t *c, const char *ip, int port, const char *app, const char *tc_url,
+ * host is an IPv4 address or a name, looked up without blocking
+ * (rill_resolve.h); a name that does not resolve is RILL_ERR_RESOLVE with
+ * the reason in c->status. */
+int rtmp_dial_connect(rtmp_dial_t *c, const char *host, int port, const char *app, const char *tc_url,
                         int publish, st_utime_t timeout);
 /* createStream + publish "stream?params"; waits for NetStream.Publish.Start.
  * A refusal (e.g. BadName) is RILL_ERR_DENIED with c->status set. */

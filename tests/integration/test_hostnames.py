@@ -1,0 +1,226 @@
+"""Host names in origin lists and hook URLs, looked up without blocking.
+
+A DNS server of the test's own (python, UDP on 127.0.0.1, a free port; the
+edges point at it with `resolver`, so no query ever leaves loopback) answers
+A queries from a table, NXDOMAIN for other names, and never answers the
+names in its `silent` set.
+
+  - an edge with `origin nonexistent.invalid:P silent.rill.test:P
+    localhost:P` pulls from the origin on 127.0.0.1:P (localhost from
+    /etc/hosts), past a name that does not resolve and one whose lookup
+    times out, each with a clear log line;
+  - its on_play hook is named (hooks.rill.test) and called; its on_stop hook
+    names a silent host: the lookups time out while a player of another
+    stream plays on with no gap over MAX_GAP (a blocking lookup would stop
+    every coroutine for resolver_timeout);
+  - an edge with `origin origin.rill.test:P`: the name's address changed and
+    the origin in use SIGKILLed, the next pull goes to the new address.
+"""
+
+import http.server
+import socket
+import socketserver
+import struct
+import threading
+import time
+
+from lib import rill, rtmp
+from lib.rill import check
+
+RESOLVER_TIMEOUT = 500      # ms, the edges' resolver_timeout
+MAX_GAP = 0.45              # s: mw_latency 100 on the edges, far below a 500 ms stall
+FAST_PLAY = "gop_cache on; queue_length 10; mw_latency 100; mw_msgs 8;"
+
+
+class Dns:
+    """A DNS server in a thread: A records from `names`, NXDOMAIN otherwise."""
+
+    def __init__(self):
+        self.names = {}
+        self.silent = set()
+        self.queries = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._stop = True
+        self._thread.join(2)
+        self.sock.close()
+
+    def _run(self):
+        while not self._stop:
+            try:
+                q, peer = self.sock.recvfrom(512)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(q) < 12:
+                continue
+            i, labels = 12, []
+            while i < len(q) and q[i]:
+                labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
+                i += 1 + q[i]
+            qend = i + 5
+            if qend > len(q):
+                continue
+            name = ".".join(labels).lower()
+            self.queries.append(name)
+            if name in self.silent:
+                continue
+            ips = self.names.get(name)
+            flags = 0x8180 if ips is not None else 0x8183
+            head = struct.pack(">HHHHHH", struct.unpack(">H", q[:2])[0], flags, 1, len(ips or []), 0, 0)
+            answers = b"".join(struct.pack(">HHHIH", 0xC00C, 1, 1, 5, 4) + socket.inet_aton(ip)
+                               for ip in (ips or []))
+            try:
+                self.sock.sendto(head + q[12:qend] + answers, peer)
+            except OSError:
+                pass
+
+
+class Hooks(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+
+
+def _hooks_server():
+    calls = []
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            calls.append((self.path, self.rfile.read(n)))
+            self.send_response(200)
+            self.send_header("Content-Length", "1")
+            self.end_headers()
+            self.wfile.write(b"0")
+
+        def log_message(self, *a):
+            pass
+
+    srv = Hooks(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, calls
+
+
+def _player(node, stream):
+    pl = rtmp.RawPlayer(node.ip, node.port, stream)
+    rill._players.append(pl)
+    return pl.start()
+
+
+def _edge(dns, origins, hooks=""):
+    return rill.Node(name="edge", play=FAST_PLAY,
+                     global_extra="resolver 127.0.0.1:%d;\nresolver_timeout %d;\n" % (dns.port, RESOLVER_TIMEOUT),
+                     vhost_extra="    cluster { mode remote; origin %s; origin_connect_timeout 1000; }\n%s"
+                     % (" ".join(origins), hooks)).start()
+
+
+def _lines(node, needle):
+    return [l for l in node.log().splitlines() if needle in l]
+
+
+@rill.timeout(60)
+def test_edge_pulls_from_localhost_past_unresolvable_names():
+    dns = Dns()
+    dns.silent.add("silent.rill.test")
+    hooks, calls = _hooks_server()
+    dns.names["hooks.rill.test"] = ["127.0.0.1"]
+    try:
+        port = rill.free_port("127.0.0.1")
+        origin = rill.Node(name="origin", ip="127.0.0.1", port=port).start()
+        pubs = [rill.publish(origin.url(s), size="320x180") for s in ("s1", "s2")]
+        hp = hooks.server_address[1]
+        edge = _edge(dns, ["nonexistent.invalid:%d" % port, "silent.rill.test:%d" % port, "localhost:%d" % port],
+                     hooks="    http_hooks { enabled on; on_play http://hooks.rill.test:%d/play; "
+                           "on_stop http://silent.rill.test:%d/stop; }\n" % (hp, hp))
+        a = _player(edge, "s1")
+        check(a.wait_frames(10, 10), "expected a player of s1 through the edge (origins nonexistent.invalid, "
+              "silent.rill.test, localhost) to get 10 frames within 10 s; %s; %s" % (
+                  a.describe(), rill.proc_state(pubs[0])))
+        first = a.frames()[0][0] - a.started_at
+        bad = _lines(edge, "nonexistent.invalid:%d: host name does not resolve" % port)
+        check(bad and "not found" in bad[0], "expected the edge to log that nonexistent.invalid does not "
+              "resolve (NXDOMAIN from the resolver); edge log:\n%s" % edge.tail(15))
+        slow = _lines(edge, "silent.rill.test:%d: timed out" % port)
+        check(slow, "expected the edge to log a timed-out lookup of silent.rill.test; log:\n%s" % edge.tail(15))
+        check(_lines(edge, "playing from origin localhost:%d" % port),
+              "expected the edge to play from localhost:%d; log:\n%s" % (port, edge.tail(15)))
+        check(any(p == "/play" for p, _ in calls), "expected the on_play hook at hooks.rill.test to be called")
+        print("edge: nonexistent.invalid NXDOMAIN, silent.rill.test timed out (%d ms), then localhost: first "
+              "frame %.2f s after the play; on_play hook by name called" % (RESOLVER_TIMEOUT, first), flush=True)
+
+        # Players of s2 come and go: each on_stop is a lookup of a silent
+        # name (resolver_timeout), while s1 plays on.
+        t0 = time.monotonic()
+        for _ in range(3):
+            b = _player(edge, "s2")
+            b.wait_frames(3, 5)
+            b.stop()
+            time.sleep(0.3)
+        time.sleep(RESOLVER_TIMEOUT / 1000.0 + 0.3)
+        t1 = time.monotonic()
+        timeouts = _lines(edge, "silent.rill.test for http://silent.rill.test")
+        check(len(timeouts) >= 3, "expected 3 on_stop calls failing on the silent lookup; edge log:\n%s"
+              % edge.tail(15))
+        gap = a.max_gap(t0, t1)
+        check(a.error is None and gap <= MAX_GAP, "expected the s1 player to get video with no gap over %.2f s "
+              "while on_stop lookups of a silent name timed out (%d ms each); longest gap %.2f s; %s" % (
+                  MAX_GAP, RESOLVER_TIMEOUT, gap, a.describe()))
+        print("3 on_stop lookups timed out after %d ms each; the s1 player's longest gap meanwhile %.2f s "
+              "(limit %.2f)" % (RESOLVER_TIMEOUT, gap, MAX_GAP), flush=True)
+    finally:
+        dns.stop()
+        hooks.shutdown()
+
+
+@rill.timeout(60)
+def test_edge_follows_a_dns_change():
+    dns = Dns()
+    # two origins on the same port, on two addresses
+    ip1, ip2 = rill.new_ip(), rill.new_ip()
+    port = None
+    for _ in range(50):
+        p = rill.free_port(ip1)
+        s = socket.socket()
+        try:
+            s.bind((ip2, p))
+            port = p
+            break
+        except OSError:
+            pass
+        finally:
+            s.close()
+    check(port, "no port free on both %s and %s" % (ip1, ip2))
+    o1 = rill.Node(name="origin1", ip=ip1, port=port)
+    o2 = rill.Node(name="origin2", ip=ip2, port=port)
+    try:
+        o1.start()
+        o2.start()
+        for o in (o1, o2):
+            rill.publish(o.url("s"), size="320x180")
+        dns.names["origin.rill.test"] = [o1.ip]
+        edge = _edge(dns, ["origin.rill.test:%d" % o1.port])
+        pl = _player(edge, "s")
+        check(pl.wait_frames(10, 10), "expected a player through the edge (origin origin.rill.test -> %s) to "
+              "get 10 frames; %s" % (o1.ip, pl.describe()))
+        up = "(edge upstream)"     # an origin's log line for an edge's connect
+        check(_lines(o1, up) and not _lines(o2, up), "expected origin1 (%s), the name's address, to serve the "
+              "edge, not origin2" % o1.ip)
+        # the name moves to origin2, then origin1 dies: the next pull follows the name
+        dns.names["origin.rill.test"] = [o2.ip]
+        t_kill = time.monotonic()
+        o1.kill()
+        ok = rill.wait_until(lambda: _lines(o2, up) and pl.frames()[-1][0] > t_kill + 0.5, 10)
+        check(ok, "expected the edge to pull from origin2 (%s), the name's new address, after SIGKILL of "
+              "origin1; origin2 log:\n%s\nedge log:\n%s" % (o2.ip, o2.tail(8), edge.tail(12)))
+        gap = pl.max_gap(t_kill, time.monotonic())
+        print("origin.rill.test moved from %s to %s, origin1 SIGKILLed: the edge pulls from %s, the player's "
+              "gap %.2f s" % (o1.ip, o2.ip, o2.ip, gap), flush=True)
+    finally:
+        dns.stop()
