@@ -224,3 +224,23 @@ def test_edge_follows_a_dns_change():
               "gap %.2f s" % (o1.ip, o2.ip, o2.ip, gap), flush=True)
     finally:
         dns.stop()
+
+
+@rill.timeout(40)
+def test_edge_tries_each_address_of_a_name():
+    dns = Dns()
+    try:
+        origin = rill.Node(name="origin").start()
+        rill.publish(origin.url("s"), size="320x180")
+        dead_ip = rill.new_ip()         # nothing listens there: the connect is refused
+        dns.names["multi.rill.test"] = [dead_ip, origin.ip]
+        edge = _edge(dns, ["multi.rill.test:%d" % origin.port])
+        pl = _player(edge, "s")
+        check(pl.wait_frames(10, 10), "expected a player through the edge (multi.rill.test -> %s refused, then "
+              "%s) to get 10 frames; %s\nedge log:\n%s" % (dead_ip, origin.ip, pl.describe(), edge.tail(12)))
+        check(_lines(edge, "%s refused, trying %s" % (dead_ip, origin.ip)),
+              "expected the edge to log the refused first address and the next one; log:\n%s" % edge.tail(12))
+        print("multi.rill.test: %s refused, %s played, first frame %.2f s after the play" % (
+            dead_ip, origin.ip, pl.frames()[0][0] - pl.started_at), flush=True)
+    finally:
+        dns.stop()
