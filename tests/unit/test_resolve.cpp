@@ -181,6 +181,9 @@ TEST(Resolve, UnknownNameFailsFastWithTheReason)
     EXPECT_LT(st_utime() - t0, 500 * 1000u);
     EXPECT_EQ(0, a.n);
     EXPECT_NE(nullptr, strstr(a.why, "not found")) << a.why;
+    // c-ares 1.18 asks the server about .invalid like any name (no RFC 6761
+    // shortcut): tests must point it at a server of their own
+    EXPECT_GE(dns.queries, 1);
     EXPECT_EQ(RILL_ERR_RESOLVE, rill_resolve("", kLong, &a));
 }
 
