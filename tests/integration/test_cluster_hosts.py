@@ -11,11 +11,13 @@ What it checks:
     HTTP-FLV player (nginx) through the VIP get video;
   - SIGKILL of the VIP holder's keepalived (both processes) and HAProxy, by
     pid: the VIP moves to the other balancer within VIP_MOVE_MAX s;
-  - the encoder publishes again through the VIP (as OBS reconnects), and new
-    RTMP and HTTP-FLV players through the VIP get video;
+  - the encoder publishes again through the VIP (as OBS reconnects: again
+    1 s after a refusal), and new RTMP and HTTP-FLV players through the VIP
+    get video;
   - down stops every pid and removes every namespace it made.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -29,6 +31,7 @@ ROOT = rill.ROOT
 SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
 VIP_MOVE_MAX = 3.0      # s: VRRP advert_int 0.5 s, 3 missed + skew is about 1.6 s
 PLAY_MAX = 10.0         # s for a player to get its frames through the VIP
+REPUBLISH_MAX = 15      # s the encoder keeps coming back after the kill
 STREAM = "hosts"
 
 
@@ -106,6 +109,16 @@ class Hosts:
         if rc is None:
             p.stop(1)
         return (time.monotonic() - t0) if rc == 0 else None
+
+    def master_publishing(self):
+        """The master's API (asked from the client host) shows STREAM published."""
+        r = subprocess.run(["ip", "netns", "exec", self.ns("client"), "curl", "-s", "--max-time", "1",
+                            "http://%s.11:1985/api/v1/streams" % self.net], stdout=subprocess.PIPE)
+        try:
+            streams = json.loads(r.stdout.decode() or "{}").get("streams", [])
+        except ValueError:
+            return False
+        return any(x.get("name") == STREAM and x.get("publish", {}).get("active") for x in streams)
 
     def log(self, name):
         try:
@@ -208,11 +221,24 @@ def _run(h, pids):
     # through the VIP (now the other balancer), and new players play.
     if pub.wait(5) is None:
         pub.stop(1)
-    pub2 = h.publish("publisher-2")
-    t_rtmp = None
-    deadline = time.monotonic() + 15
-    while t_rtmp is None and time.monotonic() < deadline and pub2.alive():
-        t_rtmp = h.play(rtmp_url, "play-rtmp-2")
+    # As OBS does: publish again, and again 1 s after a refusal, for up to
+    # REPUBLISH_MAX s (each refusal is reported). An edge refuses a publish
+    # of a stream it is still pulling (its ingest_grace after the cut
+    # players), so the new player starts once the master has the stream.
+    refusals = []
+    pub2 = None
+    deadline = time.monotonic() + REPUBLISH_MAX
+    while time.monotonic() < deadline:
+        pub2 = h.publish("publisher-%d" % (len(refusals) + 2))
+        if rill.wait_until(lambda: h.master_publishing() or not pub2.alive(), 5, 0.1) and pub2.alive():
+            break
+        refusals.append("%.2f s: %s" % (time.monotonic() - t_kill, rill.proc_state(pub2)))
+        pub2.stop(1)
+        time.sleep(1)
+    check(pub2 is not None and pub2.alive() and h.master_publishing(),
+          "expected the encoder publishing again through the VIP on %s to reach the master within %d s; "
+          "refusals: %s" % (other, REPUBLISH_MAX, refusals))
+    t_rtmp = h.play(rtmp_url, "play-rtmp-2")
     check(t_rtmp is not None, "expected a new RTMP player through the VIP on %s to get video after the "
           "encoder came back; %s" % (other, rill.proc_state(pub2)))
     t_back = time.monotonic() - t_kill
@@ -222,5 +248,6 @@ def _run(h, pids):
     check("edges/edge" in sessions,
           "expected %s's haproxy to have carried the new sessions (its log shows none to the edges)" % other)
     print("SIGKILL %s's keepalived + haproxy: VIP on %s after %.2f s (limit %.1f); encoder back and a new "
-          "RTMP player with 10 frames %.2f s after the kill; HTTP-FLV player 10 frames in %.2f s" % (
-              first, other, moved, VIP_MOVE_MAX, t_back, t_flv), flush=True)
+          "RTMP player with 10 frames %.2f s after the kill; HTTP-FLV player 10 frames in %.2f s; "
+          "publishes refused on the way: %s" % (first, other, moved, VIP_MOVE_MAX, t_back, t_flv,
+                                                "; ".join(refusals) or "none"), flush=True)
