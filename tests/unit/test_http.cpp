@@ -479,7 +479,7 @@ TEST(HttpClientUrl, Accepted) {
     EXPECT_STREQ("/", u.target);
 
     // a name: looked up (without blocking) when the request is made
-    ASSERT_EQ(0, http_client_url_parse("http://hooks.example.com:8085/x", &u, &why));
+    ASSERT_EQ(0, http_dial_url_parse("http://hooks.example.com:8085/x", &u, &why));
     EXPECT_STREQ("hooks.example.com", u.host);
     EXPECT_STREQ("", u.ip);
     EXPECT_EQ(8085, u.port);
