@@ -1,4 +1,4 @@
-// rill_resolve: names to addresses through c-ares driven by st_poll, against
+// resolve (app/net/resolve.c): names to addresses through c-ares driven by st_poll, against
 // a DNS server made here (a coroutine on 127.0.0.1 that answers A queries
 // from a table, NXDOMAIN otherwise, or nothing at all); and the config
 // directives around it: resolver, resolver_timeout, host names in origin,
@@ -19,7 +19,7 @@
 #include "http_url.h"
 #include "config.h"
 #include "rill_error.h"
-#include "rill_resolve.h"
+#include "resolve.h"
 
 namespace {
 
@@ -128,9 +128,9 @@ const st_utime_t kLong = 5 * 1000 * 1000;
 TEST(Resolve, NumericAddressNeedsNoLookup)
 {
     st_once();
-    ASSERT_EQ(0, rill_resolve_configure("127.0.0.1:1", 300));   // nothing listens: a lookup would fail
-    rill_addrs_t a;
-    ASSERT_EQ(0, rill_resolve("127.0.0.7", kLong, &a));
+    ASSERT_EQ(0, resolve_configure("127.0.0.1:1", 300));   // nothing listens: a lookup would fail
+    resolve_addrs_t a;
+    ASSERT_EQ(0, resolve_host("127.0.0.7", kLong, &a));
     ASSERT_EQ(1, a.n);
     EXPECT_STREQ("127.0.0.7", a.ip[0]);
 }
@@ -140,10 +140,10 @@ TEST(Resolve, LocalhostFromTheHostsFileBeforeAnyServer)
     st_once();
     Dns dns;
     dns.silent = true;
-    ASSERT_EQ(0, rill_resolve_configure(dns.servers().c_str(), 2000));
-    rill_addrs_t a;
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 2000));
+    resolve_addrs_t a;
     st_utime_t t0 = st_utime();
-    ASSERT_EQ(0, rill_resolve("localhost", kLong, &a)) << a.why;
+    ASSERT_EQ(0, resolve_host("localhost", kLong, &a)) << a.why;
     EXPECT_STREQ("127.0.0.1", a.ip[0]);
     EXPECT_EQ(0, dns.queries) << "/etc/hosts answers first";
     EXPECT_LT(st_utime() - t0, 1000 * 1000u);
@@ -155,18 +155,18 @@ TEST(Resolve, NamesFromTheConfiguredServerInAnswerOrder)
     Dns dns;
     dns.names["origin.rill.test"] = { "127.0.0.31" };
     dns.names["two.rill.test"] = { "127.0.0.41", "127.0.0.42", "127.0.0.41" };
-    ASSERT_EQ(0, rill_resolve_configure(dns.servers().c_str(), 2000));
-    rill_addrs_t a;
-    ASSERT_EQ(0, rill_resolve("origin.rill.test", kLong, &a)) << a.why;
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 2000));
+    resolve_addrs_t a;
+    ASSERT_EQ(0, resolve_host("origin.rill.test", kLong, &a)) << a.why;
     ASSERT_EQ(1, a.n);
     EXPECT_STREQ("127.0.0.31", a.ip[0]);
-    ASSERT_EQ(0, rill_resolve("two.rill.test", kLong, &a)) << a.why;
+    ASSERT_EQ(0, resolve_host("two.rill.test", kLong, &a)) << a.why;
     ASSERT_EQ(2, a.n) << "duplicates dropped";
     EXPECT_STREQ("127.0.0.41", a.ip[0]);
     EXPECT_STREQ("127.0.0.42", a.ip[1]);
     // no cache: a changed answer is seen by the next lookup
     dns.names["origin.rill.test"] = { "127.0.0.32" };
-    ASSERT_EQ(0, rill_resolve("origin.rill.test", kLong, &a)) << a.why;
+    ASSERT_EQ(0, resolve_host("origin.rill.test", kLong, &a)) << a.why;
     EXPECT_STREQ("127.0.0.32", a.ip[0]);
 }
 
@@ -174,17 +174,17 @@ TEST(Resolve, UnknownNameFailsFastWithTheReason)
 {
     st_once();
     Dns dns;
-    ASSERT_EQ(0, rill_resolve_configure(dns.servers().c_str(), 2000));
-    rill_addrs_t a;
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 2000));
+    resolve_addrs_t a;
     st_utime_t t0 = st_utime();
-    EXPECT_EQ(RILL_ERR_RESOLVE, rill_resolve("nonexistent.invalid", kLong, &a));
+    EXPECT_EQ(RILL_ERR_RESOLVE, resolve_host("nonexistent.invalid", kLong, &a));
     EXPECT_LT(st_utime() - t0, 500 * 1000u);
     EXPECT_EQ(0, a.n);
     EXPECT_NE(nullptr, strstr(a.why, "not found")) << a.why;
     // c-ares 1.18 asks the server about .invalid like any name (no RFC 6761
     // shortcut): tests must point it at a server of their own
     EXPECT_GE(dns.queries, 1);
-    EXPECT_EQ(RILL_ERR_RESOLVE, rill_resolve("", kLong, &a));
+    EXPECT_EQ(RILL_ERR_RESOLVE, resolve_host("", kLong, &a));
 }
 
 TEST(Resolve, ASilentServerIsATimeoutThatBlocksNoOtherCoroutine)
@@ -192,20 +192,20 @@ TEST(Resolve, ASilentServerIsATimeoutThatBlocksNoOtherCoroutine)
     st_once();
     Dns dns;
     dns.silent = true;
-    ASSERT_EQ(0, rill_resolve_configure(dns.servers().c_str(), 300));
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 300));
     Ticker tick;
-    rill_addrs_t a;
+    resolve_addrs_t a;
     st_utime_t t0 = st_utime();
-    EXPECT_EQ(RILL_ERR_TIMEOUT, rill_resolve("slow.rill.test", kLong, &a));
+    EXPECT_EQ(RILL_ERR_TIMEOUT, resolve_host("slow.rill.test", kLong, &a));
     st_utime_t took = st_utime() - t0;
     EXPECT_GE(took, 250 * 1000u);
     EXPECT_LT(took, 1500 * 1000u) << "resolver_timeout 300 ms";
     EXPECT_GE(dns.queries, 1);
     EXPECT_GE(tick.ticks, 10) << "the other coroutine ran while the lookup waited";
     // the caller's own deadline bounds it too
-    ASSERT_EQ(0, rill_resolve_configure(dns.servers().c_str(), 5000));
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 5000));
     t0 = st_utime();
-    EXPECT_EQ(RILL_ERR_TIMEOUT, rill_resolve("slow.rill.test", 200 * 1000, &a));
+    EXPECT_EQ(RILL_ERR_TIMEOUT, resolve_host("slow.rill.test", 200 * 1000, &a));
     EXPECT_LT(st_utime() - t0, 1000 * 1000u);
 }
 
@@ -217,10 +217,10 @@ TEST(Resolve, AServerThatRefusesFailsFast)
         Dns gone;               // a port that was just free: nothing listens there now
         port = gone.port;
     }
-    ASSERT_EQ(0, rill_resolve_configure(("127.0.0.1:" + std::to_string(port)).c_str(), 3000));
-    rill_addrs_t a;
+    ASSERT_EQ(0, resolve_configure(("127.0.0.1:" + std::to_string(port)).c_str(), 3000));
+    resolve_addrs_t a;
     st_utime_t t0 = st_utime();
-    int rc = rill_resolve("refused.rill.test", kLong, &a);
+    int rc = resolve_host("refused.rill.test", kLong, &a);
     EXPECT_TRUE(rc == RILL_ERR_RESOLVE || rc == RILL_ERR_TIMEOUT) << rc;
     EXPECT_LT(st_utime() - t0, 3500 * 1000u);
 }
@@ -229,8 +229,8 @@ namespace {
 struct Interrupted {
     int rc = 1;
     static void *run(void *arg) {
-        rill_addrs_t a;
-        static_cast<Interrupted *>(arg)->rc = rill_resolve("slow.rill.test", kLong, &a);
+        resolve_addrs_t a;
+        static_cast<Interrupted *>(arg)->rc = resolve_host("slow.rill.test", kLong, &a);
         return nullptr;
     }
 };
@@ -241,7 +241,7 @@ TEST(Resolve, AnInterruptEndsTheLookup)
     st_once();
     Dns dns;
     dns.silent = true;
-    ASSERT_EQ(0, rill_resolve_configure(dns.servers().c_str(), 5000));
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 5000));
     Interrupted x;
     st_thread_t th = st_thread_create(Interrupted::run, &x, 1, 0);
     st_usleep(50 * 1000);
@@ -254,9 +254,9 @@ TEST(Resolve, AnInterruptEndsTheLookup)
 
 TEST(Resolve, ConfigureRefusesBadValues)
 {
-    EXPECT_EQ(RILL_ERR_INVAL, rill_resolve_configure("127.0.0.1", 0));
-    EXPECT_EQ(RILL_ERR_INVAL, rill_resolve_configure(std::string(600, '1').c_str(), 100));
-    EXPECT_EQ(0, rill_resolve_configure(nullptr, RILL_RESOLVE_TIMEOUT_MS));
+    EXPECT_EQ(RILL_ERR_INVAL, resolve_configure("127.0.0.1", 0));
+    EXPECT_EQ(RILL_ERR_INVAL, resolve_configure(std::string(600, '1').c_str(), 100));
+    EXPECT_EQ(0, resolve_configure(nullptr, RESOLVE_TIMEOUT_MS));
 }
 
 // ---- config --------------------------------------------------------------
@@ -279,7 +279,7 @@ TEST(ResolveConf, Defaults)
     ASSERT_EQ(0, config_load_string("listen 1935;\n", "t.conf", &c, err, sizeof err)) << err;
     EXPECT_EQ(nullptr, c->resolver) << "none: /etc/resolv.conf's servers";
     EXPECT_EQ(2000, c->resolver_timeout);
-    EXPECT_EQ(RILL_RESOLVE_TIMEOUT_MS, c->resolver_timeout);
+    EXPECT_EQ(RESOLVE_TIMEOUT_MS, c->resolver_timeout);
     config_free(c);
 }
 

@@ -27,7 +27,7 @@
 #define DEF_PID_FILE          "./objs/rill.pid"
 #define DEF_LOG_FILE          "./objs/rill.log"
 #define DEF_CHUNK_SIZE        60000
-#define DEF_RESOLVER_TIMEOUT  2000   /* = RILL_RESOLVE_TIMEOUT_MS */
+#define DEF_RESOLVER_TIMEOUT  2000   /* = RESOLVE_TIMEOUT_MS */
 #define DEF_QUEUE_LENGTH      30.0
 #define DEF_QUEUE_BYTES       (64ull << 20) /* rill's own: a 10 s GOP at 50 Mbit/s fits */
 #define DEF_INPUT_BUDGET      (1ull << 30)  /* rill's own: partial RTMP messages, all connections */

@@ -27,7 +27,7 @@ typedef struct listen_conf {
 } listen_conf_t;
 
 /* An upstream address: host as written (an IPv4 address or a name, looked
- * up without blocking at each connect attempt: rill_resolve.h), and a port. */
+ * up without blocking at each connect attempt: resolve.h), and a port. */
 typedef struct dest {
     char host[256];
     int port;               /* 1935 when absent */

@@ -4,7 +4,7 @@
 #include "rill_error.h"
 #include "rill_log.h"
 #include "net.h"
-#include "rill_resolve.h"
+#include "resolve.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -98,8 +98,8 @@ int http_dial_request(const char *method, const char *url, const char *content_t
         goto out;
     }
     http_resp_parser_init(mp, strcmp(method, "HEAD") == 0);
-    rill_addrs_t addrs;
-    rc = rill_resolve(u->ip[0] ? u->ip : u->host, left(deadline), &addrs);
+    resolve_addrs_t addrs;
+    rc = resolve_host(u->ip[0] ? u->ip : u->host, left(deadline), &addrs);
     if (rc) {
         rill_warn("http client: %.256s for %.256s: %s (%s)", u->host, url, rill_strerror(rc), addrs.why);
         goto out;

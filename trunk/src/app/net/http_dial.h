@@ -5,7 +5,7 @@
  *
  * URLs: http://HOST[:PORT]/PATH[?QUERY] with HOST an IPv4 literal,
  * "localhost" (127.0.0.1) or a host name, looked up at each request without
- * blocking (rill_resolve.h; within the same timeout). https is refused (no TLS). Responses are bounded to
+ * blocking (resolve.h; within the same timeout). https is refused (no TLS). Responses are bounded to
  * HTTP_MAX_RESP_BODY bytes of body (Content-Length, chunked or until close). */
 #ifndef HTTP_DIAL_H
 #define HTTP_DIAL_H

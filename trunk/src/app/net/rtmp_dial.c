@@ -2,7 +2,7 @@
 #include "rill_error.h"
 #include "rill_log.h"
 #include "net.h"
-#include "rill_resolve.h"
+#include "resolve.h"
 #include "rill_time.h"
 #include "rtmp_cmd.h"
 
@@ -90,8 +90,8 @@ static int send_cmd(rtmp_dial_t *c, rill_writer_t *w, uint32_t sid, int rc, int6
  * address it has is tried in turn while the connect is refused. */
 static int open_host(rtmp_dial_t *c, const char *host, int port, int64_t deadline)
 {
-    rill_addrs_t a;
-    int rc = rill_resolve(host, left(deadline), &a);
+    resolve_addrs_t a;
+    int rc = resolve_host(host, left(deadline), &a);
     if (rc) {
         snprintf(c->status, sizeof c->status, "%s", a.why);
         return rc;

@@ -26,7 +26,7 @@ typedef struct rtmp_dial {
 void rtmp_dial_init(rtmp_dial_t *c);
 /* TCP connect, handshake (complex, falling back to simple), connect(app).
  * host is an IPv4 address or a name, looked up without blocking
- * (rill_resolve.h); a name that does not resolve is RILL_ERR_RESOLVE with
+ * (resolve.h); a name that does not resolve is RILL_ERR_RESOLVE with
  * the reason in c->status. */
 int rtmp_dial_connect(rtmp_dial_t *c, const char *host, int port, const char *app, const char *tc_url,
                         int publish, st_utime_t timeout);

@@ -1,7 +1,7 @@
 #include "reload.h"
 #include "rill_error.h"
 #include "rill_log.h"
-#include "rill_resolve.h"
+#include "resolve.h"
 #include "server.h"
 #include "rtmp_session.h"
 
@@ -89,7 +89,7 @@ int reload_config(server_t *srv, char *err, size_t errlen)
     srv->env.edge.conf = nw;
     rill_log_set_level(nw->log_level);
     rtmp_session_set_input_budget(nw->input_budget);
-    rill_resolve_configure(nw->resolver, nw->resolver_timeout);
+    resolve_configure(nw->resolver, nw->resolver_timeout);
     apply_http(srv, old, nw);
     /* streams being published now: forward to the new destination lists */
     forward_reconcile(&srv->env.fwd, &srv->env.hub);

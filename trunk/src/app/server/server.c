@@ -2,7 +2,7 @@
 #include "rill_error.h"
 #include "rill_log.h"
 #include "net.h"
-#include "rill_resolve.h"
+#include "resolve.h"
 #include "rill_time.h"
 #include "rtmp_conn.h"
 #include "rtmp_session.h"
@@ -59,7 +59,7 @@ int server_start(server_t *srv, config_t *conf)
     srv->env.conf = conf;
     srv->env.start_ms = rill_now_ms();
     rtmp_session_set_input_budget(conf->input_budget);
-    rill_resolve_configure(conf->resolver, conf->resolver_timeout);
+    resolve_configure(conf->resolver, conf->resolver_timeout);
     hub_init(&srv->env.hub);
     forward_init(&srv->env.fwd, &srv->env.hub, conf);
     srv->env.fwd.hooks = &srv->env.hooks;

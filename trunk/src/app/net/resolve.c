@@ -1,4 +1,4 @@
-#include "rill_resolve.h"
+#include "resolve.h"
 #include "rill_error.h"
 
 #include <ares.h>
@@ -11,14 +11,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* The settings of the running config (rill_resolve_configure). */
+/* The settings of the running config (resolve_configure). */
 static struct {
     char servers[512];
     int timeout_ms;
     int lib_ready;
-} g = { "", RILL_RESOLVE_TIMEOUT_MS, 0 };
+} g = { "", RESOLVE_TIMEOUT_MS, 0 };
 
-int rill_resolve_configure(const char *servers, int timeout_ms)
+int resolve_configure(const char *servers, int timeout_ms)
 {
     if (timeout_ms <= 0 || (servers && strlen(servers) >= sizeof g.servers)) return RILL_ERR_INVAL;
     snprintf(g.servers, sizeof g.servers, "%s", servers ? servers : "");
@@ -29,20 +29,20 @@ int rill_resolve_configure(const char *servers, int timeout_ms)
 typedef struct lookup {
     int done;
     int status;
-    rill_addrs_t *out;
+    resolve_addrs_t *out;
 } lookup_t;
 
-static void add_addr(rill_addrs_t *out, const struct in_addr *a)
+static void add_addr(resolve_addrs_t *out, const struct in_addr *a)
 {
     char ip[16];
     inet_ntop(AF_INET, a, ip, sizeof ip);
     for (int i = 0; i < out->n; i++)
         if (!strcmp(out->ip[i], ip)) return;
-    if (out->n < RILL_RESOLVE_MAX) snprintf(out->ip[out->n++], sizeof out->ip[0], "%s", ip);
+    if (out->n < RESOLVE_MAX) snprintf(out->ip[out->n++], sizeof out->ip[0], "%s", ip);
 }
 
 /* c-ares calls this from ares_process_fd (or ares_destroy) in our own
- * coroutine: l lives on the stack of rill_resolve, which is still there. */
+ * coroutine: l lives on the stack of resolve_host, which is still there. */
 static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 {
     lookup_t *l = arg;
@@ -93,14 +93,14 @@ static int drive(ares_channel ch, lookup_t *l, st_utime_t deadline)
     return 0;
 }
 
-static int fail(rill_addrs_t *out, int rc, const char *why)
+static int fail(resolve_addrs_t *out, int rc, const char *why)
 {
     out->n = 0;
     snprintf(out->why, sizeof out->why, "%s", why);
     return rc;
 }
 
-int rill_resolve(const char *host, st_utime_t timeout, rill_addrs_t *out)
+int resolve_host(const char *host, st_utime_t timeout, resolve_addrs_t *out)
 {
     memset(out, 0, sizeof *out);
     struct in_addr a;

@@ -6,8 +6,8 @@
  * coroutines, nothing cached: a name is looked up at every connect attempt,
  * so a DNS change moves the next connection). /etc/hosts is read first, then
  * the DNS servers: the configured ones (`resolver`), else /etc/resolv.conf's. */
-#ifndef RILL_RESOLVE_H
-#define RILL_RESOLVE_H
+#ifndef RESOLVE_H
+#define RESOLVE_H
 
 #include <st.h>
 #include <stddef.h>
@@ -16,26 +16,26 @@
 extern "C" {
 #endif
 
-#define RILL_RESOLVE_MAX 8          /* addresses kept from one answer */
-#define RILL_RESOLVE_TIMEOUT_MS 2000 /* resolver_timeout's default */
+#define RESOLVE_MAX 8          /* addresses kept from one answer */
+#define RESOLVE_TIMEOUT_MS 2000 /* resolver_timeout's default */
 
-typedef struct rill_addrs {
+typedef struct resolve_addrs {
     int n;
-    char ip[RILL_RESOLVE_MAX][16];  /* dotted IPv4 */
+    char ip[RESOLVE_MAX][16];  /* dotted IPv4 */
     char why[96];                   /* on failure: c-ares' reason, for logs */
-} rill_addrs_t;
+} resolve_addrs_t;
 
 /* The servers ("ip[:port],ip[:port]"; NULL or "" for /etc/resolv.conf's)
  * and the longest a lookup may take (ms, > 0). Set at load and at each
  * reload; a lookup in progress keeps the settings it started with. */
-int rill_resolve_configure(const char *servers, int timeout_ms);
+int resolve_configure(const char *servers, int timeout_ms);
 
 /* host -> its IPv4 addresses, in the order of the answer. A numeric
  * address is returned as it is, without a lookup. Waits at most the
  * configured timeout and at most `timeout` (us). 0, or RILL_ERR_RESOLVE
  * (no such name, no address, the servers failed: out->why says which),
  * RILL_ERR_TIMEOUT, RILL_ERR_INTERRUPTED (st_thread_interrupt), RILL_ERR_NOMEM. */
-int rill_resolve(const char *host, st_utime_t timeout, rill_addrs_t *out);
+int resolve_host(const char *host, st_utime_t timeout, resolve_addrs_t *out);
 
 #ifdef __cplusplus
 }
