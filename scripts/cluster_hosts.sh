@@ -222,6 +222,8 @@ hosts_down() {
 hosts_print_urls() {
     local x="ip netns exec $(ns_of client)"
     local r="rtmp://$VIP:$FRONT_RTMP/live/$STREAM" h="http://$VIP:$FRONT_HTTP/live/$STREAM.flv"
+    # publishers: HAProxy's publish front to the masters when the conf has one
+    local pub="rtmp://$VIP:${FRONT_PUBLISH:-$FRONT_RTMP}/live/$STREAM"
     cat <<EOF
 
   Every node is a host (network namespace $NSP-NAME) on $HOSTS_NET.0/24; the
@@ -229,7 +231,7 @@ hosts_print_urls() {
   The players' side is the host $(ns_of client) ($CLIENT_IP):
 
   publish:        $x ffmpeg -re -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine \\
-                         -c:v libx264 -preset ultrafast -tune zerolatency -g 50 -c:a aac -f flv $r
+                         -c:v libx264 -preset ultrafast -tune zerolatency -g 50 -c:a aac -f flv $pub
   play RTMP:      $x ffplay $r
   play HTTP-FLV:  $x ffplay $h
   VIP holder:     ip -n $(ns_of lb1) -br addr; ip -n $(ns_of lb2) -br addr
@@ -289,7 +291,7 @@ hosts_up() {
         spawn demo ip netns exec "$(ns_of client)" ffmpeg -nostdin -hide_banner -loglevel warning -re \
             -f lavfi -i "testsrc2=size=640x360:rate=25" -f lavfi -i "sine=frequency=440:sample_rate=44100" \
             -c:v libx264 -preset ultrafast -tune zerolatency -g 50 -sc_threshold 0 \
-            -b:v 1M -maxrate 1M -bufsize 1M -c:a aac -f flv "rtmp://$VIP:$FRONT_RTMP/live/$STREAM"
+            -b:v 1M -maxrate 1M -bufsize 1M -c:a aac -f flv "rtmp://$VIP:${FRONT_PUBLISH:-$FRONT_RTMP}/live/$STREAM"
     fi
     trap - EXIT INT TERM HUP
     hosts_print_urls
