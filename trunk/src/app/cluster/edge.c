@@ -23,33 +23,66 @@ static void dest_key(const dest_t *d, char *out, size_t len)
     snprintf(out, len, "%s:%d", d->ip, d->port);
 }
 
-static int64_t *health_slot(edge_mgr_t *m, const dest_t *d, int create)
+/* The health record of origin d (failures, connection attempts), or -1. */
+static int health_slot(edge_mgr_t *m, const dest_t *d, int create)
 {
     char key[80];
     dest_key(d, key, sizeof key);
     int free_slot = -1, oldest = 0;
     for (int i = 0; i < EDGE_HEALTH_SLOTS; i++) {
-        if (!strcmp(m->health[i].key, key)) return &m->health[i].failed_ms;
+        if (!strcmp(m->health[i].key, key)) return i;
         if (!m->health[i].key[0] && free_slot < 0) free_slot = i;
         if (m->health[i].failed_ms < m->health[oldest].failed_ms) oldest = i;
     }
-    if (!create) return NULL;
+    if (!create) return -1;
     int i = free_slot >= 0 ? free_slot : oldest;
+    memset(&m->health[i], 0, sizeof m->health[i]);
     snprintf(m->health[i].key, sizeof m->health[i].key, "%s", key);
-    m->health[i].failed_ms = 0;
-    return &m->health[i].failed_ms;
+    return i;
 }
 
 static void mark_failed(edge_mgr_t *m, const dest_t *d, int failed)
 {
-    int64_t *slot = health_slot(m, d, failed);
-    if (slot) *slot = failed ? rill_now_ms() : 0;
+    int i = health_slot(m, d, failed);
+    if (i >= 0) m->health[i].failed_ms = failed ? rill_now_ms() : 0;
 }
 
 static int recently_failed(edge_mgr_t *m, const dest_t *d)
 {
-    int64_t *slot = health_slot(m, d, 0);
-    return slot && *slot && rill_now_ms() - *slot < HEALTH_MEMORY_MS;
+    int i = health_slot(m, d, 0);
+    return i >= 0 && m->health[i].failed_ms && rill_now_ms() - m->health[i].failed_ms < HEALTH_MEMORY_MS;
+}
+
+int edge_can_connect(edge_mgr_t *m, const vhost_conf_t *vc)
+{
+    int64_t now = rill_now_ms();
+    for (int k = 0; k < vc->norigins; k++) {
+        int i = health_slot(m, &vc->origins[k], 0);
+        if (i < 0 || edge_rate_allows(&m->health[i].rate, now, vc->origin_connect_rate, vc->origin_connect_inflight))
+            return 1;
+    }
+    return 0;
+}
+
+int edge_attempt_begin(edge_mgr_t *m, const vhost_conf_t *vc, const dest_t *d, int enforce)
+{
+    int i = health_slot(m, d, 1);
+    int64_t now = rill_now_ms();
+    edge_rate_t *r = &m->health[i].rate;
+    if (enforce && !edge_rate_allows(r, now, vc->origin_connect_rate, vc->origin_connect_inflight)) {
+        rill_warn("edge: origin %s:%d: connection attempt refused: %d under way (origin_connect_inflight %d), "
+                  "%d this second (origin_connect_rate %d)", d->host, d->port, r->inflight,
+                  vc->origin_connect_inflight, now - r->window_ms < 1000 ? r->count : 0, vc->origin_connect_rate);
+        return RILL_ERR_TOO_MANY;
+    }
+    edge_rate_begin(r, now);
+    return 0;
+}
+
+void edge_attempt_end(edge_mgr_t *m, const dest_t *d)
+{
+    int i = health_slot(m, d, 0);
+    if (i >= 0) edge_rate_end(&m->health[i].rate);
 }
 
 int edge_next_origin(int n, const int *failed, int from)
@@ -145,13 +178,17 @@ static int session(edge_pull_t *g, const dest_t *d, uint32_t *last_ts, int *have
     snprintf(g->origin, sizeof g->origin, "%s:%d", d->host, d->port);
     g->state = EDGE_CONNECTING;
 
+    /* A cold upstream (no player started yet) is held to the attempt bounds. */
+    int rc = edge_attempt_begin(g->mgr, vc, d, !g->ready);
+    if (rc) return rc;
     rtmp_dial_t cl;
     rtmp_dial_init(&cl);
     cl.as_edge = 1;
     st_utime_t read_to = (st_utime_t)vc->origin_read_timeout * 1000;
-    int rc = rtmp_dial_connect(&cl, d->ip, d->port, s->app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
+    rc = rtmp_dial_connect(&cl, d->ip, d->port, s->app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
     if (!rc) rc = rtmp_session_set_rbuf(&cl.s, RTMP_SESSION_RBUF_MEDIA);
     if (!rc) rc = rtmp_dial_play(&cl, g->stream, read_to);
+    edge_attempt_end(g->mgr, d);
     if (rc) {
         rill_warn("edge %s/%s/%s: origin %s: %s%s%s", s->vhost, s->app, s->stream, g->origin, rill_strerror(rc),
                   cl.status[0] ? ", " : "", cl.status);
@@ -160,33 +197,50 @@ static int session(edge_pull_t *g, const dest_t *d, uint32_t *last_ts, int *have
     }
     rill_trace("edge %s/%s/%s: playing from origin %s", s->vhost, s->app, s->stream, g->origin);
     g->state = EDGE_PLAYING;
+    g->ready = 1;
     int first = 1;
     uint32_t offset = 0;
     uint64_t before = cl.s.in_bytes;
     g->live_in = &cl.s.in_bytes;    /* the API reads bytes while the session runs */
     g->live_base = before;
+    edge_rhythm_t *rh = &g->rhythm;
+    edge_rhythm_new_session(rh);
+    int64_t since = rill_now_ms();  /* silence is counted from here until the first message */
     for (;;) {
         if (g->task.stop) break;
         if (idle_expired(g)) {
             rc = EDGE_IDLE;
             break;
         }
-        rtmp_msg_t m;
-        st_utime_t to = read_to;
+        /* How long may the origin stay silent from now? */
+        int64_t now = rill_now_ms();
+        int limit = edge_silence_limit(rh, now, vc->origin_silence_factor, vc->origin_silence_min,
+                                       vc->origin_read_timeout);
+        int64_t silent = now - (rh->last_ms ? rh->last_ms : since);
+        if (silent >= limit) {
+            rill_warn("edge %s/%s/%s: origin %s: silent for %lld ms (limit %d ms: %d x the longest gap %d ms of "
+                      "the last %d s, within %d..%d ms), failing over", s->vhost, s->app, s->stream, g->origin,
+                      (long long)silent, limit, vc->origin_silence_factor, edge_rhythm_longest(rh, now),
+                      EDGE_RHYTHM_SECONDS, vc->origin_silence_min, vc->origin_read_timeout);
+            rc = RILL_ERR_TIMEOUT;
+            break;
+        }
+        int64_t wait_ms = limit - silent;
         if (g->idle_since) {
             /* no players: wake when the grace period ends, not at the next message */
-            int64_t left = g->vc->ingest_grace - (rill_now_ms() - g->idle_since);
-            if (left * 1000 < (int64_t)to) to = (st_utime_t)(left > 1 ? left : 1) * 1000;
+            int64_t left = g->vc->ingest_grace - (now - g->idle_since);
+            if (left < wait_ms) wait_ms = left > 1 ? left : 1;
         }
-        rc = rtmp_session_read(&cl.s, &m, to);
-        if (rc == RILL_ERR_TIMEOUT && to < read_to) continue;
+        rtmp_msg_t m;
+        rc = rtmp_session_read(&cl.s, &m, (st_utime_t)wait_ms * 1000);
+        if (rc == RILL_ERR_TIMEOUT) continue;   /* the checks above decide */
         if (rc) {
             /* m was not filled: an interrupt at shutdown ends here too */
             if (!g->task.stop)
-                rill_warn("edge %s/%s/%s: origin %s: %s", s->vhost, s->app, s->stream, g->origin,
-                          rc == RILL_ERR_TIMEOUT ? "silent, failing over" : rill_strerror(rc));
+                rill_warn("edge %s/%s/%s: origin %s: %s", s->vhost, s->app, s->stream, g->origin, rill_strerror(rc));
             break;
         }
+        edge_rhythm_note(rh, rill_now_ms());
         if (lost_stream(&m)) {
             rill_warn("edge %s/%s/%s: origin %s lost the stream", s->vhost, s->app, s->stream, g->origin);
             rill_payload_unref(m.payload);
@@ -227,6 +281,13 @@ static void unlink_pull(edge_mgr_t *m, edge_pull_t *g)
     }
 }
 
+/* End a cold upstream's waiting players with a reason (enum edge_fail). */
+static void fail_cold(edge_pull_t *g, int why)
+{
+    source_fail(g->src);
+    g->src->upstream_failed = why;
+}
+
 static void pull_loop(void *arg)
 {
     edge_pull_t *g = arg;
@@ -239,12 +300,30 @@ static void pull_loop(void *arg)
     int idx = next_origin(m, vc, -1);
     edge_retry_t retry = { 0, 0 };
     int prev = -1;
+    int absent = 0;             /* sessions of this round that found no stream, while cold */
+    int waited = 0;             /* a round found no stream and the vhost waits for it (origin_wait_stream) */
+    uint64_t key = edge_absent_key(s->vhost, s->app, s->stream);
     while (!g->task.stop) {
+        if (!g->ready && !vc->origin_wait_stream && edge_absent_left(&m->guard, key, rill_now_ms())) {
+            /* every origin said so a moment ago (another upstream of this name): ask nobody */
+            fail_cold(g, EDGE_FAIL_ABSENT);
+            break;
+        }
         if (prev >= 0 && prev != idx) g->switches++;
         int got_media = 0;
         int rc = session(g, &vc->origins[idx], &last_ts, &have_last, &got_media);
         prev = idx;
         if (g->task.stop || rc == EDGE_IDLE) break;
+        if (rc == RILL_ERR_TOO_MANY) {
+            /* a cold upstream past the attempt bounds: its players are refused at
+             * once; one waiting for its stream counts it as one more "absent" */
+            if (!waited) {
+                fail_cold(g, EDGE_FAIL_BUSY);
+                break;
+            }
+            rc = EDGE_LOST;
+        }
+        if (!g->ready && rc == EDGE_LOST && !got_media) absent++;
         mark_failed(m, &vc->origins[idx], edge_marks_failed(rc, got_media));
         int verdict = edge_after_session(&retry, vc->norigins, got_media, rill_now_ms(), vc->origin_give_up);
         if (verdict == EDGE_GIVE_UP) {
@@ -254,6 +333,22 @@ static void pull_loop(void *arg)
             break;
         }
         idx = next_origin(m, vc, idx);
+        if (verdict == EDGE_ROUND_DONE && !g->ready) {
+            if (absent >= vc->norigins) {
+                /* every origin says the stream is not there: remember it, and
+                 * answer the players unless the vhost waits for the stream */
+                if (vc->origin_absent_cache) edge_absent_put(&m->guard, key, rill_now_ms() + vc->origin_absent_cache);
+                if (rill_now_ms() - g->started_ms >= vc->origin_wait_stream) {
+                    rill_trace("edge %s/%s/%s: every origin says the stream is absent", s->vhost, s->app, s->stream);
+                    fail_cold(g, EDGE_FAIL_ABSENT);
+                    break;
+                }
+                waited = 1;
+            } else {
+                g->ready = 1;   /* origins unreachable: players start and wait, as for an outage */
+            }
+            absent = 0;
+        }
         if (verdict == EDGE_ROUND_DONE) {
             /* a whole round failed: pause before the next, still watching for idleness */
             g->state = EDGE_BACKOFF;
@@ -266,7 +361,11 @@ static void pull_loop(void *arg)
      * fresh pull; the manager's group joins this coroutine and frees g. */
     unlink_pull(m, g);
     rill_trace("edge %s/%s/%s: upstream stopped (%s), %llu bytes, %u switches", s->vhost, s->app, s->stream,
-               g->task.stop ? "server stopping" : s->upstream_failed ? "origins failed" : "no players",
+               g->task.stop                               ? "server stopping"
+               : s->upstream_failed == EDGE_FAIL_ABSENT   ? "absent on every origin"
+               : s->upstream_failed == EDGE_FAIL_BUSY     ? "origin attempt bounds"
+               : s->upstream_failed                       ? "origins failed"
+                                                          : "no players",
                (unsigned long long)g->bytes, g->switches);
     source_unpublish(s);
     s->edge_pulled = 0;
@@ -307,6 +406,7 @@ int edge_on_play(edge_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char 
     g->src = s;
     g->vc = vc;
     g->cid = rill_log_new_cid();
+    g->started_ms = rill_now_ms();
     snprintf(g->stream, sizeof g->stream, "%s%s", s->stream, param ? param : "");
     s->upstream_failed = 0;
     s->edge_pulled = 1;
@@ -344,6 +444,7 @@ static int traverse(edge_mgr_t *m, const vhost_conf_t *vc, const char *app, cons
         snprintf(tc, sizeof tc, "rtmp://%s:%d/%s%s%s%s", d->ip, d->port, app,
                  param && param[0] ? param : "", strcmp(vhost, "__defaultVhost__") ? (param && param[0] ? "&vhost=" : "?vhost=") : "",
                  strcmp(vhost, "__defaultVhost__") ? vhost : "");
+        if (edge_attempt_begin(m, vc, d, 1)) return RILL_ERR_TOO_MANY;
         rtmp_dial_t cl;
         rtmp_dial_init(&cl);
         cl.as_edge = 1;
@@ -360,6 +461,7 @@ static int traverse(edge_mgr_t *m, const vhost_conf_t *vc, const char *app, cons
                    stream ? "" : (param ? param : ""), cl.peer, rc ? rill_strerror(rc) : "allowed",
                    cl.status[0] ? ", " : "", cl.status);
         rtmp_dial_close(&cl);
+        edge_attempt_end(m, d);
         if (reached || rc == RILL_ERR_DENIED) return rc ? RILL_ERR_DENIED : 0;
         mark_failed(m, d, 1);
     }
