@@ -1039,13 +1039,14 @@ TEST(ConfModel, EdgeGuardAndSilenceDefaults) {
     EXPECT_EQ(32, v->waiting_plays_per_ip);
     EXPECT_EQ(4, v->origin_silence_factor);
     EXPECT_EQ(300, v->origin_silence_min);
+    EXPECT_EQ(0, v->origin_redundancy);
 }
 
 TEST(ConfModel, EdgeGuardAndSilenceGoodValues) {
     Conf k("vhost e {\n cluster {\n  mode remote; origin 127.0.0.1:1935;\n"
            "  origin_wait_stream 5000; origin_absent_cache 0; origin_connect_rate 100;\n"
            "  origin_connect_inflight 2; waiting_plays_per_ip 4;\n"
-           "  origin_silence_factor 0; origin_silence_min 500;\n }\n}\n");
+           "  origin_silence_factor 0; origin_silence_min 500; origin_redundancy on;\n }\n}\n");
     ASSERT_NE(nullptr, k.c);
     const vhost_conf_t *v = k.vhost("e");
     EXPECT_EQ(5000, v->origin_wait_stream);
@@ -1055,6 +1056,7 @@ TEST(ConfModel, EdgeGuardAndSilenceGoodValues) {
     EXPECT_EQ(4, v->waiting_plays_per_ip);
     EXPECT_EQ(0, v->origin_silence_factor);
     EXPECT_EQ(500, v->origin_silence_min);
+    EXPECT_EQ(1, v->origin_redundancy);
 }
 
 TEST(ConfModel, EdgeGuardAndSilenceBadValues) {
@@ -1072,6 +1074,8 @@ TEST(ConfModel, EdgeGuardAndSilenceBadValues) {
               load_err("vhost e { cluster { origin_silence_factor 101; } }\n"));
     EXPECT_EQ("t.conf:1: origin_silence_min '5' is out of range 10..3600000",
               load_err("vhost e { cluster { origin_silence_min 5; } }\n"));
+    EXPECT_EQ("t.conf:2: origin_redundancy 'both' must be on or off",
+              load_err("vhost e {\n cluster { origin_redundancy both; }\n}\n"));
     EXPECT_EQ("t.conf:1: directive 'origin_silence_min' takes 1 argument, got 2",
               load_err("vhost e { cluster { origin_silence_min 1 2; } }\n"));
 }

@@ -236,3 +236,22 @@ TEST(EdgeSilence, OldGapsAgeOut)
     t = feed(&r, t, (EDGE_RHYTHM_SECONDS + 1) * 1000, 40);   // ...forgotten after the history
     EXPECT_EQ(300, edge_silence_limit(&r, t, 4, 300, 2000));
 }
+
+// ---- origin_redundancy: may the standby continue by timestamp?
+
+TEST(EdgeStandby, ContinuesWhenItOverlapsWhatWasSent)
+{
+    // sent up to 10000; the standby holds 8000..10120: the next frame after 10000 is in it
+    EXPECT_TRUE(edge_standby_aligned(10000, 1, 8000, 10120, 5000));
+    // the standby is a little behind (9900): it passes 10000 live, nothing is missed
+    EXPECT_TRUE(edge_standby_aligned(10000, 1, 7000, 9900, 5000));
+    // its ring starts after what was sent: frames 10000..10500 would be missing
+    EXPECT_FALSE(edge_standby_aligned(10000, 1, 10500, 12000, 5000));
+    // another timeline (an origin whose forward restarted): not by timestamp
+    EXPECT_FALSE(edge_standby_aligned(10000, 1, 500, 2000, 5000));
+    EXPECT_FALSE(edge_standby_aligned(10000, 1, 60000, 62000, 5000));
+    // nothing queued yet
+    EXPECT_FALSE(edge_standby_aligned(10000, 0, 0, 0, 5000));
+    // across the 32-bit wrap
+    EXPECT_TRUE(edge_standby_aligned(5, 1, 0xfffffff0u, 40, 5000));
+}

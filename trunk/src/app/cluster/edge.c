@@ -1,4 +1,5 @@
 #include "edge.h"
+#include "flv.h"
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_time.h"
@@ -12,6 +13,9 @@
 
 #define HEALTH_MEMORY_MS  10000   /* how long an origin that failed is tried last */
 #define REBASE_STEP_MS    10      /* a new origin's first frame lands this long after the last one */
+#define STANDBY_AHEAD_MIN_MS 80   /* a standby this far ahead (at least) means the active one stalls */
+#define STANDBY_MAX_SKEW_MS  5000 /* further apart: not one timeline */
+#define STANDBY_CHECK_MS     20   /* how often the active session looks at its standby */
 
 const char *edge_state_name(int s)
 {
@@ -139,7 +143,7 @@ static int idle_expired(edge_pull_t *g)
 }
 
 /* An onStatus that says the origin does not (or no longer) has the stream. */
-static int lost_stream(const rtmp_msg_t *m)
+int edge_lost_stream(const rtmp_msg_t *m)
 {
     if (m->type != RTMP_MSG_AMF0_COMMAND && m->type != RTMP_MSG_AMF3_COMMAND) return 0;
     rtmp_cmd_t cmd;
@@ -161,9 +165,7 @@ static const char *params_of(const char *stream)
     return q ? q : "";
 }
 
-/* One upstream session: connect, play, copy messages in until it fails.
- * *last_ts and *have_last carry the timeline across origins. */
-static int session(edge_pull_t *g, const dest_t *d, uint32_t *last_ts, int *have_last, int *got_media)
+int edge_origin_connect(edge_pull_t *g, const dest_t *d, rtmp_dial_t *cl, int enforce)
 {
     const vhost_conf_t *vc = g->vc;
     source_t *s = g->src;
@@ -175,43 +177,121 @@ static int session(edge_pull_t *g, const dest_t *d, uint32_t *last_ts, int *have
                  s->vhost);
     else
         snprintf(tc, sizeof tc, "rtmp://%s:%d/%s%s", d->ip, d->port, s->app, p);
-    snprintf(g->origin, sizeof g->origin, "%s:%d", d->host, d->port);
-    g->state = EDGE_CONNECTING;
-
-    /* A cold upstream (no player started yet) is held to the attempt bounds. */
-    int rc = edge_attempt_begin(g->mgr, vc, d, !g->ready);
+    rtmp_dial_init(cl);
+    cl->as_edge = 1;
+    int rc = edge_attempt_begin(g->mgr, vc, d, enforce);
     if (rc) return rc;
-    rtmp_dial_t cl;
-    rtmp_dial_init(&cl);
-    cl.as_edge = 1;
-    st_utime_t read_to = (st_utime_t)vc->origin_read_timeout * 1000;
-    rc = rtmp_dial_connect(&cl, d->ip, d->port, s->app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
-    if (!rc) rc = rtmp_session_set_rbuf(&cl.s, RTMP_SESSION_RBUF_MEDIA);
-    if (!rc) rc = rtmp_dial_play(&cl, g->stream, read_to);
+    rc = rtmp_dial_connect(cl, d->ip, d->port, s->app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
+    if (!rc) rc = rtmp_session_set_rbuf(&cl->s, RTMP_SESSION_RBUF_MEDIA);
+    if (!rc) rc = rtmp_dial_play(cl, g->stream, (st_utime_t)vc->origin_read_timeout * 1000);
     edge_attempt_end(g->mgr, d);
-    if (rc) {
-        rill_warn("edge %s/%s/%s: origin %s: %s%s%s", s->vhost, s->app, s->stream, g->origin, rill_strerror(rc),
-                  cl.status[0] ? ", " : "", cl.status);
-        rtmp_dial_close(&cl);
-        return rc == RILL_ERR_NOT_FOUND ? EDGE_LOST : rc;
+    return rc;
+}
+
+/* A sequence header the source already has, byte for byte? */
+static int same_header(const source_t *s, const rtmp_msg_t *m)
+{
+    const media_msg_t *have = NULL;
+    const uint8_t *p = m->payload->data;
+    size_t n = m->payload->size;
+    if (m->type == RTMP_MSG_VIDEO) {
+        flv_video_info_t vi;
+        if (flv_video_probe(p, n, &vi) || !vi.seq_header) return 0;
+        have = s->video_sh;
+    } else if (m->type == RTMP_MSG_AUDIO) {
+        flv_audio_info_t ai;
+        if (flv_audio_probe(p, n, &ai) || !ai.seq_header) return 0;
+        have = s->audio_sh;
     }
+    return have && have->payload->size == n && !memcmp(have->payload->data, p, n);
+}
+
+/* After a takeover by timestamp: forward only what players have not had.
+ * 1: drop m. Once a media message passes, the standby has caught up. */
+static int catch_up_drop(edge_pull_t *g, edge_timeline_t *tl, const rtmp_msg_t *m)
+{
+    if (m->type == RTMP_MSG_AUDIO || m->type == RTMP_MSG_VIDEO) {
+        if (same_header(g->src, m)) return 1;
+        if ((int32_t)(m->timestamp - tl->last_raw) <= 0) return 1;
+        tl->catching_up = 0;
+        return 0;
+    }
+    /* the metadata again: players have it */
+    return m->type == RTMP_MSG_AMF0_DATA || m->type == RTMP_MSG_AMF3_DATA;
+}
+
+/* Copy one message from the origin into the edge's stream. */
+static int forward(edge_pull_t *g, edge_timeline_t *tl, rtmp_msg_t *m, int *got_media)
+{
+    if (tl->catching_up && catch_up_drop(g, tl, m)) return 0;
+    if (m->type == RTMP_MSG_AUDIO || m->type == RTMP_MSG_VIDEO || m->type == RTMP_MSG_AGGREGATE) {
+        if (tl->first) {
+            /* Continue the timeline: this origin's first frame follows the last one sent. */
+            tl->offset = tl->have_last ? tl->last_ts + REBASE_STEP_MS - m->timestamp : 0;
+            tl->first = 0;
+        }
+        *got_media = 1;
+        tl->last_ts = m->timestamp + tl->offset;
+        tl->last_raw = m->timestamp;
+        tl->have_last = 1;
+    }
+    int r = rtmp_ingest(g->src, m, tl->offset);
+    return r < 0 ? r : 0;
+}
+
+/* Redundancy: keep a standby on another origin; replace one that failed a while ago. */
+static void tend_standby(edge_pull_t *g, int active)
+{
+    const vhost_conf_t *vc = g->vc;
+    if (!vc->origin_redundancy || vc->norigins < 2) return;
+    edge_standby_t *sb = g->standby;
+    if (sb && (sb->idx == active || (sb->failed && rill_now_ms() - sb->ended_ms >= vc->origin_backoff))) {
+        g->standby = NULL;
+        g->bytes += sb->cl.s.in_bytes;
+        edge_standby_free(sb);      /* joins a coroutine that has ended: no wait */
+        sb = NULL;
+    }
+    if (!sb) g->standby = edge_standby_start(g, next_origin(g->mgr, vc, active));
+}
+
+/* Should the active origin give way to the standby now? It is silent past
+ * its limit (a hang) or the standby is ahead of it by more than the
+ * stream's rhythm allows (a stall). */
+static int standby_ahead(edge_pull_t *g, edge_timeline_t *tl, int64_t now)
+{
+    edge_standby_t *sb = g->standby;
+    if (!sb || sb->failed || sb->state != EDGE_PLAYING || !sb->have_media || !tl->have_last) return 0;
+    /* not before the rhythm is known: a stream's first second is bursts */
+    if (!g->rhythm.first_ms || now - g->rhythm.first_ms < EDGE_RHYTHM_WARMUP_MS) return 0;
+    int limit = 2 * edge_rhythm_longest(&g->rhythm, now);
+    if (limit < STANDBY_AHEAD_MIN_MS) limit = STANDBY_AHEAD_MIN_MS;
+    int32_t ahead = (int32_t)(sb->newest_ts - tl->last_raw);
+    return ahead > limit && ahead < STANDBY_MAX_SKEW_MS;
+}
+
+/* One upstream session on a connected client: copy messages in until it
+ * fails. tl carries the timeline across origins. */
+static int run(edge_pull_t *g, rtmp_dial_t *cl, edge_timeline_t *tl, int *got_media)
+{
+    const vhost_conf_t *vc = g->vc;
+    source_t *s = g->src;
     rill_trace("edge %s/%s/%s: playing from origin %s", s->vhost, s->app, s->stream, g->origin);
     g->state = EDGE_PLAYING;
     g->ready = 1;
-    int first = 1;
-    uint32_t offset = 0;
-    uint64_t before = cl.s.in_bytes;
-    g->live_in = &cl.s.in_bytes;    /* the API reads bytes while the session runs */
+    uint64_t before = cl->s.in_bytes;
+    g->live_in = &cl->s.in_bytes;   /* the API reads bytes while the session runs */
     g->live_base = before;
     edge_rhythm_t *rh = &g->rhythm;
     edge_rhythm_new_session(rh);
     int64_t since = rill_now_ms();  /* silence is counted from here until the first message */
+    int rc = 0;
     for (;;) {
         if (g->task.stop) break;
         if (idle_expired(g)) {
             rc = EDGE_IDLE;
             break;
         }
+        tend_standby(g, g->active);
         /* How long may the origin stay silent from now? */
         int64_t now = rill_now_ms();
         int limit = edge_silence_limit(rh, now, vc->origin_silence_factor, vc->origin_silence_min,
@@ -225,14 +305,22 @@ static int session(edge_pull_t *g, const dest_t *d, uint32_t *last_ts, int *have
             rc = RILL_ERR_TIMEOUT;
             break;
         }
+        if (standby_ahead(g, tl, now)) {
+            rill_warn("edge %s/%s/%s: origin %s: %u ms behind the standby %s, switching", s->vhost, s->app,
+                      s->stream, g->origin, g->standby->newest_ts - tl->last_raw, g->standby->origin);
+            rc = RILL_ERR_TIMEOUT;
+            break;
+        }
         int64_t wait_ms = limit - silent;
+        /* with a standby, look at it often: a stall shows there first */
+        if (g->standby && wait_ms > STANDBY_CHECK_MS) wait_ms = STANDBY_CHECK_MS;
         if (g->idle_since) {
             /* no players: wake when the grace period ends, not at the next message */
             int64_t left = g->vc->ingest_grace - (now - g->idle_since);
             if (left < wait_ms) wait_ms = left > 1 ? left : 1;
         }
         rtmp_msg_t m;
-        rc = rtmp_session_read(&cl.s, &m, (st_utime_t)wait_ms * 1000);
+        rc = rtmp_session_read(&cl->s, &m, (st_utime_t)wait_ms * 1000);
         if (rc == RILL_ERR_TIMEOUT) continue;   /* the checks above decide */
         if (rc) {
             /* m was not filled: an interrupt at shutdown ends here too */
@@ -241,33 +329,82 @@ static int session(edge_pull_t *g, const dest_t *d, uint32_t *last_ts, int *have
             break;
         }
         edge_rhythm_note(rh, rill_now_ms());
-        if (lost_stream(&m)) {
+        if (edge_lost_stream(&m)) {
             rill_warn("edge %s/%s/%s: origin %s lost the stream", s->vhost, s->app, s->stream, g->origin);
             rill_payload_unref(m.payload);
             rc = EDGE_LOST;
             break;
         }
-        if (m.type == RTMP_MSG_AUDIO || m.type == RTMP_MSG_VIDEO || m.type == RTMP_MSG_AGGREGATE) {
-            if (first) {
-                /* Continue the timeline: this origin's first frame follows the last one sent. */
-                offset = *have_last ? *last_ts + REBASE_STEP_MS - m.timestamp : 0;
-                first = 0;
-                *got_media = 1;
-            }
-            *last_ts = m.timestamp + offset;
-            *have_last = 1;
-        }
-        int r = rtmp_ingest(s, &m, offset);
+        int r = forward(g, tl, &m, got_media);
         rill_payload_unref(m.payload);
         if (r < 0) {
             rc = r;
             break;
         }
     }
-    g->bytes += cl.s.in_bytes - before;
+    g->bytes += cl->s.in_bytes - before;
     g->live_in = NULL;
+    return rc;
+}
+
+/* One upstream session from origin d: connect, play, run. */
+static int session(edge_pull_t *g, const dest_t *d, edge_timeline_t *tl, int *got_media)
+{
+    source_t *s = g->src;
+    snprintf(g->origin, sizeof g->origin, "%s:%d", d->host, d->port);
+    g->state = EDGE_CONNECTING;
+    /* A cold upstream (no player started yet) is held to the attempt bounds. */
+    rtmp_dial_t cl;
+    int rc = edge_origin_connect(g, d, &cl, !g->ready);
+    if (rc) {
+        rill_warn("edge %s/%s/%s: origin %s: %s%s%s", s->vhost, s->app, s->stream, g->origin, rill_strerror(rc),
+                  cl.status[0] ? ", " : "", cl.status);
+        rtmp_dial_close(&cl);
+        return rc == RILL_ERR_NOT_FOUND ? EDGE_LOST : rc;
+    }
+    tl->first = 1;
+    tl->catching_up = 0;
+    rc = run(g, &cl, tl, got_media);
     rtmp_dial_close(&cl);
     return rc;
+}
+
+/* The active origin failed: continue from the standby by timestamp if it is
+ * on the same timeline and overlaps what players got. 1: it ran (rc in
+ * *out); 0: no usable standby (the ordinary failover follows). */
+static int take_standby(edge_pull_t *g, edge_timeline_t *tl, int *got_media, int *out)
+{
+    edge_standby_t *sb = g->standby;
+    source_t *s = g->src;
+    if (!sb || sb->failed || sb->state != EDGE_PLAYING || !tl->have_last) return 0;
+    int have_oldest;
+    uint32_t oldest = edge_standby_oldest_ts(sb, &have_oldest);
+    if (!edge_standby_aligned(tl->last_raw, have_oldest, oldest, sb->newest_ts, STANDBY_MAX_SKEW_MS)) {
+        rill_warn("edge %s/%s/%s: standby %s is not on the active origin's timeline (last sent %u, standby %u..%u): "
+                  "ordinary switch", s->vhost, s->app, s->stream, sb->origin, tl->last_raw, oldest, sb->newest_ts);
+        return 0;
+    }
+    g->standby = NULL;
+    edge_standby_handover(sb);      /* joins its coroutine; the connection and ring are ours */
+    rill_trace("edge %s/%s/%s: switching to the standby %s at timestamp %u (its ring %u..%u)", s->vhost, s->app,
+               s->stream, sb->origin, tl->last_raw, oldest, sb->newest_ts);
+    g->active = sb->idx;
+    snprintf(g->origin, sizeof g->origin, "%s", sb->origin);
+    g->switches++;
+    g->hitless_switches++;
+    tl->catching_up = 1;
+    tl->first = 0;                  /* same timeline: the offset stays */
+    int rc = 0;
+    rtmp_msg_t m;
+    while (!rc && !edge_standby_pop(sb, &m)) {
+        rc = forward(g, tl, &m, got_media);
+        rill_payload_unref(m.payload);
+    }
+    g->bytes += sb->cl.s.in_bytes;  /* what it received as a standby; run() counts from here */
+    if (!rc) rc = run(g, &sb->cl, tl, got_media);
+    edge_standby_free(sb);          /* closes the connection */
+    *out = rc;
+    return 1;
 }
 
 static void unlink_pull(edge_mgr_t *m, edge_pull_t *g)
@@ -295,8 +432,8 @@ static void pull_loop(void *arg)
     source_t *s = g->src;
     const vhost_conf_t *vc = g->vc;
     rill_log_set_cid(g->cid);
-    uint32_t last_ts = 0;
-    int have_last = 0;
+    edge_timeline_t tl;
+    memset(&tl, 0, sizeof tl);
     int idx = next_origin(m, vc, -1);
     edge_retry_t retry = { 0, 0 };
     int prev = -1;
@@ -311,8 +448,18 @@ static void pull_loop(void *arg)
         }
         if (prev >= 0 && prev != idx) g->switches++;
         int got_media = 0;
-        int rc = session(g, &vc->origins[idx], &last_ts, &have_last, &got_media);
+        g->active = idx;
+        int rc = session(g, &vc->origins[idx], &tl, &got_media);
         prev = idx;
+        /* redundancy: continue from the standby by timestamp, as long as one takes over */
+        for (int k = 0; k < 16 && !g->task.stop && rc != EDGE_IDLE && rc != RILL_ERR_TOO_MANY; k++) {
+            int failed_idx = g->active;
+            int out;
+            if (!take_standby(g, &tl, &got_media, &out)) break;
+            mark_failed(m, &vc->origins[failed_idx], edge_marks_failed(rc, 0));
+            rc = out;
+            prev = idx = g->active;
+        }
         if (g->task.stop || rc == EDGE_IDLE) break;
         if (rc == RILL_ERR_TOO_MANY) {
             /* a cold upstream past the attempt bounds: its players are refused at
@@ -356,6 +503,13 @@ static void pull_loop(void *arg)
             while (!g->task.stop && rill_now_ms() < until && !idle_expired(g)) st_usleep(50 * 1000);
             if (idle_expired(g)) break;
         }
+    }
+    if (g->standby) {
+        /* stopping it yields: done before the decision below, which must not */
+        edge_standby_t *sb = g->standby;
+        g->standby = NULL;
+        g->bytes += sb->cl.s.in_bytes;
+        edge_standby_free(sb);
     }
     /* Decided and unlinked without yielding, so a player arriving now starts a
      * fresh pull; the manager's group joins this coroutine and frees g. */

@@ -1,5 +1,5 @@
 /* Edge: a vhost with `cluster { mode remote; origin A B ...; }` pulls each
- * stream on demand. The first player of a stream starts one upstream (an
+ * stream on demand. The first player of a stream starts one upstream (a
  * "pull") that plays it from an origin into the local source; every later
  * player shares it. The pull fails over to the next origin on refusal,
  * reset, EOF, a connect timeout, silence, or an origin saying it does not
@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include "edge_guard.h"
 #include "edge_rhythm.h"
+#include "edge_standby.h"
 #include "hub.h"
 #include "config.h"
 #include "task.h"
@@ -22,6 +23,16 @@ extern "C" {
 #endif
 
 enum edge_state { EDGE_CONNECTING = 0, EDGE_PLAYING, EDGE_BACKOFF };
+
+/* The timeline players see, carried from one origin to the next. */
+typedef struct edge_timeline {
+    uint32_t last_ts;           /* the last media timestamp sent, players' timeline */
+    uint32_t last_raw;          /* the same, on the origin's timeline */
+    uint32_t offset;            /* players' = origin's + offset */
+    int have_last;
+    int first;                  /* a new origin's first media message sets the offset */
+    int catching_up;            /* after a takeover by timestamp: drop what was sent */
+} edge_timeline_t;
 
 typedef struct edge_pull {
     struct edge_mgr *mgr;
@@ -43,6 +54,9 @@ typedef struct edge_pull {
     int ready;
     int64_t started_ms;
     edge_rhythm_t rhythm;       /* the stream's message rhythm, for silence detection */
+    int active;                 /* the origin in use, in the vhost's list */
+    edge_standby_t *standby;    /* origin_redundancy: the second upstream, or NULL */
+    uint32_t hitless_switches;  /* switches that continued from the standby by timestamp */
     struct edge_pull *next;
 } edge_pull_t;
 
@@ -111,6 +125,12 @@ typedef struct edge_retry {
 int edge_after_session(edge_retry_t *r, int norigins, int got_media, int64_t now_ms, int give_up_ms);
 /* Should a failed session mark its origin as failed (tried last for a while)? */
 int edge_marks_failed(int session_rc, int got_media);
+/* Connect to origin d and play the pull's stream on cl (cl is initialised
+ * here; the caller closes it whatever the result). enforce: the attempt
+ * bounds may refuse it (RILL_ERR_TOO_MANY). */
+int edge_origin_connect(edge_pull_t *g, const dest_t *d, rtmp_dial_t *cl, int enforce);
+/* An onStatus saying the origin does not (or no longer) have the stream. */
+int edge_lost_stream(const rtmp_msg_t *m);
 /* Shutdown: interrupt every pull, join each, free. */
 void edge_stop_all(edge_mgr_t *m);
 

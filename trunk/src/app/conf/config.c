@@ -495,6 +495,7 @@ static int cl_connect_rate(ctx_t *x, const conf_directive_t *d, void *o) { retur
 static int cl_connect_inflight(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 1, 100000, &VH(o)->origin_connect_inflight); }
 static int cl_waiting_per_ip(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 1, 100000, &VH(o)->waiting_plays_per_ip); }
 static int cl_silence_factor(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 0, 100, &VH(o)->origin_silence_factor); }
+static int cl_redundancy(ctx_t *x, const conf_directive_t *d, void *o) { return arg_onoff(x, d, &VH(o)->origin_redundancy); }
 static int cl_silence_min(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 10, MAX_MS, &VH(o)->origin_silence_min); }
 
 static const dir_spec_t cluster_dirs[] = {
@@ -514,6 +515,7 @@ static const dir_spec_t cluster_dirs[] = {
     { "waiting_plays_per_ip", cl_waiting_per_ip, 0 },
     { "origin_silence_factor", cl_silence_factor, 0 },
     { "origin_silence_min", cl_silence_min, 0 },
+    { "origin_redundancy", cl_redundancy, 0 },
     /* SRS-only */
     { "vhost", NULL, 0 }, { "debug_srs_upnode", NULL, 0 }, { "coworkers", NULL, 0 },
     { "protocol", NULL, 0 }, { "follow_client", NULL, 0 },

@@ -96,6 +96,7 @@ typedef struct vhost_conf {
     int waiting_plays_per_ip;    /* plays waiting for an upstream's answer per client address, default 32 */
     int origin_silence_factor;   /* silence longer than this times the longest recent gap is a hang, default 4 (0: off) */
     int origin_silence_min;      /* ms, never declare a hang sooner, default 300 */
+    int origin_redundancy;       /* pull from a second origin too, kept as a standby; default off */
     /* http_remux { } */
     int http_remux_enabled; /* default off */
     char *http_remux_mount; /* default [vhost]/[app]/[stream].flv */
