@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "edge.h"
+#include "edge_standby.h"
 #include "rill_error.h"
 
 #include <stdio.h>
@@ -254,4 +255,32 @@ TEST(EdgeStandby, ContinuesWhenItOverlapsWhatWasSent)
     EXPECT_FALSE(edge_standby_aligned(10000, 0, 0, 0, 5000));
     // across the 32-bit wrap
     EXPECT_TRUE(edge_standby_aligned(5, 1, 0xfffffff0u, 40, 5000));
+}
+
+TEST(EdgeStandby, RingKeepsTheNewestAndReleasesWhatItDrops)
+{
+    static edge_standby_t sb;   // large: not on the stack
+    memset(&sb, 0, sizeof sb);
+    const uint8_t body[4] = { 0x17, 1, 0, 0 };
+    for (int i = 0; i < EDGE_STANDBY_QLEN + 2; i++) {
+        rtmp_msg_t m;
+        memset(&m, 0, sizeof m);
+        m.type = RTMP_MSG_VIDEO;
+        m.timestamp = 1000 + 40 * (uint32_t)i;
+        m.payload = rill_payload_from(body, sizeof body);
+        ASSERT_NE(m.payload, nullptr);
+        edge_standby_push(&sb, &m);     // takes the reference; the oldest is released when full
+    }
+    EXPECT_EQ(EDGE_STANDBY_QLEN, sb.qn);
+    int have = 0;
+    EXPECT_EQ(1000u + 80u, edge_standby_oldest_ts(&sb, &have));   // the first two were dropped
+    EXPECT_EQ(1, have);
+    EXPECT_EQ(1000u + 40u * (EDGE_STANDBY_QLEN + 1), sb.newest_ts);
+    rtmp_msg_t out;
+    ASSERT_EQ(0, edge_standby_pop(&sb, &out));
+    EXPECT_EQ(1080u, out.timestamp);
+    rill_payload_unref(out.payload);
+    edge_standby_drain(&sb);                                         // LeakSanitizer checks the rest
+    EXPECT_EQ(0, sb.qn);
+    EXPECT_EQ(1, edge_standby_pop(&sb, &out));
 }

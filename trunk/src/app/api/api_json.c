@@ -5,6 +5,7 @@
 #include "flv.h"
 #include "rill_proc.h"
 #include "api_view.h"
+#include "edge_standby.h"
 #include "stats.h"
 #include "rill_time.h"
 

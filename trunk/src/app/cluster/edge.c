@@ -1,4 +1,5 @@
 #include "edge.h"
+#include "edge_standby.h"
 #include "flv.h"
 #include "rill_error.h"
 #include "rill_log.h"
@@ -239,6 +240,75 @@ static int forward(edge_pull_t *g, edge_timeline_t *tl, rtmp_msg_t *m, int *got_
     return r < 0 ? r : 0;
 }
 
+/* ---- origin_redundancy: the standby's coroutine, owned by its pull */
+
+static void standby_loop(void *arg)
+{
+    edge_standby_t *sb = arg;
+    edge_pull_t *g = sb->g;
+    const vhost_conf_t *vc = g->vc;
+    source_t *s = g->src;
+    rill_log_set_cid(g->cid);
+    int rc = edge_origin_connect(g, &vc->origins[sb->idx], &sb->cl, 0);
+    if (!rc) {
+        sb->state = EDGE_PLAYING;
+        rill_trace("edge %s/%s/%s: standby playing from origin %s", s->vhost, s->app, s->stream, sb->origin);
+    }
+    while (!rc && !sb->task.stop) {
+        rtmp_msg_t m;
+        rc = rtmp_session_read(&sb->cl.s, &m, (st_utime_t)vc->origin_read_timeout * 1000);
+        if (rc) break;
+        if (edge_lost_stream(&m)) {
+            rill_payload_unref(m.payload);
+            rc = EDGE_LOST;
+            break;
+        }
+        edge_standby_push(sb, &m);  /* takes the reference */
+    }
+    if (rc && !sb->task.stop) {
+        rill_warn("edge %s/%s/%s: standby origin %s: %s", s->vhost, s->app, s->stream, sb->origin,
+                  rc == EDGE_LOST ? "lost the stream" : rill_strerror(rc));
+        sb->failed = 1;
+        sb->ended_ms = rill_now_ms();
+    }
+    if (!sb->handover) rtmp_dial_close(&sb->cl);
+}
+
+/* Start a standby on origin idx; NULL on no memory. */
+static edge_standby_t *standby_start(edge_pull_t *g, int idx)
+{
+    edge_standby_t *sb = calloc(1, sizeof *sb);
+    if (!sb) return NULL;
+    sb->g = g;
+    sb->idx = idx;
+    sb->state = EDGE_CONNECTING;
+    const dest_t *d = &g->vc->origins[idx];
+    snprintf(sb->origin, sizeof sb->origin, "%s:%d", d->host, d->port);
+    rtmp_dial_init(&sb->cl);
+    if (task_start(&sb->task, standby_loop, sb, NULL) != 0) {
+        free(sb);
+        return NULL;
+    }
+    return sb;
+}
+
+/* Stop its coroutine and keep its connection and messages (yields: joins). */
+static void standby_handover(edge_standby_t *sb)
+{
+    sb->handover = 1;
+    task_stop(&sb->task);
+}
+
+/* Stop its coroutine (yields: joins), close its connection, release its messages, free it. */
+static void standby_free(edge_standby_t *sb)
+{
+    if (!sb) return;
+    task_stop(&sb->task);
+    if (sb->handover) rtmp_dial_close(&sb->cl);
+    edge_standby_drain(sb);
+    free(sb);
+}
+
 /* Redundancy: keep a standby on another origin; replace one that failed a while ago. */
 static void tend_standby(edge_pull_t *g, int active)
 {
@@ -248,10 +318,10 @@ static void tend_standby(edge_pull_t *g, int active)
     if (sb && (sb->idx == active || (sb->failed && rill_now_ms() - sb->ended_ms >= vc->origin_backoff))) {
         g->standby = NULL;
         g->bytes += sb->cl.s.in_bytes;
-        edge_standby_free(sb);      /* joins a coroutine that has ended: no wait */
+        standby_free(sb);      /* joins a coroutine that has ended: no wait */
         sb = NULL;
     }
-    if (!sb) g->standby = edge_standby_start(g, next_origin(g->mgr, vc, active));
+    if (!sb) g->standby = standby_start(g, next_origin(g->mgr, vc, active));
 }
 
 /* Should the active origin give way to the standby now? It is silent past
@@ -385,7 +455,7 @@ static int take_standby(edge_pull_t *g, edge_timeline_t *tl, int *got_media, int
         return 0;
     }
     g->standby = NULL;
-    edge_standby_handover(sb);      /* joins its coroutine; the connection and ring are ours */
+    standby_handover(sb);      /* joins its coroutine; the connection and ring are ours */
     rill_trace("edge %s/%s/%s: switching to the standby %s at timestamp %u (its ring %u..%u)", s->vhost, s->app,
                s->stream, sb->origin, tl->last_raw, oldest, sb->newest_ts);
     g->active = sb->idx;
@@ -402,7 +472,7 @@ static int take_standby(edge_pull_t *g, edge_timeline_t *tl, int *got_media, int
     }
     g->bytes += sb->cl.s.in_bytes;  /* what it received as a standby; run() counts from here */
     if (!rc) rc = run(g, &sb->cl, tl, got_media);
-    edge_standby_free(sb);          /* closes the connection */
+    standby_free(sb);          /* closes the connection */
     *out = rc;
     return 1;
 }
@@ -509,7 +579,7 @@ static void pull_loop(void *arg)
         edge_standby_t *sb = g->standby;
         g->standby = NULL;
         g->bytes += sb->cl.s.in_bytes;
-        edge_standby_free(sb);
+        standby_free(sb);
     }
     /* Decided and unlinked without yielding, so a player arriving now starts a
      * fresh pull; the manager's group joins this coroutine and frees g. */

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include "edge_guard.h"
 #include "edge_rhythm.h"
-#include "edge_standby.h"
+#include "rtmp_dial.h"
 #include "hub.h"
 #include "config.h"
 #include "task.h"
@@ -55,7 +55,7 @@ typedef struct edge_pull {
     int64_t started_ms;
     edge_rhythm_t rhythm;       /* the stream's message rhythm, for silence detection */
     int active;                 /* the origin in use, in the vhost's list */
-    edge_standby_t *standby;    /* origin_redundancy: the second upstream, or NULL */
+    struct edge_standby *standby; /* origin_redundancy: the second upstream, or NULL */
     uint32_t hitless_switches;  /* switches that continued from the standby by timestamp */
     struct edge_pull *next;
 } edge_pull_t;

@@ -9,7 +9,8 @@
  * start); otherwise the switch falls back to the ordinary one (rebased).
  *
  * Owned by its pull: started and stopped (interrupt + join) by the pull's
- * coroutine only; its messages are payload references it releases. */
+ * coroutine only (edge.c); this file holds its ring of messages (payload
+ * references it releases) and the alignment rule. */
 #ifndef EDGE_STANDBY_H
 #define EDGE_STANDBY_H
 
@@ -24,7 +25,6 @@ extern "C" {
 #define EDGE_STANDBY_QLEN 256       /* about 3.7 s of 25 fps video with AAC */
 
 struct edge_pull;
-struct dest;
 
 typedef struct edge_standby {
     struct edge_pull *g;
@@ -42,14 +42,10 @@ typedef struct edge_standby {
     task_t task;
 } edge_standby_t;
 
-/* Start a standby on origin idx; NULL on no memory. */
-edge_standby_t *edge_standby_start(struct edge_pull *g, int idx);
-/* Stop its coroutine (yields: joins), close its connection unless handed
- * over, release its messages, free it. NULL: nothing. */
-void edge_standby_free(edge_standby_t *sb);
-/* Stop its coroutine and keep its connection and messages for the caller
- * (yields). Then the caller reads sb->cl and edge_standby_pop()s the ring. */
-void edge_standby_handover(edge_standby_t *sb);
+/* Queue a message (takes its payload reference), dropping the oldest when full. */
+void edge_standby_push(edge_standby_t *sb, rtmp_msg_t *m);
+/* Release every queued message. */
+void edge_standby_drain(edge_standby_t *sb);
 /* The oldest queued message (the caller owns its payload reference), 0; or 1 when empty. */
 int edge_standby_pop(edge_standby_t *sb, rtmp_msg_t *out);
 /* The oldest media timestamp queued; 0 when none (have set to 0). */
