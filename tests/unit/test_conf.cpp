@@ -1025,6 +1025,7 @@ TEST(ConfModel, HlsBadValues) {
     EXPECT_EQ("t.conf:1: hls_entry_prefix 'http://a b' has a character a URL cannot hold",
               load_err("vhost a { hls { hls_entry_prefix 'http://a b'; } }\n"));
     EXPECT_EQ("t.conf:1: unknown directive 'hls_fragmnet'", load_err("vhost a { hls { hls_fragmnet 2; } }\n"));
+}
 
 // The edge's guards (absent names, attempt bounds, waiting plays) and its
 // silence detection: defaults, good values, bad values with file:line.
