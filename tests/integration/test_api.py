@@ -349,6 +349,10 @@ def test_api_forwarders_and_edge_upstream():
     check(up and up["origin"] == "%s:%d" % (master.ip, master.node.port) and up["state"] == "playing" and
           up["recv_bytes"] > 100000 and up["switches"] == 0,
           "expected the edge's upstream playing from the master with bytes; got %r" % es)
+    # 25 fps + AAC: gaps of tens of ms; the limit is origin_read_timeout (2000) until 2 s of rhythm, then 300..
+    check(0 < up["longest_gap_ms"] < 500 and 300 <= up["silence_limit_ms"] <= 2000,
+          "expected the upstream's longest recent gap under 500 ms and its silence limit 300..2000 ms; got %r" % up)
+    print("edge upstream: %r" % up)
     check(es["publish"]["active"] and es["video"] and es["video"]["codec"] == "H264",
           "expected the edge's stream published with H264; got %r" % es)
     m = parse_prometheus(edge.request("GET", "/metrics")[2].decode())

@@ -228,7 +228,8 @@ def test_edge_failover_origin_down_kill_stop_and_publisher_move():
     pubs[cur] = publish_on(nodes[cur], "publisher%s-2" % cur)
     time.sleep(1.5)
 
-    # SIGSTOP the origin in use (a hung origin): gap under 3 s; SIGCONT disturbs nothing.
+    # SIGSTOP the origin in use (a hung origin): noticed from the stream's
+    # rhythm (about 0.3 s), gap under 1.5 s; SIGCONT disturbs nothing.
     cur = names[current_origin(edge)]
     other = "A" if cur == "B" else "B"
     n_other = len(log_lines(edge, "playing from origin " + addr(nodes[other])))
@@ -240,7 +241,7 @@ def test_edge_failover_origin_down_kill_stop_and_publisher_move():
     t_sw = time.monotonic() - t0
     switches += 1
     time.sleep(max(0.0, t0 + 4.5 - time.monotonic()))
-    gaps = check_gap(players, t0, 3.0, "across SIGSTOP of the origin in use (%s)" % cur)
+    gaps = check_gap(players, t0, 1.5, "across SIGSTOP of the origin in use (%s)" % cur)
     report.append("SIGSTOP %s: longest gap %s, switched after %.2fs" % (
         cur, fmt_gaps(gaps), t_sw))
     t1 = time.monotonic()

@@ -135,6 +135,8 @@ def test_edge_pulls_from_localhost_past_unresolvable_names():
         port = rill.free_port("127.0.0.1")
         origin = rill.Node(name="origin", ip="127.0.0.1", port=port).start()
         pubs = [rill.publish(origin.url(s), size="320x180") for s in ("s1", "s2")]
+        for s in ("s1", "s2"):
+            rill.watch(origin, s, frames=1)
         hp = hooks.server_address[1]
         edge = _edge(dns, ["nonexistent.invalid:%d" % port, "silent.rill.test:%d" % port, "localhost:%d" % port],
                      hooks="    http_hooks { enabled on; on_play http://hooks.rill.test:%d/play; "
@@ -204,6 +206,10 @@ def test_edge_follows_a_dns_change():
         o2.start()
         for o in (o1, o2):
             rill.publish(o.url("s"), size="320x180")
+        for o in (o1, o2):
+            # the origin has the stream before the edge asks (an edge answers
+            # a stream no origin has with StreamNotFound at once)
+            rill.watch(o, "s", frames=1)
         dns.names["origin.rill.test"] = [o1.ip]
         edge = _edge(dns, ["origin.rill.test:%d" % o1.port])
         pl = _player(edge, "s")
@@ -232,6 +238,7 @@ def test_edge_tries_each_address_of_a_name():
     try:
         origin = rill.Node(name="origin").start()
         rill.publish(origin.url("s"), size="320x180")
+        rill.watch(origin, "s", frames=1)
         dead_ip = rill.new_ip()         # nothing listens there: the connect is refused
         dns.names["multi.rill.test"] = [dead_ip, origin.ip]
         edge = _edge(dns, ["multi.rill.test:%d" % origin.port])

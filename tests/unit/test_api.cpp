@@ -273,6 +273,7 @@ TEST(ApiJson, StreamHasSrsFieldsCodecsUpstreamAndForwarders)
     EXPECT_EQ(str(u, "state"), "playing");
     EXPECT_EQ(num(u, "switches"), 1);
     EXPECT_EQ(num(u, "recv_bytes"), 777);
+    EXPECT_EQ(num(u, "longest_gap_ms"), 0);     // no message noted by this fake upstream
     const cJSON *fw = get(o, "forwarders");
     ASSERT_TRUE(cJSON_IsArray(fw));
     ASSERT_EQ(cJSON_GetArraySize(fw), 1);

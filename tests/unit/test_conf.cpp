@@ -1026,3 +1026,57 @@ TEST(ConfModel, HlsBadValues) {
               load_err("vhost a { hls { hls_entry_prefix 'http://a b'; } }\n"));
     EXPECT_EQ("t.conf:1: unknown directive 'hls_fragmnet'", load_err("vhost a { hls { hls_fragmnet 2; } }\n"));
 }
+
+// The edge's guards (absent names, attempt bounds, waiting plays) and its
+// silence detection: defaults, good values, bad values with file:line.
+TEST(ConfModel, EdgeGuardAndSilenceDefaults) {
+    Conf k("vhost e { cluster { mode remote; origin 127.0.0.1:1935; } }\n");
+    ASSERT_NE(nullptr, k.c);
+    const vhost_conf_t *v = k.vhost("e");
+    EXPECT_EQ(0, v->origin_wait_stream);
+    EXPECT_EQ(2000, v->origin_absent_cache);
+    EXPECT_EQ(20, v->origin_connect_rate);
+    EXPECT_EQ(8, v->origin_connect_inflight);
+    EXPECT_EQ(32, v->waiting_plays_per_ip);
+    EXPECT_EQ(4, v->origin_silence_factor);
+    EXPECT_EQ(300, v->origin_silence_min);
+    EXPECT_EQ(0, v->origin_redundancy);
+}
+
+TEST(ConfModel, EdgeGuardAndSilenceGoodValues) {
+    Conf k("vhost e {\n cluster {\n  mode remote; origin 127.0.0.1:1935;\n"
+           "  origin_wait_stream 5000; origin_absent_cache 0; origin_connect_rate 100;\n"
+           "  origin_connect_inflight 2; waiting_plays_per_ip 4;\n"
+           "  origin_silence_factor 0; origin_silence_min 500; origin_redundancy on;\n }\n}\n");
+    ASSERT_NE(nullptr, k.c);
+    const vhost_conf_t *v = k.vhost("e");
+    EXPECT_EQ(5000, v->origin_wait_stream);
+    EXPECT_EQ(0, v->origin_absent_cache);
+    EXPECT_EQ(100, v->origin_connect_rate);
+    EXPECT_EQ(2, v->origin_connect_inflight);
+    EXPECT_EQ(4, v->waiting_plays_per_ip);
+    EXPECT_EQ(0, v->origin_silence_factor);
+    EXPECT_EQ(500, v->origin_silence_min);
+    EXPECT_EQ(1, v->origin_redundancy);
+}
+
+TEST(ConfModel, EdgeGuardAndSilenceBadValues) {
+    EXPECT_EQ("t.conf:2: origin_wait_stream '-1' is out of range 0..3600000",
+              load_err("vhost e {\n cluster { origin_wait_stream -1; }\n}\n"));
+    EXPECT_EQ("t.conf:1: origin_absent_cache 'soon' is not a number",
+              load_err("vhost e { cluster { origin_absent_cache soon; } }\n"));
+    EXPECT_EQ("t.conf:3: origin_connect_rate '0' is out of range 1..100000",
+              load_err("vhost e {\n cluster {\n origin_connect_rate 0; }\n}\n"));
+    EXPECT_EQ("t.conf:1: origin_connect_inflight '0' is out of range 1..100000",
+              load_err("vhost e { cluster { origin_connect_inflight 0; } }\n"));
+    EXPECT_EQ("t.conf:1: waiting_plays_per_ip '100001' is out of range 1..100000",
+              load_err("vhost e { cluster { waiting_plays_per_ip 100001; } }\n"));
+    EXPECT_EQ("t.conf:1: origin_silence_factor '101' is out of range 0..100",
+              load_err("vhost e { cluster { origin_silence_factor 101; } }\n"));
+    EXPECT_EQ("t.conf:1: origin_silence_min '5' is out of range 10..3600000",
+              load_err("vhost e { cluster { origin_silence_min 5; } }\n"));
+    EXPECT_EQ("t.conf:2: origin_redundancy 'both' must be on or off",
+              load_err("vhost e {\n cluster { origin_redundancy both; }\n}\n"));
+    EXPECT_EQ("t.conf:1: directive 'origin_silence_min' takes 1 argument, got 2",
+              load_err("vhost e { cluster { origin_silence_min 1 2; } }\n"));
+}

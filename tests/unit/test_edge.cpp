@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 
 #include "edge.h"
+#include "edge_standby.h"
 #include "rill_error.h"
+
+#include <stdio.h>
+#include <string.h>
 
 TEST(EdgeDecide, FirstOriginIsTheFirstHealthyOne)
 {
@@ -69,4 +73,214 @@ TEST(EdgeDecide, OnlyAnOriginThatNeverWorkedIsMarkedFailed)
     EXPECT_TRUE(edge_marks_failed(RILL_ERR_IO, 0));        // refused, reset, timeout before media
     EXPECT_FALSE(edge_marks_failed(RILL_ERR_IO, 1));       // it sent media, then broke
     EXPECT_FALSE(edge_marks_failed(EDGE_LOST, 0));         // it answered: the stream is not there
+}
+
+// ---- the guards (edge_guard.h)
+
+TEST(EdgeGuard, AbsentNamesAreRememberedUntilTheirTime)
+{
+    static edge_guard_t g;      // large: not on the stack
+    memset(&g, 0, sizeof g);
+    uint64_t a = edge_absent_key("v", "live", "a"), b = edge_absent_key("v", "live", "b");
+    EXPECT_NE(a, b);
+    EXPECT_NE(edge_absent_key("v", "livea", ""), edge_absent_key("v", "live", "a"));   // parts stay apart
+    EXPECT_EQ(0, edge_absent_left(&g, a, 1000));
+    edge_absent_put(&g, a, 3000);
+    EXPECT_EQ(2000, edge_absent_left(&g, a, 1000));
+    EXPECT_EQ(0, edge_absent_left(&g, b, 1000));
+    EXPECT_EQ(0, edge_absent_left(&g, a, 3000));                  // over
+    edge_absent_put(&g, a, 9000);                                  // renewed in place
+    EXPECT_EQ(8000, edge_absent_left(&g, a, 1000));
+}
+
+TEST(EdgeGuard, AbsentMemoryIsBoundedAndEvictsTheSoonestToEnd)
+{
+    static edge_guard_t g;
+    memset(&g, 0, sizeof g);
+    // far more names than slots: memory stays bounded, recent long-lived names stay
+    for (int i = 0; i < 3 * EDGE_ABSENT_SLOTS; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "n%d", i);
+        edge_absent_put(&g, edge_absent_key("v", "live", name), 1000 + i);
+    }
+    int kept = 0;
+    for (int i = 2 * EDGE_ABSENT_SLOTS; i < 3 * EDGE_ABSENT_SLOTS; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "n%d", i);
+        kept += edge_absent_left(&g, edge_absent_key("v", "live", name), 0) > 0;
+    }
+    EXPECT_GT(kept, EDGE_ABSENT_SLOTS / 2);                       // the newest mostly survive
+}
+
+TEST(EdgeGuard, WaitingPlaysPerAddressAreBounded)
+{
+    static edge_guard_t g;
+    memset(&g, 0, sizeof g);
+    for (int i = 0; i < 3; i++) EXPECT_EQ(0, edge_waiter_add(&g, "10.0.0.1", 3));
+    EXPECT_EQ(-1, edge_waiter_add(&g, "10.0.0.1", 3));            // the 4th waits nowhere
+    EXPECT_EQ(0, edge_waiter_add(&g, "10.0.0.2", 3));             // another address is not affected
+    EXPECT_EQ(3, edge_waiter_count(&g, "10.0.0.1"));
+    edge_waiter_remove(&g, "10.0.0.1");
+    EXPECT_EQ(0, edge_waiter_add(&g, "10.0.0.1", 3));             // one left: room again
+    for (int i = 0; i < 3; i++) edge_waiter_remove(&g, "10.0.0.1");
+    EXPECT_EQ(0, edge_waiter_count(&g, "10.0.0.1"));
+    EXPECT_EQ(1, g.nwaiters);                                      // its slot is free again
+    edge_waiter_remove(&g, "10.0.0.9");                            // unknown: harmless
+}
+
+TEST(EdgeGuard, AttemptsPerOriginArePerSecondAndInFlight)
+{
+    edge_rate_t r = { 0, 0, 0 };
+    // 3 per second, 2 at once
+    EXPECT_TRUE(edge_rate_allows(&r, 10000, 3, 2));
+    edge_rate_begin(&r, 10000);
+    edge_rate_begin(&r, 10010);
+    EXPECT_FALSE(edge_rate_allows(&r, 10020, 3, 2));              // 2 under way
+    edge_rate_end(&r);
+    EXPECT_TRUE(edge_rate_allows(&r, 10020, 3, 2));
+    edge_rate_begin(&r, 10020);
+    edge_rate_end(&r);
+    edge_rate_end(&r);
+    EXPECT_FALSE(edge_rate_allows(&r, 10500, 3, 2));              // 3 this second, none under way
+    EXPECT_TRUE(edge_rate_allows(&r, 11000, 3, 2));               // a new second
+    edge_rate_begin(&r, 11000);
+    EXPECT_EQ(1, r.count);
+    edge_rate_end(&r);
+    edge_rate_end(&r);                                             // never below zero
+    EXPECT_EQ(0, r.inflight);
+}
+
+// ---- silence detection (edge_rhythm.h)
+
+// Feed messages at the given period(s) from t0 for ms; returns the last time.
+static int64_t feed(edge_rhythm_t *r, int64_t t0, int64_t ms, int period1, int period2 = 0)
+{
+    int64_t a = t0, b = t0, t = t0;
+    while (t < t0 + ms) {
+        if (!period2 || a <= b) {
+            t = a;
+            a += period1;
+        } else {
+            t = b;
+            b += period2;
+        }
+        edge_rhythm_note(r, t);
+    }
+    return t;
+}
+
+// The first silence length, in 10 ms steps after last, that is a hang.
+static int hang_after(const edge_rhythm_t *r, int64_t last, int factor = 4, int min_ms = 300, int max_ms = 2000)
+{
+    for (int s = 0; s <= max_ms + 10; s += 10)
+        if (s >= edge_silence_limit(r, last + s, factor, min_ms, max_ms)) return s;
+    return -1;
+}
+
+TEST(EdgeSilence, LiveVideoWithAudioIsNoticedInAboutHalfASecond)
+{
+    edge_rhythm_t r = {};
+    int64_t last = feed(&r, 100000, 10000, 40, 23);   // 25 fps video + AAC 44.1 kHz, 10 s
+    int h = hang_after(&r, last);
+    EXPECT_GE(h, 300);                                 // never under the lower bound
+    EXPECT_LE(h, 500);
+}
+
+TEST(EdgeSilence, ItsOwnJitterIsNotAHang)
+{
+    edge_rhythm_t r = {};
+    // 25 fps with a 250 ms hiccup now and then (a loaded origin): the limit
+    // grows to four times the hiccup, so the next hiccup is not a hang
+    int64_t t = feed(&r, 100000, 3000, 40);
+    t += 250;
+    edge_rhythm_note(&r, t);
+    t = feed(&r, t, 2000, 40);
+    EXPECT_EQ(1000, edge_silence_limit(&r, t, 4, 300, 2000));
+    EXPECT_GT(hang_after(&r, t), 250);
+}
+
+TEST(EdgeSilence, AudioOnlyAndSlideShowAreNotSwitchedByMistake)
+{
+    edge_rhythm_t audio = {};
+    int64_t last = feed(&audio, 100000, 10000, 23);    // audio only: dense, with 300 ms of slack
+    for (int gap = 23; gap <= 290; gap += 10) EXPECT_LT(gap, edge_silence_limit(&audio, last + gap, 4, 300, 2000));
+    edge_rhythm_t slides = {};
+    last = feed(&slides, 100000, 10000, 1000);         // a 1 fps slide show, no audio
+    EXPECT_EQ(2000, edge_silence_limit(&slides, last, 4, 300, 2000));   // the read timeout's patience
+    // a slide a little late (1.5 s) is no hang either
+    EXPECT_LT(1500, edge_silence_limit(&slides, last + 1500, 4, 300, 2000));
+}
+
+TEST(EdgeSilence, UnknownRhythmUsesTheReadTimeout)
+{
+    edge_rhythm_t r = {};
+    EXPECT_EQ(2000, edge_silence_limit(&r, 5000, 4, 300, 2000));        // nothing yet
+    int64_t last = feed(&r, 100000, 1000, 40);                         // under the warm-up
+    EXPECT_EQ(2000, edge_silence_limit(&r, last, 4, 300, 2000));
+    last = feed(&r, last, 2000, 40);
+    EXPECT_EQ(300, edge_silence_limit(&r, last, 4, 300, 2000));
+    EXPECT_EQ(2000, edge_silence_limit(&r, last, 0, 300, 2000));        // factor 0: off
+    edge_rhythm_new_session(&r);                                        // a new origin, no message yet
+    EXPECT_EQ(2000, edge_silence_limit(&r, last + 50, 4, 300, 2000));
+    edge_rhythm_note(&r, last + 900);                                   // the connect time is no gap
+    EXPECT_EQ(300, edge_silence_limit(&r, last + 900, 4, 300, 2000));
+    EXPECT_EQ(2000, edge_silence_limit(&r, last + 900, 4, 3000, 2000)); // min above max: max
+}
+
+TEST(EdgeSilence, OldGapsAgeOut)
+{
+    edge_rhythm_t r = {};
+    int64_t t = feed(&r, 100000, 3000, 40);
+    t += 400;                                           // one long gap...
+    edge_rhythm_note(&r, t);
+    EXPECT_EQ(1600, edge_silence_limit(&r, t, 4, 300, 2000));
+    t = feed(&r, t, (EDGE_RHYTHM_SECONDS + 1) * 1000, 40);   // ...forgotten after the history
+    EXPECT_EQ(300, edge_silence_limit(&r, t, 4, 300, 2000));
+}
+
+// ---- origin_redundancy: may the standby continue by timestamp?
+
+TEST(EdgeStandby, ContinuesWhenItOverlapsWhatWasSent)
+{
+    // sent up to 10000; the standby holds 8000..10120: the next frame after 10000 is in it
+    EXPECT_TRUE(edge_standby_aligned(10000, 1, 8000, 10120, 5000));
+    // the standby is a little behind (9900): it passes 10000 live, nothing is missed
+    EXPECT_TRUE(edge_standby_aligned(10000, 1, 7000, 9900, 5000));
+    // its ring starts after what was sent: frames 10000..10500 would be missing
+    EXPECT_FALSE(edge_standby_aligned(10000, 1, 10500, 12000, 5000));
+    // another timeline (an origin whose forward restarted): not by timestamp
+    EXPECT_FALSE(edge_standby_aligned(10000, 1, 500, 2000, 5000));
+    EXPECT_FALSE(edge_standby_aligned(10000, 1, 60000, 62000, 5000));
+    // nothing queued yet
+    EXPECT_FALSE(edge_standby_aligned(10000, 0, 0, 0, 5000));
+    // across the 32-bit wrap
+    EXPECT_TRUE(edge_standby_aligned(5, 1, 0xfffffff0u, 40, 5000));
+}
+
+TEST(EdgeStandby, RingKeepsTheNewestAndReleasesWhatItDrops)
+{
+    static edge_standby_t sb;   // large: not on the stack
+    memset(&sb, 0, sizeof sb);
+    const uint8_t body[4] = { 0x17, 1, 0, 0 };
+    for (int i = 0; i < EDGE_STANDBY_QLEN + 2; i++) {
+        rtmp_msg_t m;
+        memset(&m, 0, sizeof m);
+        m.type = RTMP_MSG_VIDEO;
+        m.timestamp = 1000 + 40 * (uint32_t)i;
+        m.payload = rill_payload_from(body, sizeof body);
+        ASSERT_NE(m.payload, nullptr);
+        edge_standby_push(&sb, &m);     // takes the reference; the oldest is released when full
+    }
+    EXPECT_EQ(EDGE_STANDBY_QLEN, sb.qn);
+    int have = 0;
+    EXPECT_EQ(1000u + 80u, edge_standby_oldest_ts(&sb, &have));   // the first two were dropped
+    EXPECT_EQ(1, have);
+    EXPECT_EQ(1000u + 40u * (EDGE_STANDBY_QLEN + 1), sb.newest_ts);
+    rtmp_msg_t out;
+    ASSERT_EQ(0, edge_standby_pop(&sb, &out));
+    EXPECT_EQ(1080u, out.timestamp);
+    rill_payload_unref(out.payload);
+    edge_standby_drain(&sb);                                         // LeakSanitizer checks the rest
+    EXPECT_EQ(0, sb.qn);
+    EXPECT_EQ(1, edge_standby_pop(&sb, &out));
 }

@@ -5,7 +5,9 @@
 #include "flv.h"
 #include "rill_proc.h"
 #include "api_view.h"
+#include "edge_standby.h"
 #include "stats.h"
+#include "rill_time.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -189,6 +191,26 @@ static cJSON *upstream_obj(edge_pull_t *g)
     jstr(&b, "state", edge_state_name(g->state));
     jnum(&b, "switches", g->switches);
     jnum(&b, "recv_bytes", (double)edge_pull_bytes(g));
+    /* what the silence detection sees now: the longest recent gap, and the silence that would be a hang */
+    const vhost_conf_t *vc = g->vc;
+    int64_t now = rill_now_ms();
+    jnum(&b, "longest_gap_ms", edge_rhythm_longest(&g->rhythm, now));
+    if (vc)
+        jnum(&b, "silence_limit_ms", edge_silence_limit(&g->rhythm, now, vc->origin_silence_factor,
+                                                        vc->origin_silence_min, vc->origin_read_timeout));
+    if (vc && vc->origin_redundancy) {
+        jnum(&b, "hitless_switches", g->hitless_switches);
+        const edge_standby_t *st = g->standby;
+        if (st) {
+            jb_t sb = jb_new();
+            jstr(&sb, "origin", st->origin);
+            jstr(&sb, "state", st->failed ? "failed" : edge_state_name(st->state));
+            jnum(&sb, "queued", st->qn);
+            jobj(&b, "standby", jb_done(&sb));
+        } else {
+            jnull(&b, "standby");
+        }
+    }
     return jb_done(&b);
 }
 

@@ -1,4 +1,6 @@
 #include "edge.h"
+#include "edge_standby.h"
+#include "flv.h"
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_time.h"
@@ -12,6 +14,9 @@
 
 #define HEALTH_MEMORY_MS  10000   /* how long an origin that failed is tried last */
 #define REBASE_STEP_MS    10      /* a new origin's first frame lands this long after the last one */
+#define STANDBY_AHEAD_MIN_MS 80   /* a standby this far ahead (at least) means the active one stalls */
+#define STANDBY_MAX_SKEW_MS  5000 /* further apart: not one timeline */
+#define STANDBY_CHECK_MS     20   /* how often the active session looks at its standby */
 
 const char *edge_state_name(int s)
 {
@@ -23,33 +28,66 @@ static void dest_key(const dest_t *d, char *out, size_t len)
     snprintf(out, len, "%s:%d", d->host, d->port);
 }
 
-static int64_t *health_slot(edge_mgr_t *m, const dest_t *d, int create)
+/* The health record of origin d (failures, connection attempts), or -1. */
+static int health_slot(edge_mgr_t *m, const dest_t *d, int create)
 {
     char key[272];
     dest_key(d, key, sizeof key);
     int free_slot = -1, oldest = 0;
     for (int i = 0; i < EDGE_HEALTH_SLOTS; i++) {
-        if (!strcmp(m->health[i].key, key)) return &m->health[i].failed_ms;
+        if (!strcmp(m->health[i].key, key)) return i;
         if (!m->health[i].key[0] && free_slot < 0) free_slot = i;
         if (m->health[i].failed_ms < m->health[oldest].failed_ms) oldest = i;
     }
-    if (!create) return NULL;
+    if (!create) return -1;
     int i = free_slot >= 0 ? free_slot : oldest;
+    memset(&m->health[i], 0, sizeof m->health[i]);
     snprintf(m->health[i].key, sizeof m->health[i].key, "%s", key);
-    m->health[i].failed_ms = 0;
-    return &m->health[i].failed_ms;
+    return i;
 }
 
 static void mark_failed(edge_mgr_t *m, const dest_t *d, int failed)
 {
-    int64_t *slot = health_slot(m, d, failed);
-    if (slot) *slot = failed ? rill_now_ms() : 0;
+    int i = health_slot(m, d, failed);
+    if (i >= 0) m->health[i].failed_ms = failed ? rill_now_ms() : 0;
 }
 
 static int recently_failed(edge_mgr_t *m, const dest_t *d)
 {
-    int64_t *slot = health_slot(m, d, 0);
-    return slot && *slot && rill_now_ms() - *slot < HEALTH_MEMORY_MS;
+    int i = health_slot(m, d, 0);
+    return i >= 0 && m->health[i].failed_ms && rill_now_ms() - m->health[i].failed_ms < HEALTH_MEMORY_MS;
+}
+
+int edge_can_connect(edge_mgr_t *m, const vhost_conf_t *vc)
+{
+    int64_t now = rill_now_ms();
+    for (int k = 0; k < vc->norigins; k++) {
+        int i = health_slot(m, &vc->origins[k], 0);
+        if (i < 0 || edge_rate_allows(&m->health[i].rate, now, vc->origin_connect_rate, vc->origin_connect_inflight))
+            return 1;
+    }
+    return 0;
+}
+
+int edge_attempt_begin(edge_mgr_t *m, const vhost_conf_t *vc, const dest_t *d, int enforce)
+{
+    int i = health_slot(m, d, 1);
+    int64_t now = rill_now_ms();
+    edge_rate_t *r = &m->health[i].rate;
+    if (enforce && !edge_rate_allows(r, now, vc->origin_connect_rate, vc->origin_connect_inflight)) {
+        rill_warn("edge: origin %s:%d: connection attempt refused: %d under way (origin_connect_inflight %d), "
+                  "%d this second (origin_connect_rate %d)", d->host, d->port, r->inflight,
+                  vc->origin_connect_inflight, now - r->window_ms < 1000 ? r->count : 0, vc->origin_connect_rate);
+        return RILL_ERR_TOO_MANY;
+    }
+    edge_rate_begin(r, now);
+    return 0;
+}
+
+void edge_attempt_end(edge_mgr_t *m, const dest_t *d)
+{
+    int i = health_slot(m, d, 0);
+    if (i >= 0) edge_rate_end(&m->health[i].rate);
 }
 
 int edge_next_origin(int n, const int *failed, int from)
@@ -106,7 +144,7 @@ static int idle_expired(edge_pull_t *g)
 }
 
 /* An onStatus that says the origin does not (or no longer) has the stream. */
-static int lost_stream(const rtmp_msg_t *m)
+int edge_lost_stream(const rtmp_msg_t *m)
 {
     if (m->type != RTMP_MSG_AMF0_COMMAND && m->type != RTMP_MSG_AMF3_COMMAND) return 0;
     rtmp_cmd_t cmd;
@@ -128,9 +166,7 @@ static const char *params_of(const char *stream)
     return q ? q : "";
 }
 
-/* One upstream session: connect, play, copy messages in until it fails.
- * *last_ts and *have_last carry the timeline across origins. */
-static int session(edge_pull_t *g, const dest_t *d, uint32_t *last_ts, int *have_last, int *got_media)
+int edge_origin_connect(edge_pull_t *g, const dest_t *d, rtmp_dial_t *cl, int enforce)
 {
     const vhost_conf_t *vc = g->vc;
     source_t *s = g->src;
@@ -142,78 +178,303 @@ static int session(edge_pull_t *g, const dest_t *d, uint32_t *last_ts, int *have
                  s->vhost);
     else
         snprintf(tc, sizeof tc, "rtmp://%s:%d/%s%s", d->host, d->port, s->app, p);
-    snprintf(g->origin, sizeof g->origin, "%s:%d", d->host, d->port);
-    g->state = EDGE_CONNECTING;
+    rtmp_dial_init(cl);
+    cl->as_edge = 1;
+    int rc = edge_attempt_begin(g->mgr, vc, d, enforce);
+    if (rc) return rc;
+    rc = rtmp_dial_connect(cl, d->host, d->port, s->app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
+    if (!rc) rc = rtmp_session_set_rbuf(&cl->s, RTMP_SESSION_RBUF_MEDIA);
+    if (!rc) rc = rtmp_dial_play(cl, g->stream, (st_utime_t)vc->origin_read_timeout * 1000);
+    edge_attempt_end(g->mgr, d);
+    return rc;
+}
 
-    rtmp_dial_t cl;
-    rtmp_dial_init(&cl);
-    cl.as_edge = 1;
-    st_utime_t read_to = (st_utime_t)vc->origin_read_timeout * 1000;
-    int rc = rtmp_dial_connect(&cl, d->host, d->port, s->app, tc, 0, (st_utime_t)vc->origin_connect_timeout * 1000);
-    if (!rc) rc = rtmp_session_set_rbuf(&cl.s, RTMP_SESSION_RBUF_MEDIA);
-    if (!rc) rc = rtmp_dial_play(&cl, g->stream, read_to);
-    if (rc) {
-        rill_warn("edge %s/%s/%s: origin %s: %s%s%s", s->vhost, s->app, s->stream, g->origin, rill_strerror(rc),
-                  cl.status[0] ? ", " : "", cl.status);
-        rtmp_dial_close(&cl);
-        return rc == RILL_ERR_NOT_FOUND ? EDGE_LOST : rc;
+/* A sequence header the source already has, byte for byte? */
+static int same_header(const source_t *s, const rtmp_msg_t *m)
+{
+    const media_msg_t *have = NULL;
+    const uint8_t *p = m->payload->data;
+    size_t n = m->payload->size;
+    if (m->type == RTMP_MSG_VIDEO) {
+        flv_video_info_t vi;
+        if (flv_video_probe(p, n, &vi) || !vi.seq_header) return 0;
+        have = s->video_sh;
+    } else if (m->type == RTMP_MSG_AUDIO) {
+        flv_audio_info_t ai;
+        if (flv_audio_probe(p, n, &ai) || !ai.seq_header) return 0;
+        have = s->audio_sh;
     }
+    return have && have->payload->size == n && !memcmp(have->payload->data, p, n);
+}
+
+/* After a takeover by timestamp: forward only what players have not had.
+ * 1: drop m. Once a media message passes, the standby has caught up. */
+static int catch_up_drop(edge_pull_t *g, edge_timeline_t *tl, const rtmp_msg_t *m)
+{
+    if (m->type == RTMP_MSG_AUDIO || m->type == RTMP_MSG_VIDEO) {
+        if (same_header(g->src, m)) return 1;
+        if ((int32_t)(m->timestamp - tl->last_raw) <= 0) return 1;
+        tl->catching_up = 0;
+        return 0;
+    }
+    /* the metadata again: players have it */
+    return m->type == RTMP_MSG_AMF0_DATA || m->type == RTMP_MSG_AMF3_DATA;
+}
+
+/* Copy one message from the origin into the edge's stream. */
+static int forward(edge_pull_t *g, edge_timeline_t *tl, rtmp_msg_t *m, int *got_media)
+{
+    if (tl->catching_up && catch_up_drop(g, tl, m)) return 0;
+    if (m->type == RTMP_MSG_AUDIO || m->type == RTMP_MSG_VIDEO || m->type == RTMP_MSG_AGGREGATE) {
+        if (tl->first) {
+            /* Continue the timeline: this origin's first frame follows the last one sent. */
+            tl->offset = tl->have_last ? tl->last_ts + REBASE_STEP_MS - m->timestamp : 0;
+            tl->first = 0;
+        }
+        *got_media = 1;
+        tl->last_ts = m->timestamp + tl->offset;
+        tl->last_raw = m->timestamp;
+        tl->have_last = 1;
+    }
+    int r = rtmp_ingest(g->src, m, tl->offset);
+    return r < 0 ? r : 0;
+}
+
+/* ---- origin_redundancy: the standby's coroutine, owned by its pull */
+
+static void standby_loop(void *arg)
+{
+    edge_standby_t *sb = arg;
+    edge_pull_t *g = sb->g;
+    const vhost_conf_t *vc = g->vc;
+    source_t *s = g->src;
+    rill_log_set_cid(g->cid);
+    int rc = edge_origin_connect(g, &vc->origins[sb->idx], &sb->cl, 0);
+    if (!rc) {
+        sb->state = EDGE_PLAYING;
+        rill_trace("edge %s/%s/%s: standby playing from origin %s", s->vhost, s->app, s->stream, sb->origin);
+    }
+    while (!rc && !sb->task.stop) {
+        rtmp_msg_t m;
+        rc = rtmp_session_read(&sb->cl.s, &m, (st_utime_t)vc->origin_read_timeout * 1000);
+        if (rc) break;
+        if (edge_lost_stream(&m)) {
+            rill_payload_unref(m.payload);
+            rc = EDGE_LOST;
+            break;
+        }
+        edge_standby_push(sb, &m);  /* takes the reference */
+    }
+    if (rc && !sb->task.stop) {
+        rill_warn("edge %s/%s/%s: standby origin %s: %s", s->vhost, s->app, s->stream, sb->origin,
+                  rc == EDGE_LOST ? "lost the stream" : rill_strerror(rc));
+        sb->failed = 1;
+        sb->ended_ms = rill_now_ms();
+    }
+    if (!sb->handover) rtmp_dial_close(&sb->cl);
+}
+
+/* Start a standby on origin idx; NULL on no memory. */
+static edge_standby_t *standby_start(edge_pull_t *g, int idx)
+{
+    edge_standby_t *sb = calloc(1, sizeof *sb);
+    if (!sb) return NULL;
+    sb->g = g;
+    sb->idx = idx;
+    sb->state = EDGE_CONNECTING;
+    const dest_t *d = &g->vc->origins[idx];
+    snprintf(sb->origin, sizeof sb->origin, "%s:%d", d->host, d->port);
+    rtmp_dial_init(&sb->cl);
+    if (task_start(&sb->task, standby_loop, sb, NULL) != 0) {
+        free(sb);
+        return NULL;
+    }
+    return sb;
+}
+
+/* Stop its coroutine and keep its connection and messages (yields: joins). */
+static void standby_handover(edge_standby_t *sb)
+{
+    sb->handover = 1;
+    task_stop(&sb->task);
+}
+
+/* Stop its coroutine (yields: joins), close its connection, release its messages, free it. */
+static void standby_free(edge_standby_t *sb)
+{
+    if (!sb) return;
+    task_stop(&sb->task);
+    if (sb->handover) rtmp_dial_close(&sb->cl);
+    edge_standby_drain(sb);
+    free(sb);
+}
+
+/* Redundancy: keep a standby on another origin; replace one that failed a while ago. */
+static void tend_standby(edge_pull_t *g, int active)
+{
+    const vhost_conf_t *vc = g->vc;
+    if (!vc->origin_redundancy || vc->norigins < 2) return;
+    edge_standby_t *sb = g->standby;
+    if (sb && (sb->idx == active || (sb->failed && rill_now_ms() - sb->ended_ms >= vc->origin_backoff))) {
+        g->standby = NULL;
+        g->bytes += sb->cl.s.in_bytes;
+        standby_free(sb);      /* joins a coroutine that has ended: no wait */
+        sb = NULL;
+    }
+    if (!sb) g->standby = standby_start(g, next_origin(g->mgr, vc, active));
+}
+
+/* Should the active origin give way to the standby now? It is silent past
+ * its limit (a hang) or the standby is ahead of it by more than the
+ * stream's rhythm allows (a stall). */
+static int standby_ahead(edge_pull_t *g, edge_timeline_t *tl, int64_t now)
+{
+    edge_standby_t *sb = g->standby;
+    if (!sb || sb->failed || sb->state != EDGE_PLAYING || !sb->have_media || !tl->have_last) return 0;
+    /* not before the rhythm is known: a stream's first second is bursts */
+    if (!g->rhythm.first_ms || now - g->rhythm.first_ms < EDGE_RHYTHM_WARMUP_MS) return 0;
+    int limit = 2 * edge_rhythm_longest(&g->rhythm, now);
+    if (limit < STANDBY_AHEAD_MIN_MS) limit = STANDBY_AHEAD_MIN_MS;
+    int32_t ahead = (int32_t)(sb->newest_ts - tl->last_raw);
+    return ahead > limit && ahead < STANDBY_MAX_SKEW_MS;
+}
+
+/* One upstream session on a connected client: copy messages in until it
+ * fails. tl carries the timeline across origins. */
+static int run(edge_pull_t *g, rtmp_dial_t *cl, edge_timeline_t *tl, int *got_media)
+{
+    const vhost_conf_t *vc = g->vc;
+    source_t *s = g->src;
     rill_trace("edge %s/%s/%s: playing from origin %s", s->vhost, s->app, s->stream, g->origin);
     g->state = EDGE_PLAYING;
-    int first = 1;
-    uint32_t offset = 0;
-    uint64_t before = cl.s.in_bytes;
-    g->live_in = &cl.s.in_bytes;    /* the API reads bytes while the session runs */
+    g->ready = 1;
+    uint64_t before = cl->s.in_bytes;
+    g->live_in = &cl->s.in_bytes;   /* the API reads bytes while the session runs */
     g->live_base = before;
+    edge_rhythm_t *rh = &g->rhythm;
+    edge_rhythm_new_session(rh);
+    int64_t since = rill_now_ms();  /* silence is counted from here until the first message */
+    int rc = 0;
     for (;;) {
         if (g->task.stop) break;
         if (idle_expired(g)) {
             rc = EDGE_IDLE;
             break;
         }
-        rtmp_msg_t m;
-        st_utime_t to = read_to;
+        tend_standby(g, g->active);
+        /* How long may the origin stay silent from now? */
+        int64_t now = rill_now_ms();
+        int limit = edge_silence_limit(rh, now, vc->origin_silence_factor, vc->origin_silence_min,
+                                       vc->origin_read_timeout);
+        int64_t silent = now - (rh->last_ms ? rh->last_ms : since);
+        if (silent >= limit) {
+            rill_warn("edge %s/%s/%s: origin %s: silent for %lld ms (limit %d ms: %d x the longest gap %d ms of "
+                      "the last %d s, within %d..%d ms), failing over", s->vhost, s->app, s->stream, g->origin,
+                      (long long)silent, limit, vc->origin_silence_factor, edge_rhythm_longest(rh, now),
+                      EDGE_RHYTHM_SECONDS, vc->origin_silence_min, vc->origin_read_timeout);
+            rc = RILL_ERR_TIMEOUT;
+            break;
+        }
+        if (standby_ahead(g, tl, now)) {
+            rill_warn("edge %s/%s/%s: origin %s: %u ms behind the standby %s, switching", s->vhost, s->app,
+                      s->stream, g->origin, g->standby->newest_ts - tl->last_raw, g->standby->origin);
+            rc = RILL_ERR_TIMEOUT;
+            break;
+        }
+        int64_t wait_ms = limit - silent;
+        /* with a standby, look at it often: a stall shows there first */
+        if (g->standby && wait_ms > STANDBY_CHECK_MS) wait_ms = STANDBY_CHECK_MS;
         if (g->idle_since) {
             /* no players: wake when the grace period ends, not at the next message */
-            int64_t left = g->vc->ingest_grace - (rill_now_ms() - g->idle_since);
-            if (left * 1000 < (int64_t)to) to = (st_utime_t)(left > 1 ? left : 1) * 1000;
+            int64_t left = g->vc->ingest_grace - (now - g->idle_since);
+            if (left < wait_ms) wait_ms = left > 1 ? left : 1;
         }
-        rc = rtmp_session_read(&cl.s, &m, to);
-        if (rc == RILL_ERR_TIMEOUT && to < read_to) continue;
+        rtmp_msg_t m;
+        rc = rtmp_session_read(&cl->s, &m, (st_utime_t)wait_ms * 1000);
+        if (rc == RILL_ERR_TIMEOUT) continue;   /* the checks above decide */
         if (rc) {
             /* m was not filled: an interrupt at shutdown ends here too */
             if (!g->task.stop)
-                rill_warn("edge %s/%s/%s: origin %s: %s", s->vhost, s->app, s->stream, g->origin,
-                          rc == RILL_ERR_TIMEOUT ? "silent, failing over" : rill_strerror(rc));
+                rill_warn("edge %s/%s/%s: origin %s: %s", s->vhost, s->app, s->stream, g->origin, rill_strerror(rc));
             break;
         }
-        if (lost_stream(&m)) {
+        edge_rhythm_note(rh, rill_now_ms());
+        if (edge_lost_stream(&m)) {
             rill_warn("edge %s/%s/%s: origin %s lost the stream", s->vhost, s->app, s->stream, g->origin);
             rill_payload_unref(m.payload);
             rc = EDGE_LOST;
             break;
         }
-        if (m.type == RTMP_MSG_AUDIO || m.type == RTMP_MSG_VIDEO || m.type == RTMP_MSG_AGGREGATE) {
-            if (first) {
-                /* Continue the timeline: this origin's first frame follows the last one sent. */
-                offset = *have_last ? *last_ts + REBASE_STEP_MS - m.timestamp : 0;
-                first = 0;
-                *got_media = 1;
-            }
-            *last_ts = m.timestamp + offset;
-            *have_last = 1;
-        }
-        int r = rtmp_ingest(s, &m, offset);
+        int r = forward(g, tl, &m, got_media);
         rill_payload_unref(m.payload);
         if (r < 0) {
             rc = r;
             break;
         }
     }
-    g->bytes += cl.s.in_bytes - before;
+    g->bytes += cl->s.in_bytes - before;
     g->live_in = NULL;
+    return rc;
+}
+
+/* One upstream session from origin d: connect, play, run. */
+static int session(edge_pull_t *g, const dest_t *d, edge_timeline_t *tl, int *got_media)
+{
+    source_t *s = g->src;
+    snprintf(g->origin, sizeof g->origin, "%s:%d", d->host, d->port);
+    g->state = EDGE_CONNECTING;
+    /* A cold upstream (no player started yet) is held to the attempt bounds. */
+    rtmp_dial_t cl;
+    int rc = edge_origin_connect(g, d, &cl, !g->ready);
+    if (rc) {
+        rill_warn("edge %s/%s/%s: origin %s: %s%s%s", s->vhost, s->app, s->stream, g->origin, rill_strerror(rc),
+                  cl.status[0] ? ", " : "", cl.status);
+        rtmp_dial_close(&cl);
+        return rc == RILL_ERR_NOT_FOUND ? EDGE_LOST : rc;
+    }
+    tl->first = 1;
+    tl->catching_up = 0;
+    rc = run(g, &cl, tl, got_media);
     rtmp_dial_close(&cl);
     return rc;
+}
+
+/* The active origin failed: continue from the standby by timestamp if it is
+ * on the same timeline and overlaps what players got. 1: it ran (rc in
+ * *out); 0: no usable standby (the ordinary failover follows). */
+static int take_standby(edge_pull_t *g, edge_timeline_t *tl, int *got_media, int *out)
+{
+    edge_standby_t *sb = g->standby;
+    source_t *s = g->src;
+    if (!sb || sb->failed || sb->state != EDGE_PLAYING || !tl->have_last) return 0;
+    int have_oldest;
+    uint32_t oldest = edge_standby_oldest_ts(sb, &have_oldest);
+    if (!edge_standby_aligned(tl->last_raw, have_oldest, oldest, sb->newest_ts, STANDBY_MAX_SKEW_MS)) {
+        rill_warn("edge %s/%s/%s: standby %s is not on the active origin's timeline (last sent %u, standby %u..%u): "
+                  "ordinary switch", s->vhost, s->app, s->stream, sb->origin, tl->last_raw, oldest, sb->newest_ts);
+        return 0;
+    }
+    g->standby = NULL;
+    standby_handover(sb);      /* joins its coroutine; the connection and ring are ours */
+    rill_trace("edge %s/%s/%s: switching to the standby %s at timestamp %u (its ring %u..%u)", s->vhost, s->app,
+               s->stream, sb->origin, tl->last_raw, oldest, sb->newest_ts);
+    g->active = sb->idx;
+    snprintf(g->origin, sizeof g->origin, "%s", sb->origin);
+    g->switches++;
+    g->hitless_switches++;
+    tl->catching_up = 1;
+    tl->first = 0;                  /* same timeline: the offset stays */
+    int rc = 0;
+    rtmp_msg_t m;
+    while (!rc && !edge_standby_pop(sb, &m)) {
+        rc = forward(g, tl, &m, got_media);
+        rill_payload_unref(m.payload);
+    }
+    g->bytes += sb->cl.s.in_bytes;  /* what it received as a standby; run() counts from here */
+    if (!rc) rc = run(g, &sb->cl, tl, got_media);
+    standby_free(sb);          /* closes the connection */
+    *out = rc;
+    return 1;
 }
 
 static void unlink_pull(edge_mgr_t *m, edge_pull_t *g)
@@ -227,6 +488,13 @@ static void unlink_pull(edge_mgr_t *m, edge_pull_t *g)
     }
 }
 
+/* End a cold upstream's waiting players with a reason (enum edge_fail). */
+static void fail_cold(edge_pull_t *g, int why)
+{
+    source_fail(g->src);
+    g->src->upstream_failed = why;
+}
+
 static void pull_loop(void *arg)
 {
     edge_pull_t *g = arg;
@@ -234,17 +502,45 @@ static void pull_loop(void *arg)
     source_t *s = g->src;
     const vhost_conf_t *vc = g->vc;
     rill_log_set_cid(g->cid);
-    uint32_t last_ts = 0;
-    int have_last = 0;
+    edge_timeline_t tl;
+    memset(&tl, 0, sizeof tl);
     int idx = next_origin(m, vc, -1);
     edge_retry_t retry = { 0, 0 };
     int prev = -1;
+    int absent = 0;             /* sessions of this round that found no stream, while cold */
+    int waited = 0;             /* a round found no stream and the vhost waits for it (origin_wait_stream) */
+    uint64_t key = edge_absent_key(s->vhost, s->app, s->stream);
     while (!g->task.stop) {
+        if (!g->ready && !vc->origin_wait_stream && edge_absent_left(&m->guard, key, rill_now_ms())) {
+            /* every origin said so a moment ago (another upstream of this name): ask nobody */
+            fail_cold(g, EDGE_FAIL_ABSENT);
+            break;
+        }
         if (prev >= 0 && prev != idx) g->switches++;
         int got_media = 0;
-        int rc = session(g, &vc->origins[idx], &last_ts, &have_last, &got_media);
+        g->active = idx;
+        int rc = session(g, &vc->origins[idx], &tl, &got_media);
         prev = idx;
+        /* redundancy: continue from the standby by timestamp, as long as one takes over */
+        for (int k = 0; k < 16 && !g->task.stop && rc != EDGE_IDLE && rc != RILL_ERR_TOO_MANY; k++) {
+            int failed_idx = g->active;
+            int out;
+            if (!take_standby(g, &tl, &got_media, &out)) break;
+            mark_failed(m, &vc->origins[failed_idx], edge_marks_failed(rc, 0));
+            rc = out;
+            prev = idx = g->active;
+        }
         if (g->task.stop || rc == EDGE_IDLE) break;
+        if (rc == RILL_ERR_TOO_MANY) {
+            /* a cold upstream past the attempt bounds: its players are refused at
+             * once; one waiting for its stream counts it as one more "absent" */
+            if (!waited) {
+                fail_cold(g, EDGE_FAIL_BUSY);
+                break;
+            }
+            rc = EDGE_LOST;
+        }
+        if (!g->ready && rc == EDGE_LOST && !got_media) absent++;
         mark_failed(m, &vc->origins[idx], edge_marks_failed(rc, got_media));
         int verdict = edge_after_session(&retry, vc->norigins, got_media, rill_now_ms(), vc->origin_give_up);
         if (verdict == EDGE_GIVE_UP) {
@@ -254,6 +550,22 @@ static void pull_loop(void *arg)
             break;
         }
         idx = next_origin(m, vc, idx);
+        if (verdict == EDGE_ROUND_DONE && !g->ready) {
+            if (absent >= vc->norigins) {
+                /* every origin says the stream is not there: remember it, and
+                 * answer the players unless the vhost waits for the stream */
+                if (vc->origin_absent_cache) edge_absent_put(&m->guard, key, rill_now_ms() + vc->origin_absent_cache);
+                if (rill_now_ms() - g->started_ms >= vc->origin_wait_stream) {
+                    rill_trace("edge %s/%s/%s: every origin says the stream is absent", s->vhost, s->app, s->stream);
+                    fail_cold(g, EDGE_FAIL_ABSENT);
+                    break;
+                }
+                waited = 1;
+            } else {
+                g->ready = 1;   /* origins unreachable: players start and wait, as for an outage */
+            }
+            absent = 0;
+        }
         if (verdict == EDGE_ROUND_DONE) {
             /* a whole round failed: pause before the next, still watching for idleness */
             g->state = EDGE_BACKOFF;
@@ -262,11 +574,22 @@ static void pull_loop(void *arg)
             if (idle_expired(g)) break;
         }
     }
+    if (g->standby) {
+        /* stopping it yields: done before the decision below, which must not */
+        edge_standby_t *sb = g->standby;
+        g->standby = NULL;
+        g->bytes += sb->cl.s.in_bytes;
+        standby_free(sb);
+    }
     /* Decided and unlinked without yielding, so a player arriving now starts a
      * fresh pull; the manager's group joins this coroutine and frees g. */
     unlink_pull(m, g);
     rill_trace("edge %s/%s/%s: upstream stopped (%s), %llu bytes, %u switches", s->vhost, s->app, s->stream,
-               g->task.stop ? "server stopping" : s->upstream_failed ? "origins failed" : "no players",
+               g->task.stop                               ? "server stopping"
+               : s->upstream_failed == EDGE_FAIL_ABSENT   ? "absent on every origin"
+               : s->upstream_failed == EDGE_FAIL_BUSY     ? "origin attempt bounds"
+               : s->upstream_failed                       ? "origins failed"
+                                                          : "no players",
                (unsigned long long)g->bytes, g->switches);
     source_unpublish(s);
     s->edge_pulled = 0;
@@ -307,6 +630,7 @@ int edge_on_play(edge_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char 
     g->src = s;
     g->vc = vc;
     g->cid = rill_log_new_cid();
+    g->started_ms = rill_now_ms();
     snprintf(g->stream, sizeof g->stream, "%s%s", s->stream, param ? param : "");
     s->upstream_failed = 0;
     s->edge_pulled = 1;
@@ -344,6 +668,7 @@ static int traverse(edge_mgr_t *m, const vhost_conf_t *vc, const char *app, cons
         snprintf(tc, sizeof tc, "rtmp://%s:%d/%s%s%s%s", d->host, d->port, app,
                  param && param[0] ? param : "", strcmp(vhost, "__defaultVhost__") ? (param && param[0] ? "&vhost=" : "?vhost=") : "",
                  strcmp(vhost, "__defaultVhost__") ? vhost : "");
+        if (edge_attempt_begin(m, vc, d, 1)) return RILL_ERR_TOO_MANY;
         rtmp_dial_t cl;
         rtmp_dial_init(&cl);
         cl.as_edge = 1;
@@ -360,6 +685,7 @@ static int traverse(edge_mgr_t *m, const vhost_conf_t *vc, const char *app, cons
                    stream ? "" : (param ? param : ""), cl.peer, rc ? rill_strerror(rc) : "allowed",
                    cl.status[0] ? ", " : "", cl.status);
         rtmp_dial_close(&cl);
+        edge_attempt_end(m, d);
         if (reached || rc == RILL_ERR_DENIED) return rc ? RILL_ERR_DENIED : 0;
         mark_failed(m, d, 1);
     }

@@ -11,6 +11,9 @@
 
 #include <st.h>
 #include <stdint.h>
+#include "edge_guard.h"
+#include "edge_rhythm.h"
+#include "rtmp_dial.h"
 #include "hub.h"
 #include "config.h"
 #include "task.h"
@@ -21,12 +24,22 @@ extern "C" {
 
 enum edge_state { EDGE_CONNECTING = 0, EDGE_PLAYING, EDGE_BACKOFF };
 
+/* The timeline players see, carried from one origin to the next. */
+typedef struct edge_timeline {
+    uint32_t last_ts;           /* the last media timestamp sent, players' timeline */
+    uint32_t last_raw;          /* the same, on the origin's timeline */
+    uint32_t offset;            /* players' = origin's + offset */
+    int have_last;
+    int first;                  /* a new origin's first media message sets the offset */
+    int catching_up;            /* after a takeover by timestamp: drop what was sent */
+} edge_timeline_t;
+
 typedef struct edge_pull {
     struct edge_mgr *mgr;
     source_t *src;
     const vhost_conf_t *vc;
     char stream[1300];          /* stream name + the first player's params */
-    task_t task;                /* a member of the manager's group: joined and freed by it */
+    task_t task;           /* a member of the manager's group: joined and freed by it */
     uint32_t cid;
     int state;
     char origin[300];           /* the origin in use (host:port) */
@@ -35,6 +48,15 @@ typedef struct edge_pull {
     const uint64_t *live_in;    /* the session under way's counter, NULL between sessions */
     uint64_t live_base;
     int64_t idle_since;         /* ms when the last consumer left, 0 while there are some */
+    /* Players wait (no Play.Start, no HTTP headers) until the upstream is
+     * ready: an origin played the stream, or a first round of origins ended
+     * without every one saying it is absent (then players wait as before). */
+    int ready;
+    int64_t started_ms;
+    edge_rhythm_t rhythm;       /* the stream's message rhythm, for silence detection */
+    int active;                 /* the origin in use, in the vhost's list */
+    struct edge_standby *standby; /* origin_redundancy: the second upstream, or NULL */
+    uint32_t hitless_switches;  /* switches that continued from the standby by timestamp */
     struct edge_pull *next;
 } edge_pull_t;
 
@@ -45,15 +67,31 @@ typedef struct edge_mgr {
     hub_t *hub;
     edge_pull_t *list;        /* pulls running (an pull that decided to end is off it) */
     int count;
-    tasks_t tasks;              /* owns every pull's coroutine, ended or not */
+    tasks_t tasks;         /* owns every pull's coroutine, ended or not */
     uint64_t closed_bytes;      /* received by pulls that ended */
     /* origins that failed recently, so a new stream does not start on a dead one */
-    struct { char key[272]; int64_t failed_ms; } health[EDGE_HEALTH_SLOTS];  /* "host:port" */
+    struct { char key[272]; int64_t failed_ms; edge_rate_t rate; } health[EDGE_HEALTH_SLOTS];  /* "host:port" */
+    edge_guard_t guard;         /* absent names, waiting plays per address */
 } edge_mgr_t;
+
+/* Why an edge's source failed (source_t.upstream_failed). */
+enum edge_fail { EDGE_FAIL_GAVE_UP = 1, EDGE_FAIL_ABSENT, EDGE_FAIL_BUSY };
 
 int edge_init(edge_mgr_t *m, hub_t *hub, const config_t *conf);
 /* A player arrived at an edge vhost's source: make sure an upstream pulls it. */
 int edge_on_play(edge_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char *param);
+/* A play on an edge vhost, its source held by consumer c: refuse at once a
+ * name every origin said is absent (RILL_ERR_NOT_FOUND) or a play past the
+ * bounds (RILL_ERR_TOO_MANY), else start or share the upstream and wait
+ * until it is ready. 0: start the player; *why says why a refusal. */
+int edge_play(edge_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char *param, const char *ip,
+              consumer_t *c, const int *stop, const char **why);
+/* May a new upstream connect to one of vc's origins now (the rate bounds)? */
+int edge_can_connect(edge_mgr_t *m, const vhost_conf_t *vc);
+/* Count an attempt to d (begin/end); begin returns 0, or RILL_ERR_TOO_MANY
+ * when the bounds refuse it and enforce is set (nothing counted then). */
+int edge_attempt_begin(edge_mgr_t *m, const vhost_conf_t *vc, const dest_t *d, int enforce);
+void edge_attempt_end(edge_mgr_t *m, const dest_t *d);
 /* token_traverse: 0 when an origin accepts the same connect (or play), else
  * RILL_ERR_DENIED (refused) or another error (no origin could be asked). */
 int edge_check_connect(edge_mgr_t *m, const vhost_conf_t *vc, const char *app, const char *vhost,
@@ -87,6 +125,12 @@ typedef struct edge_retry {
 int edge_after_session(edge_retry_t *r, int norigins, int got_media, int64_t now_ms, int give_up_ms);
 /* Should a failed session mark its origin as failed (tried last for a while)? */
 int edge_marks_failed(int session_rc, int got_media);
+/* Connect to origin d and play the pull's stream on cl (cl is initialised
+ * here; the caller closes it whatever the result). enforce: the attempt
+ * bounds may refuse it (RILL_ERR_TOO_MANY). */
+int edge_origin_connect(edge_pull_t *g, const dest_t *d, rtmp_dial_t *cl, int enforce);
+/* An onStatus saying the origin does not (or no longer) have the stream. */
+int edge_lost_stream(const rtmp_msg_t *m);
 /* Shutdown: interrupt every pull, join each, free. */
 void edge_stop_all(edge_mgr_t *m);
 

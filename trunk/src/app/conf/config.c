@@ -50,6 +50,13 @@
 #define DEF_ORIGIN_BACKOFF    500     /* rill's own, ms */
 #define DEF_ORIGIN_GIVE_UP    30000   /* rill's own, ms */
 #define DEF_INGEST_GRACE      3000    /* rill's own, ms */
+#define DEF_WAIT_STREAM       0       /* rill's own, ms: answer "not found" at once */
+#define DEF_ABSENT_CACHE      2000    /* rill's own, ms */
+#define DEF_CONNECT_RATE      20      /* rill's own, attempts per origin per second */
+#define DEF_CONNECT_INFLIGHT  8       /* rill's own, attempts per origin at once */
+#define DEF_WAITING_PER_IP    32      /* rill's own, plays */
+#define DEF_SILENCE_FACTOR    4       /* rill's own: times the longest recent gap */
+#define DEF_SILENCE_MIN       300     /* rill's own, ms */
 #define DEF_REMUX_MOUNT       "[vhost]/[app]/[stream].flv"
 #define DEF_REPUBLISH_TIMEOUT 10000   /* rill's own, ms */
 #define DEF_HOOKS_TIMEOUT     3000    /* rill's own, ms */
@@ -476,6 +483,14 @@ static int cl_read_timeout(ctx_t *x, const conf_directive_t *d, void *o) { retur
 static int cl_backoff(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 0, MAX_MS, &VH(o)->origin_backoff); }
 static int cl_give_up(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 0, MAX_MS, &VH(o)->origin_give_up); }
 static int cl_grace(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 0, MAX_MS, &VH(o)->ingest_grace); }
+static int cl_wait_stream(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 0, MAX_MS, &VH(o)->origin_wait_stream); }
+static int cl_absent_cache(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 0, MAX_MS, &VH(o)->origin_absent_cache); }
+static int cl_connect_rate(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 1, 100000, &VH(o)->origin_connect_rate); }
+static int cl_connect_inflight(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 1, 100000, &VH(o)->origin_connect_inflight); }
+static int cl_waiting_per_ip(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 1, 100000, &VH(o)->waiting_plays_per_ip); }
+static int cl_silence_factor(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 0, 100, &VH(o)->origin_silence_factor); }
+static int cl_redundancy(ctx_t *x, const conf_directive_t *d, void *o) { return arg_onoff(x, d, &VH(o)->origin_redundancy); }
+static int cl_silence_min(ctx_t *x, const conf_directive_t *d, void *o) { return arg_int(x, d, 10, MAX_MS, &VH(o)->origin_silence_min); }
 
 static const dir_spec_t cluster_dirs[] = {
     { "mode", cl_mode, 0 },
@@ -487,6 +502,14 @@ static const dir_spec_t cluster_dirs[] = {
     { "origin_backoff", cl_backoff, 0 },
     { "origin_give_up", cl_give_up, 0 },
     { "ingest_grace", cl_grace, 0 },
+    { "origin_wait_stream", cl_wait_stream, 0 },
+    { "origin_absent_cache", cl_absent_cache, 0 },
+    { "origin_connect_rate", cl_connect_rate, 0 },
+    { "origin_connect_inflight", cl_connect_inflight, 0 },
+    { "waiting_plays_per_ip", cl_waiting_per_ip, 0 },
+    { "origin_silence_factor", cl_silence_factor, 0 },
+    { "origin_silence_min", cl_silence_min, 0 },
+    { "origin_redundancy", cl_redundancy, 0 },
     /* SRS-only */
     { "vhost", NULL, 0 }, { "debug_srs_upnode", NULL, 0 }, { "coworkers", NULL, 0 },
     { "protocol", NULL, 0 }, { "follow_client", NULL, 0 },
@@ -730,6 +753,10 @@ static vhost_conf_t *vhost_add(config_t *c, const char *name, const char *file, 
         .origin_connect_timeout = DEF_ORIGIN_CONNECT, .origin_read_timeout = DEF_ORIGIN_READ,
         .origin_backoff = DEF_ORIGIN_BACKOFF, .origin_give_up = DEF_ORIGIN_GIVE_UP,
         .ingest_grace = DEF_INGEST_GRACE,
+        .origin_wait_stream = DEF_WAIT_STREAM, .origin_absent_cache = DEF_ABSENT_CACHE,
+        .origin_connect_rate = DEF_CONNECT_RATE, .origin_connect_inflight = DEF_CONNECT_INFLIGHT,
+        .waiting_plays_per_ip = DEF_WAITING_PER_IP,
+        .origin_silence_factor = DEF_SILENCE_FACTOR, .origin_silence_min = DEF_SILENCE_MIN,
         .http_remux_republish_timeout = DEF_REPUBLISH_TIMEOUT,
         .http_remux_has_audio = 1, .http_remux_has_video = 1, .http_remux_guess_has_av = 1,
         .hooks_timeout = DEF_HOOKS_TIMEOUT,

@@ -88,6 +88,14 @@ typedef struct vhost_conf {
     int origin_backoff;     /* ms between rounds when every origin failed, default 500 */
     int origin_give_up;     /* ms of every origin failing before players are closed, default 30000 */
     int ingest_grace;       /* ms an upstream stays after its last player left, default 3000 */
+    int origin_wait_stream; /* ms a play waits for a stream every origin says is absent, default 0 */
+    int origin_absent_cache;/* ms a name every origin said is absent is answered from memory, default 2000 */
+    int origin_connect_rate;/* upstream connection attempts per origin per second, default 20 */
+    int origin_connect_inflight; /* upstream connection attempts per origin at once, default 8 */
+    int waiting_plays_per_ip;    /* plays waiting for an upstream's answer per client address, default 32 */
+    int origin_silence_factor;   /* silence longer than this times the longest recent gap is a hang, default 4 (0: off) */
+    int origin_silence_min;      /* ms, never declare a hang sooner, default 300 */
+    int origin_redundancy;       /* pull from a second origin too, kept as a standby; default off */
     /* http_remux { } */
     int http_remux_enabled; /* default off */
     char *http_remux_mount; /* default [vhost]/[app]/[stream].flv */

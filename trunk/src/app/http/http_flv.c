@@ -169,7 +169,7 @@ int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
     cl->err = rc;
     play_session_end(ps);
     /* refused: nothing sent yet; a probe: the access log line says it all */
-    if (rc == RILL_ERR_DENIED || rc == RILL_ERR_NOT_FOUND || ps->probe) return rc;
+    if (rc == RILL_ERR_DENIED || rc == RILL_ERR_NOT_FOUND || rc == RILL_ERR_TOO_MANY || ps->probe) return rc;
     rill_trace("close %s flv player %s/%s/%s: %.1fs, out %llu bytes, reason: %s", peer, f.vhost, f.app, f.stream,
                (rill_now_ms() - cl->start_ms) / 1000.0, (unsigned long long)f.out_bytes,
                ps->reason ? ps->reason : rc ? rill_strerror(rc) : "closed");

@@ -74,6 +74,7 @@ static int status_for(int rc)
     switch (rc) {
     case RILL_ERR_NOT_FOUND: return 404;
     case RILL_ERR_DENIED: return 403;
+    case RILL_ERR_TOO_MANY: return 503;     /* a bound refused it: try again later */
     case RILL_ERR_HTTP:
     case RILL_ERR_INVAL: return 400;
     case RILL_ERR_EOF:

@@ -79,8 +79,10 @@ int play_session_run(play_session_t *ps)
     if (vc->edge && vc->token_traverse) {
         char full[1600];
         snprintf(full, sizeof full, "%s%s", cl->stream, cl->param ? cl->param : "");
-        if (edge_check_play(&env->edge, vc, cl->app, cl->vhost, full) != 0)
-            return refuse(ps, RILL_ERR_DENIED, "refused by origin (token_traverse)");
+        int rc = edge_check_play(&env->edge, vc, cl->app, cl->vhost, full);
+        if (rc == RILL_ERR_TOO_MANY)
+            return refuse(ps, rc, "edge busy: origin connection attempts at their bound (token_traverse)");
+        if (rc) return refuse(ps, RILL_ERR_DENIED, "refused by origin (token_traverse)");
     }
     /* From here to the consumer nothing yields: what hub_find saw still holds. */
     if (!vc->edge && ps->need_publisher) {
@@ -96,9 +98,15 @@ int play_session_run(play_session_t *ps)
     /* held (the acquire) until play_session_end; the consumer is the player's own */
     ps->consumer = source_add_consumer(ps->src, st_thread_self());
     if (!ps->consumer) return RILL_ERR_NOMEM;
-    if (vc->edge && edge_on_play(&env->edge, ps->src, vc, cl->param) != 0) {
-        ps->reason = "could not start the edge upstream";
-        return RILL_ERR_NOMEM;
+    if (vc->edge) {
+        /* may wait for the upstream's answer: the consumer holds the source */
+        const char *why = "could not start the edge upstream";
+        int rc = edge_play(&env->edge, ps->src, vc, cl->param, cl->ip, ps->consumer, &cl->stop, &why);
+        if (rc == RILL_ERR_NOT_FOUND || rc == RILL_ERR_TOO_MANY) return refuse(ps, rc, why);
+        if (rc) {
+            ps->reason = why;
+            return rc;
+        }
     }
     if (ps->own_client) {
         cl->start_ms = rill_now_ms();

@@ -31,8 +31,9 @@ typedef struct play_session play_session_t;
 enum play_event { PLAY_EV_PUBLISH = 1, PLAY_EV_UNPUBLISH, PLAY_EV_FAILED };
 
 typedef struct play_proto {
-    /* The play is refused before anything is held (err: RILL_ERR_DENIED or
-     * RILL_ERR_NOT_FOUND; ps->reason says why). Tell the player; may yield.
+    /* The play is refused before the player was answered (err: RILL_ERR_DENIED,
+     * RILL_ERR_NOT_FOUND or RILL_ERR_TOO_MANY; ps->reason says why). Tell the
+     * player; may yield.
      * NULL: the caller answers from the error code (HTTP). */
     void (*refuse)(play_session_t *ps, int err);
     /* The source is held and the client registered. Answer the player and
@@ -71,7 +72,8 @@ struct play_session {
 };
 
 /* Check, hold, start, pump until the play ends. 0 or RILL_ERR_*; a refusal
- * is RILL_ERR_DENIED or RILL_ERR_NOT_FOUND (proto->refuse told the player). */
+ * is RILL_ERR_DENIED, RILL_ERR_NOT_FOUND or RILL_ERR_TOO_MANY (proto->refuse
+ * told the player). */
 int play_session_run(play_session_t *ps);
 /* Release everything run took; safe after any return of run, and once. */
 void play_session_end(play_session_t *ps);

@@ -1,0 +1,64 @@
+/* origin_redundancy: a second upstream of the same stream, from another
+ * origin, kept playing beside the active one. Its messages are not
+ * ingested: the last EDGE_STANDBY_QLEN of them wait in a ring, so that when
+ * the active origin fails (or falls behind) the pull takes the standby's
+ * connection over and continues at the first message after the last one it
+ * forwarded, by timestamp: no frame repeated, none missing, no new sequence
+ * headers unless they differ. That holds when both origins carry the stream
+ * on one timeline (origins fed by the same master's forwarders from the
+ * start); otherwise the switch falls back to the ordinary one (rebased).
+ *
+ * Owned by its pull: started and stopped (interrupt + join) by the pull's
+ * coroutine only (edge.c); this file holds its ring of messages (payload
+ * references it releases) and the alignment rule. */
+#ifndef EDGE_STANDBY_H
+#define EDGE_STANDBY_H
+
+#include <stdint.h>
+#include "task.h"
+#include "rtmp_dial.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EDGE_STANDBY_QLEN 256       /* about 3.7 s of 25 fps video with AAC */
+
+struct edge_pull;
+
+typedef struct edge_standby {
+    struct edge_pull *g;
+    int idx;                    /* the origin, in the vhost's list */
+    char origin[300];           /* host:port */
+    int state;                  /* EDGE_CONNECTING, EDGE_PLAYING */
+    int failed;                 /* the body ended on an error or lost stream */
+    int handover;               /* the pull takes cl: the body must not close it */
+    int64_t ended_ms;           /* when the body ended (failed) */
+    rtmp_dial_t cl;
+    rtmp_msg_t q[EDGE_STANDBY_QLEN];  /* a ring, oldest at qhead */
+    int qhead, qn;
+    uint32_t newest_ts;         /* of the newest media message received, origin's timeline */
+    int have_media;
+    task_t task;
+} edge_standby_t;
+
+/* Queue a message (takes its payload reference), dropping the oldest when full. */
+void edge_standby_push(edge_standby_t *sb, rtmp_msg_t *m);
+/* Release every queued message. */
+void edge_standby_drain(edge_standby_t *sb);
+/* The oldest queued message (the caller owns its payload reference), 0; or 1 when empty. */
+int edge_standby_pop(edge_standby_t *sb, rtmp_msg_t *out);
+/* The oldest media timestamp queued; 0 when none (have set to 0). */
+uint32_t edge_standby_oldest_ts(const edge_standby_t *sb, int *have);
+
+/* Pure: can the pull continue from a standby without a repeated or
+ * missing frame? last_sent: the newest media timestamp forwarded (origin
+ * timeline); the standby's oldest and newest queued media timestamps. The
+ * standby must overlap what was sent (its oldest at or before last_sent, or
+ * it is behind and will pass last_sent live) and be within max_skew_ms. */
+int edge_standby_aligned(uint32_t last_sent, int have_oldest, uint32_t oldest, uint32_t newest, int max_skew_ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
