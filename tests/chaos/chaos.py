@@ -571,9 +571,14 @@ class Round:
         self.log("final: publish 'final' to master; players on every node")
         players, flv = [], None
         try:
+            # The origins' players wait for the publish; the edge's start once
+            # the stream is on both origins (it answers a stream no origin has
+            # with StreamNotFound / 404 at once, as it should).
             players = [(n.name, "rtmp", rtmp.RawPlayer(n.ip, n.port, "final").start())
-                       for n in self.nodes.values()]
+                       for n in self.nodes.values() if n.name != "edge"]
+            rill.wait_until(lambda: all(pl.count() >= 1 for _, _, pl in players), 15.0, 0.1)
             edge = self.nodes["edge"]
+            players.append(("edge", "rtmp", rtmp.RawPlayer(edge.ip, edge.port, "final").start()))
             flv = FlvDrain(edge.ip, edge.http_port, "/live/final.flv").start()
             ok = rill.wait_until(lambda: all(pl.count() >= 5 for _, _, pl in players) and
                                  flv.bytes > 200000, 30.0, 0.2)
