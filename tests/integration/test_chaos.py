@@ -13,7 +13,7 @@ from lib import rill
 sys.path.insert(0, os.path.join(rill.ROOT, "tests", "chaos"))
 import chaos  # noqa: E402
 
-SECONDS = 60
+SECONDS = 40
 
 
 @rill.timeout(200)
