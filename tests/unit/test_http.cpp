@@ -1,6 +1,6 @@
 // HTTP: request/response parsing (every split, limits), percent-decoding and
 // path safety, query parameters, MIME types, client URLs, basic auth, and
-// the http_server/http_api config blocks.
+// the http_server/http_api config blocks (with set_real_ip_from and friends).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -623,4 +623,62 @@ TEST(HttpConf, BadValues) {
     // Disabled blocks are not checked for clashes.
     Conf off("listen 1935;\nhttp_server { listen 1935; }\n");
     EXPECT_NE(nullptr, off.c) << off.err;
+}
+
+// set_real_ip_from, real_ip_header, real_ip_recursive in http_server { } (the
+// address logic itself: test_http_realip.cpp).
+TEST(RealipConf, Default) {
+    Conf k("http_server { enabled on; }\n");
+    ASSERT_NE(nullptr, k.c) << k.err;
+    const realip_conf_t &r = k.c->http_server.realip;
+    EXPECT_EQ(0, r.nfrom);
+    EXPECT_STREQ("X-Real-IP", r.header);
+    EXPECT_EQ(0, r.recursive);
+    Conf empty("");
+    ASSERT_NE(nullptr, empty.c) << empty.err;
+    EXPECT_EQ(0, empty.c->http_server.realip.nfrom);
+    EXPECT_STREQ("X-Real-IP", empty.c->http_server.realip.header);
+}
+
+TEST(RealipConf, GoodValues) {
+    Conf k("http_server {\n enabled on;\n set_real_ip_from 127.0.0.1;\n set_real_ip_from 10.0.0.0/8;\n"
+           " set_real_ip_from 2001:db8::/32;\n real_ip_header X-Forwarded-For;\n real_ip_recursive on;\n}\n");
+    ASSERT_NE(nullptr, k.c) << k.err;
+    const realip_conf_t &r = k.c->http_server.realip;
+    EXPECT_EQ(3, r.nfrom);
+    EXPECT_STREQ("X-Forwarded-For", r.header);
+    EXPECT_EQ(1, r.recursive);
+    EXPECT_TRUE(realip_trusted(&r, "127.0.0.1"));
+    EXPECT_TRUE(realip_trusted(&r, "10.2.3.4"));
+    EXPECT_TRUE(realip_trusted(&r, "2001:db8::9"));
+    EXPECT_FALSE(realip_trusted(&r, "127.0.0.2"));
+    Conf x("http_server { real_ip_header X-Real-IP; real_ip_recursive off; set_real_ip_from 10.1.2.3/8; }\n");
+    ASSERT_NE(nullptr, x.c) << x.err;   // host bits: a warning, not an error
+    EXPECT_TRUE(realip_trusted(&x.c->http_server.realip, "10.9.9.9"));
+}
+
+TEST(RealipConf, BadValues) {
+    struct { const char *conf, *err; } cases[] = {
+        { "http_server {\n set_real_ip_from 10.0.0.0/33;\n}",
+          "t.conf:2: set_real_ip_from '10.0.0.0/33' is not an IPv4 or IPv6 address or CIDR (ADDRESS/BITS)" },
+        { "http_server {\n\n set_real_ip_from nginx.example;\n}",
+          "t.conf:3: set_real_ip_from 'nginx.example' is not an IPv4 or IPv6 address or CIDR (ADDRESS/BITS)" },
+        { "http_server { set_real_ip_from; }", "t.conf:1: directive 'set_real_ip_from' takes 1 argument, got 0" },
+        { "http_server { set_real_ip_from 1.2.3.4 5.6.7.8; }",
+          "t.conf:1: directive 'set_real_ip_from' takes 1 argument, got 2" },
+        { "http_server {\n real_ip_header 'X Real';\n}",
+          "t.conf:2: real_ip_header 'X Real' is not a header name (X-Real-IP, X-Forwarded-For, ...)" },
+        { "http_server { real_ip_header proxy_protocol; }",
+          "t.conf:1: real_ip_header proxy_protocol: rill's HTTP listeners take no PROXY header (X-Real-IP or "
+          "X-Forwarded-For)" },
+        { "http_server { real_ip_recursive yes; }", "t.conf:1: real_ip_recursive 'yes' must be on or off" },
+        { "http_server { real_ip_header a; real_ip_header b; }",
+          "t.conf:1: directive 'real_ip_header' is duplicate (first at t.conf:1)" },
+        { "http_api { set_real_ip_from 127.0.0.1; }", "t.conf:1: unknown directive 'set_real_ip_from'" },
+    };
+    for (auto &c : cases) {
+        Conf k(c.conf);
+        EXPECT_EQ(nullptr, k.c) << c.conf;
+        EXPECT_EQ(c.err, k.err) << c.conf;
+    }
 }

@@ -812,6 +812,49 @@ static int http_header_timeout(ctx_t *x, const conf_directive_t *d, void *o)
 static int http_keepalive_timeout(ctx_t *x, const conf_directive_t *d, void *o)
 { return arg_int(x, d, 100, MAX_MS, &((http_conf_t *)o)->keepalive_timeout); }
 
+/* set_real_ip_from ADDRESS|CIDR; (nginx's): repeatable, IPv4 or IPv6. */
+static int http_set_real_ip_from(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = need_args(x, d, 1);
+    if (rc) return rc;
+    realip_conf_t *r = &((http_conf_t *)o)->realip;
+    realip_cidr_t cidr;
+    int p = realip_cidr_parse(d->args[0], &cidr);
+    if (p < 0)
+        return fail(x, d, "set_real_ip_from '%s' is not an IPv4 or IPv6 address or CIDR (ADDRESS/BITS)", d->args[0]);
+    if (p > 0) rill_warn("%s:%d: set_real_ip_from '%s': the address bits past the prefix are ignored", d->file,
+                         d->line, d->args[0]);
+    realip_cidr_t *all = realloc(r->from, sizeof *all * (size_t)(r->nfrom + 1));
+    if (!all) return RILL_ERR_NOMEM;
+    all[r->nfrom++] = cidr;
+    r->from = all;
+    return 0;
+}
+
+/* real_ip_header NAME; X-Real-IP (default), X-Forwarded-For, or another
+ * header holding one address (CF-Connecting-IP, ...). */
+static int http_real_ip_header(ctx_t *x, const conf_directive_t *d, void *o)
+{
+    int rc = need_args(x, d, 1);
+    if (rc) return rc;
+    realip_conf_t *r = &((http_conf_t *)o)->realip;
+    const char *a = d->args[0];
+    if (strcmp(a, "proxy_protocol") == 0)
+        return fail(x, d, "real_ip_header proxy_protocol: rill's HTTP listeners take no PROXY header (X-Real-IP "
+                    "or X-Forwarded-For)");
+    size_t n = strlen(a);
+    int ok = n > 0 && n < sizeof r->header;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (a[i] >= 'a' && a[i] <= 'z') || (a[i] >= 'A' && a[i] <= 'Z') || (a[i] >= '0' && a[i] <= '9') ||
+             a[i] == '-' || a[i] == '_';
+    if (!ok) return fail(x, d, "real_ip_header '%s' is not a header name (X-Real-IP, X-Forwarded-For, ...)", a);
+    snprintf(r->header, sizeof r->header, "%s", a);
+    return 0;
+}
+
+static int http_real_ip_recursive(ctx_t *x, const conf_directive_t *d, void *o)
+{ return arg_onoff(x, d, &((http_conf_t *)o)->realip.recursive); }
+
 static int auth_enabled(ctx_t *x, const conf_directive_t *d, void *o)
 { return arg_onoff(x, d, &((http_conf_t *)o)->auth); }
 
@@ -837,6 +880,9 @@ static const dir_spec_t http_server_dirs[] = {
     { "crossdomain", http_crossdomain, 0 },
     { "header_timeout", http_header_timeout, 0 },        /* rill's own */
     { "keepalive_timeout", http_keepalive_timeout, 0 },  /* rill's own */
+    { "set_real_ip_from", http_set_real_ip_from, 1 },    /* nginx's */
+    { "real_ip_header", http_real_ip_header, 0 },        /* nginx's */
+    { "real_ip_recursive", http_real_ip_recursive, 0 },  /* nginx's */
     /* SRS-only */
     { "https", NULL, 0 },
     { NULL, NULL, 0 }
@@ -1028,6 +1074,7 @@ static config_t *config_new(const char *path)
         h[i]->crossdomain = 1;
         h[i]->header_timeout = DEF_HEADER_TIMEOUT;
         h[i]->keepalive_timeout = DEF_KEEPALIVE_TIMEOUT;
+        snprintf(h[i]->realip.header, sizeof h[i]->realip.header, "%s", REALIP_DEFAULT_HEADER);
     }
     c->http_server.listen.port = DEF_HTTP_SERVER_PORT;
     c->http_api.listen.port = DEF_HTTP_API_PORT;
@@ -1185,6 +1232,7 @@ void config_free(config_t *c)
         free(h[i]->dir);
         free(h[i]->username);
         free(h[i]->password);
+        free(h[i]->realip.from);
     }
     free(c->pid_file);
     free(c->log_file);

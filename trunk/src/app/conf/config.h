@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "http_realip.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +46,8 @@ typedef struct http_conf {
     int auth;               /* http_api auth { enabled }, default off */
     char *username;         /* http_api auth { username }: required with auth on */
     char *password;         /* http_api auth { password }: required with auth on */
+    realip_conf_t realip;   /* http_server: set_real_ip_from (none: nothing trusted), real_ip_header
+                             * (X-Real-IP), real_ip_recursive (off); for both listeners */
     const char *file;       /* where the block was (NULL: absent, all defaults) */
     int line;
 } http_conf_t;

@@ -19,9 +19,7 @@
 
 static void peer_ip(http_conn_t *c, char *ip, size_t len)
 {
-    const char *peer = http_conn_peer(c);
-    size_t n = strcspn(peer, ":");
-    snprintf(ip, len, "%.*s", (int)(n < len ? n : len - 1), peer);
+    snprintf(ip, len, "%s", http_conn_client_ip(c));
 }
 
 /* The session of this request's player (IP, user agent, stream), if any. */

@@ -5,6 +5,7 @@
 
 #include <st.h>
 #include <stdint.h>
+#include "http_realip.h"
 #include "http_request.h"
 #include "rill_bytes.h"
 #include "task.h"
@@ -17,6 +18,7 @@ typedef struct http_conn_cfg {
     int crossdomain;                /* CORS headers; OPTIONS answered */
     st_utime_t send_timeout;
     int stopping;                   /* the server is shutting down */
+    const realip_conf_t *realip;    /* whom to believe about the client's address; NULL: nobody */
 } http_conn_cfg_t;
 
 enum http_resp_state { RESP_NONE = 0, RESP_STREAMING, RESP_DONE };
@@ -28,7 +30,15 @@ struct http_conn {
     st_netfd_t fd;
     task_t task;                    /* a member of srv->conns; its stop flag is 'stop' */
     uint32_t cid;
-    char peer[64];
+    char sock_peer[64];             /* the socket's peer, "ip:port" */
+    char sock_ip[REALIP_IP_LEN];
+    int sock_port;
+    /* the client of the current request: the socket's peer, or the address
+     * a trusted proxy named (http_realip.h) */
+    char peer[128];                 /* for logs: "ip:port", or "ip[:port] via ip:port" */
+    char ip[REALIP_IP_LEN];
+    int port;                       /* 0 when a proxy named no port */
+    int realip_warned;              /* a bad header was logged on this connection */
     st_utime_t accepted;
     int stop;                       /* set by the server on shutdown */
     http_msg_parser_t parser;

@@ -139,9 +139,8 @@ int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
     client_t *cl = &f.client;
     cl->id = rill_log_new_cid();
     rill_log_set_cid(cl->id);
-    size_t iplen = strcspn(peer, ":");
-    snprintf(cl->ip, sizeof cl->ip, "%.*s", (int)(iplen < sizeof cl->ip ? iplen : sizeof cl->ip - 1), peer);
-    cl->port = peer[iplen] == ':' ? atoi(peer + iplen + 1) : 0;
+    snprintf(cl->ip, sizeof cl->ip, "%s", http_conn_client_ip(c));
+    cl->port = http_conn_client_port(c);
     cl->vhost = f.vhost;
     cl->app = f.app;
     cl->stream = f.stream;

@@ -204,5 +204,7 @@ st_netfd_t http_conn_takeover(http_conn_t *c)
 
 int http_conn_stopping(const http_conn_t *c) { return c->stop || c->cfg->stopping; }
 const char *http_conn_peer(const http_conn_t *c) { return c->peer; }
+const char *http_conn_client_ip(const http_conn_t *c) { return c->ip; }
+int http_conn_client_port(const http_conn_t *c) { return c->port; }
 uint64_t http_conn_out_bytes(const http_conn_t *c) { return c->out_bytes; }
 st_utime_t http_conn_send_timeout(const http_conn_t *c) { return c->cfg->send_timeout; }

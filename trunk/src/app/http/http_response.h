@@ -50,7 +50,14 @@ int http_end(http_conn_t *c);
  * says why). */
 st_netfd_t http_conn_takeover(http_conn_t *c);
 int http_conn_stopping(const http_conn_t *c);
+/* The current request's client, for logs: "ip:port", or "ip[:port] via
+ * ip:port" when a trusted proxy named it (http_server_opts_t.realip). */
 const char *http_conn_peer(const http_conn_t *c);
+/* The same client's address alone ("127.0.0.5", "2001:db8::1") and its
+ * port (0 when the proxy named none): what the API, hooks and per-address
+ * bounds use. */
+const char *http_conn_client_ip(const http_conn_t *c);
+int http_conn_client_port(const http_conn_t *c);
 /* Bytes written to this connection so far (headers included). */
 uint64_t http_conn_out_bytes(const http_conn_t *c);
 /* The server's send timeout, for handlers writing on their own. */

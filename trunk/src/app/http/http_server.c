@@ -47,6 +47,7 @@ int http_server_new(http_server_t **out, const http_server_opts_t *o)
         (st_utime_t)(o->keepalive_timeout_ms > 0 ? o->keepalive_timeout_ms : DEF_KEEPALIVE_TIMEOUT_MS) * 1000;
     s->cfg.send_timeout = (st_utime_t)(o->send_timeout_ms > 0 ? o->send_timeout_ms : DEF_SEND_TIMEOUT_MS) * 1000;
     s->max_conns = o->max_conns > 0 ? o->max_conns : DEF_MAX_CONNS;
+    s->cfg.realip = o->realip;
     if (tasks_init(&s->conns, "http connections") != 0) {
         free(s);
         return RILL_ERR_NOMEM;
@@ -61,6 +62,8 @@ int http_server_route(http_server_t *s, const char *pattern, http_handler_fn fn,
 }
 
 int http_server_nconns(const http_server_t *s) { return s->conns.count; }
+
+void http_server_set_realip(http_server_t *s, const realip_conf_t *realip) { s->cfg.realip = realip; }
 
 int http_server_port(const http_server_t *s)
 {
@@ -129,6 +132,38 @@ static int read_request(http_conn_t *c, int first)
     }
 }
 
+/* The socket's peer stands for the client until a request says otherwise. */
+static void client_is_socket(http_conn_t *c)
+{
+    snprintf(c->peer, sizeof c->peer, "%s", c->sock_peer);
+    snprintf(c->ip, sizeof c->ip, "%s", c->sock_ip);
+    c->port = c->sock_port;
+}
+
+/* Who this request's client is: a trusted proxy's header names it, anyone
+ * else's is ignored. A bad header keeps the socket's address and is logged
+ * once per connection (a proxy's keep-alive connection carries many). */
+static void find_client(http_conn_t *c, const http_request_t *req)
+{
+    realip_addr_t a;
+    const char *why = NULL;
+    client_is_socket(c);
+    int r = realip_resolve(c->cfg->realip, req, c->sock_ip, &a, &why);
+    if (r == REALIP_BAD) {
+        if (!c->realip_warned)
+            rill_warn("%s %s: %s from a trusted proxy is not used (%s): the client is the proxy", c->cfg->name,
+                      c->sock_peer, c->cfg->realip->header, why);
+        c->realip_warned = 1;
+        return;
+    }
+    if (r != REALIP_HEADER) return;
+    snprintf(c->ip, sizeof c->ip, "%s", a.ip);
+    c->port = a.port;
+    int v6 = strchr(a.ip, ':') != NULL;
+    if (!a.port) snprintf(c->peer, sizeof c->peer, "%s via %s", a.ip, c->sock_peer);
+    else snprintf(c->peer, sizeof c->peer, v6 ? "[%s]:%d via %s" : "%s:%d via %s", a.ip, a.port, c->sock_peer);
+}
+
 static void reset_response(http_conn_t *c, const http_request_t *req)
 {
     c->req = req;
@@ -185,6 +220,7 @@ static void serve(http_conn_t *c)
 
         const http_request_t *req = &c->parser.msg;
         st_utime_t t0 = st_utime();
+        find_client(c, req);
         reset_response(c, req);
         /* Decided before any header goes out, so Connection: says the truth. */
         c->keep = req->keep_alive && !c->stop && !c->cfg->stopping;
@@ -193,6 +229,7 @@ static void serve(http_conn_t *c)
         if (!c->keep || c->state != RESP_DONE || c->stop) return;
         http_msg_parser_next(&c->parser);
         c->continued = 0;
+        client_is_socket(c);
     }
 }
 
@@ -228,7 +265,9 @@ static int conn_spawn(http_server_t *s, st_netfd_t fd)
     c->fd = fd;
     c->cid = rill_log_new_cid();
     c->accepted = st_utime();
-    net_peer_name(st_netfd_fileno(fd), c->peer, sizeof c->peer);
+    net_peer_addr(st_netfd_fileno(fd), c->sock_ip, sizeof c->sock_ip, &c->sock_port);
+    net_peer_name(st_netfd_fileno(fd), c->sock_peer, sizeof c->sock_peer);
+    client_is_socket(c);
     http_req_parser_init(&c->parser);
     rill_writer_init(&c->hbuf, 64 * 1024);
     int rc = tasks_start(&s->conns, &c->task, conn_main, c, &c->stop, conn_free);

@@ -17,6 +17,7 @@
 #define HTTP_SERVER_H
 
 #include <st.h>
+#include "http_realip.h"
 #include "http_request.h"
 #include "http_response.h"
 #include "http_router.h"
@@ -36,6 +37,8 @@ typedef struct http_server_opts {
     int keepalive_timeout_ms;   /* idle time allowed between requests; 0: 30000 */
     int send_timeout_ms;        /* each response write; 0: 30000 */
     int max_conns;              /* more are closed at accept; 0: 1000 */
+    const realip_conf_t *realip;/* trusted proxies naming the client (X-Real-IP, ...); NULL: none.
+                                 * Kept by pointer: it must outlive the server (or be replaced) */
 } http_server_opts_t;
 
 int http_server_new(http_server_t **out, const http_server_opts_t *opts);
@@ -47,6 +50,9 @@ int http_server_start(http_server_t *s);
  * must return once interrupted (its st_* calls fail with EINTR). 0. */
 int http_server_destroy(http_server_t *s);
 int http_server_nconns(const http_server_t *s);
+/* Whom the next requests believe about their client's address (a reload);
+ * requests under way keep the address they got. */
+void http_server_set_realip(http_server_t *s, const realip_conf_t *realip);
 /* The port it listens on (useful after listening on port 0). */
 int http_server_port(const http_server_t *s);
 const char *http_server_name(const http_server_t *s);

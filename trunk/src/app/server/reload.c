@@ -21,8 +21,16 @@ static retired_t *g_retired;
 
 static int same_str(const char *a, const char *b) { return !strcmp(a ? a : "", b ? b : ""); }
 
+static int same_realip(const realip_conf_t *a, const realip_conf_t *b)
+{
+    return a->nfrom == b->nfrom && a->recursive == b->recursive && !strcmp(a->header, b->header) &&
+           (a->nfrom == 0 || !memcmp(a->from, b->from, sizeof *a->from * (size_t)a->nfrom));
+}
+
 /* What the HTTP side read at start that a reload changes now: the files'
- * dir (the next request on) and the API's credentials (read per request). */
+ * dir (the next request on), the API's credentials (read per request) and
+ * the trusted proxies (the next request on; a request under way keeps the
+ * client it has). */
 static void apply_http(server_t *srv, const config_t *old, const config_t *nw)
 {
     http_static_t *files = srv->http.files;
@@ -32,6 +40,12 @@ static void apply_http(server_t *srv, const config_t *old, const config_t *nw)
         else
             rill_warn("reload: out of memory: http_server keeps dir %s", http_static_dir(files));
     }
+    const realip_conf_t *ri = &nw->http_server.realip;
+    if (srv->http.server) http_server_set_realip(srv->http.server, ri);
+    if (srv->http.api) http_server_set_realip(srv->http.api, ri);
+    if ((srv->http.server || srv->http.api) && !same_realip(&old->http_server.realip, ri))
+        rill_trace("reload: HTTP clients named by %s from the next request (%d trusted range%s, recursive %s)",
+                   ri->header, ri->nfrom, ri->nfrom == 1 ? "" : "s", ri->recursive ? "on" : "off");
     const http_conf_t *oa = &old->http_api, *na = &nw->http_api;
     if (srv->http.api_routes && (oa->auth != na->auth || oa->enabled != na->enabled ||
                                  !same_str(oa->username, na->username) || !same_str(oa->password, na->password)))

@@ -14,7 +14,8 @@ static int same_listen(const listen_conf_t *a, const listen_conf_t *b)
 static int new_server(http_server_t **out, const char *name, const http_conf_t *l, int crossdomain,
                       const config_t *conf)
 {
-    /* header/keep-alive timeouts are http_server's knobs, for both listeners. */
+    /* header/keep-alive timeouts and the trusted proxies are http_server's
+     * knobs, for both listeners. */
     http_server_opts_t o = {
         .name = name,
         .ip = l->listen.ip,
@@ -23,6 +24,7 @@ static int new_server(http_server_t **out, const char *name, const http_conf_t *
         .header_timeout_ms = conf->http_server.header_timeout,
         .keepalive_timeout_ms = conf->http_server.keepalive_timeout,
         .max_conns = conf->max_connections,
+        .realip = &conf->http_server.realip,
     };
     return http_server_new(out, &o);
 }
