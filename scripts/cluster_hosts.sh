@@ -112,13 +112,15 @@ hosts_make_confs() {
     make_confs
     local n f lb
     local to_net=(-e '/^[[:space:]]*#/b' -e "s/(^|[^0-9.])127\\.0\\.0\\.([0-9]{1,3})([^0-9]|\$)/\\1$HOSTS_NET.\\2\\3/g")
+    local fr=${FRONT_IP//./\\.} src=${SOURCE_IP//./\\.}
     for n in "${NODES[@]}"; do
         f="$DIR/$n.conf"
-        sed -E -i "${to_net[@]}" "$f" || die "cannot write $f"
+        # the edges believe X-Real-IP from either balancer's nginx (proxy_bind below)
+        sed -E -i -e "s/(set_real_ip_from[[:space:]]+)$src;/\\1${LB_IP[lb1]}; set_real_ip_from ${LB_IP[lb2]};/" \
+                  "${to_net[@]}" "$f" || die "cannot write $f"
         "$BIN" -t -c "$f" >/dev/null 2>"$DIR/$n.check" || die "$f: $(cat "$DIR/$n.check")"
         rm -f "$DIR/$n.check"
     done
-    local fr=${FRONT_IP//./\\.} src=${SOURCE_IP//./\\.}
     for lb in "${LBS[@]}"; do
         f="$DIR/haproxy-$lb.cfg"
         sed -E -e '/^[[:space:]]*#/b' \
@@ -133,9 +135,10 @@ hosts_make_confs() {
         mkdir -p "$DIR/nginx-$lb/tmp" "$DIR/nginx-$lb/logs"
         sed -E -e '/^[[:space:]]*#/b' \
                -e "s/(^|[^0-9.])$fr:/\\1@VIP@:/g" \
+               -e "s/(proxy_bind[[:space:]]+)$src;/\\1@LB@;/" \
                -e "s#$DIR/nginx\\.#$DIR/nginx-$lb.#g" \
                -e "s#$DIR/nginx/tmp/#$DIR/nginx-$lb/tmp/#g" \
-               "$DIR/nginx.conf" | sed -E "${to_net[@]}" | sed -e "s/@VIP@/$VIP/g" > "$f" \
+               "$DIR/nginx.conf" | sed -E "${to_net[@]}" | sed -e "s/@VIP@/$VIP/g; s/@LB@/${LB_IP[$lb]}/g" > "$f" \
             || die "cannot write $f"
         # (checked by hosts_check_nginx: nginx -t binds, so it needs the
         # balancer's namespace)
