@@ -36,8 +36,10 @@ class FlvError(Exception):
 
 
 class HttpFlvPlayer:
-    def __init__(self, ip, port, path, timeout=5.0, read_timeout=10.0):
+    def __init__(self, ip, port, path, timeout=5.0, read_timeout=10.0, source=None, headers=None):
         self.ip, self.port, self.path = ip, port, path
+        self.source = source                # the local address to connect from (None: the kernel's)
+        self.extra_headers = headers or {}  # sent with the request
         self.stream = path
         self.timeout = timeout              # connect and response headers
         self.read_timeout = read_timeout    # no byte for this long: error
@@ -83,14 +85,16 @@ class HttpFlvPlayer:
     def _run(self):
         conn = None
         try:
-            conn = http.client.HTTPConnection(self.ip, self.port, timeout=self.timeout)
+            conn = http.client.HTTPConnection(self.ip, self.port, timeout=self.timeout,
+                                              source_address=(self.source, 0) if self.source else None)
             try:
                 conn.connect()
             except ConnectionRefusedError:
                 self.status = "refused"
                 raise FlvError("connection refused by %s:%d" % (self.ip, self.port))
             self._sock = conn.sock
-            conn.request("GET", self.path, headers={"User-Agent": "rill-tests", "Accept": "*/*"})
+            conn.request("GET", self.path, headers=dict({"User-Agent": "rill-tests", "Accept": "*/*"},
+                                                         **self.extra_headers))
             resp = conn.getresponse()
             self.status = resp.status
             self.headers = {k.lower(): v for k, v in resp.getheaders()}
