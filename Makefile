@@ -169,7 +169,7 @@ FUZZ_SRC_handshake := protocol/rtmp_handshake
 FUZZ_SRC_chunk     := protocol/rtmp_chunk protocol/rtmp_cmd protocol/amf0 protocol/flv protocol/rtmp_url
 FUZZ_SRC_amf0      := protocol/amf0 protocol/rtmp_cmd
 FUZZ_SRC_flv       := protocol/flv
-FUZZ_SRC_http      := protocol/http_request protocol/http_url protocol/http_auth protocol/http_mount
+FUZZ_SRC_http      := protocol/http_request protocol/http_url protocol/http_auth protocol/http_mount protocol/http_realip
 FUZZ_SRC_http_url  := protocol/http_url protocol/http_auth protocol/http_mime protocol/http_mount
 FUZZ_SRC_rtmp_url  := protocol/rtmp_url
 # the config model may use any core or pure protocol helper (mounts, URLs): link them all

@@ -3,13 +3,17 @@
  * whose sizes follow from the input; pipelined messages are parsed in turn.
  * Both runs must give the same messages and both refuse or neither does. Each request
  * goes through what the server does with it: headers, path safety, query
- * parameters, basic auth and the HTTP-FLV mount. */
+ * parameters, basic auth, the HTTP-FLV mount and the client's address from
+ * a trusted proxy's X-Real-IP / X-Forwarded-For. */
 #include "fuzz_util.h"
 #include "http_auth.h"
 #include "http_mount.h"
+#include "http_realip.h"
 #include "http_request.h"
 #include "http_url.h"
 #include "rill_error.h"
+
+#include <arpa/inet.h>
 
 typedef struct run {
     uint64_t *digests;
@@ -51,6 +55,28 @@ static uint64_t digest(const http_message_t *m)
     return h;
 }
 
+/* The client a trusted proxy names: an address, or the socket's. */
+static void realip(const http_message_t *m)
+{
+    realip_cidr_t from[2];
+    FUZZ_CHECK(realip_cidr_parse("127.0.0.0/8", &from[0]) == 0 && realip_cidr_parse("::/0", &from[1]) == 0);
+    const char *names[3] = { "X-Real-IP", "X-Forwarded-For", "X-Forwarded-For" };
+    for (int i = 0; i < 3; i++) {
+        realip_conf_t rc = { .from = from, .nfrom = 2, .recursive = i == 2 };
+        snprintf(rc.header, sizeof rc.header, "%s", names[i]);
+        realip_addr_t a;
+        const char *why = NULL;
+        int r = realip_resolve(&rc, m, "127.0.0.1", &a, &why);
+        FUZZ_CHECK(r == REALIP_SOCKET || r == REALIP_HEADER || (r == REALIP_BAD && why));
+        if (r == REALIP_HEADER) {
+            uint8_t b[16];
+            FUZZ_CHECK(inet_pton(strchr(a.ip, ':') ? AF_INET6 : AF_INET, a.ip, b) == 1);
+            FUZZ_CHECK(a.port >= 0 && a.port <= 65535);
+        }
+        FUZZ_CHECK(realip_resolve(&rc, m, "10.0.0.1", &a, &why) == REALIP_SOCKET);
+    }
+}
+
 /* What the server does with a request. */
 static void serve(const http_message_t *m)
 {
@@ -69,6 +95,7 @@ static void serve(const http_message_t *m)
     http_mount_match_t mm;
     http_mount_match("[vhost]/[app]/[stream].flv", m->path, &mm);
     http_method_name(m->method);
+    realip(m);
 }
 
 static void parse(const uint8_t *data, size_t size, int response, int head, fuzz_split_t *split, run_t *out)
