@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <string>
+#include <vector>
 
 extern "C" {
 #include "http_dial.h"
@@ -330,4 +331,54 @@ TEST(HttpServerClient, ExpectContinueBeforeTheBody) {
     EXPECT_EQ(0u, got.find("HTTP/1.1 201 Created"));
     EXPECT_NE(std::string::npos, got.find("a/b|body"));
     st_netfd_close(fd);
+}
+
+// The client's address as a handler sees it: "ip|port|peer".
+int h_client(http_conn_t *c, const http_request_t *req, void *ctx) {
+    std::string out = std::string(http_conn_client_ip(c)) + "|" + std::to_string(http_conn_client_port(c)) + "|" +
+                      http_conn_peer(c) + "\n";
+    return http_send(c, 200, "text/plain", out.data(), out.size(), nullptr);
+}
+
+TEST(HttpServerClient, ClientAddressFromATrustedProxyPerRequest) {
+    Srv srv;
+    realip_cidr_t from;
+    ASSERT_EQ(0, realip_cidr_parse("127.0.0.1", &from));
+    realip_conf_t trust = { &from, 1, "X-Real-IP", 0 };
+    realip_conf_t nobody = { nullptr, 0, "X-Real-IP", 0 };
+    http_server_set_realip(srv.s, &trust);
+    ASSERT_EQ(0, http_server_route(srv.s, "GET /who", h_client, nullptr));
+    srv.start();
+    // One kept-alive connection, pipelined: the header's address, then the
+    // socket's when a request has none, then a bad one (the socket's, logged once).
+    auto ask = [&](const std::string &reqs) {
+        st_netfd_t fd = net_connect_tcp("127.0.0.1", http_server_port(srv.s), kSec);
+        EXPECT_NE(nullptr, fd);
+        if (!fd) return std::string();
+        EXPECT_EQ((ssize_t)reqs.size(), st_write(fd, reqs.data(), reqs.size(), kSec));
+        std::string got = read_to_close(fd, 2 * kSec);
+        st_netfd_close(fd);
+        std::string bodies;
+        for (size_t p = got.find("\r\n\r\n"); p != std::string::npos; p = got.find("\r\n\r\n", p + 4)) {
+            size_t e = got.find('\n', p + 4);
+            if (e != std::string::npos) bodies += got.substr(p + 4, e - p - 4) + ";";
+        }
+        return bodies;
+    };
+    std::string got = ask("GET /who HTTP/1.1\r\nHost: x\r\nX-Real-IP: 127.0.0.5:77\r\n\r\n"
+                          "GET /who HTTP/1.1\r\nHost: x\r\n\r\n"
+                          "GET /who HTTP/1.1\r\nHost: x\r\nX-Real-IP: [2001:db8::5]\r\n\r\n"
+                          "GET /who HTTP/1.1\r\nHost: x\r\nX-Real-IP: nonsense\r\nConnection: close\r\n\r\n");
+    std::vector<std::string> parts;
+    for (size_t s = 0, e; (e = got.find(';', s)) != std::string::npos; s = e + 1) parts.push_back(got.substr(s, e - s));
+    ASSERT_EQ(4u, parts.size()) << got;
+    EXPECT_EQ(0u, parts[0].find("127.0.0.5|77|127.0.0.5:77 via 127.0.0.1:")) << parts[0];
+    EXPECT_EQ(0u, parts[1].find("127.0.0.1|")) << parts[1];
+    EXPECT_EQ(std::string::npos, parts[1].find("via")) << parts[1];
+    EXPECT_EQ(0u, parts[2].find("2001:db8::5|0|2001:db8::5 via 127.0.0.1:")) << parts[2];
+    EXPECT_EQ(0u, parts[3].find("127.0.0.1|")) << parts[3];
+    // Nobody trusted (a reload): the same header is ignored from the next request.
+    http_server_set_realip(srv.s, &nobody);
+    got = ask("GET /who HTTP/1.1\r\nHost: x\r\nX-Real-IP: 127.0.0.5\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(0u, got.find("127.0.0.1|")) << got;
 }
