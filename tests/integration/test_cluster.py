@@ -15,7 +15,8 @@ What it checks:
   - the players are spread over both edges (the edges' /api/v1/clients);
   - each edge reports its RTMP clients with their own address and port
     (127.0.0.1 and the player's port, from the PROXY header), never
-    haproxy's 127.0.0.9;
+    haproxy's 127.0.0.9, and HTTP-FLV players as 127.0.0.1 too (nginx's
+    X-Real-IP, trusted from nginx's 127.0.0.9 only);
   - SIGKILL of the slave an edge pulls from: every player keeps getting
     video with no gap over 1.5 s;
   - SIGKILL of the edge without the publisher: the other edge's players are
@@ -317,9 +318,9 @@ def _run(cl):
         cs = [c for c in cl.clients(e) if c["stream"] == STREAM]
         per_edge[e] = {t: sum(1 for c in cs if c["type"] == t) for t in ("play", "flv", "publish")}
         rtmp_cs = [c for c in cs if c["type"] in ("play", "publish")]
-        bad = [c for c in rtmp_cs if c["ip"] != "127.0.0.1"]
-        check(not bad, "expected %s to report every RTMP client with its own address 127.0.0.1 (PROXY "
-              "header), never haproxy's %s; it reports %s" % (
+        bad = [c for c in cs if c["ip"] != "127.0.0.1"]
+        check(not bad, "expected %s to report every client with its own address 127.0.0.1 (RTMP: the PROXY "
+              "header; HTTP-FLV: nginx's X-Real-IP), never haproxy's or nginx's %s; it reports %s" % (
                   e, SOURCE_IP, ", ".join("%s:%s (%s)" % (c["ip"], c["port"], c["type"]) for c in bad)))
         rtmp_ports[e] = {c["port"] for c in rtmp_cs if c["type"] == "play"}
     print("spread: %s" % ", ".join("%s %d RTMP + %d HTTP-FLV players%s" % (
@@ -346,7 +347,8 @@ def _run(cl):
     check(("via %s:" % SOURCE_IP) in via, "expected the edges' logs to show clients coming via haproxy's "
           "%s (client ... via %s:PORT (PROXY v1))" % (SOURCE_IP, SOURCE_IP))
     print("PROXY protocol: all %d RTMP players reported by the edges as 127.0.0.1 with their own ports "
-          "(haproxy connects from %s)" % (len(edge_of), SOURCE_IP), flush=True)
+          "(haproxy connects from %s); X-Real-IP: the %d HTTP-FLV players too (nginx connects from %s)" % (
+              len(edge_of), SOURCE_IP, N_PLAYERS, SOURCE_IP), flush=True)
 
     # ---- SIGKILL the slave the other edge pulls from
     up = (cl.stream(other_edge) or {}).get("upstream") or {}
