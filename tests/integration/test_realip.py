@@ -69,6 +69,9 @@ def test_player_address_through_the_nginx_front():
     try:
         origin = rill.start_node(name="origin")
         pub = rill.publish(origin.url(STREAM))
+        # (an edge answers a stream no origin has yet with 404 at once)
+        on_air = rill.wait_until(lambda: "publish __defaultVhost__/live/%s" % STREAM in origin.log(), 10)
+        check(on_air, "expected ffmpeg to publish %s on the origin within 10 s; %s" % (STREAM, rill.proc_state(pub)))
         edge = rill.Node(name="edge")
         edge.http_port = rill.free_port(edge.ip)
         while edge.http_port == edge.port:
