@@ -202,6 +202,11 @@ def _run(h, pids):
     t = h.play(flv_url, "play-flv-1")
     check(t is not None, "expected an HTTP-FLV player through the VIP (nginx) to get 10 frames within %.0f s"
           % PLAY_MAX)
+    # The edge names the player by nginx's X-Real-IP, trusted from the balancer's own address.
+    client_ip, lb_ip = h.net + ".100", h.net + (".31" if first == "lb1" else ".32")
+    said = "flv play %s via %s:" % (client_ip, lb_ip)
+    check(any(said in h.log(e) for e in ("edge1", "edge2")),
+          "expected an edge to log '%s...' (the client host's address from nginx on %s)" % (said, first))
 
     # ---- the VIP holder's keepalived and HAProxy die
     other = "lb2" if first == "lb1" else "lb1"
