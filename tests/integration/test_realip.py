@@ -3,7 +3,8 @@ it ships (X-Real-IP, X-Forwarded-For, proxy_bind) in front of an edge that
 trusts the front's address (set_real_ip_from, as conf/edge.conf does). An
 HTTP-FLV player connecting to nginx from 127.0.0.5 (and forging X-Real-IP
 and X-Forwarded-For itself) is 127.0.0.5 in the edge's API, its on_play and
-on_stop hooks and its log; a player connecting to the edge directly with a
+on_stop hooks and its log, and so is its HLS session (a playlist request
+through nginx); a player connecting to the edge directly with a
 forged X-Real-IP is its socket address; a bad X-Real-IP from the trusted
 address leaves the socket address and one warning; after a reload that
 trusts nobody, a new player through nginx is nginx."""
@@ -69,9 +70,6 @@ def test_player_address_through_the_nginx_front():
     try:
         origin = rill.start_node(name="origin")
         pub = rill.publish(origin.url(STREAM))
-        # (an edge answers a stream no origin has yet with 404 at once)
-        on_air = rill.wait_until(lambda: "publish __defaultVhost__/live/%s" % STREAM in origin.log(), 10)
-        check(on_air, "expected ffmpeg to publish %s on the origin within 10 s; %s" % (STREAM, rill.proc_state(pub)))
         edge = rill.Node(name="edge")
         edge.http_port = rill.free_port(edge.ip)
         while edge.http_port == edge.port:
@@ -81,6 +79,9 @@ def test_player_address_through_the_nginx_front():
             f.write(_edge_conf(edge.ip, edge.port, edge.http_port, origin, urls, front_src))
         edge.start()
         front = nginx.front(edge.ip, edge.http_port)
+        # (meanwhile ffmpeg started; an edge answers a stream no origin has yet with 404 at once)
+        on_air = rill.wait_until(lambda: "publish __defaultVhost__/live/%s" % STREAM in origin.log(), 10)
+        check(on_air, "expected ffmpeg to publish %s on the origin within 10 s; %s" % (STREAM, rill.proc_state(pub)))
 
         # Through nginx, with the player's own claims, which nginx replaces (X-Real-IP) or
         # puts on the left (X-Forwarded-For).
