@@ -22,8 +22,9 @@ import socket
 import struct
 import threading
 import time
+import zlib
 
-from .rtmp import gap_since
+from .rtmp import gap_since, new_frames
 
 TAG_AUDIO = 8
 TAG_VIDEO = 9
@@ -46,6 +47,7 @@ class HttpFlvPlayer:
         self.status = None                  # HTTP status, or "refused"
         self.headers = {}
         self.video = []                     # (arrival, ts, is_key, is_seq)
+        self.video_crc = []                 # CRC-32 of each video tag's body
         self.audio = 0
         self.data = 0
         self.flv_headers = 0
@@ -137,6 +139,7 @@ class HttpFlvPlayer:
                         key = ((body[0] >> 4) & 0x07) == 1
                     with self._lock:
                         self.video.append((arrival, ts, key, seq))
+                        self.video_crc.append(zlib.crc32(body))
                 elif ttype == TAG_AUDIO:
                     self.audio += 1
                 else:
@@ -210,6 +213,12 @@ class HttpFlvPlayer:
         """Longest time without a video frame in [since, until] (until: now),
         as lib.rtmp.RawPlayer.max_gap."""
         return gap_since([a for (a, _, _) in self.frames()], since, until)
+
+    def new_max_gap(self, since, until=None):
+        """max_gap counting only frames seen for the first time (lib.rtmp.new_frames)."""
+        with self._lock:
+            video, crcs = list(self.video), list(self.video_crc)
+        return gap_since(new_frames(video, crcs), since, until)
 
     def describe(self):
         return ("HTTP-FLV player %s: status %s, %d video frames, %d audio, %d bytes, error=%s" %

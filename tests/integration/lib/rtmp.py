@@ -13,6 +13,7 @@ import socket
 import struct
 import threading
 import time
+import zlib
 
 # message types
 MSG_SET_CHUNK_SIZE = 1
@@ -46,6 +47,25 @@ def gap_since(times, since, until=None):
         gap = max(gap, a - prev)
         prev = a
     return max(gap, until - prev)
+
+
+def new_frames(frames, crcs, window=10.0):
+    """Arrival times of the video frames (arrival, ts, is_key, is_seq) whose
+    payload (its CRC-32 in crcs, one per frame) did not arrive in the
+    `window` seconds before: what a player sees for the first time. An edge
+    that fails over to an origin whose publisher has gone silent gets that
+    origin's cached GOP again and passes it on (timestamps continued), so a
+    stalled stream can look alive by arrival times alone. Shared by the
+    RTMP and HTTP-FLV test players."""
+    seen = {}
+    out = []
+    for (a, _, _, s), c in zip(frames, crcs):
+        if s:
+            continue
+        if c not in seen or a - seen[c] > window:
+            out.append(a)
+        seen[c] = a
+    return out
 
 
 class RtmpError(Exception):
@@ -582,6 +602,7 @@ class RawPlayer:
         self.rcvbuf = rcvbuf
         self.paused = False      # while True the thread does not read the socket
         self.video = []
+        self.video_crc = []      # CRC-32 of each video message's payload
         self.audio = 0
         self.data = 0
         self.error = None
@@ -634,6 +655,7 @@ class RawPlayer:
             k, s = video_info(m.payload)
             with self._lock:
                 self.video.append((m.arrival, m.timestamp, k, s))
+                self.video_crc.append(zlib.crc32(m.payload))
         elif m.type == MSG_AUDIO:
             self.audio += 1
         elif m.type == MSG_DATA_AMF0:
@@ -672,6 +694,12 @@ class RawPlayer:
         counting the stretch from the last frame before `since` (or `since`)
         and the stretch from the last frame to `until`."""
         return gap_since([a for (a, _, _) in self.frames()], since, until)
+
+    def new_max_gap(self, since, until=None):
+        """max_gap counting only frames seen for the first time (new_frames)."""
+        with self._lock:
+            video, crcs = list(self.video), list(self.video_crc)
+        return gap_since(new_frames(video, crcs), since, until)
 
     def describe(self):
         f = self.frames()
