@@ -11,18 +11,21 @@
 # slaves, two edges, haproxy, nginx) on free ports with the release build
 # objs/rill (built first if needed; RILL_BIN=path uses another binary), an
 # encoder (rill-bench publish --reconnect RECONNECT_S --write-timeout 1000
-# --send-buffer 65536) on haproxy's publish front and an RTMP player
-# through haproxy's play front (an edge), then RUNS times each:
+# --send-buffer 65536) on haproxy's publish front, an RTMP player through
+# haproxy's play front and an HTTP-FLV player through nginx (the edges),
+# then RUNS times each:
 #   - SIGKILL of the master the encoder is on (then it is started again);
 #   - SIGSTOP of that master (a hung master, or its host gone without a
-#     FIN: the encoder notices its blocked writes; the slaves take the
-#     stream over from the new forward once the old one is silent for
-#     takeover_timeout), then SIGCONT.
+#     FIN: haproxy's checks mark it DOWN and close its sessions, the encoder
+#     reconnects; the slaves take the stream over from the new forward once
+#     the old one is silent for takeover_timeout), then SIGCONT.
 # Each run measures the encoder's stall (no message written, from its own
-# "publishing again, N ms" line), when the other master had the stream
-# (its API, from the signal), and the player's longest time without a video
-# frame (from the signal). Prints every run, then the median and the spread
-# (min..max) of each figure per kind.
+# "publishing again, N ms" line), when haproxy marked the master DOWN (its
+# stats) and when the other master had the stream (its API), from the
+# signal, and the players' longest time without a new video frame (one
+# they had not seen: an edge hopping between silent slaves replays their
+# cached GOP) and without any video frame. Prints every run, then the
+# median and the spread (min..max) of each figure per kind.
 #
 # Everything runs on 127.0.0.x; every process is started by this script (or
 # scripts/cluster.sh) and stopped by its pid; the run is bounded
@@ -106,37 +109,51 @@ def body(cl):
                     os.path.join(rill.tmpdir("rill-bench-masters-"), "encoder.log"), stdout=subprocess.DEVNULL)
     if not rill.wait_until(lambda: tm._publishing_master(cl) is not None, 15):
         raise SystemExit("bench-masters: the encoder did not reach a master: %s" % enc.tail(5))
-    pl = tc._rtmp_player(cl)
-    if not pl.wait_frames(25, 15):
-        raise SystemExit("bench-masters: the player through the edge got no video: %s" % pl.describe())
-    print("binary %s; rill-bench --reconnect %.1f through haproxy's publish front; an RTMP player through an edge "
-          "(mw_latency 350)" % (rill.rill_bin(), RECONNECT), flush=True)
+    pls = [tc._rtmp_player(cl), tc._flv_player(cl)]
+    for pl in pls:
+        if not pl.wait_frames(25, 15):
+            raise SystemExit("bench-masters: the player through the edge got no video: %s" % pl.describe())
+    print("binary %s; rill-bench --reconnect %.1f through haproxy's publish front; an RTMP player through haproxy "
+          "and an HTTP-FLV player through nginx (edges with mw_latency 350)" % (rill.rill_bin(), RECONNECT),
+          flush=True)
     procs = []
-    res = {k: {"stall": [], "master": [], "gap": []} for k in KINDS}
+    res = {k: {"stall": [], "down": [], "master": [], "gap": [], "any": []} for k in KINDS}
     for kind in KINDS:
         for i in range(RUNS):
-            if not steady(cl, pl):
+            if not all(steady(cl, pl) for pl in pls):
                 raise SystemExit("bench-masters: not steady before %s run %d: %s; masters %s" % (
-                    kind, i + 1, pl.describe(), tm._masters_status(cl)))
+                    kind, i + 1, "; ".join(pl.describe() for pl in pls), tm._masters_status(cl)))
             a = tm._publishing_master(cl)
             b = "master2" if a == "master" else "master"
             n_again = len(again_lines(enc))
             t0 = time.monotonic()
+            down = []
+
+            def on_b():
+                if not down and tm._masters_status(cl).get(tm.HAPROXY_NAME[a]) == "DOWN":
+                    down.append(time.monotonic() - t0)
+                return tm._published_on(cl, b)
             os.kill(cl.pids[a], signal.SIGKILL if kind == "SIGKILL" else signal.SIGSTOP)
-            ok = rill.wait_until(lambda: tm._published_on(cl, b), 60, interval=0.02)
+            ok = rill.wait_until(on_b, 60, interval=0.02)
             t_b = time.monotonic() - t0
             got = rill.wait_until(lambda: len(again_lines(enc)) > n_again, 10)
+            rill.wait_until(lambda: on_b() and down, 5, interval=0.02)   # haproxy's DOWN, if not seen yet
             time.sleep(3.0)          # the stream flowing again through the edge
-            gap = pl.max_gap(t0)
-            if not ok or not got or pl.error or not pl.alive():
-                raise SystemExit("bench-masters: %s run %d: %s did not take the encoder (%s, %s); player %s" % (
-                    kind, i + 1, b, ok, enc.tail(3), pl.describe()))
+            gap = max(pl.new_max_gap(t0) for pl in pls)
+            any_gap = max(pl.max_gap(t0) for pl in pls)
+            if not ok or not got or not down or any(pl.error or not pl.alive() for pl in pls):
+                raise SystemExit("bench-masters: %s run %d: %s did not take the encoder (%s, %s, haproxy DOWN %s); "
+                                 "players %s" % (kind, i + 1, b, ok, enc.tail(3), down,
+                                                 "; ".join(pl.describe() for pl in pls)))
             stall = float(again_lines(enc)[-1].split("publishing again, ", 1)[1].split(" ms", 1)[0]) / 1000.0
             res[kind]["stall"].append(stall)
+            res[kind]["down"].append(down[0])
             res[kind]["master"].append(t_b)
             res[kind]["gap"].append(gap)
-            print("%s run %2d: %-7s -> %-7s encoder stall %.2fs, on %s after %.2fs, player gap %.2fs" % (
-                kind, i + 1, a, b, stall, b, t_b, gap), flush=True)
+            res[kind]["any"].append(any_gap)
+            print("%s run %2d: %-7s -> %-7s encoder stall %.2fs, haproxy DOWN after %.2fs, on %s after %.2fs, "
+                  "players' gap %.2fs (new frames; %.2fs any frame)" % (
+                      kind, i + 1, a, b, stall, down[0], b, t_b, gap, any_gap), flush=True)
             if kind == "SIGKILL":
                 restart(cl, a, procs)
             else:
@@ -149,8 +166,10 @@ def body(cl):
     for kind, r in res.items():
         print("%s of the encoder's master, %d runs:" % (kind, len(r["gap"])))
         print("  encoder stall (no message written):  %s" % fmt(r["stall"]))
+        print("  haproxy marks the master DOWN after: %s" % fmt(r["down"]))
         print("  other master has the stream after:   %s" % fmt(r["master"]))
-        print("  player's longest gap (through edge):  %s" % fmt(r["gap"]))
+        print("  players' longest gap (new frames):   %s" % fmt(r["gap"]))
+        print("  players' longest gap (any frame):    %s" % fmt(r["any"]))
     enc.stop(2.0)
 
 
