@@ -32,6 +32,7 @@ import urllib.request
 
 from lib import rill
 from lib.rill import check
+from lib.rtmp import new_arrivals
 import test_cluster as tc
 
 STREAM = tc.STREAM
@@ -119,13 +120,14 @@ def _publisher_cids(cl):
     return out
 
 
-def _new_gaps(players, since, what):
-    """Wait for 50 more frames on every player, check each is still
-    connected; the players' longest gaps (new frames) since `since`."""
-    counts = [pl.count() for pl in players]
+def _new_gaps(players, since, what, frames=25):
+    """Wait for `frames` more new frames (lib.rtmp.new_frames: not a
+    replayed GOP) on every player, check each is still connected; the
+    players' longest gaps (new frames) since `since`."""
+    counts = [len(new_arrivals(pl)) for pl in players]
     for pl, n0 in zip(players, counts):
-        check(pl.wait_frames(n0 + 50, 15), "expected every player to get 50 more frames %s; %s" % (
-            what, pl.describe()))
+        check(rill.wait_until(lambda: len(new_arrivals(pl)) >= n0 + frames or pl.error is not None, 15),
+              "expected every player to get %d more new frames %s; %s" % (frames, what, pl.describe()))
     t_end = time.monotonic()
     for pl in players:
         check(pl.error is None and pl.alive(), "expected every player to stay connected %s; %s" % (

@@ -24,7 +24,7 @@ import threading
 import time
 import zlib
 
-from .rtmp import gap_since, new_frames
+from .rtmp import gap_since, new_arrivals
 
 TAG_AUDIO = 8
 TAG_VIDEO = 9
@@ -216,9 +216,7 @@ class HttpFlvPlayer:
 
     def new_max_gap(self, since, until=None):
         """max_gap counting only frames seen for the first time (lib.rtmp.new_frames)."""
-        with self._lock:
-            video, crcs = list(self.video), list(self.video_crc)
-        return gap_since(new_frames(video, crcs), since, until)
+        return gap_since(new_arrivals(self), since, until)
 
     def describe(self):
         return ("HTTP-FLV player %s: status %s, %d video frames, %d audio, %d bytes, error=%s" %

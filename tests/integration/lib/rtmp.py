@@ -68,6 +68,13 @@ def new_frames(frames, crcs, window=10.0):
     return out
 
 
+def new_arrivals(pl):
+    """new_frames of a test player (RawPlayer, HttpFlvPlayer)."""
+    with pl._lock:
+        video, crcs = list(pl.video), list(pl.video_crc)
+    return new_frames(video, crcs)
+
+
 class RtmpError(Exception):
     pass
 
@@ -697,9 +704,7 @@ class RawPlayer:
 
     def new_max_gap(self, since, until=None):
         """max_gap counting only frames seen for the first time (new_frames)."""
-        with self._lock:
-            video, crcs = list(self.video), list(self.video_crc)
-        return gap_since(new_frames(video, crcs), since, until)
+        return gap_since(new_arrivals(self), since, until)
 
     def describe(self):
         f = self.frames()
