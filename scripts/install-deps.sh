@@ -9,7 +9,7 @@ PACKAGES=(
   libavformat-dev libavcodec-dev libavutil-dev
   ffmpeg vlc-bin vlc-plugin-base
   curl procps util-linux gnuplot-nox
-  nginx libnginx-mod-rtmp haproxy wrk keepalived iproute2
+  nginx libnginx-mod-rtmp haproxy wrk keepalived iproute2 dnsmasq-base
   clang libclang-rt-dev
   chromium
 )

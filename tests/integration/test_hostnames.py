@@ -1,9 +1,12 @@
 """Host names in origin lists and hook URLs, looked up without blocking.
 
-A DNS server of the test's own (python, UDP on 127.0.0.1, a free port; the
-edges point at it with `resolver`, so no query ever leaves loopback) answers
-A queries from a table, NXDOMAIN for other names, and never answers the
-names in its `silent` set.
+The names are served by a real DNS server: Debian's dnsmasq on a 127.0.0.x
+of its own and a free UDP port (the edges point at it with `resolver`, so no
+query ever leaves loopback). It answers A records from a hosts file of the
+test's (a change: the file rewritten and dnsmasq SIGHUPed), NXDOMAIN for any
+other name under .test and .invalid, and forwards the names under
+silent.rill.test to a UDP socket that never answers (a resolver that does
+not answer, as rill sees it).
 
   - an edge with `origin nonexistent.invalid:P silent.rill.test:P
     localhost:P` pulls from the origin on 127.0.0.1:P (localhost from
@@ -14,13 +17,15 @@ names in its `silent` set.
     stream plays on with no gap over MAX_GAP (a blocking lookup would stop
     every coroutine for resolver_timeout);
   - an edge with `origin origin.rill.test:P`: the name's address changed and
-    the origin in use SIGKILLed, the next pull goes to the new address.
+    the origin in use SIGKILLed, the next pull goes to the new address;
+  - a name with two addresses, the first refusing: the second is tried.
 """
 
 import http.server
+import os
+import signal
 import socket
 import socketserver
-import struct
 import threading
 import time
 
@@ -32,56 +37,86 @@ MAX_GAP = 0.45              # s: mw_latency 100 on the edges, far below a 500 ms
 FAST_PLAY = "gop_cache on; queue_length 10; mw_latency 100; mw_msgs 8;"
 
 
-class Dns:
-    """A DNS server in a thread: A records from `names`, NXDOMAIN otherwise."""
+def _free_dns_port(ip):
+    """A port free on ip for UDP and TCP (dnsmasq listens on both)."""
+    for _ in range(50):
+        u, t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), socket.socket()
+        try:
+            u.bind((ip, 0))
+            port = u.getsockname()[1]
+            t.bind((ip, port))
+            return port
+        except OSError:
+            pass
+        finally:
+            u.close()
+            t.close()
+    check(False, "no port free for UDP and TCP on %s" % ip)
 
-    def __init__(self):
-        self.names = {}
-        self.silent = set()
-        self.queries = []
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+
+class Dns:
+    """dnsmasq serving `names` (name -> [ip, ...], in that order)."""
+
+    def __init__(self, names):
+        self.ip = rill.new_ip()
+        self.dir = rill.tmpdir("rill-dns-")
+        os.chmod(self.dir, 0o755)          # dnsmasq started by root reads the hosts file as nobody
+        self.hosts = os.path.join(self.dir, "hosts")
+        self.pid_file = os.path.join(self.dir, "dnsmasq.pid")
+        self.reads = 0
+        self._write(names)
+        # the resolver that never answers: a bound UDP socket nobody reads
+        self.sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sink.bind((self.ip, 0))
+        self.port = _free_dns_port(self.ip)
+        conf = os.path.join(self.dir, "dnsmasq.conf")
+        with open(conf, "w") as f:
+            f.write("port=%d\nlisten-address=%s\nbind-interfaces\nno-resolv\nno-hosts\naddn-hosts=%s\n"
+                    "no-round-robin\nlocal=/test/\nlocal=/invalid/\nserver=/silent.rill.test/%s#%d\n"
+                    "pid-file=%s\nlog-facility=-\nlog-queries\n"
+                    % (self.port, self.ip, self.hosts, self.ip, self.sink.getsockname()[1], self.pid_file))
+        self.proc = rill.Proc("dnsmasq", ["dnsmasq", "--keep-in-foreground", "--conf-file=" + conf],
+                              os.path.join(self.dir, "dnsmasq.log"))
+        check(rill.wait_until(lambda: self._read_count() > self.reads and self.pid(), 5),
+              "expected dnsmasq on %s:%d to read its hosts file within 5 s; %s" % (
+                  self.ip, self.port, rill.proc_state(self.proc)))
+        self.reads = self._read_count()
+
+    def _write(self, names):
+        with open(self.hosts + ".new", "w") as f:
+            for name, ips in names.items():
+                for ip in ips:
+                    f.write("%s %s\n" % (ip, name))
+        os.chmod(self.hosts + ".new", 0o644)
+        os.replace(self.hosts + ".new", self.hosts)
+
+    def _read_count(self):
+        return self.proc.output().count("read %s" % self.hosts)
+
+    def pid(self):
+        try:
+            with open(self.pid_file) as f:
+                return int(f.read().strip() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def set(self, names):
+        """Serve `names` from now on: rewrite the hosts file, SIGHUP dnsmasq, wait for the re-read."""
+        self._write(names)
+        os.kill(self.pid(), signal.SIGHUP)
+        check(rill.wait_until(lambda: self._read_count() > self.reads, 5),
+              "expected dnsmasq to re-read its hosts file after SIGHUP; log:\n%s" % self.proc.tail(5))
+        self.reads = self._read_count()
+
+    def server(self):
+        return "%s:%d" % (self.ip, self.port)
 
     def stop(self):
-        self._stop = True
-        self._thread.join(2)
-        self.sock.close()
-
-    def _run(self):
-        while not self._stop:
-            try:
-                q, peer = self.sock.recvfrom(512)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            if len(q) < 12:
-                continue
-            i, labels = 12, []
-            while i < len(q) and q[i]:
-                labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
-                i += 1 + q[i]
-            qend = i + 5
-            if qend > len(q):
-                continue
-            name = ".".join(labels).lower()
-            self.queries.append(name)
-            if name in self.silent:
-                continue
-            ips = self.names.get(name)
-            flags = 0x8180 if ips is not None else 0x8183
-            head = struct.pack(">HHHHHH", struct.unpack(">H", q[:2])[0], flags, 1, len(ips or []), 0, 0)
-            answers = b"".join(struct.pack(">HHHIH", 0xC00C, 1, 1, 5, 4) + socket.inet_aton(ip)
-                               for ip in (ips or []))
-            try:
-                self.sock.sendto(head + q[12:qend] + answers, peer)
-            except OSError:
-                pass
+        pid = self.pid()
+        if pid == self.proc.pid and self.proc.alive():
+            os.kill(pid, signal.SIGTERM)
+        self.proc.stop(2.0)
+        self.sink.close()
 
 
 class Hooks(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -116,7 +151,7 @@ def _player(node, stream):
 
 def _edge(dns, origins, hooks=""):
     return rill.Node(name="edge", play=FAST_PLAY,
-                     global_extra="resolver 127.0.0.1:%d;\nresolver_timeout %d;\n" % (dns.port, RESOLVER_TIMEOUT),
+                     global_extra="resolver %s;\nresolver_timeout %d;\n" % (dns.server(), RESOLVER_TIMEOUT),
                      vhost_extra="    cluster { mode remote; origin %s; origin_connect_timeout 1000; }\n%s"
                      % (" ".join(origins), hooks)).start()
 
@@ -127,10 +162,8 @@ def _lines(node, needle):
 
 @rill.timeout(60)
 def test_edge_pulls_from_localhost_past_unresolvable_names():
-    dns = Dns()
-    dns.silent.add("silent.rill.test")
     hooks, calls = _hooks_server()
-    dns.names["hooks.rill.test"] = ["127.0.0.1"]
+    dns = Dns({"hooks.rill.test": ["127.0.0.1"]})
     try:
         port = rill.free_port("127.0.0.1")
         origin = rill.Node(name="origin", ip="127.0.0.1", port=port).start()
@@ -183,7 +216,7 @@ def test_edge_pulls_from_localhost_past_unresolvable_names():
 
 @rill.timeout(60)
 def test_edge_follows_a_dns_change():
-    dns = Dns()
+    dns = None
     # two origins on the same port, on two addresses
     ip1, ip2 = rill.new_ip(), rill.new_ip()
     port = None
@@ -210,7 +243,7 @@ def test_edge_follows_a_dns_change():
             # the origin has the stream before the edge asks (an edge answers
             # a stream no origin has with StreamNotFound at once)
             rill.watch(o, "s", frames=1)
-        dns.names["origin.rill.test"] = [o1.ip]
+        dns = Dns({"origin.rill.test": [o1.ip]})
         edge = _edge(dns, ["origin.rill.test:%d" % o1.port])
         pl = _player(edge, "s")
         check(pl.wait_frames(10, 10), "expected a player through the edge (origin origin.rill.test -> %s) to "
@@ -219,7 +252,7 @@ def test_edge_follows_a_dns_change():
         check(_lines(o1, up) and not _lines(o2, up), "expected origin1 (%s), the name's address, to serve the "
               "edge, not origin2" % o1.ip)
         # the name moves to origin2, then origin1 dies: the next pull follows the name
-        dns.names["origin.rill.test"] = [o2.ip]
+        dns.set({"origin.rill.test": [o2.ip]})
         t_kill = time.monotonic()
         o1.kill()
         ok = rill.wait_until(lambda: _lines(o2, up) and pl.frames()[-1][0] > t_kill + 0.5, 10)
@@ -229,18 +262,19 @@ def test_edge_follows_a_dns_change():
         print("origin.rill.test moved from %s to %s, origin1 SIGKILLed: the edge pulls from %s, the player's "
               "gap %.2f s" % (o1.ip, o2.ip, o2.ip, gap), flush=True)
     finally:
-        dns.stop()
+        if dns:
+            dns.stop()
 
 
 @rill.timeout(40)
 def test_edge_tries_each_address_of_a_name():
-    dns = Dns()
+    dns = None
     try:
         origin = rill.Node(name="origin").start()
         rill.publish(origin.url("s"), size="320x180")
         rill.watch(origin, "s", frames=1)
         dead_ip = rill.new_ip()         # nothing listens there: the connect is refused
-        dns.names["multi.rill.test"] = [dead_ip, origin.ip]
+        dns = Dns({"multi.rill.test": [dead_ip, origin.ip]})
         edge = _edge(dns, ["multi.rill.test:%d" % origin.port])
         pl = _player(edge, "s")
         check(pl.wait_frames(10, 10), "expected a player through the edge (multi.rill.test -> %s refused, then "
@@ -250,4 +284,5 @@ def test_edge_tries_each_address_of_a_name():
         print("multi.rill.test: %s refused, %s played, first frame %.2f s after the play" % (
             dead_ip, origin.ip, pl.frames()[0][0] - pl.started_at), flush=True)
     finally:
-        dns.stop()
+        if dns:
+            dns.stop()
