@@ -9,8 +9,11 @@ PACKAGES=(
   libavformat-dev libavcodec-dev libavutil-dev
   ffmpeg vlc-bin vlc-plugin-base
   curl procps util-linux gnuplot-nox
-  nginx libnginx-mod-rtmp haproxy wrk keepalived iproute2 dnsmasq-base
+  nginx libnginx-mod-rtmp haproxy wrk keepalived iproute2
   clang libclang-rt-dev
+  # dnsmasq's binary without the system service that package `dnsmasq` starts on port 53
+  # (test_hostnames runs its own on a 127.0.0.x and a free port)
+  dnsmasq-base
   chromium
 )
 
