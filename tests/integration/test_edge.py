@@ -465,6 +465,52 @@ def test_edge_publish_through_edge_play_from_origin_second_edge_and_chained_edge
     print("\n".join(report))
 
 
+@rill.timeout(60)
+def test_edge_publish_of_a_stream_it_pulls_goes_to_the_origin():
+    """An edge pulling S for a player takes a publish of S the way it takes
+    any publish: the origin answers. Busy while the origin's own publisher is
+    live (the encoder gets the refusal); once that one left, the publish goes
+    to the origin and the edge's player gets it back through its pull."""
+    origin = rill.Node(name="origin").start()
+    edge = edge_node("edge", [origin], http=False).start()
+    first = rill.publish(origin.url(STREAM), name="publisher-on-origin", size="320x180")
+    rill.watch(origin, STREAM, frames=1, pub=first)
+    pl = rill.raw_player(edge, STREAM)
+    check(pl.wait_frames(10, 10), "expected a player on the edge to get 10 frames; %s" % pl.describe())
+
+    def published_on_origin():
+        return [l for l in origin.log().splitlines() if l.endswith("] publish __defaultVhost__/live/" + STREAM)]
+
+    busy = rill.publish(edge.url(STREAM), name="second-publisher-on-edge", size="320x180")
+    rc = busy.wait(10)
+    check(rc is not None and rc != 0 and log_lines(edge, "refused: stream busy at origin " + addr(origin)),
+          "expected a publish of %s on the edge, while the origin's publisher is live, to be refused with the "
+          "origin's answer (stream busy) and ffmpeg to exit with an error; ffmpeg exit %s; edge log:\n%s" % (
+              STREAM, rc, edge.tail(8)))
+    check(len(published_on_origin()) == 1 and first.alive(),
+          "expected the origin to keep its first publisher; %s" % rill.proc_state(first))
+
+    first.stop()
+    t_move = time.monotonic()
+    pub = rill.publish(edge.url(STREAM), name="publisher-on-edge", size="320x180")
+    check(rill.wait_until(lambda: len(published_on_origin()) == 2, 10),
+          "expected the publish on the edge (which pulls %s for a player) to reach the origin; %s; edge log:\n%s" % (
+              STREAM, rill.proc_state(pub), edge.tail(10)))
+    t_up = time.monotonic()
+    check(log_lines(edge, "the edge pulls it for players, the publish goes to " + addr(origin)),
+          "expected the edge to log that the publish goes to the origin; edge log:\n%s" % edge.tail(10))
+    check(rill.wait_until(lambda: pl.count() and pl.frames()[-1][0] > t_up + 2.0, 15) and pl.error is None,
+          "expected the edge's player to play on with the publish made on the edge (through its pull); %s; "
+          "edge log:\n%s" % (pl.describe(), edge.tail(10)))
+    check(pub.alive(), "expected the publisher on the edge to keep running; %s" % rill.proc_state(pub))
+    t_back = next(t for t, *_ in pl.frames() if t > t_up)
+    print("busy publish on the edge refused (ffmpeg exit %d); after the origin's publisher left, the publish on "
+          "the edge reached the origin %.2f s after it started, and the edge's player had video again %.2f s "
+          "after that" % (rc, t_up - t_move, t_back - t_up), flush=True)
+    for n in (origin, edge):
+        n.assert_running("after the publish on the edge")
+
+
 # ---------------------------------------------------------------- token_traverse
 
 class _HookHandler(http.server.BaseHTTPRequestHandler):

@@ -22,61 +22,78 @@ const char *forward_state_name(int s)
     return s == FWD_FORWARDING ? "forwarding" : s == FWD_BACKOFF ? "backoff" : "connecting";
 }
 
+/* The tcUrl of a publish to d: the slave resolves the vhost from it, so
+ * name it when it is not the default. */
+static void tc_url_of(char *buf, size_t len, const dest_t *d, const char *app, const char *vhost)
+{
+    if (strcmp(vhost, "__defaultVhost__") != 0)
+        snprintf(buf, len, "rtmp://%s:%d/%s?vhost=%s", d->host, d->port, app, vhost);
+    else
+        snprintf(buf, len, "rtmp://%s:%d/%s", d->host, d->port, app);
+}
+
 /* Point the forwarder at dests[cur]. */
 static void aim(forwarder_t *f)
 {
     const dest_t *d = &f->dests[f->cur];
     snprintf(f->dest, sizeof f->dest, "%s:%d", d->host, d->port);
-    /* The slave resolves the vhost from the tcUrl, so name it when it is not the default. */
-    if (strcmp(f->src->vhost, "__defaultVhost__") != 0)
-        snprintf(f->tc_url, sizeof f->tc_url, "rtmp://%s:%d/%s?vhost=%s", d->host, d->port, f->app, f->src->vhost);
-    else
-        snprintf(f->tc_url, sizeof f->tc_url, "rtmp://%s:%d/%s", d->host, d->port, f->app);
+    tc_url_of(f->tc_url, sizeof f->tc_url, d, f->app, f->src->vhost);
 }
 
-/* One session: connect, publish, then pump until something fails. */
-static int forward_once(forwarder_t *f)
+/* Connect to d and publish stream on cl: 0, or the failure (a refusal is
+ * RILL_ERR_DENIED with the peer's onStatus code in cl->status). */
+static int open_publish(rtmp_dial_t *cl, const dest_t *d, const char *app, const char *tc_url, const char *stream,
+                        int chunk_size, int send_buffer)
 {
-    rtmp_dial_t cl;
-    rtmp_dial_init(&cl);
-    const dest_t *d = &f->dests[f->cur];
-    int rc = rtmp_dial_connect(&cl, d->host, d->port, f->app, f->tc_url, 1, CONNECT_TIMEOUT);
+    rtmp_dial_init(cl);
+    int rc = rtmp_dial_connect(cl, d->host, d->port, app, tc_url, 1, CONNECT_TIMEOUT);
     /* A small send buffer, as for players: a slave that stops reading must
      * block our writes (send timeout, keyframe cuts) instead of hiding
      * megabytes of media in the kernel (Linux grows it to 4 MiB: 30 s of a
      * 1 Mbit/s stream, replayed stale when the slave wakes up). */
-    if (!rc) net_set_sndbuf(st_netfd_fileno(cl.s.fd), f->send_buffer);
-    if (!rc) rc = rtmp_dial_publish(&cl, f->stream, (uint32_t)f->chunk_size, CONNECT_TIMEOUT);
+    if (!rc) net_set_sndbuf(st_netfd_fileno(cl->s.fd), send_buffer);
+    if (!rc) rc = rtmp_dial_publish(cl, stream, (uint32_t)chunk_size, CONNECT_TIMEOUT);
+    return rc;
+}
+
+/* One session: connect and publish (or take the upstream an edge's publish
+ * opened), then pump until something fails. */
+static int forward_once(forwarder_t *f)
+{
+    rtmp_dial_t own;
+    rtmp_dial_t *cl = f->opened ? f->opened : &own;
+    f->opened = NULL;
+    int rc = cl == &own ? open_publish(cl, &f->dests[f->cur], f->app, f->tc_url, f->stream, f->chunk_size,
+                                       f->send_buffer)
+                        : 0;
+    consumer_t *co = NULL;
     if (rc) {
-        if (cl.status[0]) rill_verbose("forward %s: slave answered %s", f->dest, cl.status);
-        rtmp_dial_close(&cl);
-        return rc;
+        if (cl->status[0]) rill_verbose("forward %s: slave answered %s", f->dest, cl->status);
+    } else if (!(co = source_add_consumer(f->src, st_thread_self()))) {
+        rc = RILL_ERR_NOMEM;
+    } else {
+        /* A slave decodes from the start: GOP cache, never a cut mid-GOP. */
+        co->wait_keyframe = 0;
+        stream_pump_t p;
+        rc = stream_pump_init_rtmp(&p, &cl->s, co, 0, 0, cl->stream_id);
+        if (!rc) {
+            p.what = "forwarder";
+            p.send_timeout = SEND_TIMEOUT;
+            f->state = FWD_FORWARDING;
+            rill_trace("forward %s/%s/%s to %s: publishing", f->src->vhost, f->src->app, f->src->stream, f->dest);
+            uint64_t before = cl->s.out_bytes;
+            f->live_out = &cl->s.out_bytes;  /* the API reads bytes while the session runs */
+            f->live_base = before;
+            rc = stream_pump_queue_headers(&p);
+            if (!rc) rc = stream_pump_run(&p, &f->task.stop);
+            f->bytes_sent += cl->s.out_bytes - before;
+            f->live_out = NULL;
+            stream_pump_free(&p);
+        }
+        source_remove_consumer(co);
     }
-    consumer_t *co = source_add_consumer(f->src, st_thread_self());
-    if (!co) {
-        rtmp_dial_close(&cl);
-        return RILL_ERR_NOMEM;
-    }
-    /* A slave decodes from the start: GOP cache, never a cut mid-GOP. */
-    co->wait_keyframe = 0;
-    stream_pump_t p;
-    rc = stream_pump_init_rtmp(&p, &cl.s, co, 0, 0, cl.stream_id);
-    if (!rc) {
-        p.what = "forwarder";
-        p.send_timeout = SEND_TIMEOUT;
-        f->state = FWD_FORWARDING;
-        rill_trace("forward %s/%s/%s to %s: publishing", f->src->vhost, f->src->app, f->src->stream, f->dest);
-        uint64_t before = cl.s.out_bytes;
-        f->live_out = &cl.s.out_bytes;  /* the API reads bytes while the session runs */
-        f->live_base = before;
-        rc = stream_pump_queue_headers(&p);
-        if (!rc) rc = stream_pump_run(&p, &f->task.stop);
-        f->bytes_sent += cl.s.out_bytes - before;
-        f->live_out = NULL;
-        stream_pump_free(&p);
-    }
-    source_remove_consumer(co);
-    rtmp_dial_close(&cl);
+    rtmp_dial_close(cl);
+    if (cl != &own) free(cl);
     return rc;
 }
 
@@ -129,16 +146,25 @@ static void forward_loop(void *arg)
     }
 }
 
+static void free_opened(rtmp_dial_t *cl)
+{
+    if (!cl) return;
+    rtmp_dial_close(cl);
+    free(cl);
+}
+
 /* A forwarder to the first of dests that works (one, for a plain forward;
- * the origin list, for a publish proxied by an edge). */
+ * the origin list, for a publish proxied by an edge). opened: an upstream
+ * to dests[cur] that took the publish already, for the first session (taken
+ * whatever the result). */
 static int start(forward_mgr_t *m, source_t *s, const vhost_conf_t *vc, const dest_t *dests,
-                 int ndests, const char *app, const char *stream, const char *param)
+                 int ndests, const char *app, const char *stream, const char *param, rtmp_dial_t *opened, int cur)
 {
     forwarder_t *f = calloc(1, sizeof(*f));
-    if (!f) return RILL_ERR_NOMEM;
-    f->dests = calloc((size_t)ndests, sizeof(*f->dests));
-    if (!f->dests) {
+    if (f) f->dests = calloc((size_t)ndests, sizeof(*f->dests));
+    if (!f || !f->dests) {
         free(f);
+        free_opened(opened);
         return RILL_ERR_NOMEM;
     }
     memcpy(f->dests, dests, sizeof(*dests) * (size_t)ndests);
@@ -152,8 +178,11 @@ static int start(forward_mgr_t *m, source_t *s, const vhost_conf_t *vc, const de
     f->cid = rill_log_new_cid();
     snprintf(f->app, sizeof f->app, "%s", app);
     snprintf(f->stream, sizeof f->stream, "%s%s", stream, param);
+    f->cur = cur;
+    f->opened = opened;
     aim(f);
     if (task_start(&f->task, forward_loop, f, NULL) != 0) {
+        free_opened(f->opened);
         free(f->dests);
         free(f);
         return RILL_ERR_NOMEM;
@@ -235,7 +264,7 @@ static void stop_queries(forward_mgr_t *m, const source_t *s)
 
 static void start_configured(forward_mgr_t *m, source_t *s, const vhost_conf_t *vc, const dest_t *d)
 {
-    if (start(m, s, vc, d, 1, s->app, s->stream, s->publish_param) != 0) {
+    if (start(m, s, vc, d, 1, s->app, s->stream, s->publish_param, NULL, 0) != 0) {
         rill_error("forward %s/%s/%s to %s:%d: could not start", s->vhost, s->app, s->stream, d->host, d->port);
         return;
     }
@@ -246,16 +275,9 @@ static void on_publish(void *ctx, source_t *s)
 {
     forward_mgr_t *m = ctx;
     const vhost_conf_t *vc = config_vhost(m->conf, s->vhost);
-    if (!vc || s->edge_pulled) return;   /* what an edge pulls is not pushed anywhere */
-    if (vc->edge) {
-        /* A publisher on an edge: proxy it to an origin, failing over along the list. */
-        const dest_t *list = vc->npublish_origins ? vc->publish_origins : vc->origins;
-        int n = vc->npublish_origins ? vc->npublish_origins : vc->norigins;
-        if (start(m, s, vc, list, n, s->app, s->stream, s->publish_param) != 0)
-            rill_error("edge publish %s/%s/%s: could not start the upstream", s->vhost, s->app, s->stream);
-        return;
-    }
-    if (!vc->forward_enabled) return;
+    /* What an edge pulls is not pushed anywhere; what a client publishes on
+     * an edge is, by its connection once an origin took it (forward_edge_start). */
+    if (!vc || s->edge_pulled || vc->edge || !vc->forward_enabled) return;
     if (vc->forward_backend && m->hooks) start_query(m, s, vc);
     for (int i = 0; i < vc->nforward_dests; i++) start_configured(m, s, vc, &vc->forward_dests[i]);
 }
@@ -272,7 +294,63 @@ int forward_start_url(forward_mgr_t *m, source_t *s, const vhost_conf_t *vc, con
     /* a name is looked up (without blocking) at each connect attempt */
     snprintf(d.host, sizeof d.host, "%s", u.host);
     d.port = u.port;
-    return start(m, s, vc, &d, 1, u.app, u.stream, u.param);
+    return start(m, s, vc, &d, 1, u.app, u.stream, u.param, NULL, 0);
+}
+
+/* ---- a publish on an edge: the origin's answer first ---------------------- */
+
+static const dest_t *edge_publish_list(const vhost_conf_t *vc, int *n)
+{
+    *n = vc->npublish_origins ? vc->npublish_origins : vc->norigins;
+    return vc->npublish_origins ? vc->publish_origins : vc->origins;
+}
+
+int forward_edge_open(const vhost_conf_t *vc, const char *vhost, const char *app, const char *stream,
+                      forward_up_t *up)
+{
+    memset(up, 0, sizeof *up);
+    int n;
+    const dest_t *list = edge_publish_list(vc, &n);
+    int rc = RILL_ERR_NOT_FOUND;
+    for (int k = 0; k < n; k++) {
+        const dest_t *d = &list[k];
+        char tc[600];
+        tc_url_of(tc, sizeof tc, d, app, vhost);
+        rtmp_dial_t *cl = calloc(1, sizeof *cl);
+        if (!cl) return RILL_ERR_NOMEM;
+        rc = open_publish(cl, d, app, tc, stream, vc->chunk_size, vc->send_buffer);
+        snprintf(up->origin, sizeof up->origin, "%s:%d", d->host, d->port);
+        if (!rc) {
+            up->cl = cl;
+            up->cur = k;
+            return 0;
+        }
+        snprintf(up->status, sizeof up->status, "%s", cl->status);
+        free_opened(cl);
+        /* An origin's refusal is the answer (another origin would see the same
+         * publisher, or the same hook); an origin that cannot be reached is not. */
+        if (rc == RILL_ERR_DENIED) return strstr(up->status, "BadName") ? RILL_ERR_STREAM_BUSY : RILL_ERR_DENIED;
+        rill_warn("edge publish %s/%s/%s: origin %s failed: %s%s%s", vhost, app, stream, up->origin,
+                  rill_strerror(rc), up->status[0] ? ", " : "", up->status);
+    }
+    return rc;
+}
+
+int forward_edge_start(forward_mgr_t *m, source_t *s, const vhost_conf_t *vc, forward_up_t *up)
+{
+    int n;
+    const dest_t *list = edge_publish_list(vc, &n);
+    rtmp_dial_t *cl = up->cl;
+    up->cl = NULL;
+    int rc = start(m, s, vc, list, n, s->app, s->stream, s->publish_param, cl, cl ? up->cur : 0);
+    if (rc) rill_error("edge publish %s/%s/%s: could not start the upstream", s->vhost, s->app, s->stream);
+    return rc;
+}
+
+void forward_up_close(forward_up_t *up)
+{
+    free_opened(up->cl);
+    up->cl = NULL;
 }
 
 /* Unlink f from the manager's list (no yield) and interrupt it. */
@@ -297,6 +375,7 @@ static void stop_detached(forward_mgr_t *m, forwarder_t *stopping)
         rill_trace("forward %s/%s/%s to %s: stopped, %llu bytes, %u reconnects", f->src->vhost, f->src->app,
                    f->src->stream, f->dest, (unsigned long long)f->bytes_sent, f->reconnects);
         m->closed_bytes += f->bytes_sent;
+        free_opened(f->opened);      /* stopped before its first session */
         free(f->dests);
         free(f);
     }
@@ -365,6 +444,10 @@ void forward_init(forward_mgr_t *m, hub_t *hub, const config_t *conf)
     m->obs.on_unpublish = on_unpublish;
     m->obs.ctx = m;
     hub_observe(hub, &m->obs);
+    hub_init(&m->relay);
+    m->relay_obs.on_unpublish = on_unpublish;
+    m->relay_obs.ctx = m;
+    hub_observe(&m->relay, &m->relay_obs);
 }
 
 uint64_t forwarder_bytes(const forwarder_t *f)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "hub.h"
 #include "config.h"
+#include "rtmp_dial.h"
 #include "task.h"
 
 #ifdef __cplusplus
@@ -34,6 +35,7 @@ typedef struct forwarder {
     int chunk_size;
     int send_buffer;            /* SO_SNDBUF of its socket: the vhost's play send_buffer */
     task_t task;                /* owned by the manager: on_unpublish, reload or shutdown stops it */
+    rtmp_dial_t *opened;        /* an edge publish's upstream, opened before the start: its first session */
     int configured;             /* from the vhost's destination list (a reload may stop it) */
     int state;
     uint64_t bytes_sent;        /* sessions that ended */
@@ -55,6 +57,12 @@ typedef struct forward_mgr {
     uint64_t closed_bytes;      /* sent by forwarders that stopped */
     struct http_hooks *hooks;   /* asks a vhost's forward backend (set by the server) */
     fwd_query_t *queries;       /* backend questions, one per published source, joined on unpublish */
+    /* The streams published on an edge while the edge pulls the same name
+     * for its players: they go to the origin from here, out of the hub's
+     * sight (the pull keeps the hub's source; players get the publish back
+     * through it). Its unpublish stops their forwarders as the hub's does. */
+    hub_t relay;
+    hub_observer_t relay_obs;
 } forward_mgr_t;
 
 /* The forwarder's decisions, pure (unit-tested): after a session that
@@ -79,6 +87,25 @@ void forward_stop_all(forward_mgr_t *m);
 /* Bytes sent: by one forwarder so far; by every forwarder ever. */
 uint64_t forwarder_bytes(const forwarder_t *f);
 uint64_t forward_bytes_total(const forward_mgr_t *m);
+/* A client's publish on an edge goes to the vhost's publish_origin list
+ * (else its origins), and the origin's answer is the client's. */
+typedef struct forward_up {
+    rtmp_dial_t *cl;            /* the upstream that took the publish, or NULL */
+    int cur;                    /* its place in the list */
+    char origin[300];           /* the last origin asked, host:port */
+    char status[128];           /* a refusal: the origin's onStatus code */
+} forward_up_t;
+/* Ask the origins in turn to take the publish of stream ("name?params"):
+ * 0 with up->cl open; RILL_ERR_STREAM_BUSY (the origin has another live
+ * publisher of it) or RILL_ERR_DENIED (it refused otherwise): the answer;
+ * another error: no origin could be asked (the publish may go on, its
+ * forwarder retries). Yields. */
+int forward_edge_open(const vhost_conf_t *vc, const char *vhost, const char *app, const char *stream,
+                      forward_up_t *up);
+/* Forward s (now published by the client) upstream, from up->cl when it is
+ * open (taken in any case), failing over along the list. No yield. */
+int forward_edge_start(forward_mgr_t *m, source_t *s, const vhost_conf_t *vc, forward_up_t *up);
+void forward_up_close(forward_up_t *up);
 /* Start forwarding a source to one rtmp:// URL (the on_forward backend's answer). */
 int forward_start_url(forward_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char *url);
 

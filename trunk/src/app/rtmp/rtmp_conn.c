@@ -184,6 +184,53 @@ static int take_over(rtmp_conn_t *c)
     return 0;
 }
 
+static void refuse_busy(rtmp_conn_t *c, const char *where)
+{
+    rill_warn("publish %s/%s/%s refused: stream busy %s", c->vhost, c->app, c->stream, where);
+    send_status(c, "error", "NetStream.Publish.BadName", "Stream already publishing");
+    c->reason = "stream busy";
+}
+
+/* A publish on an edge: the origin's answer first (forward_edge_open, which
+ * yields). While the edge pulls this stream for its players, the hub's source
+ * is the pull's: the publish goes up from the forwarders' relay instead, and
+ * the players get it back through the pull. 0 with c->src ready to publish
+ * (up holds the upstream, when an origin took it), or the refusal, answered. */
+static int edge_publish_upstream(rtmp_conn_t *c, forward_up_t *up)
+{
+    char stream[1300];
+    snprintf(stream, sizeof stream, "%s%s", c->stream, c->param);
+    int rc = forward_edge_open(c->vconf, c->vhost, c->app, stream, up);
+    if (rc == RILL_ERR_STREAM_BUSY) {
+        char where[360];
+        snprintf(where, sizeof where, "at origin %s", up->origin);
+        refuse_busy(c, where);
+        return rc;
+    }
+    if (rc == RILL_ERR_DENIED) {
+        rill_warn("publish %s/%s/%s refused by origin %s: %s", c->vhost, c->app, c->stream, up->origin, up->status);
+        send_status(c, "error", "NetStream.Publish.Rejected", "refused by origin");
+        c->reason = "refused by origin";
+        return rc;
+    }
+    if (rc == RILL_ERR_NOMEM || c->client.stop) return rc ? rc : RILL_ERR_INTERRUPTED;
+    if (rc) rill_warn("publish %s/%s/%s: no origin reached (%s); forwarding will retry", c->vhost, c->app,
+                      c->stream, rill_strerror(rc));
+    /* after the yield: who holds the hub's source now decides */
+    if (c->src->edge_pulled) {
+        source_t *r = hub_acquire(&c->env->fwd.relay, c->vconf, c->vhost, c->app, c->stream);
+        if (!r) {
+            forward_up_close(up);
+            return RILL_ERR_NOMEM;
+        }
+        hub_release(&c->env->hub, c->src);
+        c->src = r;
+        rill_trace("publish %s/%s/%s: the edge pulls it for players, the publish goes to %s", c->vhost, c->app,
+                   c->stream, up->cl ? up->origin : "the origins");
+    }
+    return 0;
+}
+
 static int do_publish(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 {
     if (take_stream_name(c, cmd)) {
@@ -198,16 +245,28 @@ static int do_publish(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
     }
     c->src = hub_acquire(&c->env->hub, c->vconf, c->vhost, c->app, c->stream);
     if (!c->src) return RILL_ERR_NOMEM;
-    int rc = source_publish(c->src, c, c->cid, c->param);
-    if (rc == RILL_ERR_STREAM_BUSY) rc = take_over(c);
-    if (rc == RILL_ERR_STREAM_BUSY) {
-        rill_warn("publish %s/%s/%s refused: stream busy (publisher cid %u, last heard %lld ms ago)", c->vhost,
-                  c->app, c->stream, c->src->publisher_cid,
-                  (long long)source_silent_ms(c->src, rill_now_ms()));
-        send_status(c, "error", "NetStream.Publish.BadName", "Stream already publishing");
-        c->reason = "stream busy";
+    forward_up_t up;
+    memset(&up, 0, sizeof up);
+    /* An edge asks the origin, unless a client publishes the stream here
+     * already: then the local rules decide (busy, or a takeover whose
+     * publisher goes on through the forwarder that runs). */
+    int ask = c->vconf->edge && !(c->src->publisher && !c->src->edge_pulled);
+    int rc = ask ? edge_publish_upstream(c, &up) : 0;
+    if (rc) {                   /* answered (the origin's refusal), or no memory, or stopped */
+        forward_up_close(&up);
         return rc;
     }
+    rc = source_publish(c->src, c, c->cid, c->param);
+    int fresh = !rc;
+    if (rc == RILL_ERR_STREAM_BUSY) rc = take_over(c);
+    if (rc == RILL_ERR_STREAM_BUSY) {
+        char where[96];
+        snprintf(where, sizeof where, "(publisher cid %u, last heard %lld ms ago)", c->src->publisher_cid,
+                 (long long)source_silent_ms(c->src, rill_now_ms()));
+        refuse_busy(c, where);
+    }
+    if (fresh && c->vconf->edge) rc = forward_edge_start(&c->env->fwd, c->src, c->vconf, &up);
+    forward_up_close(&up);
     if (rc) return rc;
     /* no yield since the publish: the source is ours */
     c->src->publisher_client = &c->client;
@@ -505,7 +564,7 @@ static void conn_main(void *arg)
     if (rc && !c->reason) c->reason = rill_strerror(rc);
     http_hooks_client_end(&c->env->hooks, c->vconf, &c->client);
     play_session_end(&c->play);
-    if (c->src) hub_release(&c->env->hub, c->src);
+    if (c->src) hub_release(c->src->hub, c->src);   /* the hub's, or the edge relay's */
     int64_t alive = rill_now_ms() - c->start_ms;
     rill_trace("close %s %s %s/%s/%s: %.1fs, in %llu bytes, out %llu bytes, reason: %s (%s)", c->peer,
                c->role == RTMP_ROLE_PUBLISH ? "publisher" : c->role == RTMP_ROLE_PLAY ? "player" : "client",
