@@ -39,6 +39,7 @@ struct Dns {
     st_thread_t th = nullptr;
     int port = 0;
     bool silent = false;                                // never answer
+    unsigned char ttl = 5;                              // s, of every answer
     bool stop = false;
     int queries = 0;
     std::map<std::string, std::vector<std::string>> names;
@@ -91,7 +92,7 @@ struct Dns {
             if (it != d->names.end()) {
                 r[7] = (unsigned char)it->second.size();
                 for (const std::string &ip : it->second) {
-                    unsigned char rr[16] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 5, 0, 4 };
+                    unsigned char rr[16] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, d->ttl, 0, 4 };
                     inet_pton(AF_INET, ip.c_str(), rr + 12);
                     r.insert(r.end(), rr, rr + 16);
                 }
@@ -128,7 +129,7 @@ const st_utime_t kLong = 5 * 1000 * 1000;
 TEST(Resolve, NumericAddressNeedsNoLookup)
 {
     st_once();
-    ASSERT_EQ(0, resolve_configure("127.0.0.1:1", 300));   // nothing listens: a lookup would fail
+    ASSERT_EQ(0, resolve_configure("127.0.0.1:1", 300, RESOLVE_VALID_TTL));   // nothing listens: a lookup would fail
     resolve_addrs_t a;
     ASSERT_EQ(0, resolve_host("127.0.0.7", kLong, &a));
     ASSERT_EQ(1, a.n);
@@ -140,7 +141,7 @@ TEST(Resolve, LocalhostFromTheHostsFileBeforeAnyServer)
     st_once();
     Dns dns;
     dns.silent = true;
-    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 2000));
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 2000, RESOLVE_VALID_TTL));
     resolve_addrs_t a;
     st_utime_t t0 = st_utime();
     ASSERT_EQ(0, resolve_host("localhost", kLong, &a)) << a.why;
@@ -155,7 +156,7 @@ TEST(Resolve, NamesFromTheConfiguredServerInAnswerOrder)
     Dns dns;
     dns.names["origin.rill.test"] = { "127.0.0.31" };
     dns.names["two.rill.test"] = { "127.0.0.41", "127.0.0.42", "127.0.0.41" };
-    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 2000));
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 2000, RESOLVE_VALID_TTL));
     resolve_addrs_t a;
     ASSERT_EQ(0, resolve_host("origin.rill.test", kLong, &a)) << a.why;
     ASSERT_EQ(1, a.n);
@@ -164,17 +165,71 @@ TEST(Resolve, NamesFromTheConfiguredServerInAnswerOrder)
     ASSERT_EQ(2, a.n) << "duplicates dropped";
     EXPECT_STREQ("127.0.0.41", a.ip[0]);
     EXPECT_STREQ("127.0.0.42", a.ip[1]);
-    // no cache: a changed answer is seen by the next lookup
-    dns.names["origin.rill.test"] = { "127.0.0.32" };
-    ASSERT_EQ(0, resolve_host("origin.rill.test", kLong, &a)) << a.why;
+}
+
+TEST(Resolve, AnAnswerIsKeptForItsTtl)
+{
+    st_once();
+    Dns dns;
+    dns.names["kept.rill.test"] = { "127.0.0.31" };
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 2000, RESOLVE_VALID_TTL));
+    resolve_addrs_t a;
+    ASSERT_EQ(0, resolve_host("kept.rill.test", kLong, &a)) << a.why;
+    int asked = dns.queries;
+    // TTL 5 s: the changed answer is not asked for yet
+    dns.names["kept.rill.test"] = { "127.0.0.32" };
+    ASSERT_EQ(0, resolve_host("KEPT.rill.test", kLong, &a)) << a.why;
+    EXPECT_STREQ("127.0.0.31", a.ip[0]);
+    EXPECT_EQ(asked, dns.queries) << "answered from what was kept";
+    // TTL 0: asked each time, a change is seen at once
+    dns.ttl = 0;
+    dns.names["zero.rill.test"] = { "127.0.0.33" };
+    ASSERT_EQ(0, resolve_host("zero.rill.test", kLong, &a)) << a.why;
+    dns.names["zero.rill.test"] = { "127.0.0.34" };
+    ASSERT_EQ(0, resolve_host("zero.rill.test", kLong, &a)) << a.why;
+    EXPECT_STREQ("127.0.0.34", a.ip[0]);
+    // a failure is not kept
+    dns.names.erase("zero.rill.test");
+    EXPECT_EQ(RILL_ERR_RESOLVE, resolve_host("zero.rill.test", kLong, &a));
+    dns.names["zero.rill.test"] = { "127.0.0.35" };
+    ASSERT_EQ(0, resolve_host("zero.rill.test", kLong, &a)) << a.why;
+    EXPECT_STREQ("127.0.0.35", a.ip[0]);
+}
+
+TEST(Resolve, ValidOverridesTheTtl)
+{
+    st_once();
+    Dns dns;
+    dns.names["v.rill.test"] = { "127.0.0.31" };
+    // valid=0: nothing kept, whatever the TTL
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 2000, 0));
+    resolve_addrs_t a;
+    ASSERT_EQ(0, resolve_host("v.rill.test", kLong, &a)) << a.why;
+    dns.names["v.rill.test"] = { "127.0.0.32" };
+    ASSERT_EQ(0, resolve_host("v.rill.test", kLong, &a)) << a.why;
     EXPECT_STREQ("127.0.0.32", a.ip[0]);
+    // valid=200ms over TTL 0: kept 200 ms
+    dns.ttl = 0;
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 2000, 200));
+    ASSERT_EQ(0, resolve_host("v.rill.test", kLong, &a)) << a.why;
+    dns.names["v.rill.test"] = { "127.0.0.33" };
+    ASSERT_EQ(0, resolve_host("v.rill.test", kLong, &a)) << a.why;
+    EXPECT_STREQ("127.0.0.32", a.ip[0]);
+    st_usleep(250 * 1000);
+    ASSERT_EQ(0, resolve_host("v.rill.test", kLong, &a)) << a.why;
+    EXPECT_STREQ("127.0.0.33", a.ip[0]);
+    // another setting forgets what was kept
+    dns.names["v.rill.test"] = { "127.0.0.34" };
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 2000, 300));
+    ASSERT_EQ(0, resolve_host("v.rill.test", kLong, &a)) << a.why;
+    EXPECT_STREQ("127.0.0.34", a.ip[0]);
 }
 
 TEST(Resolve, UnknownNameFailsFastWithTheReason)
 {
     st_once();
     Dns dns;
-    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 2000));
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 2000, RESOLVE_VALID_TTL));
     resolve_addrs_t a;
     st_utime_t t0 = st_utime();
     EXPECT_EQ(RILL_ERR_RESOLVE, resolve_host("nonexistent.invalid", kLong, &a));
@@ -192,7 +247,7 @@ TEST(Resolve, ASilentServerIsATimeoutThatBlocksNoOtherCoroutine)
     st_once();
     Dns dns;
     dns.silent = true;
-    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 300));
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 300, RESOLVE_VALID_TTL));
     Ticker tick;
     resolve_addrs_t a;
     st_utime_t t0 = st_utime();
@@ -203,7 +258,7 @@ TEST(Resolve, ASilentServerIsATimeoutThatBlocksNoOtherCoroutine)
     EXPECT_GE(dns.queries, 1);
     EXPECT_GE(tick.ticks, 10) << "the other coroutine ran while the lookup waited";
     // the caller's own deadline bounds it too
-    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 5000));
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 5000, RESOLVE_VALID_TTL));
     t0 = st_utime();
     EXPECT_EQ(RILL_ERR_TIMEOUT, resolve_host("slow.rill.test", 200 * 1000, &a));
     EXPECT_LT(st_utime() - t0, 1000 * 1000u);
@@ -217,7 +272,7 @@ TEST(Resolve, AServerThatRefusesFailsFast)
         Dns gone;               // a port that was just free: nothing listens there now
         port = gone.port;
     }
-    ASSERT_EQ(0, resolve_configure(("127.0.0.1:" + std::to_string(port)).c_str(), 3000));
+    ASSERT_EQ(0, resolve_configure(("127.0.0.1:" + std::to_string(port)).c_str(), 3000, RESOLVE_VALID_TTL));
     resolve_addrs_t a;
     st_utime_t t0 = st_utime();
     int rc = resolve_host("refused.rill.test", kLong, &a);
@@ -241,7 +296,7 @@ TEST(Resolve, AnInterruptEndsTheLookup)
     st_once();
     Dns dns;
     dns.silent = true;
-    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 5000));
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 5000, RESOLVE_VALID_TTL));
     Interrupted x;
     st_thread_t th = st_thread_create(Interrupted::run, &x, 1, 0);
     st_usleep(50 * 1000);
@@ -254,9 +309,10 @@ TEST(Resolve, AnInterruptEndsTheLookup)
 
 TEST(Resolve, ConfigureRefusesBadValues)
 {
-    EXPECT_EQ(RILL_ERR_INVAL, resolve_configure("127.0.0.1", 0));
-    EXPECT_EQ(RILL_ERR_INVAL, resolve_configure(std::string(600, '1').c_str(), 100));
-    EXPECT_EQ(0, resolve_configure(nullptr, RESOLVE_TIMEOUT_MS));
+    EXPECT_EQ(RILL_ERR_INVAL, resolve_configure("127.0.0.1", 0, RESOLVE_VALID_TTL));
+    EXPECT_EQ(RILL_ERR_INVAL, resolve_configure("127.0.0.1", 100, -2));
+    EXPECT_EQ(RILL_ERR_INVAL, resolve_configure(std::string(600, '1').c_str(), 100, RESOLVE_VALID_TTL));
+    EXPECT_EQ(0, resolve_configure(nullptr, RESOLVE_TIMEOUT_MS, RESOLVE_VALID_TTL));
 }
 
 // ---- config --------------------------------------------------------------
@@ -280,6 +336,7 @@ TEST(ResolveConf, Defaults)
     EXPECT_EQ(nullptr, c->resolver) << "none: /etc/resolv.conf's servers";
     EXPECT_EQ(2000, c->resolver_timeout);
     EXPECT_EQ(RESOLVE_TIMEOUT_MS, c->resolver_timeout);
+    EXPECT_EQ(RESOLVE_VALID_TTL, c->resolver_valid) << "nginx's: an answer is kept for its TTL";
     config_free(c);
 }
 
@@ -297,6 +354,7 @@ TEST(ResolveConf, GoodValues)
         "}\n", "t.conf", &c, err, sizeof err)) << err;
     EXPECT_STREQ("127.0.0.1:5353,127.0.0.2:53", c->resolver);
     EXPECT_EQ(500, c->resolver_timeout);
+    EXPECT_EQ(RESOLVE_VALID_TTL, c->resolver_valid);
     const vhost_conf_t *v = &c->vhosts[0];
     ASSERT_EQ(4, v->norigins);
     EXPECT_STREQ("origin1.example", v->origins[0].host);
@@ -314,6 +372,23 @@ TEST(ResolveConf, GoodValues)
     config_free(c);
 }
 
+TEST(ResolveConf, ValidTakesAnNginxTime)
+{
+    const struct { const char *arg; int ms; } good[] = {
+        { "valid=30s", 30000 }, { "valid=30", 30000 }, { "valid=500ms", 500 }, { "valid=5m", 300000 },
+        { "valid=1h", 3600000 }, { "valid=1d", 86400000 }, { "valid=0", 0 },
+    };
+    for (const auto &g : good) {
+        config_t *c = nullptr;
+        char err[512] = "";
+        std::string text = std::string("resolver 127.0.0.1 127.0.0.2:5353 ") + g.arg + ";\n";
+        ASSERT_EQ(0, config_load_string(text.c_str(), "t.conf", &c, err, sizeof err)) << err;
+        EXPECT_EQ(g.ms, c->resolver_valid) << g.arg;
+        EXPECT_STREQ("127.0.0.1:53,127.0.0.2:5353", c->resolver) << g.arg;
+        config_free(c);
+    }
+}
+
 TEST(ResolveConf, BadValuesNameTheLine)
 {
     EXPECT_EQ("t.conf:2: resolver 'dns.example' is not an IPv4 address with an optional port",
@@ -321,6 +396,16 @@ TEST(ResolveConf, BadValuesNameTheLine)
     EXPECT_EQ("t.conf:1: resolver '127.0.0.1:0' is not an IPv4 address with an optional port",
               load_err("resolver 127.0.0.1:0;\n"));
     EXPECT_EQ("t.conf:1: directive 'resolver' needs at least 1 ip[:port]", load_err("resolver;\n"));
+    EXPECT_EQ("t.conf:1: directive 'resolver' needs at least 1 ip[:port]", load_err("resolver valid=30s;\n"));
+    EXPECT_EQ("t.conf:2: resolver 'valid=abc' is not a time (digits, then ms, s, m, h or d)",
+              load_err("listen 1935;\nresolver 127.0.0.1 valid=abc;\n"));
+    EXPECT_EQ("t.conf:1: resolver 'valid=10x' is not a time (digits, then ms, s, m, h or d)",
+              load_err("resolver 127.0.0.1 valid=10x;\n"));
+    EXPECT_EQ("t.conf:1: resolver 'valid=' is not a time (digits, then ms, s, m, h or d)",
+              load_err("resolver 127.0.0.1 valid=;\n"));
+    EXPECT_EQ("t.conf:1: resolver 'valid=2d' is out of range 0..1d", load_err("resolver 127.0.0.1 valid=2d;\n"));
+    EXPECT_EQ("t.conf:1: resolver 'valid=30s' is not an IPv4 address with an optional port",
+              load_err("resolver valid=30s 127.0.0.1;\n"));
     EXPECT_EQ(0u, load_err("resolver_timeout 0;\n").find("t.conf:1: resolver_timeout")) << load_err("resolver_timeout 0;\n");
     EXPECT_EQ(0u, load_err("resolver_timeout 1s;\n").find("t.conf:1: resolver_timeout")) << load_err("resolver_timeout 1s;\n");
     EXPECT_EQ("t.conf:1: origin 'bad!host:1935': the host is neither an IPv4 address nor a host name",

@@ -28,6 +28,8 @@
 #define DEF_LOG_FILE          "./objs/rill.log"
 #define DEF_CHUNK_SIZE        60000
 #define DEF_RESOLVER_TIMEOUT  2000   /* = RESOLVE_TIMEOUT_MS */
+#define DEF_RESOLVER_VALID    (-1)   /* nginx's: an answer is kept for its TTL */
+#define MAX_RESOLVER_VALID_MS (86400L * 1000)
 #define DEF_QUEUE_LENGTH      30.0
 #define DEF_QUEUE_BYTES       (64ull << 20) /* rill's own: a 10 s GOP at 50 Mbit/s fits */
 #define DEF_INPUT_BUDGET      (1ull << 30)  /* rill's own: partial RTMP messages, all connections */
@@ -990,16 +992,44 @@ static int top_log_level(ctx_t *x, const conf_directive_t *d, void *o)
 static int top_chunk_size(ctx_t *x, const conf_directive_t *d, void *o)
 { return arg_int(x, d, 128, 65536, &x->c->chunk_size); }
 
-/* `resolver ip[:port] ...;` (nginx's directive; addresses only, 53 by
- * default) -> "ip:port,ip:port" for c-ares. */
+/* A time as nginx writes one: digits, then ms, s, m, h or d (none:
+ * seconds), in 0..max ms. 0, -1 (not a time) or -2 (out of range). */
+static int to_ms(const char *s, long max, long *out)
+{
+    static const struct { const char *unit; long ms; } units[] = {
+        { "ms", 1 }, { "s", 1000 }, { "", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+    };
+    size_t digits = strspn(s, "0123456789");
+    if (!digits || digits > 9) return digits ? -2 : -1;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(s + digits, units[i].unit)) continue;
+        long long v = strtoll(s, NULL, 10) * units[i].ms;
+        if (v > max) return -2;
+        *out = (long)v;
+        return 0;
+    }
+    return -1;
+}
+
+/* `resolver ip[:port] ... [valid=TIME];` (nginx's directive; addresses
+ * only, 53 by default) -> "ip:port,ip:port" for c-ares, and how long an
+ * answer is kept (without valid=: its TTL). */
 static int top_resolver(ctx_t *x, const conf_directive_t *d, void *o)
 {
     if (d->has_block) return fail(x, d, "directive '%s' takes no block", d->name);
-    if (d->nargs < 1) return fail(x, d, "directive '%s' needs at least 1 ip[:port]", d->name);
-    size_t cap = (size_t)d->nargs * 24, used = 0;
+    int naddr = d->nargs, valid = DEF_RESOLVER_VALID;
+    if (naddr && !strncmp(d->args[naddr - 1], "valid=", 6)) {
+        long ms;
+        int r = to_ms(d->args[--naddr] + 6, MAX_RESOLVER_VALID_MS, &ms);
+        if (r == -1) return fail(x, d, "resolver '%s' is not a time (digits, then ms, s, m, h or d)", d->args[naddr]);
+        if (r == -2) return fail(x, d, "resolver '%s' is out of range 0..1d", d->args[naddr]);
+        valid = (int)ms;
+    }
+    if (naddr < 1) return fail(x, d, "directive '%s' needs at least 1 ip[:port]", d->name);
+    size_t cap = (size_t)naddr * 24, used = 0;
     char *csv = calloc(1, cap);
     if (!csv) return RILL_ERR_NOMEM;
-    for (int i = 0; i < d->nargs; i++) {
+    for (int i = 0; i < naddr; i++) {
         dest_t a;
         struct in_addr in;
         int r = parse_dest(d->args[i], &a);
@@ -1012,6 +1042,7 @@ static int top_resolver(ctx_t *x, const conf_directive_t *d, void *o)
     }
     free(x->c->resolver);
     x->c->resolver = csv;
+    x->c->resolver_valid = valid;
     return 0;
 }
 
@@ -1068,6 +1099,7 @@ static config_t *config_new(const char *path)
     c->log_level = RILL_LOG_TRACE;
     c->chunk_size = DEF_CHUNK_SIZE;
     c->resolver_timeout = DEF_RESOLVER_TIMEOUT;
+    c->resolver_valid = DEF_RESOLVER_VALID;
     http_conf_t *h[2] = { &c->http_server, &c->http_api };
     for (int i = 0; i < 2; i++) {
         strcpy(h[i]->listen.ip, "0.0.0.0");

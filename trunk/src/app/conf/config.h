@@ -144,6 +144,7 @@ typedef struct config {
     int chunk_size;         /* default 60000 */
     char *resolver;         /* `resolver ip[:port] ...;` as "ip:port,ip:port"; NULL: /etc/resolv.conf's */
     int resolver_timeout;   /* ms a name lookup may take, default 2000 */
+    int resolver_valid;     /* `resolver ... valid=TIME`: ms an answer is kept; -1 (default): its TTL */
     http_conf_t http_server;
     http_conf_t http_api;  /* same listen as http_server: one shared listener */
     vhost_conf_t *vhosts; /* __defaultVhost__ always present */

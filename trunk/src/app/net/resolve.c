@@ -1,5 +1,6 @@
 #include "resolve.h"
 #include "rill_error.h"
+#include "rill_time.h"
 
 #include <ares.h>
 #include <arpa/inet.h>
@@ -9,26 +10,73 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
-/* The settings of the running config (resolve_configure). */
+#define CACHE_SLOTS 64
+
+/* An answer kept until its TTL (or valid=) runs out. */
+typedef struct cached {
+    char host[254];
+    resolve_addrs_t addrs;
+    int64_t until_ms;
+} cached_t;
+
+/* The settings of the running config (resolve_configure), and the answers. */
 static struct {
     char servers[512];
     int timeout_ms;
+    int valid_ms;
     int lib_ready;
-} g = { "", RESOLVE_TIMEOUT_MS, 0 };
+    cached_t cache[CACHE_SLOTS];
+} g = { .servers = "", .timeout_ms = RESOLVE_TIMEOUT_MS, .valid_ms = RESOLVE_VALID_TTL };
 
-int resolve_configure(const char *servers, int timeout_ms)
+int resolve_configure(const char *servers, int timeout_ms, int valid_ms)
 {
-    if (timeout_ms <= 0 || (servers && strlen(servers) >= sizeof g.servers)) return RILL_ERR_INVAL;
+    if (timeout_ms <= 0 || valid_ms < RESOLVE_VALID_TTL || (servers && strlen(servers) >= sizeof g.servers))
+        return RILL_ERR_INVAL;
+    /* other servers, or another rule: what they said before is forgotten */
+    if (strcmp(g.servers, servers ? servers : "") || g.valid_ms != valid_ms) resolve_forget();
     snprintf(g.servers, sizeof g.servers, "%s", servers ? servers : "");
     g.timeout_ms = timeout_ms;
+    g.valid_ms = valid_ms;
     return 0;
+}
+
+void resolve_forget(void)
+{
+    memset(g.cache, 0, sizeof g.cache);
+}
+
+static const cached_t *cache_find(const char *host, int64_t now)
+{
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        if (g.cache[i].until_ms > now && !strcasecmp(g.cache[i].host, host)) return &g.cache[i];
+    return NULL;
+}
+
+/* Keep an answer for ttl_ms, in the slot of the same name, else a free or
+ * expired one, else the one that expires first. */
+static void cache_put(const char *host, const resolve_addrs_t *a, int64_t ttl_ms, int64_t now)
+{
+    cached_t *slot = &g.cache[0];
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        cached_t *c = &g.cache[i];
+        if (!strcasecmp(c->host, host)) {
+            slot = c;
+            break;
+        }
+        if (c->until_ms < slot->until_ms) slot = c;
+    }
+    snprintf(slot->host, sizeof slot->host, "%s", host);
+    slot->addrs = *a;
+    slot->until_ms = now + ttl_ms;
 }
 
 typedef struct lookup {
     int done;
     int status;
+    int ttl;                    /* s: the shortest TTL of the addresses kept */
     resolve_addrs_t *out;
 } lookup_t;
 
@@ -48,8 +96,11 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
     lookup_t *l = arg;
     l->done = 1;
     l->status = status;
-    for (struct ares_addrinfo_node *n = res ? res->nodes : NULL; status == ARES_SUCCESS && n; n = n->ai_next)
-        if (n->ai_family == AF_INET) add_addr(l->out, &((struct sockaddr_in *)n->ai_addr)->sin_addr);
+    for (struct ares_addrinfo_node *n = res ? res->nodes : NULL; status == ARES_SUCCESS && n; n = n->ai_next) {
+        if (n->ai_family != AF_INET) continue;
+        add_addr(l->out, &((struct sockaddr_in *)n->ai_addr)->sin_addr);
+        if (l->ttl < 0 || n->ai_ttl < l->ttl) l->ttl = n->ai_ttl > 0 ? n->ai_ttl : 0;
+    }
     if (res) ares_freeaddrinfo(res);
 }
 
@@ -109,6 +160,11 @@ int resolve_host(const char *host, st_utime_t timeout, resolve_addrs_t *out)
         return 0;
     }
     if (!host[0] || strlen(host) > 253) return fail(out, RILL_ERR_RESOLVE, "not a host name");
+    const cached_t *hit = cache_find(host, rill_now_ms());
+    if (hit) {
+        *out = hit->addrs;
+        return 0;
+    }
     if (!g.lib_ready) {
         if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) return fail(out, RILL_ERR_NOMEM, "c-ares init");
         g.lib_ready = 1;
@@ -130,7 +186,7 @@ int resolve_host(const char *host, st_utime_t timeout, resolve_addrs_t *out)
         ares_destroy(ch);
         return fail(out, RILL_ERR_RESOLVE, ares_strerror(st));
     }
-    lookup_t l = { 0, ARES_SUCCESS, out };
+    lookup_t l = { 0, ARES_SUCCESS, -1, out };
     struct ares_addrinfo_hints hints;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_INET;
@@ -142,5 +198,7 @@ int resolve_host(const char *host, st_utime_t timeout, resolve_addrs_t *out)
     if (rc) return fail(out, rc, rill_strerror(rc));
     if (l.status != ARES_SUCCESS) return fail(out, RILL_ERR_RESOLVE, ares_strerror(l.status));
     if (!out->n) return fail(out, RILL_ERR_RESOLVE, "no IPv4 address");
+    int64_t keep = g.valid_ms >= 0 ? g.valid_ms : (int64_t)(l.ttl > 0 ? l.ttl : 0) * 1000;
+    if (keep > 0) cache_put(host, out, keep, rill_now_ms());
     return 0;
 }

@@ -103,7 +103,7 @@ int reload_config(server_t *srv, char *err, size_t errlen)
     srv->env.edge.conf = nw;
     rill_log_set_level(nw->log_level);
     rtmp_session_set_input_budget(nw->input_budget);
-    resolve_configure(nw->resolver, nw->resolver_timeout);
+    resolve_configure(nw->resolver, nw->resolver_timeout, nw->resolver_valid);
     apply_http(srv, old, nw);
     /* streams being published now: forward to the new destination lists */
     forward_reconcile(&srv->env.fwd, &srv->env.hub);

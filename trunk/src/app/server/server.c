@@ -59,7 +59,7 @@ int server_start(server_t *srv, config_t *conf)
     srv->env.conf = conf;
     srv->env.start_ms = rill_now_ms();
     rtmp_session_set_input_budget(conf->input_budget);
-    resolve_configure(conf->resolver, conf->resolver_timeout);
+    resolve_configure(conf->resolver, conf->resolver_timeout, conf->resolver_valid);
     hub_init(&srv->env.hub);
     forward_init(&srv->env.fwd, &srv->env.hub, conf);
     srv->env.fwd.hooks = &srv->env.hooks;
