@@ -491,6 +491,8 @@ def test_edge_publish_of_a_stream_it_pulls_goes_to_the_origin():
           "expected the origin to keep its first publisher; %s" % rill.proc_state(first))
 
     first.stop()
+    check(rill.wait_until(lambda: log_lines(origin, "unpublish __defaultVhost__/live/" + STREAM), 5),
+          "expected the origin to log the unpublish of its first publisher; log:\n%s" % origin.tail(5))
     t_move = time.monotonic()
     pub = rill.publish(edge.url(STREAM), name="publisher-on-edge", size="320x180")
     check(rill.wait_until(lambda: len(published_on_origin()) == 2, 10),
@@ -499,7 +501,7 @@ def test_edge_publish_of_a_stream_it_pulls_goes_to_the_origin():
     t_up = time.monotonic()
     check(log_lines(edge, "the edge pulls it for players, the publish goes to " + addr(origin)),
           "expected the edge to log that the publish goes to the origin; edge log:\n%s" % edge.tail(10))
-    check(rill.wait_until(lambda: pl.count() and pl.frames()[-1][0] > t_up + 2.0, 15) and pl.error is None,
+    check(rill.wait_until(lambda: pl.count() and pl.frames()[-1][0] > t_up + 1.0, 15) and pl.error is None,
           "expected the edge's player to play on with the publish made on the edge (through its pull); %s; "
           "edge log:\n%s" % (pl.describe(), edge.tail(10)))
     check(pub.alive(), "expected the publisher on the edge to keep running; %s" % rill.proc_state(pub))
