@@ -469,12 +469,16 @@ def test_edge_publish_through_edge_play_from_origin_second_edge_and_chained_edge
 def test_edge_publish_of_a_stream_it_pulls_goes_to_the_origin():
     """An edge pulling S for a player takes a publish of S the way it takes
     any publish: the origin answers. Busy while the origin's own publisher is
-    live (the encoder gets the refusal); once that one left, the publish goes
-    to the origin and the edge's player gets it back through its pull."""
+    live (the encoder gets the refusal, as for a stream the edge does not
+    pull); once that one left, the publish goes to the origin and the edge's
+    player gets it back through its pull."""
     origin = rill.Node(name="origin").start()
     edge = edge_node("edge", [origin], http=False).start()
     first = rill.publish(origin.url(STREAM), name="publisher-on-origin", size="320x180")
+    other = rill.publish(origin.url("s2"), name="s2-publisher-on-origin", size="320x180")   # not pulled
     rill.watch(origin, STREAM, frames=1, pub=first)
+    check(rill.wait_until(lambda: log_lines(origin, "] publish __defaultVhost__/live/s2"), 10),
+          "expected the origin to log the publish of s2; %s" % rill.proc_state(other))
     pl = rill.raw_player(edge, STREAM)
     check(pl.wait_frames(10, 10), "expected a player on the edge to get 10 frames; %s" % pl.describe())
 
@@ -482,8 +486,13 @@ def test_edge_publish_of_a_stream_it_pulls_goes_to_the_origin():
         return [l for l in origin.log().splitlines() if l.endswith("] publish __defaultVhost__/live/" + STREAM)]
 
     busy = rill.publish(edge.url(STREAM), name="second-publisher-on-edge", size="320x180")
+    busy2 = rill.publish(edge.url("s2"), name="s2-publisher-on-edge", size="320x180")
     rc = busy.wait(10)
-    check(rc is not None and rc != 0 and log_lines(edge, "refused: stream busy at origin " + addr(origin)),
+    rc2 = busy2.wait(10)
+    check(rc2 is not None and rc2 != 0 and log_lines(edge, "live/s2 refused: stream busy at origin "),
+          "expected a publish of s2 on the edge (which does not pull it) to be refused as busy by the origin "
+          "too; ffmpeg exit %s; edge log:\n%s" % (rc2, edge.tail(8)))
+    check(rc is not None and rc != 0 and log_lines(edge, "live/%s refused: stream busy at origin %s" % (STREAM, addr(origin))),
           "expected a publish of %s on the edge, while the origin's publisher is live, to be refused with the "
           "origin's answer (stream busy) and ffmpeg to exit with an error; ffmpeg exit %s; edge log:\n%s" % (
               STREAM, rc, edge.tail(8)))

@@ -445,6 +445,7 @@ void forward_init(forward_mgr_t *m, hub_t *hub, const config_t *conf)
     m->obs.ctx = m;
     hub_observe(hub, &m->obs);
     hub_init(&m->relay);
+    m->relay.last_id = 0x80000000u;     /* its sources' ids apart from the hub's */
     m->relay_obs.on_unpublish = on_unpublish;
     m->relay_obs.ctx = m;
     hub_observe(&m->relay, &m->relay_obs);
