@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Edge failover benchmark (not part of make test).
 #
-#   scripts/bench-failover.sh [RUNS [MW_LATENCY]]
+#   scripts/bench-failover.sh [RUNS [MW_LATENCY [MODE]]]
 #
 # RUNS switches of each kind (default 10); MW_LATENCY is the edge's
 # play { mw_latency } in ms (default 350, rill's default: players get a batch
@@ -22,6 +22,16 @@
 # The origin in use alternates between A and B from run to run. Prints every
 # gap, then the median and worst gap of each kind.
 #
+# MODE "redundancy": A and B are slaves of a master that forwards the one
+# published stream to both (`play { time_jitter off; }` keeps the master's
+# timestamps, so they carry it on one timeline), and the edge has
+# `origin_redundancy on`. The publisher runs at a constant 25 fps, so every
+# video timestamp step at the player must be exactly 40 ms: for each switch
+# the script counts missing frames (a step of 80 ms misses one), repeated
+# frames (a step of 0 or back) and sequence headers the player got, from 1 s
+# before the signal to 2 s after the edge switched. A killed slave is
+# restarted and the master's forwarder feeds it again.
+#
 # Everything runs on 127.0.0.x with free ports; every process is started by
 # this script and stopped by its pid (the integration test library's
 # cleanup); the whole run is bounded (RILL_BENCH_LIMIT seconds, default 600).
@@ -36,7 +46,7 @@ for t in ffmpeg python3; do
     command -v "$t" >/dev/null || { echo "bench-failover: $t is missing (bash scripts/install-deps.sh)"; exit 2; }
 done
 
-exec python3 - "${1:-10}" "${2:-350}" <<'PY'
+exec python3 - "${1:-10}" "${2:-350}" "${3:-}" <<'PY'
 import os, signal, statistics, sys, time
 sys.path.insert(0, os.path.join(os.getcwd(), "tests", "integration"))
 sys.dont_write_bytecode = True
@@ -44,6 +54,11 @@ from lib import rill
 
 RUNS = int(sys.argv[1])
 MW_LATENCY = int(sys.argv[2])
+MODE = sys.argv[3] if len(sys.argv) > 3 else ""
+if MODE not in ("", "redundancy"):
+    raise SystemExit("bench-failover: MODE is empty or 'redundancy', not %r" % MODE)
+REDUNDANT = MODE == "redundancy"
+FRAME_MS = 40       # the test publisher's 25 fps
 LIMIT = int(os.environ.get("RILL_BENCH_LIMIT", "600"))
 STREAM = "bench"
 
@@ -65,8 +80,32 @@ def lines(node, needle):
 
 
 def current(edge):
-    l = lines(edge, "playing from origin ")
+    l = [x for x in lines(edge, "playing from origin ") if "standby playing" not in x]
+    sw = lines(edge, "switching to the standby ")
+    if sw and (not l or edge.log().rfind(sw[-1]) > edge.log().rfind(l[-1])):
+        return sw[-1].split("switching to the standby ", 1)[1].split()[0]
     return l[-1].rsplit("playing from origin ", 1)[1].strip() if l else None
+
+
+def standby_on(edge, origin):
+    """Is a standby playing from origin now (its start logged after the last switch and failure)?"""
+    log = edge.log()
+    up = log.rfind("standby playing from origin " + origin)
+    return up >= 0 and up > log.rfind("switching to the standby ") and up > log.rfind("standby origin " + origin)
+
+
+def frame_check(pl, since, until):
+    """Video timestamp steps of a constant-rate stream: (frames, missing, repeated, sequence headers)."""
+    v = [f for f in list(pl.video) if since <= f[0] <= until]
+    ts = [f[1] for f in v if not f[3]]
+    missing = repeated = 0
+    for a, b in zip(ts, ts[1:]):
+        d = b - a
+        if d <= 0:
+            repeated += 1
+        elif d != FRAME_MS:
+            missing += max(1, round(d / FRAME_MS) - 1)
+    return len(ts), missing, repeated, sum(1 for f in v if f[3])
 
 
 def publish(node, name):
@@ -89,20 +128,39 @@ def steady(pl, secs=3.0, timeout=20.0):
 
 
 def main():
-    A = rill.Node(name="originA").start()
-    B = rill.Node(name="originB").start()
+    if REDUNDANT:
+        A = rill.Node(name="slaveA", play="gop_cache on; mw_latency 0; time_jitter off;").start()
+        B = rill.Node(name="slaveB", play="gop_cache on; mw_latency 0; time_jitter off;").start()
+        master = rill.Node(name="master", vhost_extra="    forward { enabled on; destination %s %s; }\n" % (
+            addr(A), addr(B))).start()
+    else:
+        A = rill.Node(name="originA").start()
+        B = rill.Node(name="originB").start()
     play = "gop_cache on; queue_length 10; mw_latency %d; mw_msgs %d;" % (MW_LATENCY, 8 if MW_LATENCY else 0)
     edge = rill.Node(name="edge", play=play,
-                     vhost_extra="    cluster { mode remote; origin %s %s; }\n" % (addr(A), addr(B))).start()
+                     vhost_extra="    cluster { mode remote; origin %s %s;%s }\n" % (
+                         addr(A), addr(B), " origin_redundancy on;" if REDUNDANT else "")).start()
     nodes = {addr(A): A, addr(B): B}
-    pubs = {addr(A): publish(A, "publisherA"), addr(B): publish(B, "publisherB")}
+    if REDUNDANT:
+        pubs = {}
+        master_pub = publish(master, "publisher")
+        for n in (A, B):
+            if not rill.wait_until(lambda: lines(n, "publish __defaultVhost__/live/" + STREAM), 10):
+                raise SystemExit("bench-failover: %s did not get the forwarded stream" % n.name)
+    else:
+        pubs = {addr(A): publish(A, "publisherA"), addr(B): publish(B, "publisherB")}
     time.sleep(1.0)
     pl = rill.raw_player(edge, STREAM)
     if not pl.wait_frames(25, 10):
         raise SystemExit("bench-failover: the player through the edge got no video: %s" % pl.describe())
+    if REDUNDANT and not rill.wait_until(lambda: lines(edge, "standby playing from origin"), 10):
+        raise SystemExit("bench-failover: the edge started no standby\n%s" % edge.tail(10))
     print("binary %s; origins A %s, B %s; edge %s (origin_connect_timeout 1000, origin_read_timeout 2000, "
-          "mw_latency %d)" % (rill.rill_bin(), addr(A), addr(B), addr(edge), MW_LATENCY), flush=True)
+          "mw_latency %d%s)" % (rill.rill_bin(), addr(A), addr(B), addr(edge), MW_LATENCY,
+                                 ", origin_redundancy on, A and B fed by one master" if REDUNDANT else ""), flush=True)
     results = {"SIGKILL": [], "SIGSTOP": []}
+    frames = {"SIGKILL": [], "SIGSTOP": []}
+    switch_log = "switching to the standby " if REDUNDANT else None
     bases = []
     for kind in ("SIGKILL", "SIGSTOP"):
         for i in range(RUNS):
@@ -111,26 +169,43 @@ def main():
             cur = current(edge)
             victim = nodes[cur]
             other = [a for a in nodes if a != cur][0]
-            n_other = len(lines(edge, "playing from origin " + other))
+            if REDUNDANT:
+                # the standby must be up (a restarted slave gets the forward again)
+                if not rill.wait_until(lambda: standby_on(edge, other), 20):
+                    raise SystemExit("bench-failover: no standby on %s before %s run %d\n%s" % (
+                        other, kind, i + 1, edge.tail(10)))
+                time.sleep(1.0)
+                n_other = len(lines(edge, switch_log + other))
+            else:
+                n_other = len(lines(edge, "playing from origin " + other))
             t0 = time.monotonic()
             base = pl.max_gap(t0 - 3.0, t0)    # steady state: mw_latency batches
             if kind == "SIGKILL":
                 victim.kill()
             else:
                 victim.pause()
-            ok = rill.wait_until(lambda: len(lines(edge, "playing from origin " + other)) > n_other, 10)
+            ok = rill.wait_until(lambda: len(lines(edge, (switch_log or "playing from origin ") + other)) > n_other, 10)
             t_sw = time.monotonic() - t0
             time.sleep(2.0)                  # the new origin's frames flowing again
             gap = pl.max_gap(t0)
+            fc = frame_check(pl, t0 - 1.0, time.monotonic())
             if not ok or pl.error or not pl.alive():
                 raise SystemExit("bench-failover: %s run %d: no switch to %s (switched=%s, player %s)\n%s" % (
                     kind, i + 1, other, ok, pl.describe(), edge.tail(10)))
             results[kind].append(gap)
+            frames[kind].append(fc)
             bases.append(base)
             print("%s run %2d: %s -> %s, edge switched after %.2fs, player gap %.2fs (longest gap in the 3 s "
-                  "before: %.2fs)" % (kind, i + 1, victim.name, nodes[other].name, t_sw, gap, base), flush=True)
+                  "before: %.2fs)%s" % (kind, i + 1, victim.name, nodes[other].name, t_sw, gap, base,
+                                        "; %d frames, %d missing, %d repeated, %d sequence headers" % fc
+                                        if REDUNDANT else ""), flush=True)
             # put the victim back with the stream
-            if kind == "SIGKILL":
+            if REDUNDANT:
+                if kind == "SIGKILL":
+                    victim.restart()
+                else:
+                    victim.resume()
+            elif kind == "SIGKILL":
                 pubs[cur].stop(1.0)
                 victim.restart()
                 pubs[cur] = publish(victim, "publisher-%s-%d" % (victim.name, i))
@@ -144,6 +219,12 @@ def main():
     for kind, gaps in results.items():
         print("%s switch: %d runs, median gap %.2fs, worst %.2fs (all: %s)" % (
             kind, len(gaps), statistics.median(gaps), max(gaps), " ".join("%.2f" % g for g in gaps)))
+        if REDUNDANT:
+            fc = frames[kind]
+            print("%s frames at the player: %d counted, %d missing, %d repeated, %d sequence headers (runs with "
+                  "any missing or repeated: %d)" % (kind, sum(f[0] for f in fc), sum(f[1] for f in fc),
+                                                     sum(f[2] for f in fc), sum(f[3] for f in fc),
+                                                     sum(1 for f in fc if f[1] or f[2])))
     print("steady state (no switch): longest gap in the 3 s before each switch, median %.2fs, worst %.2fs" % (
         statistics.median(bases), max(bases)))
 

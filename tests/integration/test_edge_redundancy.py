@@ -98,10 +98,13 @@ def test_edge_redundancy_switches_by_timestamp_on_kill_and_hang():
           "expected the edge to start a standby upstream; log:\n%s" % edge.tail(10))
     time.sleep(2.5)
     up = api_upstream(edge)
-    check(up and up.get("standby") and up["standby"]["state"] == "playing" and up["standby"]["origin"] != up["origin"],
-          "expected the API to show the active upstream and a playing standby on the other origin; got %r" % up)
-    report = ["API before: active %s, standby %s (%s, %d queued)" % (
-        up["origin"], up["standby"]["origin"], up["standby"]["state"], up["standby"]["queued"])]
+    check(up and up.get("standby") and up["standby"]["state"] == "playing" and up["standby"]["origin"] != up["origin"]
+          and up["standby"].get("merging") is True,
+          "expected the API to show the active upstream and a playing standby on the other origin, merged with it "
+          "(one timeline); got %r" % up)
+    report = ["API before: active %s, standby %s (%s, %d queued, %d messages delivered first)" % (
+        up["origin"], up["standby"]["origin"], up["standby"]["state"], up["standby"]["queued"],
+        up["standby"]["delivered_first"])]
     nodes = {addr(s1): s1, addr(s2): s2}
 
     # SIGKILL of the active slave

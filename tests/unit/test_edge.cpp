@@ -284,3 +284,98 @@ TEST(EdgeStandby, RingKeepsTheNewestAndReleasesWhatItDrops)
     EXPECT_EQ(0, sb.qn);
     EXPECT_EQ(1, edge_standby_pop(&sb, &out));
 }
+
+// ---- origin_redundancy: merging the two copies, the first one to deliver a message wins
+
+namespace {
+struct Merge {
+    edge_merge_t sent, a, b;
+    Merge() { memset(this, 0, sizeof *this); }
+    int A(int track, uint32_t ts) { return edge_merge_take(&sent, &a, track, ts, 1, 5000); }
+    int B(int track, uint32_t ts) { return edge_merge_take(&sent, &b, track, ts, 0, 5000); }
+};
+}
+
+TEST(EdgeMerge, EachMessageOnceFromWhicheverCopyComesFirst)
+{
+    Merge m;
+    const int V = EDGE_TRACK_VIDEO, Au = EDGE_TRACK_AUDIO;
+    // the standby joins behind (its GOP from the origin's cache): nothing of it goes out
+    EXPECT_EQ(EDGE_MERGE_SEND, m.A(V, 1000));
+    EXPECT_EQ(EDGE_MERGE_SEND, m.A(Au, 1003));
+    EXPECT_EQ(EDGE_MERGE_DROP, m.B(V, 960));
+    EXPECT_EQ(EDGE_MERGE_DROP, m.B(V, 1000));    // the active one's copy went out
+    EXPECT_EQ(EDGE_MERGE_DROP, m.B(Au, 1003));
+    // the standby delivers 1040 first: it goes out, the active one's copy is dropped
+    EXPECT_EQ(EDGE_MERGE_SEND, m.B(V, 1040));
+    EXPECT_EQ(EDGE_MERGE_DROP, m.A(V, 1040));
+    // the active one hangs: the standby carries the stream alone
+    EXPECT_EQ(EDGE_MERGE_SEND, m.B(V, 1080));
+    EXPECT_EQ(EDGE_MERGE_SEND, m.B(Au, 1026));
+    EXPECT_EQ(EDGE_MERGE_SEND, m.B(V, 1120));
+    // it comes back with its backlog: all copies
+    EXPECT_EQ(EDGE_MERGE_DROP, m.A(V, 1080));
+    EXPECT_EQ(EDGE_MERGE_DROP, m.A(Au, 1026));
+    EXPECT_EQ(EDGE_MERGE_DROP, m.A(V, 1120));
+    EXPECT_EQ(EDGE_MERGE_SEND, m.A(V, 1160));
+    EXPECT_EQ(EDGE_MERGE_DROP, m.B(V, 1160));
+}
+
+TEST(EdgeMerge, EqualTimestampsInATrackAreToldApartByRank)
+{
+    Merge m;
+    const int V = EDGE_TRACK_VIDEO;
+    EXPECT_EQ(EDGE_MERGE_SEND, m.A(V, 2000));
+    EXPECT_EQ(EDGE_MERGE_DROP, m.B(V, 2000));
+    // two more messages at 2000: the standby has the second first
+    EXPECT_EQ(EDGE_MERGE_SEND, m.B(V, 2000));
+    EXPECT_EQ(EDGE_MERGE_DROP, m.A(V, 2000));
+    EXPECT_EQ(EDGE_MERGE_SEND, m.A(V, 2000));
+    EXPECT_EQ(EDGE_MERGE_DROP, m.B(V, 2000));
+    EXPECT_EQ(EDGE_MERGE_SEND, m.B(V, 2040));
+    EXPECT_EQ(1, m.sent.t[V].n);
+}
+
+TEST(EdgeMerge, AStandbyAheadWithAHoleIsNotMerged)
+{
+    Merge m;
+    const int V = EDGE_TRACK_VIDEO;
+    EXPECT_EQ(EDGE_MERGE_SEND, m.A(V, 1000));
+    // the standby's first messages are 200 ms ahead: 1040..1160 would be missing
+    EXPECT_EQ(EDGE_MERGE_DROP, m.B(V, 1200));
+    EXPECT_EQ(EDGE_MERGE_DROP, m.B(V, 1240));
+    EXPECT_EQ(EDGE_MERGE_SEND, m.A(V, 1040));
+    // once level with what was sent, its next message may go
+    Merge n;
+    EXPECT_EQ(EDGE_MERGE_SEND, n.A(V, 1000));
+    EXPECT_EQ(EDGE_MERGE_DROP, n.B(V, 1000));
+    EXPECT_EQ(EDGE_MERGE_SEND, n.B(V, 1040));
+}
+
+TEST(EdgeMerge, ARestartedTimelineIsNotMerged)
+{
+    Merge m;
+    const int V = EDGE_TRACK_VIDEO;
+    EXPECT_EQ(EDGE_MERGE_SEND, m.A(V, 30000));
+    EXPECT_EQ(EDGE_MERGE_DROP, m.B(V, 30000));
+    // the standby's origin restarted the stream: its timestamps went back
+    EXPECT_EQ(EDGE_MERGE_APART, m.B(V, 40));
+    // one level with what was sent that jumps far ahead: another timeline
+    Merge j;
+    EXPECT_EQ(EDGE_MERGE_SEND, j.A(V, 1000));
+    EXPECT_EQ(EDGE_MERGE_DROP, j.B(V, 1000));
+    EXPECT_EQ(EDGE_MERGE_APART, j.B(V, 90000));
+    // the active one's timeline restarting wins: it goes on, the standby (old timeline) is not next
+    Merge r;
+    EXPECT_EQ(EDGE_MERGE_SEND, r.A(V, 30000));
+    EXPECT_EQ(EDGE_MERGE_DROP, r.B(V, 30000));
+    EXPECT_EQ(EDGE_MERGE_SEND, r.A(V, 0));
+    EXPECT_EQ(EDGE_MERGE_SEND, r.A(V, 40));
+    EXPECT_EQ(EDGE_MERGE_APART, r.B(V, 30040));
+    // across the 32-bit wrap
+    Merge w;
+    EXPECT_EQ(EDGE_MERGE_SEND, w.A(V, 0xffffffd8u));
+    EXPECT_EQ(EDGE_MERGE_DROP, w.B(V, 0xffffffd8u));
+    EXPECT_EQ(EDGE_MERGE_SEND, w.B(V, 0x10u));
+    EXPECT_EQ(EDGE_MERGE_DROP, w.A(V, 0x10u));
+}

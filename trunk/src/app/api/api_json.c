@@ -206,6 +206,8 @@ static cJSON *upstream_obj(edge_pull_t *g)
             jstr(&sb, "origin", st->origin);
             jstr(&sb, "state", st->failed ? "failed" : edge_state_name(st->state));
             jnum(&sb, "queued", st->qn);
+            jnum(&sb, "delivered_first", (double)st->merged);   /* its copy reached players first */
+            jbool(&sb, "merging", !st->apart);
             jobj(&b, "standby", jb_done(&sb));
         } else {
             jnull(&b, "standby");

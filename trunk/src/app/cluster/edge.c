@@ -207,31 +207,50 @@ static int same_header(const source_t *s, const rtmp_msg_t *m)
     return have && have->payload->size == n && !memcmp(have->payload->data, p, n);
 }
 
-/* After a takeover by timestamp: forward only what players have not had.
- * 1: drop m. Once a media message passes, the standby has caught up. */
-static int catch_up_drop(edge_pull_t *g, edge_timeline_t *tl, const rtmp_msg_t *m)
+static int media_track(const rtmp_msg_t *m)
 {
-    if (m->type == RTMP_MSG_AUDIO || m->type == RTMP_MSG_VIDEO) {
-        if (same_header(g->src, m)) return 1;
-        if ((int32_t)(m->timestamp - tl->last_raw) <= 0) return 1;
-        tl->catching_up = 0;
-        return 0;
-    }
-    /* the metadata again: players have it */
-    return m->type == RTMP_MSG_AMF0_DATA || m->type == RTMP_MSG_AMF3_DATA;
+    return m->type == RTMP_MSG_VIDEO ? EDGE_TRACK_VIDEO : m->type == RTMP_MSG_AUDIO ? EDGE_TRACK_AUDIO : -1;
 }
 
-/* Copy one message from the origin into the edge's stream. */
-static int forward(edge_pull_t *g, edge_timeline_t *tl, rtmp_msg_t *m, int *got_media)
+static int is_seq_header(const rtmp_msg_t *m)
 {
-    if (tl->catching_up && catch_up_drop(g, tl, m)) return 0;
+    const uint8_t *p = m->payload->data;
+    size_t n = m->payload->size;
+    if (m->type == RTMP_MSG_VIDEO) {
+        flv_video_info_t vi;
+        return !flv_video_probe(p, n, &vi) && vi.seq_header;
+    }
+    flv_audio_info_t ai;
+    return m->type == RTMP_MSG_AUDIO && !flv_audio_probe(p, n, &ai) && ai.seq_header;
+}
+
+/* origin_redundancy: should this copy of m go to players? copy: where its
+ * upstream is; primary: it is the active one. A sequence header the players
+ * have (byte for byte) is dropped from either copy; one that differs goes
+ * from the active one, or from the standby when it leads. Metadata,
+ * aggregates and commands come from the active one alone. */
+static int merge_pass(edge_pull_t *g, edge_merge_t *copy, const rtmp_msg_t *m, int primary)
+{
+    int track = media_track(m);
+    if (track < 0) return primary ? EDGE_MERGE_SEND : EDGE_MERGE_DROP;
+    if (is_seq_header(m)) {
+        const edge_merge_pos_t *c = &copy->t[track], *f = &g->sent.t[track];
+        if (f->have && same_header(g->src, m)) return EDGE_MERGE_DROP;
+        return primary || (c->have && f->have && c->ts == f->ts && c->n == f->n) ? EDGE_MERGE_SEND : EDGE_MERGE_DROP;
+    }
+    return edge_merge_take(&g->sent, copy, track, m->timestamp, primary, STANDBY_MAX_SKEW_MS);
+}
+
+/* Copy one message into the edge's stream on the pull's timeline. */
+static int ingest(edge_pull_t *g, const rtmp_msg_t *m)
+{
+    edge_timeline_t *tl = &g->tl;
     if (m->type == RTMP_MSG_AUDIO || m->type == RTMP_MSG_VIDEO || m->type == RTMP_MSG_AGGREGATE) {
         if (tl->first) {
             /* Continue the timeline: this origin's first frame follows the last one sent. */
             tl->offset = tl->have_last ? tl->last_ts + REBASE_STEP_MS - m->timestamp : 0;
             tl->first = 0;
         }
-        *got_media = 1;
         tl->last_ts = m->timestamp + tl->offset;
         tl->last_raw = m->timestamp;
         tl->have_last = 1;
@@ -240,7 +259,51 @@ static int forward(edge_pull_t *g, edge_timeline_t *tl, rtmp_msg_t *m, int *got_
     return r < 0 ? r : 0;
 }
 
+/* Copy one message from the active origin into the edge's stream (with a
+ * standby, unless the standby delivered it first). */
+static int forward(edge_pull_t *g, rtmp_msg_t *m, int *got_media)
+{
+    if (m->type == RTMP_MSG_AUDIO || m->type == RTMP_MSG_VIDEO || m->type == RTMP_MSG_AGGREGATE) *got_media = 1;
+    if (g->vc->origin_redundancy) {
+        if (g->tl.first && media_track(m) >= 0) {
+            /* a new origin's timeline: what was sent on the last one says nothing here */
+            memset(&g->sent, 0, sizeof g->sent);
+            memset(&g->active_pos, 0, sizeof g->active_pos);
+        }
+        if (merge_pass(g, &g->active_pos, m, 1) == EDGE_MERGE_DROP) return 0;
+    }
+    return ingest(g, m);
+}
+
 /* ---- origin_redundancy: the standby's coroutine, owned by its pull */
+
+/* A message from the standby: forward it when it is the next one players
+ * need (it came before the active one's copy). Its position is noted either
+ * way, so that it can merge as soon as the active one's timeline is set. */
+static int standby_merge(edge_standby_t *sb, const rtmp_msg_t *m)
+{
+    edge_pull_t *g = sb->g;
+    int track = media_track(m);
+    if (track < 0) return 0;
+    if (sb->apart || g->tl.first || !g->tl.have_last) {
+        /* only noted: against nothing sent, the verdict is "drop" */
+        edge_merge_t none;
+        memset(&none, 0, sizeof none);
+        if (!is_seq_header(m)) edge_merge_take(&none, &sb->pos, track, m->timestamp, 0, STANDBY_MAX_SKEW_MS);
+        return 0;
+    }
+    int v = merge_pass(g, &sb->pos, m, 0);
+    if (v == EDGE_MERGE_APART) {
+        source_t *s = g->src;
+        rill_warn("edge %s/%s/%s: standby %s left the active origin's timeline (timestamp %u, sent %u): not merged",
+                  s->vhost, s->app, s->stream, sb->origin, m->timestamp, g->tl.last_raw);
+        sb->apart = 1;
+        return 0;
+    }
+    if (v != EDGE_MERGE_SEND) return 0;
+    sb->merged++;
+    return ingest(g, m);
+}
 
 static void standby_loop(void *arg)
 {
@@ -261,6 +324,11 @@ static void standby_loop(void *arg)
         if (edge_lost_stream(&m)) {
             rill_payload_unref(m.payload);
             rc = EDGE_LOST;
+            break;
+        }
+        rc = standby_merge(sb, &m);
+        if (rc) {
+            rill_payload_unref(m.payload);
             break;
         }
         edge_standby_push(sb, &m);  /* takes the reference */
@@ -405,7 +473,7 @@ static int run(edge_pull_t *g, rtmp_dial_t *cl, edge_timeline_t *tl, int *got_me
             rc = EDGE_LOST;
             break;
         }
-        int r = forward(g, tl, &m, got_media);
+        int r = forward(g, &m, got_media);
         rill_payload_unref(m.payload);
         if (r < 0) {
             rc = r;
@@ -433,7 +501,6 @@ static int session(edge_pull_t *g, const dest_t *d, edge_timeline_t *tl, int *go
         return rc == RILL_ERR_NOT_FOUND ? EDGE_LOST : rc;
     }
     tl->first = 1;
-    tl->catching_up = 0;
     rc = run(g, &cl, tl, got_media);
     rtmp_dial_close(&cl);
     return rc;
@@ -447,6 +514,11 @@ static int take_standby(edge_pull_t *g, edge_timeline_t *tl, int *got_media, int
     edge_standby_t *sb = g->standby;
     source_t *s = g->src;
     if (!sb || sb->failed || sb->state != EDGE_PLAYING || !tl->have_last) return 0;
+    if (sb->apart) {
+        rill_warn("edge %s/%s/%s: standby %s left the active origin's timeline: ordinary switch", s->vhost, s->app,
+                  s->stream, sb->origin);
+        return 0;
+    }
     int have_oldest;
     uint32_t oldest = edge_standby_oldest_ts(sb, &have_oldest);
     if (!edge_standby_aligned(tl->last_raw, have_oldest, oldest, sb->newest_ts, STANDBY_MAX_SKEW_MS)) {
@@ -456,18 +528,22 @@ static int take_standby(edge_pull_t *g, edge_timeline_t *tl, int *got_media, int
     }
     g->standby = NULL;
     standby_handover(sb);      /* joins its coroutine; the connection and ring are ours */
-    rill_trace("edge %s/%s/%s: switching to the standby %s at timestamp %u (its ring %u..%u)", s->vhost, s->app,
-               s->stream, sb->origin, tl->last_raw, oldest, sb->newest_ts);
+    rill_trace("edge %s/%s/%s: switching to the standby %s at timestamp %u (its ring %u..%u, %llu messages "
+               "delivered first)", s->vhost, s->app, s->stream, sb->origin, tl->last_raw, oldest, sb->newest_ts,
+               (unsigned long long)sb->merged);
     g->active = sb->idx;
     snprintf(g->origin, sizeof g->origin, "%s", sb->origin);
     g->switches++;
     g->hitless_switches++;
-    tl->catching_up = 1;
     tl->first = 0;                  /* same timeline: the offset stays */
+    /* Its ring through the merge as the active copy: what players had (all
+     * of it when it merged) is dropped, the rest follows in order. Metadata
+     * and commands in it are the ones players got at the start. */
+    memset(&g->active_pos, 0, sizeof g->active_pos);
     int rc = 0;
     rtmp_msg_t m;
-    while (!rc && !edge_standby_pop(sb, &m)) {
-        rc = forward(g, tl, &m, got_media);
+    while (!edge_standby_pop(sb, &m)) {
+        if (!rc && media_track(&m) >= 0) rc = forward(g, &m, got_media);
         rill_payload_unref(m.payload);
     }
     g->bytes += sb->cl.s.in_bytes;  /* what it received as a standby; run() counts from here */
@@ -502,8 +578,7 @@ static void pull_loop(void *arg)
     source_t *s = g->src;
     const vhost_conf_t *vc = g->vc;
     rill_log_set_cid(g->cid);
-    edge_timeline_t tl;
-    memset(&tl, 0, sizeof tl);
+    edge_timeline_t *tl = &g->tl;   /* zeroed with g */
     int idx = next_origin(m, vc, -1);
     edge_retry_t retry = { 0, 0 };
     int prev = -1;
@@ -519,13 +594,13 @@ static void pull_loop(void *arg)
         if (prev >= 0 && prev != idx) g->switches++;
         int got_media = 0;
         g->active = idx;
-        int rc = session(g, &vc->origins[idx], &tl, &got_media);
+        int rc = session(g, &vc->origins[idx], tl, &got_media);
         prev = idx;
         /* redundancy: continue from the standby by timestamp, as long as one takes over */
         for (int k = 0; k < 16 && !g->task.stop && rc != EDGE_IDLE && rc != RILL_ERR_TOO_MANY; k++) {
             int failed_idx = g->active;
             int out;
-            if (!take_standby(g, &tl, &got_media, &out)) break;
+            if (!take_standby(g, tl, &got_media, &out)) break;
             mark_failed(m, &vc->origins[failed_idx], edge_marks_failed(rc, 0));
             rc = out;
             prev = idx = g->active;

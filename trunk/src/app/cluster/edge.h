@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include "edge_guard.h"
 #include "edge_rhythm.h"
+#include "edge_standby.h"
 #include "rtmp_dial.h"
 #include "hub.h"
 #include "config.h"
@@ -31,7 +32,6 @@ typedef struct edge_timeline {
     uint32_t offset;            /* players' = origin's + offset */
     int have_last;
     int first;                  /* a new origin's first media message sets the offset */
-    int catching_up;            /* after a takeover by timestamp: drop what was sent */
 } edge_timeline_t;
 
 typedef struct edge_pull {
@@ -56,6 +56,9 @@ typedef struct edge_pull {
     edge_rhythm_t rhythm;       /* the stream's message rhythm, for silence detection */
     int active;                 /* the origin in use, in the vhost's list */
     struct edge_standby *standby; /* origin_redundancy: the second upstream, or NULL */
+    edge_timeline_t tl;         /* the pull's timeline (the standby forwards on it too) */
+    edge_merge_t sent;          /* origin_redundancy: what went to players, per track */
+    edge_merge_t active_pos;    /* where the active upstream's copy is */
     uint32_t hitless_switches;  /* switches that continued from the standby by timestamp */
     struct edge_pull *next;
 } edge_pull_t;

@@ -62,3 +62,36 @@ void edge_standby_drain(edge_standby_t *sb)
     rtmp_msg_t m;
     while (!edge_standby_pop(sb, &m)) rill_payload_unref(m.payload);
 }
+
+/* a before b (-1), the same (0), after (1); timestamps compare as serial numbers */
+static int pos_cmp(uint32_t ts, int n, const edge_merge_pos_t *b)
+{
+    int32_t d = (int32_t)(ts - b->ts);
+    if (d) return d < 0 ? -1 : 1;
+    return n < b->n ? -1 : n > b->n;
+}
+
+int edge_merge_take(edge_merge_t *sent, edge_merge_t *copy, int track, uint32_t ts, int primary, int max_skew_ms)
+{
+    edge_merge_pos_t *c = &copy->t[track], *f = &sent->t[track];
+    edge_merge_pos_t prev = *c;
+    int went_back = prev.have && (int32_t)(ts - prev.ts) < 0;
+    c->n = prev.have && prev.ts == ts ? prev.n + 1 : 1;
+    c->ts = ts;
+    c->have = 1;
+    if (primary) {
+        /* past what was sent, or a new timeline of its own: it wins */
+        if (!f->have || went_back || pos_cmp(ts, c->n, f) > 0) {
+            *f = *c;
+            return EDGE_MERGE_SEND;
+        }
+        return EDGE_MERGE_DROP;
+    }
+    if (went_back) return EDGE_MERGE_APART;
+    if (!f->have || pos_cmp(ts, c->n, f) <= 0) return EDGE_MERGE_DROP;
+    if ((int32_t)(ts - f->ts) > max_skew_ms) return EDGE_MERGE_APART;
+    /* the next one only: its previous message was the last one sent */
+    if (!prev.have || prev.ts != f->ts || prev.n != f->n) return EDGE_MERGE_DROP;
+    *f = *c;
+    return EDGE_MERGE_SEND;
+}

@@ -24,6 +24,39 @@ extern "C" {
 
 #define EDGE_STANDBY_QLEN 256       /* about 3.7 s of 25 fps video with AAC */
 
+/* Merging the two copies (in the spirit of SMPTE ST 2022-7): while both
+ * upstreams carry the stream on one timeline, each media message goes to
+ * players from whichever upstream delivers it first and the later copy is
+ * dropped, per track (audio, video) by timestamp. A hang or a death of
+ * either upstream then costs players nothing. Messages with equal
+ * timestamps within a track are told apart by their rank among them.
+ * A position is (timestamp, how many messages at that timestamp). */
+typedef struct edge_merge_pos {
+    uint32_t ts;
+    int n;                      /* messages seen (or sent) at ts */
+    int have;
+} edge_merge_pos_t;
+
+typedef struct edge_merge {
+    edge_merge_pos_t t[2];      /* EDGE_TRACK_AUDIO, EDGE_TRACK_VIDEO */
+} edge_merge_t;
+
+enum { EDGE_TRACK_AUDIO = 0, EDGE_TRACK_VIDEO = 1 };
+enum edge_merge_verdict {
+    EDGE_MERGE_DROP = 0,        /* a copy of what was sent, older, or not the next one */
+    EDGE_MERGE_SEND = 1,        /* the next message of the track: forward it */
+    EDGE_MERGE_APART = 2,       /* the standby left the timeline (went back, or jumped ahead) */
+};
+
+/* A media message at ts on a track from one upstream: note it in that
+ * upstream's position (copy) and decide against what was sent (sent,
+ * updated when it says SEND). The active upstream (primary) sends whatever
+ * is past what was sent, and its timeline wins when its own timestamps go
+ * back (a restart). The standby sends only the message right after what
+ * was sent (its previous one was the last sent: no hole), and is APART when
+ * its own timestamps go back or it jumps more than max_skew_ms ahead. */
+int edge_merge_take(edge_merge_t *sent, edge_merge_t *copy, int track, uint32_t ts, int primary, int max_skew_ms);
+
 struct edge_pull;
 
 typedef struct edge_standby {
@@ -39,6 +72,9 @@ typedef struct edge_standby {
     int qhead, qn;
     uint32_t newest_ts;         /* of the newest media message received, origin's timeline */
     int have_media;
+    edge_merge_t pos;           /* where its copy is, per track */
+    int apart;                  /* not on the active's timeline: its messages are not merged */
+    uint64_t merged;            /* messages it delivered first (forwarded to players) */
     task_t task;
 } edge_standby_t;
 
