@@ -131,7 +131,7 @@ def main():
     if REDUNDANT:
         A = rill.Node(name="slaveA", play="gop_cache on; mw_latency 0; time_jitter off;").start()
         B = rill.Node(name="slaveB", play="gop_cache on; mw_latency 0; time_jitter off;").start()
-        master = rill.Node(name="master", vhost_extra="    forward { enabled on; destination %s %s; }\n" % (
+        master = rill.Node(name="master", play="mw_latency 0;", vhost_extra="    forward { enabled on; destination %s %s; }\n" % (
             addr(A), addr(B))).start()
     else:
         A = rill.Node(name="originA").start()
@@ -151,6 +151,8 @@ def main():
         pubs = {addr(A): publish(A, "publisherA"), addr(B): publish(B, "publisherB")}
     time.sleep(1.0)
     pl = rill.raw_player(edge, STREAM)
+    # redundancy: a player on the master too, the reference for the stream's own gaps
+    ref = rill.raw_player(master, STREAM) if REDUNDANT else None
     if not pl.wait_frames(25, 10):
         raise SystemExit("bench-failover: the player through the edge got no video: %s" % pl.describe())
     if REDUNDANT and not rill.wait_until(lambda: lines(edge, "standby playing from origin"), 10):
@@ -160,6 +162,7 @@ def main():
                                  ", origin_redundancy on, A and B fed by one master" if REDUNDANT else ""), flush=True)
     results = {"SIGKILL": [], "SIGSTOP": []}
     frames = {"SIGKILL": [], "SIGSTOP": []}
+    refgaps = []
     switch_log = "switching to the standby " if REDUNDANT else None
     bases = []
     for kind in ("SIGKILL", "SIGSTOP"):
@@ -193,11 +196,14 @@ def main():
                 raise SystemExit("bench-failover: %s run %d: no switch to %s (switched=%s, player %s)\n%s" % (
                     kind, i + 1, other, ok, pl.describe(), edge.tail(10)))
             results[kind].append(gap)
+            if ref:
+                refgaps.append(ref.max_gap(t0))
             frames[kind].append(fc)
             bases.append(base)
             print("%s run %2d: %s -> %s, edge switched after %.2fs, player gap %.2fs (longest gap in the 3 s "
                   "before: %.2fs)%s" % (kind, i + 1, victim.name, nodes[other].name, t_sw, gap, base,
-                                        "; %d frames, %d missing, %d repeated, %d sequence headers" % fc
+                                        "; %d frames, %d missing, %d repeated, %d sequence headers; a player on "
+                                        "the master, same window: longest gap %.2fs" % (fc + (refgaps[-1],))
                                         if REDUNDANT else ""), flush=True)
             # put the victim back with the stream
             if REDUNDANT:
@@ -225,6 +231,9 @@ def main():
                   "any missing or repeated: %d)" % (kind, sum(f[0] for f in fc), sum(f[1] for f in fc),
                                                      sum(f[2] for f in fc), sum(f[3] for f in fc),
                                                      sum(1 for f in fc if f[1] or f[2])))
+    if REDUNDANT:
+        print("a player on the master (no edge, no switch), the same windows: median longest gap %.2fs, worst %.2fs"
+              % (statistics.median(refgaps), max(refgaps)))
     print("steady state (no switch): longest gap in the 3 s before each switch, median %.2fs, worst %.2fs" % (
         statistics.median(bases), max(bases)))
 

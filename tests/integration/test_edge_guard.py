@@ -210,6 +210,24 @@ def test_edge_waits_for_a_stream_when_told_and_bounds_waiting_plays_per_address(
     print("one address, 6 plays of absent names: %s; another address: %s %.2fs" % (
         ", ".join("%s %.2fs" % (st, t) for _, st, t in res), res_y[1], res_y[2]))
 
+    # players that give up waiting and close: the edge notices at once (their
+    # places count no more), not when the wait ends 2 s later
+    socks = []
+    for i in range(4):
+        c = socket.create_connection((edge.ip, edge.http_port), timeout=2.0)
+        socks.append(c)
+        c.sendall(("GET /live/gone-%d.flv HTTP/1.1\r\nHost: %s\r\n\r\n" % (i, edge.ip)).encode())
+    time.sleep(0.3)
+    t_close = time.monotonic()
+    for c in socks:
+        c.close()
+    left = lambda: sum(1 for l in edge.log().splitlines() if "player left while waiting for the upstream" in l)
+    check(rill.wait_until(lambda: left() >= 4, 1.0),
+          "expected the edge to notice 4 waiting HTTP-FLV players closing within 1 s (the wait is %d ms); saw %d; "
+          "log:\n%s" % (wait, left(), edge.tail(8)))
+    noticed = time.monotonic() - t_close
+    print("4 waiting HTTP-FLV players closed: the edge noticed within %.2f s" % noticed)
+
     # a stream published while its player waits is played
     pl = httpflv.HttpFlvPlayer(edge.ip, edge.http_port, "/live/late.flv")
     rill._players.append(pl)

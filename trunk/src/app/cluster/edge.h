@@ -86,9 +86,11 @@ int edge_on_play(edge_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char 
 /* A play on an edge vhost, its source held by consumer c: refuse at once a
  * name every origin said is absent (RILL_ERR_NOT_FOUND) or a play past the
  * bounds (RILL_ERR_TOO_MANY), else start or share the upstream and wait
- * until it is ready. 0: start the player; *why says why a refusal. */
+ * until it is ready. 0: start the player; *why says why a refusal.
+ * peer_fd: the player's socket, watched while it waits (a player that
+ * closes ends the wait with RILL_ERR_EOF); -1: not watched. */
 int edge_play(edge_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char *param, const char *ip,
-              consumer_t *c, const int *stop, const char **why);
+              consumer_t *c, const int *stop, int peer_fd, const char **why);
 /* May a new upstream connect to one of vc's origins now (the rate bounds)? */
 int edge_can_connect(edge_mgr_t *m, const vhost_conf_t *vc);
 /* Count an attempt to d (begin/end); begin returns 0, or RILL_ERR_TOO_MANY

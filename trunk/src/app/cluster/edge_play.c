@@ -5,6 +5,7 @@
  * nobody has gets its 404 / StreamNotFound in one round trip to the origins,
  * and a client cannot keep thousands of upstream attempts going. */
 #include "edge.h"
+#include "net.h"
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_time.h"
@@ -37,12 +38,17 @@ static int verdict(edge_mgr_t *m, source_t *s, const char **why)
 }
 
 static int wait_ready(edge_mgr_t *m, source_t *s, const vhost_conf_t *vc, consumer_t *c,
-                      const int *stop, const char **why)
+                      const int *stop, int peer_fd, const char **why)
 {
     int64_t until = rill_now_ms() + wait_bound(vc);
     for (int i = 0; i < 100000 && !*stop && rill_now_ms() < until; i++) {
         int rc = verdict(m, s, why);
         if (rc != 1) return rc;
+        /* a player that left frees its place (waiting_plays_per_ip) now, not at the verdict */
+        if (peer_fd >= 0 && net_peer_gone(peer_fd)) {
+            *why = "player left while waiting for the upstream";
+            return RILL_ERR_EOF;
+        }
         /* the source is held by c: it outlives this wait */
         consumer_wait(c, NULL, WAIT_STEP_MS * 1000);
     }
@@ -50,7 +56,7 @@ static int wait_ready(edge_mgr_t *m, source_t *s, const vhost_conf_t *vc, consum
 }
 
 int edge_play(edge_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char *param, const char *ip,
-              consumer_t *c, const int *stop, const char **why)
+              consumer_t *c, const int *stop, int peer_fd, const char **why)
 {
     edge_pull_t *g = edge_find(m, s);
     if (g && g->ready) return edge_on_play(m, s, vc, param);
@@ -73,7 +79,7 @@ int edge_play(edge_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char *pa
         return RILL_ERR_TOO_MANY;
     }
     int rc = edge_on_play(m, s, vc, param);
-    if (!rc) rc = wait_ready(m, s, vc, c, stop, why);
+    if (!rc) rc = wait_ready(m, s, vc, c, stop, peer_fd, why);
     edge_waiter_remove(&m->guard, ip);
     return rc;
 }

@@ -162,6 +162,9 @@ int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
     ps->mw_latency = vc->mw_latency;
     ps->mw_msgs = vc->mw_msgs;
     ps->label = f.label;
+    /* nothing is read from an HTTP-FLV player after its request: a close shows at once */
+    ps->watch_peer = 1;
+    ps->peer_fd = http_conn_fileno(c);
     ps->proto = &flv_proto;
     ps->ctx = &f;
     int rc = play_session_run(ps);

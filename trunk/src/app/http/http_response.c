@@ -206,5 +206,6 @@ int http_conn_stopping(const http_conn_t *c) { return c->stop || c->cfg->stoppin
 const char *http_conn_peer(const http_conn_t *c) { return c->peer; }
 const char *http_conn_client_ip(const http_conn_t *c) { return c->ip; }
 int http_conn_client_port(const http_conn_t *c) { return c->port; }
+int http_conn_fileno(const http_conn_t *c) { return st_netfd_fileno(c->fd); }
 uint64_t http_conn_out_bytes(const http_conn_t *c) { return c->out_bytes; }
 st_utime_t http_conn_send_timeout(const http_conn_t *c) { return c->cfg->send_timeout; }

@@ -58,6 +58,8 @@ const char *http_conn_peer(const http_conn_t *c);
  * bounds use. */
 const char *http_conn_client_ip(const http_conn_t *c);
 int http_conn_client_port(const http_conn_t *c);
+/* The connection's socket (to watch it for a close, never to read or write). */
+int http_conn_fileno(const http_conn_t *c);
 /* Bytes written to this connection so far (headers included). */
 uint64_t http_conn_out_bytes(const http_conn_t *c);
 /* The server's send timeout, for handlers writing on their own. */

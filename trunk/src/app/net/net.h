@@ -30,6 +30,10 @@ void net_set_sndbuf(int fd, int bytes);
 /* Caps the receive buffer (and ends the kernel's autotuning of it). */
 void net_set_rcvbuf(int fd, int bytes);
 void net_set_nodelay(int fd, int on);
+/* Has the peer closed (or reset) the connection? One recv() that peeks,
+ * without waiting: 1 on end of stream or a socket error, 0 while it is open
+ * (with or without bytes waiting to be read). */
+int net_peer_gone(int fd);
 
 /* errno after a failed st_* read, write or connect as a RILL_ERR_* code:
  * TIMEOUT, INTERRUPTED, EOF (reset, broken pipe) or IO. The one mapper. */

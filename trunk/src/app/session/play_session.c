@@ -101,7 +101,8 @@ int play_session_run(play_session_t *ps)
     if (vc->edge) {
         /* may wait for the upstream's answer: the consumer holds the source */
         const char *why = "could not start the edge upstream";
-        int rc = edge_play(&env->edge, ps->src, vc, cl->param, cl->ip, ps->consumer, &cl->stop, &why);
+        int rc = edge_play(&env->edge, ps->src, vc, cl->param, cl->ip, ps->consumer, &cl->stop,
+                           ps->watch_peer ? ps->peer_fd : -1, &why);
         if (rc == RILL_ERR_NOT_FOUND || rc == RILL_ERR_TOO_MANY) return refuse(ps, rc, why);
         if (rc) {
             ps->reason = why;

@@ -61,6 +61,8 @@ struct play_session {
     int probe;                  /* answer as a play would, but hold and pump nothing (HTTP HEAD) */
     int mw_latency, mw_msgs;    /* the pump's merging, for start() */
     const char *label;          /* log prefix: "play", "flv play 1.2.3.4:5" */
+    int watch_peer, peer_fd;    /* watch_peer: an edge play that waits for its upstream watches peer_fd
+                                 * (the player's socket) and ends when the player closes it */
     const play_proto_t *proto;
     void *ctx;
     /* set here */
