@@ -12,6 +12,7 @@ standby. The killed slave, restarted, becomes the standby again.
 
 import json
 import time
+import urllib.error
 import urllib.request
 
 from lib import httpflv
@@ -40,6 +41,17 @@ def api_upstream(edge):
         d = json.loads(r.read().decode())
     st = [s for s in d.get("streams", []) if s.get("name") == STREAM]
     return st[0].get("upstream") if st else None
+
+
+def hls_get(node, path):
+    """(status, body) of GET path on the edge's HTTP server (text for a playlist, bytes else)."""
+    url = "http://%s:%d%s" % (node.ip, node.http_port, path)
+    try:
+        with urllib.request.urlopen(url, timeout=15) as r:
+            body = r.read()
+            return r.status, body.decode("latin-1") if path.endswith(".m3u8") else body
+    except urllib.error.HTTPError as e:
+        return e.code, ""
 
 
 def steps(pl, since, until):
@@ -76,7 +88,8 @@ def test_edge_redundancy_switches_by_timestamp_on_kill_and_hang():
     port, http_port, api_port = rill.free_port(ip), rill.free_port(ip), rill.free_port(ip)
     edge = rill.Node(name="edge", ip=ip, port=port, play="gop_cache on; mw_latency 0;",
                      vhost_extra="    cluster { mode remote; origin %s %s; origin_redundancy on; }\n"
-                                 "    http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }\n" % (
+                                 "    http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }\n"
+                                 "    hls { enabled on; hls_fragment 1; hls_window 20; hls_dispose 30; }\n" % (
                                      addr(s1), addr(s2)),
                      global_extra="http_server { enabled on; listen %s:%d; }\n"
                                   "http_api { enabled on; listen %s:%d; }\n" % (ip, http_port, ip, api_port))
@@ -96,6 +109,9 @@ def test_edge_redundancy_switches_by_timestamp_on_kill_and_hang():
         check(pl.wait_frames(10, 10.0), "expected the %s player to play through the edge; %s" % (name, pl.describe()))
     check(rill.wait_until(lambda: lines(edge, "standby playing from origin"), 5.0),
           "expected the edge to start a standby upstream; log:\n%s" % edge.tail(10))
+    # HLS of the same stream on the edge, segmented across both switches
+    st, text = hls_get(edge, "/live/%s.m3u8" % STREAM)
+    check(st == 200 and "#EXTINF" in text, "expected the edge's HLS playlist; got %s %r" % (st, text[:200]))
     time.sleep(2.5)
     up = api_upstream(edge)
     check(up and up.get("standby") and up["standby"]["state"] == "playing" and up["standby"]["origin"] != up["origin"]
@@ -147,6 +163,17 @@ def test_edge_redundancy_switches_by_timestamp_on_kill_and_hang():
     up = api_upstream(edge)
     check(up and up["hitless_switches"] >= 2 and up["switches"] == up["hitless_switches"],
           "expected every switch (at least the kill's and the hang's) made by timestamp from the standby; got %r" % up)
+    st, text = hls_get(edge, "/live/%s.m3u8" % STREAM)
+    durs = [float(l[8:].split(",")[0]) for l in text.splitlines() if l.startswith("#EXTINF:")]
+    uris = [l for l in text.splitlines() if l and not l.startswith("#")]
+    seg_st, seg = hls_get(edge, "/live/" + uris[-1]) if uris else (None, "")
+    check(st == 200 and len(durs) >= 5 and "#EXT-X-DISCONTINUITY" not in text and max(durs) < 3.0
+          and seg_st == 200 and len(seg) > 1000,
+          "expected the edge's HLS playlist to have gone on across both switches (5 or more segments, none over 3 s, "
+          "no discontinuity) and its newest segment served; got %s, segments %r, newest: %s %d bytes\n%s" % (
+              st, durs, seg_st, len(seg), text[-400:]))
+    report.append("HLS on the edge: %d segments of %.1f..%.1f s across the switches, no discontinuity" % (
+        len(durs), min(durs), max(durs)))
     report.append("API after: %d switches, %d of them by timestamp; standby %r" % (
         up["switches"], up["hitless_switches"], up.get("standby")))
     report += [l.split("] ", 2)[-1] for l in lines(edge, "switching") + lines(edge, "standby playing")]
