@@ -47,7 +47,7 @@ for t in ffmpeg python3; do
 done
 
 exec python3 - "${1:-10}" "${2:-350}" "${3:-}" <<'PY'
-import os, signal, statistics, sys, time
+import os, statistics, sys, time
 sys.path.insert(0, os.path.join(os.getcwd(), "tests", "integration"))
 sys.dont_write_bytecode = True
 from lib import rill
@@ -61,14 +61,6 @@ REDUNDANT = MODE == "redundancy"
 FRAME_MS = 40       # the test publisher's 25 fps
 LIMIT = int(os.environ.get("RILL_BENCH_LIMIT", "600"))
 STREAM = "bench"
-
-
-class Timeout(Exception):
-    pass
-
-
-def on_alarm(*_):
-    raise Timeout()
 
 
 def addr(n):
@@ -238,25 +230,5 @@ def main():
         statistics.median(bases), max(bases)))
 
 
-signal.signal(signal.SIGALRM, on_alarm)
-signal.signal(signal.SIGTERM, on_alarm)
-signal.signal(signal.SIGINT, on_alarm)
-signal.alarm(LIMIT)
-rc = 0
-try:
-    main()
-except Timeout:
-    print("bench-failover: stopped after %d s (RILL_BENCH_LIMIT) or by a signal" % LIMIT)
-    rc = 1
-except (SystemExit, AssertionError) as e:
-    print(e)
-    rc = 1
-finally:
-    signal.alarm(0)
-    problems = rill.cleanup()
-    if problems:
-        print("bench-failover: cleanup: %s" % "; ".join(problems))
-        rc = 1
-    rill.remove_tmpdirs()
-sys.exit(rc)
+sys.exit(rill.run_script("bench-failover", main, LIMIT, "RILL_BENCH_LIMIT"))
 PY

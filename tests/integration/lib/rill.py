@@ -558,6 +558,41 @@ def remove_tmpdirs():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def run_script(name, main, limit, limit_what="the time bound"):
+    """Run a script's main() (scripts/bench-*.sh) bounded by limit seconds
+    (SIGALRM; SIGTERM and SIGINT end it the same way), then stop everything
+    it started. Exit code: main's (None: 0), or 1 on a bound, a SystemExit or
+    AssertionError (printed), or a node that did not stop cleanly."""
+    import signal
+
+    class _Bound(Exception):
+        pass
+
+    def on_signal(*_):
+        raise _Bound()
+
+    for sig in (signal.SIGALRM, signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    signal.alarm(limit)
+    rc = 0
+    try:
+        rc = main() or 0
+    except _Bound:
+        print("%s: stopped after %d s (%s) or by a signal" % (name, limit, limit_what))
+        rc = 1
+    except (SystemExit, AssertionError) as e:
+        print(e)
+        rc = 1
+    finally:
+        signal.alarm(0)
+        problems = cleanup()
+        if problems:
+            print("%s: cleanup: %s" % (name, "; ".join(problems)))
+            rc = 1
+        remove_tmpdirs()
+    return rc
+
+
 def node_logs(n=40):
     """(name, log path, tail) of every node started by this test."""
     return [(x.name, x.log_path, x.tail(n)) for x in _nodes if x.proc is not None]
