@@ -185,8 +185,8 @@ def main():
             gap = pl.max_gap(t0)
             fc = frame_check(pl, t0 - 1.0, time.monotonic())
             if not ok or pl.error or not pl.alive():
-                raise SystemExit("bench-failover: %s run %d: no switch to %s (switched=%s, player %s)\n%s" % (
-                    kind, i + 1, other, ok, pl.describe(), edge.tail(10)))
+                raise SystemExit("bench-failover: %s run %d: no switch to %s (switched=%s, player %s)\n%s\n%s" % (
+                    kind, i + 1, other, ok, pl.describe(), "\n".join(lines(edge, "standby")[-12:]), edge.tail(10)))
             results[kind].append(gap)
             if ref:
                 refgaps.append(ref.max_gap(t0))

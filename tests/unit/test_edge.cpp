@@ -372,6 +372,19 @@ TEST(EdgeMerge, ARestartedTimelineIsNotMerged)
     EXPECT_EQ(EDGE_MERGE_SEND, r.A(V, 0));
     EXPECT_EQ(EDGE_MERGE_SEND, r.A(V, 40));
     EXPECT_EQ(EDGE_MERGE_APART, r.B(V, 30040));
+    // a part sent again (an origin's publisher reconnected: its GOP again, 2 s back):
+    // dropped from either copy until it passes what was sent, no new timeline
+    Merge g;
+    EXPECT_EQ(EDGE_MERGE_SEND, g.A(V, 10000));
+    EXPECT_EQ(EDGE_MERGE_DROP, g.B(V, 10000));
+    EXPECT_EQ(EDGE_MERGE_DROP, g.B(V, 8000));
+    EXPECT_EQ(EDGE_MERGE_DROP, g.A(V, 8000));
+    EXPECT_EQ(EDGE_MERGE_DROP, g.A(V, 10000));
+    EXPECT_EQ(EDGE_MERGE_SEND, g.A(V, 10040));
+    EXPECT_EQ(EDGE_MERGE_DROP, g.B(V, 9960));
+    EXPECT_EQ(EDGE_MERGE_DROP, g.B(V, 10000));
+    EXPECT_EQ(EDGE_MERGE_DROP, g.B(V, 10040));   // level again
+    EXPECT_EQ(EDGE_MERGE_SEND, g.B(V, 10080));
     // across the 32-bit wrap
     Merge w;
     EXPECT_EQ(EDGE_MERGE_SEND, w.A(V, 0xffffffd8u));

@@ -75,19 +75,21 @@ int edge_merge_take(edge_merge_t *sent, edge_merge_t *copy, int track, uint32_t 
 {
     edge_merge_pos_t *c = &copy->t[track], *f = &sent->t[track];
     edge_merge_pos_t prev = *c;
-    int went_back = prev.have && (int32_t)(ts - prev.ts) < 0;
+    /* back by more than the skew: a new timeline; by less: a part sent again
+     * (an origin whose publisher reconnected sends its GOP again) */
+    int restarted = prev.have && (int32_t)(ts - prev.ts) < -max_skew_ms;
     c->n = prev.have && prev.ts == ts ? prev.n + 1 : 1;
     c->ts = ts;
     c->have = 1;
     if (primary) {
         /* past what was sent, or a new timeline of its own: it wins */
-        if (!f->have || went_back || pos_cmp(ts, c->n, f) > 0) {
+        if (!f->have || restarted || pos_cmp(ts, c->n, f) > 0) {
             *f = *c;
             return EDGE_MERGE_SEND;
         }
         return EDGE_MERGE_DROP;
     }
-    if (went_back) return EDGE_MERGE_APART;
+    if (restarted) return EDGE_MERGE_APART;
     if (!f->have || pos_cmp(ts, c->n, f) <= 0) return EDGE_MERGE_DROP;
     if ((int32_t)(ts - f->ts) > max_skew_ms) return EDGE_MERGE_APART;
     /* the next one only: its previous message was the last one sent */

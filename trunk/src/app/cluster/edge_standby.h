@@ -45,16 +45,18 @@ enum { EDGE_TRACK_AUDIO = 0, EDGE_TRACK_VIDEO = 1 };
 enum edge_merge_verdict {
     EDGE_MERGE_DROP = 0,        /* a copy of what was sent, older, or not the next one */
     EDGE_MERGE_SEND = 1,        /* the next message of the track: forward it */
-    EDGE_MERGE_APART = 2,       /* the standby left the timeline (went back, or jumped ahead) */
+    EDGE_MERGE_APART = 2,       /* the standby left the timeline (went far back, or jumped ahead) */
 };
 
 /* A media message at ts on a track from one upstream: note it in that
  * upstream's position (copy) and decide against what was sent (sent,
  * updated when it says SEND). The active upstream (primary) sends whatever
  * is past what was sent, and its timeline wins when its own timestamps go
- * back (a restart). The standby sends only the message right after what
- * was sent (its previous one was the last sent: no hole), and is APART when
- * its own timestamps go back or it jumps more than max_skew_ms ahead. */
+ * back by more than max_skew_ms (a restart); a smaller step back is a part
+ * sent again, dropped until it passes what was sent. The standby sends only
+ * the message right after what was sent (its previous one was the last
+ * sent: no hole), and is APART when its own timestamps go back by more than
+ * max_skew_ms or it jumps more than that ahead. */
 int edge_merge_take(edge_merge_t *sent, edge_merge_t *copy, int track, uint32_t ts, int primary, int max_skew_ms);
 
 struct edge_pull;
