@@ -55,18 +55,19 @@ def edge(name, origins, extra):
     return n.start()
 
 
-def switches(node, stream):
-    """What the edge's log says about the stream's upstream: {kind: count}."""
+def upstream_log(node, stream):
+    """The edge's lines about the stream's upstream: (switches, {cause: count}, the lines)."""
     tag = "edge __defaultVhost__/live/%s: " % stream
-    ls = [l.split(tag, 1)[1] for l in node.log().splitlines() if tag in l]
-    plays = [l for l in ls if l.startswith("playing from origin ")]
-    return {
+    ls = [l for l in node.log().splitlines() if tag in l]
+    # every session logs "playing from origin" (a switch to the standby too): the first one is the start
+    plays = [l for l in ls if tag + "playing from origin " in l]
+    causes = {
         "silence": sum(1 for l in ls if "silent for" in l),
         "standby ahead": sum(1 for l in ls if "behind the standby" in l),
-        "to the standby": sum(1 for l in ls if l.startswith("switching to the standby")),
-        "origin changes": max(0, len(plays) - 1),
-        "lost": sum(1 for l in ls if "lost the stream" in l or "left the active origin's timeline" in l),
+        "lost the stream": sum(1 for l in ls if "lost the stream" in l),
+        "standby off the timeline": sum(1 for l in ls if "left the active origin's timeline" in l),
     }
+    return max(0, len(plays) - 1), causes, ls
 
 
 def main():
@@ -97,21 +98,24 @@ def main():
     while time.monotonic() - t0 < SECONDS:
         time.sleep(min(30, SECONDS - (time.monotonic() - t0)) if SECONDS > time.monotonic() - t0 else 0)
         print("  %3.0f s: %s" % (time.monotonic() - t0, "; ".join(
-            "%s/%s %d switches" % (e.name, n, sum(switches(e, n).values())) for e in edges for n in STREAMS)),
+            "%s/%s %d switches" % (e.name, n, upstream_log(e, n)[0]) for e in edges for n in STREAMS)),
             flush=True)
     total = 0
     for e in edges:
         e.assert_running("after %d s" % SECONDS)
         for name in STREAMS:
-            sw = switches(e, name)
+            n_sw, causes, ls = upstream_log(e, name)
             pl = players[(e.name, name)]
-            total += sum(sw.values())
+            total += n_sw
             got = ("%d audio tags" % pl.audio if name == "audio" else
                    "%d frames, longest gap between frames %.2f s (after its first 5 s)" % (pl.count(), pl.max_gap(t0 + 5)))
-            print("%s %s: %s; player: %s" % (e.name, name, ", ".join("%s %d" % kv for kv in sw.items()), got))
+            print("%s %s: %d switches (%s); player: %s" % (e.name, name, n_sw,
+                                                          ", ".join("%s %d" % kv for kv in causes.items()), got))
+            if n_sw:
+                print("\n".join("    " + l for l in ls[-12:]))
     print("switches without a fault: %d" % total)
     return 1 if total else 0
 
 
-sys.exit(rill.run_script("soak-sparse", main, SECONDS + 120, "SECONDS + 120"))
+sys.exit(rill.run_script("soak-sparse", main, SECONDS + 120, "SECONDS + 120", keep_logs=True))
 PY

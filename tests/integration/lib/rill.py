@@ -558,11 +558,12 @@ def remove_tmpdirs():
         shutil.rmtree(d, ignore_errors=True)
 
 
-def run_script(name, main, limit, limit_what="the time bound"):
+def run_script(name, main, limit, limit_what="the time bound", keep_logs=False):
     """Run a script's main() (scripts/bench-*.sh) bounded by limit seconds
     (SIGALRM; SIGTERM and SIGINT end it the same way), then stop everything
     it started. Exit code: main's (None: 0), or 1 on a bound, a SystemExit or
-    AssertionError (printed), or a node that did not stop cleanly."""
+    AssertionError (printed), or a node that did not stop cleanly. keep_logs:
+    the nodes' directories stay when the exit code is not 0."""
     import signal
 
     class _Bound(Exception):
@@ -589,7 +590,10 @@ def run_script(name, main, limit, limit_what="the time bound"):
         if problems:
             print("%s: cleanup: %s" % (name, "; ".join(problems)))
             rc = 1
-        remove_tmpdirs()
+        if rc and keep_logs:
+            print("%s: logs kept in %s" % (name, " ".join(_tmpdirs)))
+        else:
+            remove_tmpdirs()
     return rc
 
 

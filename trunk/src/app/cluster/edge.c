@@ -596,12 +596,15 @@ static void pull_loop(void *arg)
         g->active = idx;
         int rc = session(g, &vc->origins[idx], tl, &got_media);
         prev = idx;
-        /* redundancy: continue from the standby by timestamp, as long as one takes over */
-        for (int k = 0; k < 16 && !g->task.stop && rc != EDGE_IDLE && rc != RILL_ERR_TOO_MANY; k++) {
+        /* redundancy: continue from the standby by timestamp, as long as one
+         * takes over; a run of takeovers that deliver nothing is bounded */
+        for (int idle = 0; idle < 16 && !g->task.stop && rc != EDGE_IDLE && rc != RILL_ERR_TOO_MANY;) {
             int failed_idx = g->active;
-            int out;
-            if (!take_standby(g, tl, &got_media, &out)) break;
+            int out, took_media = 0;
+            if (!take_standby(g, tl, &took_media, &out)) break;
             mark_failed(m, &vc->origins[failed_idx], edge_marks_failed(rc, 0));
+            got_media |= took_media;
+            idle = took_media ? 0 : idle + 1;
             rc = out;
             prev = idx = g->active;
         }
