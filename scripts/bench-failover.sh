@@ -123,7 +123,7 @@ def main():
     if REDUNDANT:
         A = rill.Node(name="slaveA", play="gop_cache on; mw_latency 0; time_jitter off;").start()
         B = rill.Node(name="slaveB", play="gop_cache on; mw_latency 0; time_jitter off;").start()
-        master = rill.Node(name="master", play="mw_latency 0;", vhost_extra="    forward { enabled on; destination %s %s; }\n" % (
+        master = rill.Node(name="master", play="mw_latency 0; mw_msgs 0;", vhost_extra="    forward { enabled on; destination %s %s; }\n" % (
             addr(A), addr(B))).start()
     else:
         A = rill.Node(name="originA").start()

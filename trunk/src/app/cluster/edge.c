@@ -227,7 +227,8 @@ static int is_seq_header(const rtmp_msg_t *m)
 /* origin_redundancy: should this copy of m go to players? copy: where its
  * upstream is; primary: it is the active one. A sequence header the players
  * have (byte for byte) is dropped from either copy; one that differs goes
- * from the active one, or from the standby when it leads. Metadata,
+ * from the active one, or from the standby when it is level with what was
+ * sent. Metadata,
  * aggregates and commands come from the active one alone. */
 static int merge_pass(edge_pull_t *g, edge_merge_t *copy, const rtmp_msg_t *m, int primary)
 {
@@ -263,9 +264,10 @@ static int ingest(edge_pull_t *g, const rtmp_msg_t *m)
  * standby, unless the standby delivered it first). */
 static int forward(edge_pull_t *g, rtmp_msg_t *m, int *got_media)
 {
-    if (m->type == RTMP_MSG_AUDIO || m->type == RTMP_MSG_VIDEO || m->type == RTMP_MSG_AGGREGATE) *got_media = 1;
+    int media = m->type == RTMP_MSG_AUDIO || m->type == RTMP_MSG_VIDEO || m->type == RTMP_MSG_AGGREGATE;
+    if (media) *got_media = 1;
     if (g->vc->origin_redundancy) {
-        if (g->tl.first && media_track(m) >= 0) {
+        if (g->tl.first && media) {
             /* a new origin's timeline: what was sent on the last one says nothing here */
             memset(&g->sent, 0, sizeof g->sent);
             memset(&g->active_pos, 0, sizeof g->active_pos);
