@@ -7,6 +7,18 @@ reason otherwise.
 
 What it checks:
   - up --hosts starts it all and the VIP is on one balancer;
+  - rill-bench (reconnect mode, 1 s, standing for OBS) publishes through
+    the VIP's publish front to a master; 2 RTMP and 2 HTTP-FLV players
+    through the VIP, on both edges (lib.masters.Moves counts their gaps on
+    new frames):
+      SIGKILL of the encoder's master: the encoder is on the other one
+      and the players' one gap stays within the reconnect delay + 1 s;
+      the killed master is started again (HAProxy takes it back UP);
+      SIGSTOP of the master the encoder moved to: it moves back, gap
+      within the reconnect delay + 2 s (the slaves take the silent
+      forward over);
+      SIGCONT of it: its stale publisher ends, it takes nothing back and
+      the players see no gap over 1 s;
   - ffmpeg publishes through the VIP; an RTMP player (HAProxy) and an
     HTTP-FLV player (nginx) through the VIP get video;
   - SIGKILL of the VIP holder's keepalived (both processes) and HAProxy, by
@@ -23,9 +35,13 @@ import shutil
 import signal
 import subprocess
 import time
+import urllib.request
 
-from lib import rill
+from lib import masters, netns, rill
+from lib.httpflv import HttpFlvPlayer
 from lib.rill import check
+from lib.rtmp import RawPlayer
+import test_cluster as tc
 
 ROOT = rill.ROOT
 SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
@@ -33,6 +49,12 @@ VIP_MOVE_MAX = 3.0      # s: VRRP advert_int 0.5 s, 3 missed + skew is about 1.6
 PLAY_MAX = 10.0         # s for a player to get its frames through the VIP
 REPUBLISH_MAX = 15      # s the encoder keeps coming back after the kill
 STREAM = "hosts"
+MOVES_STREAM = "moves"  # the encoder moved between masters (before the VIP move)
+RECONNECT_S = 1.0
+KILL_BOUND = RECONNECT_S + 1.0      # the issue's bound; measured: see doc/cluster.md, "Failures"
+STOP_BOUND = RECONNECT_S + 2.0      # a hung master: the retry delay + 2 s
+RESUME_BOUND = 1.0                  # the edges batch 350 ms: no gap at all
+NODE_API, FRONT_RTMP, FRONT_PUBLISH, FRONT_HTTP, FRONT_STATS = 1985, 1935, 1936, 8080, 8404
 
 
 def _skip_unless_possible():
@@ -58,6 +80,8 @@ class Hosts:
         self.env.update({"RILL_CLUSTER_DIR": self.dir, "RILL_CLUSTER_BIN": rill.rill_bin(),
                          "RILL_STREAM": STREAM, "RILL_UP_TIMEOUT": "30",
                          "RILL_NETNS_PREFIX": self.prefix, "RILL_HOSTS_NET": self.net})
+        self.pids = {}
+        self.lb = None          # the balancer the encoder and players go through (the VIP holder)
 
     def run(self, *args, timeout=60):
         r = subprocess.run(["bash", SCRIPT] + list(args), env=self.env, cwd=ROOT, stdin=subprocess.DEVNULL,
@@ -127,6 +151,71 @@ class Hosts:
         except OSError:
             return ""
 
+    def tail(self, name, n=12):
+        return rill.sanitize_lines(self.log(name), n)
+
+    # ---- the nodes and the balancer seen as lib.masters wants a cluster
+
+    def addr(self, node):
+        """A node's address on the bridge: its loopback address's last octet."""
+        return "%s.%s" % (self.net, tc.NODE_IPS[node].rsplit(".", 1)[1])
+
+    def api(self, node, path):
+        """A node's API, asked from the client host."""
+        def get():
+            with urllib.request.urlopen("http://%s:%d%s" % (self.addr(node), NODE_API, path), timeout=2) as r:
+                return json.loads(r.read().decode())
+        return netns.run_in(self.ns("client"), get)
+
+    def stream(self, node):
+        for x in self.api(node, "/api/v1/streams?count=1000")["streams"]:
+            if x.get("name") == MOVES_STREAM:
+                return x
+        return None
+
+    def masters_status(self):
+        """{haproxy server name: status} of the masters backend of the
+        balancer self.lb (its stats page on its own loopback)."""
+        def get():
+            with urllib.request.urlopen("http://127.0.0.1:%d/;csv" % FRONT_STATS, timeout=2) as r:
+                return r.read().decode()
+        out = {}
+        for line in netns.run_in(self.ns(self.lb), get).splitlines():
+            f = line.split(",")
+            if len(f) > 17 and f[0] == "masters" and f[1] != "BACKEND":
+                out[f[1]] = f[17]
+        return out
+
+    def players(self, stream, n_each):
+        """n_each RTMP (HAProxy) and n_each HTTP-FLV (nginx) test players
+        through the VIP, started from the client host."""
+        def start():
+            out = []
+            for kind in ("rtmp", "flv"):
+                for _ in range(n_each):
+                    if kind == "rtmp":
+                        pl = RawPlayer(self.vip, FRONT_RTMP, stream, timeout=5.0)
+                    else:
+                        pl = HttpFlvPlayer(self.vip, FRONT_HTTP, "/live/%s.flv" % stream, timeout=5.0,
+                                           read_timeout=5.0)
+                    pl.kind = kind
+                    rill._players.append(pl)
+                    out.append(pl.start())
+            return out
+        return netns.run_in(self.ns("client"), start)
+
+    def restart(self, node):
+        """Start node again in its host, as `up` did (its log appended to,
+        its pid file rewritten, so `down` stops it)."""
+        with open(os.path.join(self.dir, node + ".log"), "ab") as log:
+            p = subprocess.Popen(["ip", "netns", "exec", self.ns(node), rill.rill_bin(), "-c",
+                                  os.path.join(self.dir, node + ".conf")], env=self.env, cwd=ROOT,
+                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        with open(os.path.join(self.dir, node + ".pid"), "w") as f:
+            f.write("%d\n" % p.pid)
+        self.pids[node] = p.pid
+        return p
+
 
 def _alive(pid):
     try:
@@ -136,19 +225,24 @@ def _alive(pid):
         return False
 
 
-@rill.timeout(100)
+@rill.timeout(150)
 def test_cluster_hosts_vip_failover():
     _skip_unless_possible()
+    bench = os.path.join(ROOT, "objs", "rill-bench")
+    check(os.path.exists(bench), "rill-bench binary %s does not exist (build it with make)" % bench)
+    flv = masters.encoder_flv()
     h = Hosts()
-    pids = {}
+    pids = h.pids
     failure = None
     try:
-        _run(h, pids)
+        _run(h, pids, bench, flv)
     except BaseException as e:  # noqa: BLE001 - the hosts come down first, then this is raised
         failure = e
     # The hosts come down whatever happens (a stop that raises included):
     # namespaces and processes left behind would outlive the test.
     try:
+        for pl in list(rill._players):
+            pl.stop()
         for p in list(rill._procs):
             try:
                 p.stop(1.0)
@@ -158,7 +252,7 @@ def test_cluster_hosts_vip_failover():
         rc, out = h.run("down", timeout=60)
     if failure is not None:
         tails = "\n".join("--- %s:\n%s" % (n, rill.sanitize_lines(h.log(n), 6))
-                          for n in ("edge1", "edge2", "haproxy-lb1", "haproxy-lb2", "keepalived-lb1",
+                          for n in ("master", "master2", "slave1", "slave2", "edge1", "edge2", "haproxy-lb1", "haproxy-lb2", "keepalived-lb1",
                                     "keepalived-lb2"))
         if isinstance(failure, AssertionError):
             raise rill.TestFailure("%s\n(logs in %s)\n%s" % (failure, h.dir, tails))
@@ -167,18 +261,18 @@ def test_cluster_hosts_vip_failover():
     left = ["%s (pid %d)" % (n, p) for n, p in pids.items() if p and _alive(p)]
     check(not left, "expected down to stop every process up started; still running: %s" % ", ".join(left))
     check(not h.namespaces(), "expected down to remove every namespace it made; left: %s" % h.namespaces())
-    for n in ("master", "slave1", "slave2", "edge1", "edge2"):
+    for n in tc.NODE_IPS:
         text = h.log(n)
         for mark in rill.SANITIZER_MARKS:
             check(mark not in text, "%s's log has a sanitizer report (%s)" % (n, mark))
     print("down: %d pids stopped, namespaces removed" % len(pids), flush=True)
 
 
-def _run(h, pids):
+def _run(h, pids, bench, flv):
     t0 = time.monotonic()
     rc, out = h.run("up", "--hosts", timeout=90)
     check(rc == 0, "expected up --hosts to exit 0; exit %d:\n%s" % (rc, "\n".join(out.splitlines()[-20:])))
-    names = ["master", "slave1", "slave2", "edge1", "edge2"]
+    names = list(tc.NODE_IPS)
     for lb in ("lb1", "lb2"):
         names += ["haproxy-" + lb, "nginx-" + lb, "keepalived-" + lb, "keepalived-%s.vrrp" % lb]
     for n in names:
@@ -192,6 +286,8 @@ def _run(h, pids):
     check(first is not None, "expected one balancer to hold the VIP %s after up" % h.vip)
     print("up --hosts: %.1f s; %d namespaces; VIP %s on %s" % (time.monotonic() - t0, len(ns), h.vip, first),
           flush=True)
+    h.lb = first
+    _masters_move(h, bench, flv)
 
     rtmp_url = "rtmp://%s:1935/live/%s" % (h.vip, STREAM)
     flv_url = "http://%s:8080/live/%s.flv" % (h.vip, STREAM)
@@ -263,3 +359,50 @@ def _run(h, pids):
           "RTMP player with 10 frames %.2f s after the kill; HTTP-FLV player 10 frames in %.2f s; "
           "publishes refused on the way: %s" % (first, other, moved, VIP_MOVE_MAX, t_back, t_flv,
                                                 "; ".join(refusals) or "none"), flush=True)
+
+
+def _masters_move(h, bench, flv):
+    """The encoder through the VIP moves between the masters (SIGKILL,
+    restart, SIGSTOP, SIGCONT) with players on both edges; see the top."""
+    t0 = time.monotonic()
+    both_up = {"master1": "UP", "master2": "UP"}
+    check(rill.wait_until(lambda: h.masters_status() == both_up, 5),
+          "expected %s's haproxy to have both masters UP; stats %s" % (h.lb, h.masters_status()))
+    url = "rtmp://%s:%d/live/%s" % (h.vip, FRONT_PUBLISH, MOVES_STREAM)
+    enc = h.client(masters.encoder_args(bench, flv, url, RECONNECT_S), "encoder")
+    check(rill.wait_until(lambda: masters.publishing_master(h) is not None or not enc.alive(), 15) and enc.alive(),
+          "expected the encoder to publish on a master through the VIP's publish front; %s" % rill.proc_state(enc))
+    a = masters.publishing_master(h)
+    b = masters.other(a)
+    check(rill.wait_until(lambda: all(masters.published_on(h, s) for s in masters.SLAVES), 10),
+          "expected %s to forward the stream to both slaves" % a)
+    players = h.players(MOVES_STREAM, 2)
+    late = tc._wait_all(players, 25, 15)
+    check(not late, "expected every player through the VIP to get 25 frames; %s" % "; ".join(
+        pl.describe() for pl in late))
+    spread = {e: sorted(c["type"] for c in h.api(e, "/api/v1/clients?count=1000")["clients"]
+                        if c["stream"] == MOVES_STREAM) for e in ("edge1", "edge2")}
+    check(all(spread.values()), "expected the players through the VIP on both edges; edges' clients: %s" % spread)
+    print("encoder on %s through the VIP; %d players (edges' clients %s) %.1f s" % (
+        a, len(players), spread, time.monotonic() - t0), flush=True)
+    mv = masters.Moves(h, enc, players, MOVES_STREAM, h.masters_status)
+
+    # The encoder's master dies; it is started again (HAProxy sends it new
+    # encoders once two checks pass; it takes nothing back).
+    mv.move(a, b, signal.SIGKILL, KILL_BOUND)
+    t_restart = time.monotonic()
+    h.restart(a)
+    check(rill.wait_until(lambda: h.masters_status() == both_up, 10),
+          "expected %s's haproxy to take the restarted %s UP within 10 s; stats %s; its log:\n%s" % (
+              h.lb, a, h.masters_status(), h.tail(a, 8)))
+    check(masters.published_on(h, b) and not masters.published_on(h, a),
+          "expected the stream to stay on %s when %s came back" % (b, a))
+    print("%s started again: haproxy has it UP %.2f s later; the stream stayed on %s" % (
+        a, time.monotonic() - t_restart, b), flush=True)
+    # The master the encoder moved to hangs, then wakes up.
+    mv.move(b, a, signal.SIGSTOP, STOP_BOUND)
+    mv.resume(b, a, RESUME_BOUND)
+    for pl in players:
+        pl.stop()
+    enc.stop(2.0)
+    print("master moves: %.1f s in all" % (time.monotonic() - t0), flush=True)
