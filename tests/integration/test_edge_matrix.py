@@ -7,7 +7,8 @@ the change the origin the edge plays from is SIGKILLed (the edge must move to
 the other one), then the remaining origin's publisher stops and comes back
 1 s later. The edge and the surviving origin must pass every check of
 lib/matrix.Run and exit 0 on SIGTERM with leak checking on; the killed origin
-is checked for a sanitizer report before it dies.
+is checked for a sanitizer report before it dies. The profiles run at the
+same time (lib/matrix.run_profiles), each with nodes of its own.
 """
 
 import time
@@ -28,12 +29,14 @@ def playing_from(edge):
 
 def run_profile(profile):
     path = media.media_file(profile)
-    origins = {n: rill.Node(name="origin" + n, asan_extra=matrix.ASAN_EXTRA).start() for n in "AB"}
-    pubs = {n: media.publish_file(o.url(matrix.STREAM), path, "publisher" + n) for n, o in origins.items()}
+    origins = {n: matrix.new_node(lambda: rill.Node(name="origin%s-%s" % (n, profile),
+                                                    asan_extra=matrix.ASAN_EXTRA)).start() for n in "AB"}
+    pubs = {n: media.publish_file(o.url(matrix.STREAM), path, "publisher%s-%s" % (n, profile))
+            for n, o in origins.items()}
     for n, o in origins.items():
         matrix.wait_live(o, "publisher " + n)
-    edge = matrix.http_node("edge", "    cluster { mode remote; origin %s %s; }\n" % (
-        addr(origins["A"]), addr(origins["B"]))).start()
+    edge = matrix.new_node(lambda: matrix.http_node("edge-" + profile, "    cluster { mode remote; origin %s %s; }\n" % (
+        addr(origins["A"]), addr(origins["B"])))).start()
     matrix.wait_live(edge, "the %s stream through the edge" % profile)
     nodes = [origins["A"], origins["B"], edge]
 
@@ -52,7 +55,7 @@ def run_profile(profile):
         time.sleep(1.0)
         pubs[other].stop(1.0)
         time.sleep(1.0)
-        pubs[other] = media.publish_file(origins[other].url(matrix.STREAM), path, "publisher%s-2" % other)
+        pubs[other] = media.publish_file(origins[other].url(matrix.STREAM), path, "publisher%s-2-%s" % (other, profile))
         matrix.wait_live(edge, "the %s stream through the edge, republished on %s" % (profile, other))
         return "origin %s killed, edge moved to %s; %s's publisher stopped, back 1 s later" % (
             name, other, other)
@@ -64,31 +67,7 @@ def run_profile(profile):
         n.stop()
 
 
-@rill.timeout(75)
-def test_edge_gop2s():
-    run_profile("gop2s")
-
-
-@rill.timeout(75)
-def test_edge_gop10s():
-    run_profile("gop10s")
-
-
-@rill.timeout(75)
-def test_edge_bframes():
-    run_profile("bframes")
-
-
-@rill.timeout(75)
-def test_edge_audio_only():
-    run_profile("audio")
-
-
-@rill.timeout(75)
-def test_edge_video_only():
-    run_profile("video")
-
-
-@rill.timeout(75)
-def test_edge_hd60():
-    run_profile("hd60")
+@rill.timeout(150)
+def test_edge_every_profile():
+    """Every profile at once, each with origins and an edge of its own."""
+    matrix.run_profiles(run_profile, list(media.PROFILES), at_once=len(media.PROFILES))

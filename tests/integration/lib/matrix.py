@@ -34,7 +34,9 @@ the same checks on its packets; for the leavers: every one connected and was
 served.
 """
 
+import threading
 import time
+import traceback
 
 from . import media, rill
 from .rill import check
@@ -71,10 +73,10 @@ def http_node(name="rill", vhost_extra=""):
     return n
 
 
-def wait_live(node, what, timeout=15.0):
+def wait_live(node, what, timeout=15.0, stream=STREAM):
     """Block until an RTMP player of node's stream gets media; the player is
     stopped again (it only tells when the stream is live)."""
-    pl = media.recorder(node, STREAM)
+    pl = media.recorder(node, stream)
     ok = rill.wait_until(lambda: bool(pl.rec.tags) or not pl.alive(), timeout)
     pl.stop()
     check(ok and pl.rec.tags, "expected %s to be live on %s within %.0fs; %s" % (
@@ -86,8 +88,9 @@ class Run:
     node whose RSS and sanitizer output are checked; change: a function run
     at the disruption point (it may return a description)."""
 
-    def __init__(self, profile, node, nodes, change):
+    def __init__(self, profile, node, nodes, change, stream=STREAM):
         self.p = media.PROFILES[profile]
+        self.stream = stream
         self.node, self.nodes, self.change = node, nodes, change
         self.G = self.p.gop_s or 2
         self.t_change = 0.95 * self.G + 1.5
@@ -102,10 +105,10 @@ class Run:
     # -- players
 
     def _rt(self, label, **kw):
-        self.players.append(("%s RTMP" % label, media.recorder(self.node, STREAM, **kw)))
+        self.players.append(("%s RTMP" % label, media.recorder(self.node, self.stream, **kw)))
 
     def _flv(self, label, **kw):
-        self.players.append(("%s HTTP-FLV" % label, media.flv_reader(self.node, STREAM, **kw)))
+        self.players.append(("%s HTTP-FLV" % label, media.flv_reader(self.node, self.stream, **kw)))
 
     def join(self, label):
         self._rt(label)
@@ -117,7 +120,7 @@ class Run:
         self._flv(label, rate=SLOW_RATE, rcvbuf=8192, slow_for=max(0.5, catch_up - at))
 
     def stalled(self, label, stall):
-        pl = media.RtmpRecorder(self.node.ip, self.node.port, STREAM, rcvbuf=8192)
+        pl = media.RtmpRecorder(self.node.ip, self.node.port, self.stream, rcvbuf=8192)
         pl.paused = True
         rill._players.append(pl)
         self.players.append(("%s RTMP" % label, pl.start()))
@@ -132,9 +135,9 @@ class Run:
         # the sequence headers (a cold edge), which would wait until it has
         # read probesize (5 MB: 92 s of audio only). Half a second here.
         extra = [] if self.p.video and self.p.audio else ["-analyzeduration", "500000"]
-        self.probes.append(media.PacketProbe(self.node.url(STREAM), 2, "ffprobe-rtmp", extra))
+        self.probes.append(media.PacketProbe(self.node.url(self.stream), 2, "ffprobe-rtmp", extra))
         self.probes.append(media.PacketProbe("http://%s:%d/live/%s.flv" % (
-            self.node.ip, self.node.http_port, STREAM), 2, "ffprobe-flv", extra))
+            self.node.ip, self.node.http_port, self.stream), 2, "ffprobe-flv", extra))
 
     # -- the timeline
 
@@ -164,7 +167,7 @@ class Run:
         self.last_join = time.monotonic()
 
     def start_leavers(self):
-        self.leavers = media.Leavers(self.node, STREAM, every=0.5).start()
+        self.leavers = media.Leavers(self.node, self.stream, every=0.5).start()
 
     def act(self, at, what, fn):
         """fn(), with a node's sanitizer report first if it fails."""
@@ -261,8 +264,59 @@ class Run:
                                vids, auds, cuts, self.took, rss))
 
     def verdict(self):
-        print(self.summary(), flush=True)
-        for t, what in self.log:
-            print("  %5.2fs %s" % (t, what), flush=True)
+        # one print: runs of other profiles may print at the same time
+        print("\n".join([self.summary()] + ["  %5.2fs %s" % (t, what) for t, what in self.log]), flush=True)
         bad = self.problems()
         check(not bad, "%s (%s): %d problem(s):\n%s" % (self.p.name, self.p.what, len(bad), "\n".join(bad)))
+
+
+# ---------------------------------------------------------------- profiles at once
+
+_node_lock = threading.Lock()
+
+
+def new_node(make):
+    """make() (a Node constructor call) under a lock: the profiles of
+    run_profiles pick their addresses and ports from one counter."""
+    with _node_lock:
+        return make()
+
+
+def run_profiles(run_profile, profiles, at_once):
+    """run_profile(name) for each profile, at_once of them at a time, each
+    in a thread of its own with nodes of its own (so each node's RSS and
+    sanitizer checks are one profile's, as when they run one by one); the
+    longest timelines start first. Every profile runs to its end; then one
+    TestFailure names each profile that failed and why.
+
+    A thread that finished stays (blocked, a daemon) until the test process
+    exits: the kernel kills a child whose creating thread has ended
+    (PR_SET_PDEATHSIG), and the runner's cleanup must find the nodes and
+    publishers a failed profile left running."""
+    order = sorted(profiles, key=lambda n: -(media.PROFILES[n].gop_s or 2))
+    slots = threading.Semaphore(at_once)
+    failed = {}
+    done = []
+    linger = threading.Event()      # never set
+
+    def work(name):
+        with slots:
+            t0 = time.monotonic()
+            try:
+                run_profile(name)
+                done.append("%s %.1fs" % (name, time.monotonic() - t0))
+            except rill.TestFailure as e:
+                failed[name] = str(e)
+            except Exception:  # noqa: BLE001 - reported with the others
+                failed[name] = traceback.format_exc(limit=-4).strip()
+        finished.release()
+        linger.wait()
+
+    finished = threading.Semaphore(0)
+    for name in order:
+        threading.Thread(target=work, args=(name,), daemon=True, name="profile-" + name).start()
+    for _ in order:
+        finished.acquire()
+    print("profiles passed: %s" % (", ".join(done) or "none"), flush=True)
+    check(not failed, "%d of %d profiles failed:\n%s" % (len(failed), len(order), "\n".join(
+        "[%s] %s" % (n, failed[n]) for n in order if n in failed)))
