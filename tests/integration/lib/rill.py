@@ -7,6 +7,7 @@ wait is bounded. Only 127.0.0.0/8 addresses are used.
 
 import ctypes
 import os
+import re
 import shutil
 import signal
 import socket
@@ -85,15 +86,55 @@ def rill_bin():
 
 
 def server_env():
+    """The environment of a server under test. The sanitizers print stack
+    frames unsymbolized (symbolize=0, unless LSAN_OPTIONS sets symbolize):
+    the exit-time leak check otherwise starts llvm-symbolizer to match the
+    leaks tests/lsan.supp suppresses, 0.3-1 s per node exit on a loaded
+    machine. Node.sanitizer_report() and node_logs() add the symbols back
+    (symbolize())."""
     env = dict(os.environ)
     env.setdefault("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:abort_on_error=0:"
                    "detect_stack_use_after_return=0:print_summary=1")
     lsan = env.get("LSAN_OPTIONS", "")
     if "suppressions=" not in lsan:
         lsan = "suppressions=%s:print_suppressions=0%s" % (LSAN_SUPP, (":" + lsan) if lsan else "")
+    if "symbolize=" not in lsan:
+        lsan += ":symbolize=0"
     env["LSAN_OPTIONS"] = lsan
     env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
     return env
+
+
+# "    #3 0x55d0c1a2b3c4  (/path/rill+0x1a2b3c)": a frame printed with symbolize=0
+_RAW_FRAME = re.compile(r"^(\s*#(\d+) 0x[0-9a-fA-F]+)\s+\((/[^()]+)\+0x([0-9a-fA-F]+)\)\s*$")
+
+
+def symbolize(text, timeout=20.0):
+    """text with each unsymbolized sanitizer stack frame given its function
+    and file:line by llvm-symbolizer (one run for all frames); text as it is
+    when there are none or llvm-symbolizer is missing or fails."""
+    lines = text.split("\n")
+    frames = [(i, m) for i, m in ((i, _RAW_FRAME.match(l)) for i, l in enumerate(lines)) if m]
+    tool = shutil.which("llvm-symbolizer")
+    if not frames or not tool:
+        return text
+    # a return address (frame 1 and up) points after its call: ask for the call
+    query = "".join('"%s" 0x%x\n' % (m.group(3), int(m.group(4), 16) - (1 if int(m.group(2)) else 0))
+                    for _, m in frames)
+    try:
+        r = subprocess.run([tool, "--inlining=false", "--functions=linkage", "--demangle"],
+                           input=query.encode(), capture_output=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired):
+        return text
+    blocks = [b.split("\n") for b in r.stdout.decode("utf-8", "replace").strip("\n").split("\n\n")]
+    if r.returncode != 0 or len(blocks) != len(frames):
+        return text
+    for (i, m), b in zip(frames, blocks):
+        func = b[0] if b and b[0] != "??" else None
+        where = b[1] if len(b) > 1 and not b[1].startswith("??") else None
+        if func or where:
+            lines[i] = "%s in %s %s (%s+0x%s)" % (m.group(1), func or "??", where or "", m.group(3), m.group(4))
+    return "\n".join(lines)
 
 
 def tmpdir(prefix="rill-it-"):
@@ -283,7 +324,7 @@ class Node:
             i = out.find(mark)
             if i >= 0:
                 start = out.rfind("\n", 0, i) + 1
-                return "\n".join(out[start:].splitlines()[:14])
+                return symbolize("\n".join(out[start:].splitlines()[:14]))
         return None
 
     def assert_running(self, what=""):
@@ -599,7 +640,7 @@ def run_script(name, main, limit, limit_what="the time bound", keep_logs=False):
 
 def node_logs(n=40):
     """(name, log path, tail) of every node started by this test."""
-    return [(x.name, x.log_path, x.tail(n)) for x in _nodes if x.proc is not None]
+    return [(x.name, x.log_path, symbolize(x.tail(n))) for x in _nodes if x.proc is not None]
 
 
 def timeout(seconds):
