@@ -73,10 +73,16 @@ def wait_playlist(node, stream, pred, timeout, what):
     raise rill.TestFailure("expected %s within %.0f s; last playlist of %s:\n%s" % (what, timeout, stream, text))
 
 
-def probe_hls(node, stream, seconds, min_video=None, min_audio=None):
-    """ffprobe the playlist: frames counted, timestamps increasing, a keyframe first."""
+def start_probe(node, stream, seconds):
+    """ffprobe of the playlist, started (probe_hls(..., probe=) checks it)."""
+    return rill.Probe("http://%s:%d/live/%s.m3u8" % (node.ip, node.http_port, stream), seconds=seconds)
+
+
+def probe_hls(node, stream, seconds, min_video=None, min_audio=None, probe=None):
+    """ffprobe the playlist: frames counted, timestamps increasing, a keyframe first.
+    probe: one start_probe() started, to check instead of starting one."""
     url = "http://%s:%d/live/%s.m3u8" % (node.ip, node.http_port, stream)
-    probe = rill.Probe(url, seconds=seconds)
+    probe = probe or start_probe(node, stream, seconds)
     rc = probe.wait(40)
     check(rc == 0, "expected ffprobe %s to exit 0; it exited %s; stderr: %s" % (
         url, rc, rill.sanitize_lines(probe.errors(), 8)))
@@ -149,10 +155,12 @@ def test_hls_bframes_and_audio_only():
     text = wait_playlist(node, "ao", lambda t: len(parse(t)[2]) >= 2, 25, "2 audio-only segments")
     for d, uri, _ in parse(text)[2]:
         check(2.0 <= d <= 2.4, "expected audio-only segments of about 2.1 s; %s is %.3f s\n%s" % (uri, d, text))
-    _, video, _ = probe_hls(node, "bf", 5, min_video=100)
+    # both probes at once
+    probes = {"bf": start_probe(node, "bf", 5), "ao": start_probe(node, "ao", 4)}
+    _, video, _ = probe_hls(node, "bf", 5, min_video=100, probe=probes["bf"])
     b = sum(1 for f in video if f.get("pict_type") == "B")
     check(b > 0, "expected B-frames through HLS; pict types %s" % sorted(set(f.get("pict_type") for f in video)))
-    probe, video, audio = probe_hls(node, "ao", 4, min_audio=100)
+    probe, video, audio = probe_hls(node, "ao", 4, min_audio=100, probe=probes["ao"])
     check(not video and probe.stream("video") is None, "expected no video in the audio-only HLS; saw %r" % probe.streams)
     print("B-frames: %d B of %d video frames; audio only: %d frames" % (b, len(video) or 0, len(audio)))
     for p in pubs:
