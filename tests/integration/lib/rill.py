@@ -291,6 +291,7 @@ class Node:
         env = server_env()
         if self.asan_extra:
             env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":" + self.asan_extra
+        self.terminated_at = None
         self.proc = Proc(self.name, [b, "-c", self.conf_path], self.log_path,
                          env=env, cwd=self.dir)
         deadline = time.monotonic() + timeout
@@ -345,9 +346,10 @@ class Node:
             return 0.0
         self.checked = True
         self.resume()       # a SIGSTOPped node would only get SIGTERM after SIGCONT
-        was_alive = self.proc.alive()
-        t0 = time.monotonic()
-        rc = self.proc.stop(grace)
+        t_term = getattr(self, "terminated_at", None)
+        was_alive = self.proc.alive() or t_term is not None
+        t0 = t_term or time.monotonic()
+        rc = self.proc.stop(grace)      # (a second SIGTERM after terminate() changes nothing)
         dt = time.monotonic() - t0
         rep = self.sanitizer_report()
         if rep:
@@ -360,6 +362,16 @@ class Node:
         if rc != 0:
             raise TestFailure("%s exited with code %s after SIGTERM, expected 0" % (self.name, rc))
         return dt
+
+    def terminate(self):
+        """SIGTERM now, without waiting; stop() then waits and checks as
+        always. cleanup() signals every node first, so that their exits
+        (LeakSanitizer's scan: the most of it) overlap."""
+        if self.proc is None or self.checked or not self.proc.alive():
+            return
+        self.resume()
+        self.proc.kill(signal.SIGTERM)
+        self.terminated_at = time.monotonic()
 
     def kill(self, sig=signal.SIGKILL, timeout=5.0):
         """Kill the server (SIGKILL: no shutdown at all) and wait until it is
@@ -572,18 +584,27 @@ def cleanup():
     """Stop everything this test started. Returns a list of problems found
     with nodes (unclean exit, sanitizer report)."""
     problems = []
+    # Each kind is told to stop first and waited for after, so that the
+    # stops overlap: players end their loops, processes and nodes get
+    # their SIGTERM at once.
+    for pl in list(_players):
+        if isinstance(getattr(pl, "_stop", None), bool):
+            pl._stop = True
     for pl in list(_players):
         try:
             pl.stop()
         except Exception:  # noqa: BLE001
             pass
-    for p in list(_procs):
-        if any(n.proc is p for n in _nodes):
-            continue
+    others = [p for p in _procs if not any(n.proc is p for n in _nodes)]
+    for p in others:
+        p.kill(signal.SIGTERM)
+    for p in others:
         try:
             p.stop(1.0)
         except Exception:  # noqa: BLE001
             pass
+    for n in list(_nodes):
+        n.terminate()
     for n in list(_nodes):
         try:
             n.stop()
