@@ -91,7 +91,8 @@ def server_env():
     the exit-time leak check otherwise starts llvm-symbolizer to match the
     leaks tests/lsan.supp suppresses, 0.3-1 s per node exit on a loaded
     machine. Node.sanitizer_report() and node_logs() add the symbols back
-    (symbolize())."""
+    (symbolize()); a node's log file itself keeps the raw frames, so for
+    symbolized logs run the tests with LSAN_OPTIONS=symbolize=1."""
     env = dict(os.environ)
     env.setdefault("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:abort_on_error=0:"
                    "detect_stack_use_after_return=0:print_summary=1")
