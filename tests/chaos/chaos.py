@@ -171,7 +171,7 @@ class ChaosNode:
                 i = text.find(mark)
                 if i >= 0:
                     start = text.rfind("\n", 0, i) + 1
-                    out.append((p, "\n".join(text[start:].splitlines()[:40])))
+                    out.append((p, rill.symbolize("\n".join(text[start:].splitlines()[:40]))))
                     break
         return out
 

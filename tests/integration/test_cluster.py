@@ -249,7 +249,8 @@ def with_cluster(body, before_down=None):
     for n in NODE_IPS:
         text = cl.log(n)
         for mark in rill.SANITIZER_MARKS:
-            check(mark not in text, "%s's log has a sanitizer report (%s):\n%s" % (n, mark, cl.tail(n, 20)))
+            check(mark not in text, "%s's log has a sanitizer report (%s):\n%s" % (
+                n, mark, rill.symbolize(cl.tail(n, 20))))
     print("down: every process stopped (%d pids checked)" % len(cl.pids), flush=True)
 
 
