@@ -292,7 +292,13 @@ def run_profiles(run_profile, profiles, at_once):
     A thread that finished stays (blocked, a daemon) until the test process
     exits: the kernel kills a child whose creating thread has ended
     (PR_SET_PDEATHSIG), and the runner's cleanup must find the nodes and
-    publishers a failed profile left running."""
+    publishers a failed profile left running.
+
+    at_once: all six at once passed on an idle machine, but on one loaded
+    to 8-10 on two cores, starting that many ffmpeg/ffprobe processes and
+    python players together delayed some by seconds, past the short
+    profiles' publish gap (HTTP-FLV answers 404 there): three at a time
+    passed there."""
     order = sorted(profiles, key=lambda n: -(media.PROFILES[n].gop_s or 2))
     slots = threading.Semaphore(at_once)
     failed = {}
