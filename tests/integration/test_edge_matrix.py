@@ -5,16 +5,21 @@ ffmpeg -re -stream_loop -c copy), an edge with `origin A B` serves RTMP and
 HTTP-FLV. The timeline is lib/matrix.py's, with the players on the edge; at
 the change the origin the edge plays from is SIGKILLed (the edge must move to
 the other one), then the remaining origin's publisher stops and comes back
-1 s later. The edge and the surviving origin must pass every check of
-lib/matrix.Run and exit 0 on SIGTERM with leak checking on; the killed origin
-is checked for a sanitizer report before it dies. The profiles run three
-at a time (lib/matrix.run_profiles), each with nodes of its own.
+1 s later. With B-frames the edge runs in low latency (mw_latency 0: the
+stream's write pass writes its players from the upstream's coroutine). The
+edge and the surviving origin must pass every check of lib/matrix.Run and
+exit 0 on SIGTERM with leak checking on; the killed origin is checked for a
+sanitizer report before it dies. The profiles run three at a time
+(lib/matrix.run_profiles), each with nodes of its own.
 """
 
 import time
 
 from lib import matrix, media, rill
 from lib.rill import check
+
+# The profiles whose edge runs in low latency (the stream's write pass).
+PLAY = {"bframes": matrix.LOW_LATENCY_PLAY}
 
 
 def addr(node):
@@ -36,7 +41,7 @@ def run_profile(profile):
     for n, o in origins.items():
         matrix.wait_live(o, "publisher " + n)
     edge = matrix.new_node(lambda: matrix.http_node("edge-" + profile, "    cluster { mode remote; origin %s %s; }\n" % (
-        addr(origins["A"]), addr(origins["B"])))).start()
+        addr(origins["A"]), addr(origins["B"])), play=PLAY.get(profile, rill.DEFAULT_PLAY))).start()
     matrix.wait_live(edge, "the %s stream through the edge" % profile)
     nodes = [origins["A"], origins["B"], edge]
 

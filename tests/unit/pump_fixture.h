@@ -55,6 +55,14 @@ struct PumpRun {
         return nullptr;
     }
     void start() { t = st_thread_create(main, this, 1, 0); }
+    // Run pp, and let a push wake (or the write pass skip) its coroutine
+    // rather than the test body that made the consumer.
+    void run_for(stream_pump_t *pp)
+    {
+        p = pp;
+        start();
+        pp->co->thread = t;
+    }
     void end()
     {
         stop = 1;

@@ -355,3 +355,94 @@ TEST(StreamPump, MergedWritesWaitAtMostMwLatency)
     EXPECT_LT(p90, kMw * 7 / 5) << "p50 wait " << p50 << " ms, p90 " << p90 << " ms with mw_latency " << kMw;
     EXPECT_GT(p90, kMw / 2) << "writes were not merged at all";
 }
+
+namespace {
+
+// Reads what arrives on fd into out until nothing comes for 300 ms.
+void drain(st_netfd_t fd, std::vector<uint8_t> &out, int max_reads)
+{
+    uint8_t b[65536];
+    for (int i = 0; i < max_reads; i++) {
+        ssize_t n = st_read(fd, b, sizeof b, 300 * kMs);
+        if (n <= 0) return;
+        out.insert(out.end(), b, b + n);
+    }
+}
+
+}  // namespace
+
+// The stream's write pass: a player parked at the live edge with mw_latency
+// 0 is written by the publisher's coroutine from the tick buffer, and its own
+// coroutine never wakes to write (its writev count stays). The bytes are
+// those of the per-player path, which a second player taking it (no_pass)
+// gets: byte for byte the same.
+TEST(StreamPump, WritePassWritesParkedPlayersWithoutWakingThem)
+{
+    Stream st("gop_cache on; queue_length 30;");
+    Pipe io[2] = { Pipe(0, 0), Pipe(0, 0) };
+    stream_pump_t p[2];
+    uint64_t out[2] = { 0, 0 };
+    PumpRun run[2];
+    consumer_t *co[2];
+    for (int i = 0; i < 2; i++) {
+        co[i] = source_add_consumer(st.src, st_thread_self());
+        ASSERT_EQ(0, stream_pump_init_flv(&p[i], io[i].w, &out[i], co[i], 0, 0));
+        run[i].run_for(&p[i]);
+    }
+    p[1].no_pass = 1;
+    st_usleep(10 * kMs);    // both parked
+    // frames small enough that the unread socket never fills (60 KB in all)
+    st.push(0, true, 1000); // no GOP yet: each player wakes for this keyframe
+    st_usleep(10 * kMs);
+    uint64_t writes = p[0].writes;
+    for (uint32_t i = 1; i < 60; i++) {
+        st.push(i, i % 25 == 0, 1000 + i);
+        st_usleep(1 * kMs);
+    }
+    std::vector<uint8_t> got[2];
+    for (int i = 0; i < 2; i++) drain(io[i].r, got[i], 1000);
+    for (int i = 0; i < 2; i++) run[i].end();
+    EXPECT_EQ(writes, p[0].writes) << "the pass's player woke to write";
+    EXPECT_EQ(59u, p[0].pass_writes);
+    EXPECT_EQ(0u, p[1].pass_writes);
+    EXPECT_GT(got[0].size(), 60u * 1000);
+    EXPECT_TRUE(got[0] == got[1]) << "the pass wrote other bytes than the per-player path";
+    EXPECT_EQ(out[0], out[1]);
+    FlvReader rd;
+    rd.feed(got[0].data(), got[0].size());
+    check_player_view(rd);
+    ASSERT_EQ(60u, rd.tags.size());
+    for (int i = 0; i < 2; i++) {
+        stream_pump_free(&p[i]);
+        source_remove_consumer(co[i]);
+    }
+}
+
+// A socket that takes only part of a message in the pass: the rest is
+// handed back to the player's coroutine, which writes it when the socket
+// drains (POLLOUT), before anything newer. A slow reader with small buffers
+// and frames larger than them gets every frame, whole and in order.
+TEST(StreamPump, WritePassHandsAPartialWriteBackToThePlayer)
+{
+    Stream st("gop_cache on; queue_length 30;");
+    Pipe io(8192, 8192);
+    consumer_t *co = source_add_consumer(st.src, st_thread_self());
+    stream_pump_t p;
+    uint64_t out = 0;
+    ASSERT_EQ(0, stream_pump_init_flv(&p, io.w, &out, co, 0, 0));
+    PumpRun run;
+    run.run_for(&p);
+    st_usleep(10 * kMs);
+    Publisher pub{ &st, 0, 80, 40, 20000, 5 * kMs };
+    pub.start();
+    FlvReader rd;
+    read_slowly(io.r, rd, 79, 16384, 1 * kMs, 20000);
+    pub.join();
+    run.end();
+    EXPECT_GT(p.pass_writes, 0u);
+    EXPECT_GT(p.pass_handbacks, 0u) << "no partial write in the pass: the case was not exercised";
+    stream_pump_free(&p);
+    source_remove_consumer(co);
+    check_player_view(rd);
+    ASSERT_EQ(80u, rd.tags.size()) << "a frame was lost or cut";
+}

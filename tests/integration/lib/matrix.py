@@ -57,16 +57,21 @@ ASAN_EXTRA = "quarantine_size_mb=16"
 # 2-5 MiB a second per player and crosses it within a run. (Leaks proper are
 # LeakSanitizer's job, at the node's SIGTERM.)
 RSS_GROWTH_MB = 48
+# Low latency (every message written at once): the players parked at the live
+# edge are written by the stream's write pass, in the publisher's coroutine,
+# and a socket that takes only part of a message is handed back to its
+# player's coroutine. Some profiles of each matrix run this way.
+LOW_LATENCY_PLAY = "gop_cache on; queue_length 10; mw_latency 0; mw_msgs 0;"
 
 
-def http_node(name="rill", vhost_extra=""):
+def http_node(name="rill", vhost_extra="", play=rill.DEFAULT_PLAY):
     """A node (not started) with an HTTP-FLV mount on node.http_port."""
     ip = rill.new_ip()
     port = rill.free_port(ip)
     http_port = rill.free_port(ip)
     while http_port == port:
         http_port = rill.free_port(ip)
-    n = rill.Node(name=name, ip=ip, port=port, asan_extra=ASAN_EXTRA,
+    n = rill.Node(name=name, ip=ip, port=port, asan_extra=ASAN_EXTRA, play=play,
                   global_extra="http_server { enabled on; listen %s:%d; }\n" % (ip, http_port),
                   vhost_extra="    http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }\n" + vhost_extra)
     n.http_port = http_port

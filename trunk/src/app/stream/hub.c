@@ -128,6 +128,31 @@ static void wake_all(source_t *s)
     }
 }
 
+/* A new message: the one write pass of the stream. Each parked consumer
+ * whose on_push writes the message there and then stays parked (no
+ * scheduler wake-up, no context switch); the others are woken. on_push
+ * never yields, so the list is not edited under this walk. */
+static void push_all(source_t *s)
+{
+    consumer_t *c = s->waiters, *keep = NULL;
+    s->waiters = NULL;
+    while (c) {
+        consumer_t *n = c->wnext;
+        if (c->waiting && c->on_push && c->on_push(c)) {
+            c->wnext = keep;
+            keep = c;
+        } else {
+            c->wnext = NULL;
+            if (c->waiting) {
+                c->waiting = 0;
+                st_thread_interrupt(c->thread);
+            }
+        }
+        c = n;
+    }
+    s->waiters = keep;
+}
+
 /* Make who the publisher (no event): 0 or RILL_ERR_NOMEM. */
 static int set_publisher(source_t *s, void *who, uint32_t cid, const char *param)
 {
@@ -284,7 +309,7 @@ int source_on_message(source_t *s, uint8_t type, uint32_t timestamp, rill_payloa
     for (hub_observer_t *o = s->hub->observers; o; o = o->next)
         if (o->on_message) o->on_message(o->ctx, s, m);
     media_msg_unref(m);
-    wake_all(s);
+    push_all(s);
     return 0;
 }
 

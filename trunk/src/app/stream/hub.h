@@ -32,6 +32,13 @@ struct consumer {
     uint64_t cuts;              /* times cut back to a keyframe */
     consumer_t *prev, *next;
     consumer_t *wnext;          /* in the source's waiter list */
+    /* The stream's write pass: each message pushed is first offered to the
+     * consumers parked in consumer_wait. on_push returns 1 when it wrote
+     * what the consumer had to send without it waking up (it stays parked),
+     * 0 to wake it as before. Runs in the publisher's coroutine: it must
+     * not yield. NULL: always woken. */
+    int (*on_push)(consumer_t *c);
+    void *owner;                /* on_push's context (the stream pump) */
 };
 
 struct source {
@@ -142,8 +149,9 @@ int source_on_message(source_t *s, uint8_t type, uint32_t timestamp, rill_payloa
 /* Consumers. The new consumer starts at the cached GOP (or live). */
 consumer_t *source_add_consumer(source_t *s, st_thread_t thread);
 void source_remove_consumer(consumer_t *c);
-/* Park until a message is pushed, fd (if any) is readable, or the timeout
- * (us) passes: the player's one I/O wait. Returns 1 when fd is readable. */
+/* Park until a message is pushed (and on_push, when set, did not take it),
+ * fd (if any) is readable, or the timeout (us) passes: the player's one I/O
+ * wait. Returns 1 when fd is readable. */
 int consumer_wait(consumer_t *c, st_netfd_t fd, st_utime_t timeout);
 /* Messages ready to send now. */
 static inline uint64_t consumer_available(const consumer_t *c) { return c->src->ring.end - c->cursor; }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define BATCH_IOV       512                 /* iovecs per writev, under IOV_MAX */
 #define BATCH_MSGS      (BATCH_IOV / 2)
@@ -279,6 +280,49 @@ static int queue_tick(stream_pump_t *p)
     return 1;
 }
 
+/* The stream's write pass (consumer_t.on_push), in the publisher's
+ * coroutine while this player's is parked in consumer_wait with nothing
+ * queued: write the new messages from the tick buffer without blocking and
+ * return 1, so the player is not woken. A player that would have to do
+ * anything else first (a cut, a publish event to tell, input to read, a stop,
+ * batching) returns 0 and is woken as before. So does a socket that took
+ * only part of the slice: the rest is queued, with the buffer's reference,
+ * for the coroutine to write waiting for POLLOUT; the cursor is already past
+ * those messages. Nothing here yields. */
+static int pump_on_push(consumer_t *co)
+{
+    stream_pump_t *p = co->owner;
+    source_t *s = co->src;
+    if (p->no_pass || p->no_tick || *p->stop || p->paused || p->mw_latency > 0 || p->niov || p->n ||
+        co->wait_keyframe || p->stream_id != 1 || co->epoch != s->epoch || co->cursor < s->ring.start ||
+        consumer_available(co) < (uint64_t)p->mw_msgs || (p->s && rtmp_session_has_buffered(p->s)))
+        return 0;
+    size_t off, len;
+    uint32_t cs = p->s ? p->s->out_chunk_size : STREAM_TICK_FLV;
+    rill_payload_t *b = stream_tick_get(&s->tick, &s->ring, co->cursor, cs, &off, &len);
+    if (!b) return 0;
+    shrink_batch(p);
+    ssize_t w = write(st_netfd_fileno(p->fd), b->data + off, len);
+    if (w <= 0) {
+        /* would block, or an error the coroutine's own write will meet */
+        rill_payload_unref(b);
+        return 0;
+    }
+    *p->out_bytes += (uint64_t)w;
+    s->bytes_out += (uint64_t)w;
+    co->cursor = s->ring.end;
+    p->tick_writes++;
+    p->pass_writes++;
+    if ((size_t)w == len) {
+        rill_payload_unref(b);
+        return 1;
+    }
+    p->pass_handbacks++;
+    p->tick = b;
+    push_iov(p, b->data + off + w, len - (size_t)w);
+    return 0;
+}
+
 /* Send everything the ring held past the cursor when the round began. The
  * yield rule: a write may block, and while it does the publisher pushes,
  * trims and may clear the ring. So each message is referenced before it is
@@ -360,6 +404,9 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
 {
     int64_t last_write = 0;
     int rc = 0;
+    p->stop = stop;
+    p->co->on_push = pump_on_push;
+    p->co->owner = p;
     while (!rc) {
         if (*stop) {
             rc = RILL_ERR_INTERRUPTED;
@@ -373,7 +420,7 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
         int due;
         if (p->mw_latency > 0) due = avail > 0 && now >= due_at;
         else due = avail > 0 && (avail >= (uint64_t)p->mw_msgs || elapsed >= MW_MSGS_WAIT_MS);
-        if (due || p->n > 0) {
+        if (due || p->n > 0 || p->niov > 0) {
             rc = send_all(p);
             last_write = rill_now_ms();
             continue;
@@ -402,6 +449,8 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
     /* What is left of a batch after an error, a stop or an interrupt is not
      * written: a peer that stopped reading would hold a stopping server for
      * another send timeout. */
+    p->co->on_push = NULL;
+    p->co->owner = NULL;
     drop_batch(p);
     if (rc == 1) rc = 0;
     if (rc && !p->reason) p->reason = rc == RILL_ERR_EOF ? "peer closed" : rill_strerror(rc);

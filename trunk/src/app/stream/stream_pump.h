@@ -3,7 +3,14 @@
  * player). It reads the consumer's cursor, batches messages into one writev
  * (iovecs point at each message's shared headers and payload: nothing is
  * copied per peer), merges writes over mw_latency, and reads what the peer
- * sends while it waits, all in one coroutine with one I/O wait. */
+ * sends while it waits, all in one coroutine with one I/O wait.
+ *
+ * A player that writes at once (mw_latency 0) and is parked at the live edge
+ * is written by the stream's write pass instead (hub.c push_all): the
+ * publisher's coroutine writes the new message from the shared tick buffer,
+ * non-blocking, and the player's coroutine stays parked. Only a socket that
+ * takes part of it (or none) wakes the coroutine, which writes the rest
+ * waiting for POLLOUT as it always did. */
 #ifndef STREAM_PUMP_H
 #define STREAM_PUMP_H
 
@@ -50,6 +57,10 @@ struct stream_pump {
     int no_tick;                /* always take the per-message path (tests compare the two) */
     uint64_t tick_writes;       /* batches written from the shared tick buffer */
     int64_t next_peek;          /* ms: when a merging player next looks for input */
+    const int *stop;            /* stream_pump_run's stop flag while it runs */
+    int no_pass;                /* never written by the stream's write pass (tests compare the two) */
+    uint64_t pass_writes;       /* messages written by the stream's write pass, no wake-up */
+    uint64_t pass_handbacks;    /* of those, writes the socket took only part of: finished here */
 };
 
 /* RTMP framing over an RTMP session. */
