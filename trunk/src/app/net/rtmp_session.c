@@ -54,6 +54,20 @@ int rtmp_session_set_rbuf(rtmp_session_t *s, size_t cap)
     return 0;
 }
 
+void rtmp_session_trim(rtmp_session_t *s, size_t cap)
+{
+    rill_writer_free(&s->wbuf);
+    size_t left = s->rlen - s->rpos;
+    if (cap >= s->rcap || left > cap) return;
+    memmove(s->rbuf, s->rbuf + s->rpos, left);
+    s->rpos = 0;
+    s->rlen = left;
+    uint8_t *b = realloc(s->rbuf, cap);
+    if (!b) return;     /* the larger buffer still works */
+    s->rbuf = b;
+    s->rcap = cap;
+}
+
 static int read_fully(rtmp_session_t *s, void *buf, size_t n, st_utime_t timeout)
 {
     ssize_t r = st_read_fully(s->fd, buf, n, timeout);

@@ -18,6 +18,7 @@ extern "C" {
 
 #define RTMP_SESSION_RBUF       4096          /* a player sends little: keep it small */
 #define RTMP_SESSION_RBUF_MEDIA (64 * 1024)   /* publishers and upstreams read media */
+#define RTMP_SESSION_RBUF_PLAY  512           /* a playing player: Acknowledgements, pause, deleteStream */
 /* A read that finds data does not yield (ST switches only when it would
  * block), so a peer that keeps the socket full would keep the CPU: each
  * session lets the other coroutines run once per this many bytes read. */
@@ -52,6 +53,12 @@ void rtmp_session_free(rtmp_session_t *s);
 
 /* Grow the read buffer (for a connection that will read media). */
 int rtmp_session_set_rbuf(rtmp_session_t *s, size_t cap);
+
+/* A player that plays sends a few small messages a minute: give back the
+ * write buffer the command phase's replies grew and shrink the read buffer to
+ * cap (when what is unread fits), a few KB of each of thousands of players.
+ * Either grows again on demand. */
+void rtmp_session_trim(rtmp_session_t *s, size_t cap);
 
 /* Server side handshake; *complex tells which form the client used. */
 int rtmp_session_handshake_server(rtmp_session_t *s, st_utime_t timeout, int *complex);

@@ -387,6 +387,7 @@ static int play_start(play_session_t *ps, stream_pump_t *p)
         rill_writer_init(&w, 0);
         rc = send_writer(c, RTMP_CSID_DATA, RTMP_MSG_AMF0_DATA, PLAY_STREAM_ID, &w, rtmp_data_sample_access(&w));
     }
+    if (!rc) rtmp_session_trim(&c->s, RTMP_SESSION_RBUF_PLAY);
     if (!rc) rc = stream_pump_init_rtmp(p, &c->s, ps->consumer, ps->mw_latency, ps->mw_msgs, PLAY_STREAM_ID);
     return rc;
 }
