@@ -375,7 +375,8 @@ void drain(st_netfd_t fd, std::vector<uint8_t> &out, int max_reads)
 // 0 is written by the publisher's coroutine from the tick buffer, and its own
 // coroutine never wakes to write (its writev count stays). The bytes are
 // those of the per-player path, which a second player taking it (no_pass)
-// gets: byte for byte the same.
+// gets: byte for byte the same. Messages pushed without a pass (a publisher
+// that read several at once) go out in one write at the next flush.
 TEST(StreamPump, WritePassWritesParkedPlayersWithoutWakingThem)
 {
     Stream st("gop_cache on; queue_length 30;");
@@ -391,7 +392,7 @@ TEST(StreamPump, WritePassWritesParkedPlayersWithoutWakingThem)
     }
     p[1].no_pass = 1;
     st_usleep(10 * kMs);    // both parked
-    // frames small enough that the unread socket never fills (60 KB in all)
+    // frames small enough that the unread socket never fills (65 KB in all)
     st.push(0, true, 1000); // no GOP yet: each player wakes for this keyframe
     st_usleep(10 * kMs);
     uint64_t writes = p[0].writes;
@@ -399,19 +400,24 @@ TEST(StreamPump, WritePassWritesParkedPlayersWithoutWakingThem)
         st.push(i, i % 25 == 0, 1000 + i);
         st_usleep(1 * kMs);
     }
+    // a publisher that read five messages at once: pushed, then one pass
+    for (uint32_t i = 60; i < 65; i++)
+        ASSERT_EQ(0, source_push(st.src, RTMP_MSG_VIDEO, i * 40, frame(i, false, 1000 + i)));
+    EXPECT_EQ(59u, p[0].pass_writes) << "the pass ran before the flush";
+    source_flush(st.src);
     std::vector<uint8_t> got[2];
     for (int i = 0; i < 2; i++) drain(io[i].r, got[i], 1000);
     for (int i = 0; i < 2; i++) run[i].end();
     EXPECT_EQ(writes, p[0].writes) << "the pass's player woke to write";
-    EXPECT_EQ(59u, p[0].pass_writes);
+    EXPECT_EQ(60u, p[0].pass_writes) << "one write per message, then one for the five";
     EXPECT_EQ(0u, p[1].pass_writes);
-    EXPECT_GT(got[0].size(), 60u * 1000);
+    EXPECT_GT(got[0].size(), 65u * 1000);
     EXPECT_TRUE(got[0] == got[1]) << "the pass wrote other bytes than the per-player path";
     EXPECT_EQ(out[0], out[1]);
     FlvReader rd;
     rd.feed(got[0].data(), got[0].size());
     check_player_view(rd);
-    ASSERT_EQ(60u, rd.tags.size());
+    ASSERT_EQ(65u, rd.tags.size());
     for (int i = 0; i < 2; i++) {
         stream_pump_free(&p[i]);
         source_remove_consumer(co[i]);

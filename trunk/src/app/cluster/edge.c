@@ -460,6 +460,10 @@ static int run(edge_pull_t *g, rtmp_dial_t *cl, edge_timeline_t *tl, int *got_me
             if (left < wait_ms) wait_ms = left > 1 ? left : 1;
         }
         rtmp_msg_t m;
+        /* the stream's write pass runs before each read that may block (the
+         * session may be a standby's that took over: set on each read) */
+        cl->s.before_read = rtmp_ingest_flush;
+        cl->s.before_read_ctx = g->src;
         rc = rtmp_session_read(&cl->s, &m, (st_utime_t)wait_ms * 1000);
         if (rc == RILL_ERR_TIMEOUT) continue;   /* the checks above decide */
         if (rc) {

@@ -172,6 +172,7 @@ int rtmp_session_read(rtmp_session_t *s, rtmp_msg_t *msg, st_utime_t timeout)
             return 0;
         }
         s->rpos = s->rlen = 0;
+        if (s->before_read) s->before_read(s, s->before_read_ctx);
         ssize_t r = st_read(s->fd, s->rbuf, s->rcap, timeout);
         if (r < 0) return net_st_error();
         if (r == 0) return RILL_ERR_EOF;

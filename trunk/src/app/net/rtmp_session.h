@@ -35,6 +35,11 @@ typedef struct rtmp_session {
     uint64_t acked;             /* in_bytes at our last Acknowledgement */
     uint64_t since_yield;       /* bytes read since this session last let others run */
     rill_writer_t wbuf;         /* scratch for small messages */
+    /* Called by rtmp_session_read before each read of the socket (which may
+     * block) once every buffered byte is decoded: a publisher's session runs
+     * the stream's write pass there (rtmp_ingest_flush). NULL: none. */
+    void (*before_read)(struct rtmp_session *s, void *ctx);
+    void *before_read_ctx;
 } rtmp_session_t;
 
 /* Every session's partly received messages draw on one server-wide budget

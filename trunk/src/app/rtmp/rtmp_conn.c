@@ -231,6 +231,8 @@ static int edge_publish_upstream(rtmp_conn_t *c, forward_up_t *up)
     return 0;
 }
 
+static int publish_loop(rtmp_conn_t *c);
+
 static int do_publish(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 {
     if (take_stream_name(c, cmd)) {
@@ -279,7 +281,19 @@ static int do_publish(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
     rill_trace("publish %s/%s/%s%s", c->vhost, c->app, c->stream, c->param);
     rc = send_status(c, "status", "NetStream.Publish.Start", "Started publishing stream.");
     if (rc) return rc;
+    /* the stream's write pass runs before each read that may block */
+    c->s.before_read = rtmp_ingest_flush;
+    c->s.before_read_ctx = c->src;
+    rc = publish_loop(c);
+    c->s.before_read = NULL;
+    c->s.before_read_ctx = NULL;
+    return rc;
+}
 
+/* Read and ingest until the publisher leaves, is replaced, or fails. */
+static int publish_loop(rtmp_conn_t *c)
+{
+    int rc = 0;
     int got_media = 0;
     /* after a takeover this publisher's timeline continues the stream's */
     int rebased = 0;

@@ -113,44 +113,47 @@ void hub_release(hub_t *h, source_t *s)
     }
 }
 
+static void waiter_add(source_t *s, consumer_t *c)
+{
+    c->wprev = NULL;
+    c->wnext = s->waiters;
+    if (s->waiters) s->waiters->wprev = c;
+    s->waiters = c;
+    c->waiting = 1;
+}
+
+static void waiter_remove(consumer_t *c)
+{
+    if (!c->waiting) return;
+    if (c->wprev) c->wprev->wnext = c->wnext;
+    else c->src->waiters = c->wnext;
+    if (c->wnext) c->wnext->wprev = c->wprev;
+    c->wprev = c->wnext = NULL;
+    c->waiting = 0;
+}
+
 static void wake_all(source_t *s)
 {
-    consumer_t *c = s->waiters;
-    s->waiters = NULL;
-    while (c) {
-        consumer_t *n = c->wnext;
-        c->wnext = NULL;
-        if (c->waiting) {
-            c->waiting = 0;
-            st_thread_interrupt(c->thread);
-        }
-        c = n;
+    while (s->waiters) {
+        consumer_t *c = s->waiters;
+        waiter_remove(c);
+        st_thread_interrupt(c->thread);
     }
 }
 
-/* A new message: the one write pass of the stream. Each parked consumer
- * whose on_push writes the message there and then stays parked (no
- * scheduler wake-up, no context switch); the others are woken. on_push
- * never yields, so the list is not edited under this walk. */
+/* New messages: the one write pass of the stream. Each parked consumer
+ * whose on_push writes them there and then stays parked (no scheduler
+ * wake-up, no context switch); the others are woken. on_push never yields
+ * and never edits the list, so the walk is safe. */
 static void push_all(source_t *s)
 {
-    consumer_t *c = s->waiters, *keep = NULL;
-    s->waiters = NULL;
-    while (c) {
-        consumer_t *n = c->wnext;
-        if (c->waiting && c->on_push && c->on_push(c)) {
-            c->wnext = keep;
-            keep = c;
-        } else {
-            c->wnext = NULL;
-            if (c->waiting) {
-                c->waiting = 0;
-                st_thread_interrupt(c->thread);
-            }
-        }
-        c = n;
+    consumer_t *n;
+    for (consumer_t *c = s->waiters; c; c = n) {
+        n = c->wnext;
+        if (c->on_push && c->on_push(c)) continue;
+        waiter_remove(c);
+        st_thread_interrupt(c->thread);
     }
-    s->waiters = keep;
 }
 
 /* Make who the publisher (no event): 0 or RILL_ERR_NOMEM. */
@@ -275,7 +278,7 @@ static void trim_by_slowest(source_t *s)
     stream_ring_trim(&s->ring, low);
 }
 
-int source_on_message(source_t *s, uint8_t type, uint32_t timestamp, rill_payload_t *pl)
+int source_push(source_t *s, uint8_t type, uint32_t timestamp, rill_payload_t *pl)
 {
     s->msgs_in++;
     s->bytes_in += pl->size;
@@ -309,8 +312,22 @@ int source_on_message(source_t *s, uint8_t type, uint32_t timestamp, rill_payloa
     for (hub_observer_t *o = s->hub->observers; o; o = o->next)
         if (o->on_message) o->on_message(o->ctx, s, m);
     media_msg_unref(m);
-    push_all(s);
+    if (++s->unflushed >= SOURCE_PUSH_BATCH) source_flush(s);
     return 0;
+}
+
+void source_flush(source_t *s)
+{
+    if (!s->unflushed) return;
+    s->unflushed = 0;
+    push_all(s);
+}
+
+int source_on_message(source_t *s, uint8_t type, uint32_t timestamp, rill_payload_t *pl)
+{
+    int rc = source_push(s, type, timestamp, pl);
+    source_flush(s);
+    return rc;
 }
 
 consumer_t *source_add_consumer(source_t *s, st_thread_t thread)
@@ -333,12 +350,7 @@ consumer_t *source_add_consumer(source_t *s, st_thread_t thread)
 void source_remove_consumer(consumer_t *c)
 {
     source_t *s = c->src;
-    for (consumer_t **pp = &s->waiters; *pp; pp = &(*pp)->wnext) {
-        if (*pp == c) {
-            *pp = c->wnext;
-            break;
-        }
-    }
+    waiter_remove(c);
     if (c->prev) c->prev->next = c->next;
     else s->consumers = c->next;
     if (c->next) c->next->prev = c->prev;
@@ -348,25 +360,12 @@ void source_remove_consumer(consumer_t *c)
 
 int consumer_wait(consumer_t *c, st_netfd_t fd, st_utime_t timeout)
 {
-    source_t *s = c->src;
     int readable = 0;
-    c->waiting = 1;
-    c->wnext = s->waiters;
-    s->waiters = c;
-    /* a push interrupts this wait */
+    waiter_add(c->src, c);
+    /* a push interrupts this wait (unless the write pass took it) */
     if (fd) readable = st_netfd_poll(fd, POLLIN, timeout) == 0;
     else st_usleep(timeout);
-    if (c->waiting) {
-        /* timed out: leave the waiter list */
-        c->waiting = 0;
-        for (consumer_t **pp = &s->waiters; *pp; pp = &(*pp)->wnext) {
-            if (*pp == c) {
-                *pp = c->wnext;
-                break;
-            }
-        }
-    }
-    c->wnext = NULL;
+    waiter_remove(c);     /* timed out or readable: still listed */
     return readable;
 }
 

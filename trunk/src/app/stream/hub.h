@@ -26,12 +26,13 @@ struct consumer {
     source_t *src;
     uint64_t cursor;            /* next ring sequence number to send */
     int wait_keyframe;          /* after a cut: drop video until a keyframe */
-    int waiting;                /* parked in consumer_wait(): a push interrupts it */
+    int waiting;                /* parked in consumer_wait() (and in the source's waiter list) */
     st_thread_t thread;         /* the player's coroutine */
     uint32_t epoch;             /* the source's publish epoch this player has seen */
     uint64_t cuts;              /* times cut back to a keyframe */
     consumer_t *prev, *next;
-    consumer_t *wnext;          /* in the source's waiter list */
+    consumer_t *wprev, *wnext;  /* in the source's waiter list: players the write pass keeps
+                                 * parked stay in it, so one leaving must not walk it */
     /* The stream's write pass: each message pushed is first offered to the
      * consumers parked in consumer_wait. on_push returns 1 when it wrote
      * what the consumer had to send without it waking up (it stays parked),
@@ -77,6 +78,7 @@ struct source {
     int nconsumers;
     consumer_t *waiters;
     uint64_t since_trim;        /* messages pushed since the ring was last trimmed */
+    uint32_t unflushed;         /* messages pushed (source_push) since the last write pass */
 
     uint64_t msgs_in, bytes_in, video_frames;
     uint64_t bytes_out;         /* sent to its consumers (players, forwarders), framing included */
@@ -143,8 +145,19 @@ void source_unpublish(source_t *s);
 /* An edge gave up on its origins: players are told and closed. */
 void source_fail(source_t *s);
 /* Audio, video or script data from the publisher. Takes the payload
- * reference. Metadata (onMetaData, @setDataFrame stripped) as type 18. */
+ * reference. Metadata (onMetaData, @setDataFrame stripped) as type 18.
+ * source_on_message is source_push then source_flush. */
 int source_on_message(source_t *s, uint8_t type, uint32_t timestamp, rill_payload_t *pl);
+/* Into the ring and to the observers, without the write pass: a publisher
+ * that reads several messages at once (its socket had them: it fell behind)
+ * pushes them all, then flushes once, so each player parked at the live edge
+ * gets them in one write instead of one write per message. The pass also
+ * runs after SOURCE_PUSH_BATCH messages without a flush. */
+#define SOURCE_PUSH_BATCH 64
+int source_push(source_t *s, uint8_t type, uint32_t timestamp, rill_payload_t *pl);
+/* The stream's write pass over what was pushed since the last one (see
+ * consumer_t.on_push); wakes the consumers it did not write. Never yields. */
+void source_flush(source_t *s);
 
 /* Consumers. The new consumer starts at the cached GOP (or live). */
 consumer_t *source_add_consumer(source_t *s, st_thread_t thread);

@@ -25,7 +25,7 @@ static int ingest_aggregate(source_t *s, const rtmp_msg_t *m, uint32_t ts_offset
         if (type != RTMP_MSG_AUDIO && type != RTMP_MSG_VIDEO) continue;
         rill_payload_t *pl = rill_payload_from(data, size);
         if (!pl) return RILL_ERR_NOMEM;
-        int rc = source_on_message(s, type, m->timestamp + (ts - base) + ts_offset, pl);
+        int rc = source_push(s, type, m->timestamp + (ts - base) + ts_offset, pl);
         if (rc) return rc;
     }
     return 0;
@@ -44,7 +44,7 @@ static int ingest_data(source_t *s, const rtmp_msg_t *m, uint32_t ts_offset)
     int rc = rtmp_metadata_unwrap(p, n, &w);
     if (rc == 1) {
         rill_payload_t *pl = rill_payload_from(w.data, w.len);
-        rc = pl ? source_on_message(s, RTMP_MSG_AMF0_DATA, m->timestamp + ts_offset, pl) : RILL_ERR_NOMEM;
+        rc = pl ? source_push(s, RTMP_MSG_AMF0_DATA, m->timestamp + ts_offset, pl) : RILL_ERR_NOMEM;
         if (!rc) rill_trace("metadata %zu bytes", w.len);
     } else if (rc == 0) {
         rill_verbose("ignore script data of %zu bytes", n);
@@ -59,7 +59,7 @@ int rtmp_ingest(source_t *s, const rtmp_msg_t *m, uint32_t ts_offset)
     switch (m->type) {
     case RTMP_MSG_AUDIO:
     case RTMP_MSG_VIDEO:
-        rc = source_on_message(s, m->type, m->timestamp + ts_offset, rill_payload_ref(m->payload));
+        rc = source_push(s, m->type, m->timestamp + ts_offset, rill_payload_ref(m->payload));
         return rc ? rc : 1;
     case RTMP_MSG_AGGREGATE:
         rc = ingest_aggregate(s, m, ts_offset);
@@ -70,4 +70,12 @@ int rtmp_ingest(source_t *s, const rtmp_msg_t *m, uint32_t ts_offset)
         return rc < 0 ? rc : 0;
     }
     return 0;
+}
+
+void rtmp_ingest_flush(rtmp_session_t *from, void *source)
+{
+    source_t *s = source;
+    uint64_t out = s->bytes_out;    /* source_flush never yields: the growth is the pass's */
+    source_flush(s);
+    from->since_yield += s->bytes_out - out;
 }

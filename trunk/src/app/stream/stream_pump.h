@@ -59,7 +59,7 @@ struct stream_pump {
     int64_t next_peek;          /* ms: when a merging player next looks for input */
     const int *stop;            /* stream_pump_run's stop flag while it runs */
     int no_pass;                /* never written by the stream's write pass (tests compare the two) */
-    uint64_t pass_writes;       /* messages written by the stream's write pass, no wake-up */
+    uint64_t pass_writes;       /* writes the stream's write pass made to this peer, no wake-up */
     uint64_t pass_handbacks;    /* of those, writes the socket took only part of: finished here */
 };
 
