@@ -22,6 +22,12 @@
 #   peer         any other server: BENCH_PEER_CMD (a command that runs it in the
 #                foreground) and BENCH_PEER_URL (rtmp://IP:PORT/APP it serves);
 #                added to the list when BENCH_PEER_CMD is set
+#   base-ll, base-merged
+#                another rill binary, BENCH_BASE (e.g. a release build of main
+#                before a change), with the same confs as rill-ll and
+#                rill-merged: a before/after in one run; added to the list
+#                when BENCH_BASE is set, unless BENCH_SERVERS names one of them
+#                (BENCH_BASE_REV names the build in the report)
 # Extra ladders (BENCH_EXTRA, default "http edge floor"):
 #   http         rill (merged) with HTTP-FLV players
 #   edge         a rill origin and a rill edge, players on the edge (the edge is
@@ -77,6 +83,9 @@ IMG=${BENCH_IMG:-doc/img}
 DIR=$(realpath -m "${BENCH_DIR:-objs/bench}")
 LIMIT=${BENCH_LIMIT:-3600}
 [ -n "${BENCH_PEER_CMD:-}" ] && SERVERS="$SERVERS peer"
+BASE=${BENCH_BASE:-}
+# both base kinds, unless BENCH_SERVERS names some itself
+[ -n "$BASE" ] && case " $SERVERS " in *" base-"*) ;; *) SERVERS="$SERVERS base-ll base-merged" ;; esac
 
 IP=127.0.0.250           # the server under test
 IP2=127.0.0.251          # the edge's origin
@@ -92,6 +101,7 @@ BIN_DIR=$DIR/bin
 BENCH=$BIN_DIR/rill-bench
 FLOOR=$BIN_DIR/rill-floor
 RILL=$BIN_DIR/rill
+RILL_BASE=$BIN_DIR/rill-base
 T_START=$(date +%s)
 
 PIDS=()                  # every process started and not yet stopped
@@ -184,9 +194,11 @@ start_server() {
     port=$(free_port $IP)
     EXTRA_PIDS=()
     case $kind in
-    rill-ll|rill-merged)
-        rill_conf "$RUN_DIR/$kind.conf" $IP "$port" "${kind#rill-}"
-        start_bg "$SCPU" "$RUN_DIR/$kind.log" "$RILL" -c "$RUN_DIR/$kind.conf"
+    rill-ll|rill-merged|base-ll|base-merged)
+        local bin=$RILL
+        case $kind in base-*) bin=$RILL_BASE ;; esac
+        rill_conf "$RUN_DIR/$kind.conf" $IP "$port" "${kind#*-}"
+        start_bg "$SCPU" "$RUN_DIR/$kind.log" "$bin" -c "$RUN_DIR/$kind.conf"
         SPID=$LAST_PID
         PUB_URL=rtmp://$IP:$port/live/bench; PLAY_URL=$PUB_URL ;;
     rill-http)
@@ -356,6 +368,10 @@ for b in rill rill-bench rill-floor; do
 done
 mkdir -p "$BIN_DIR"
 cp "$BUILD_DIR/objs/rill" "$BUILD_DIR/objs/rill-bench" "$BUILD_DIR/objs/rill-floor" "$BIN_DIR/" || die "copy failed"
+if [ -n "$BASE" ]; then
+    cp "$BASE" "$RILL_BASE" || die "copy of BENCH_BASE ($BASE) failed"
+    log "base-ll and base-merged: $BASE (${BENCH_BASE_REV:-revision not given}), copied to $RILL_BASE"
+fi
 log "binaries from $BUILD_DIR/objs (revision $REV), copied to $BIN_DIR"
 command -v nginx >/dev/null && [ -f "$NGINX_MODULE" ] || { case " $SERVERS " in *" nginx "*)
     die "nginx or $NGINX_MODULE missing (bash scripts/install-deps.sh)";; esac; }

@@ -34,12 +34,14 @@ NAMES = {
     "rill-merged": "rill, merged writes (350 ms, default)",
     "nginx": "nginx-rtmp 1 worker",
     "peer": "peer (BENCH_PEER_CMD)",
+    "base-ll": "base %s, low latency" % os.environ.get("BENCH_BASE_REV", "(BENCH_BASE)"),
+    "base-merged": "base %s, merged writes" % os.environ.get("BENCH_BASE_REV", "(BENCH_BASE)"),
     "rill-http": "rill HTTP-FLV (merged)",
     "rill-edge": "rill edge (merged), players on the edge",
     "floor-40": "floor, one writev per 40 ms",
     "floor-350": "floor, one writev per 350 ms",
 }
-MAIN = ["rill-ll", "rill-merged", "nginx", "peer"]
+MAIN = ["rill-ll", "base-ll", "rill-merged", "base-merged", "nginx", "peer"]
 FLOOR_OF = {"rill-ll": "floor-40", "rill-merged": "floor-350", "rill-http": "floor-350", "rill-edge": "floor-350"}
 
 
@@ -136,8 +138,12 @@ def ratio_table(summary):
     ns = sorted({n for (k, n) in summary if k in MAIN or k.startswith("floor")})
     head = ["players", "rill-ll / nginx (Gbit/s per core)", "rill-merged / nginx", "rill-ll CPU / floor-40 CPU",
             "rill-merged CPU / floor-350 CPU", "floor-40 Gbit/s per core", "floor-350 Gbit/s per core"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     g = lambda k, n, f: summary.get((k, n), {}).get(f)
+    base = any(k.startswith("base-") for (k, n) in summary)
+    if base:
+        head += ["rill-ll / base-ll (Gbit/s per core)", "rill-merged / base-merged",
+                 "latency p99 rill-ll / base-ll", "latency p99 rill-merged / base-merged"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for n in ns:
         cells = [str(n),
                  fmt(ratio(g("rill-ll", n, "gbps_core"), g("nginx", n, "gbps_core")), 2),
@@ -145,6 +151,9 @@ def ratio_table(summary):
                  fmt(ratio(g("rill-ll", n, "cpu_pct"), g("floor-40", n, "cpu_pct")), 2),
                  fmt(ratio(g("rill-merged", n, "cpu_pct"), g("floor-350", n, "cpu_pct")), 2),
                  fmt(g("floor-40", n, "gbps_core"), 2), fmt(g("floor-350", n, "gbps_core"), 2)]
+        if base:
+            cells += [fmt(ratio(g("rill-" + m, n, f), g("base-" + m, n, f)), 2)
+                      for f in ("gbps_core", "latency_ms_p99") for m in ("ll", "merged")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
