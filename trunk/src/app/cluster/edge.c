@@ -318,6 +318,10 @@ static void standby_loop(void *arg)
     if (!rc) {
         sb->state = EDGE_PLAYING;
         rill_trace("edge %s/%s/%s: standby playing from origin %s", s->vhost, s->app, s->stream, sb->origin);
+        /* what it merges reaches the players at the live edge through the
+         * stream's write pass, run before each read that may block */
+        sb->cl.s.before_read = rtmp_ingest_flush;
+        sb->cl.s.before_read_ctx = s;
     }
     while (!rc && !sb->task.stop) {
         rtmp_msg_t m;
