@@ -228,6 +228,23 @@ def test_edge_waits_for_a_stream_when_told_and_bounds_waiting_plays_per_address(
     noticed = time.monotonic() - t_close
     print("4 waiting HTTP-FLV players closed: the edge noticed within %.2f s" % noticed)
 
+    # the same for RTMP players (their sockets are peeked too)
+    before = left()
+    rps = [rill.raw_player(edge, "gone-rtmp-%d" % i) for i in range(2)]
+    check(rill.wait_until(lambda: all(getattr(p, "play_sent_at", None) for p in rps), 3.0),
+          "expected 2 RTMP players to send their play; %s" % [p.describe() for p in rps])
+    time.sleep(0.3)
+    t_close = time.monotonic()
+    for p in rps:
+        p._stop = True
+        p.conn.sock.shutdown(socket.SHUT_RDWR)
+    check(rill.wait_until(lambda: left() >= before + 2, 1.0),
+          "expected the edge to notice 2 waiting RTMP players closing within 1 s (the wait is %d ms); saw %d; "
+          "log:\n%s" % (wait, left() - before, edge.tail(8)))
+    print("2 waiting RTMP players closed: the edge noticed within %.2f s" % (time.monotonic() - t_close))
+    for p in rps:
+        p.stop()
+
     # a stream published while its player waits is played
     pl = httpflv.HttpFlvPlayer(edge.ip, edge.http_port, "/live/late.flv")
     rill._players.append(pl)

@@ -7,7 +7,10 @@ other as a standby; when the active slave is killed, or hangs, players
 continue from the standby at the next frame by timestamp: video timestamps
 step by one frame interval (40 ms at 25 fps) through the switch, none
 repeated, none missing, and no new sequence headers. The API shows the
-standby. The killed slave, restarted, becomes the standby again.
+standby. The killed slave, restarted, becomes the standby again. A second
+edge on the same slaves without redundancy makes the ordinary switch on the
+SIGKILL: it finds the other slave on the same timeline, so its player sees
+no frame of that slave's GOP a second time.
 """
 
 import json
@@ -77,6 +80,31 @@ def check_hitless(players, t0, what, report):
             what, name, len(st) + 1, FRAME_MS, gap))
 
 
+def check_no_replay(plain, pl, victim, t0, report):
+    """The edge without redundancy switched from the killed slave to the
+    other one (same timeline): its player saw no frame twice."""
+    check(lines(plain, "playing from origin " + addr(victim)),
+          "expected the plain edge to have played from %s (the first origin of both edges)" % victim.name)
+    crcs = [c for v, c in zip(list(pl.video), list(pl.video_crc)) if not v[3] and v[0] >= t0 - 3.0]
+    seen, again = set(), 0
+    for c in crcs:
+        again += c in seen
+        seen.add(c)
+    rejoined = lines(plain, "continues the timeline players got")
+    gap = pl.max_gap(t0)
+    # (a keyframe reaching the new slave between the last frame sent and the
+    # edge's connect leaves nothing to drop: it is rebased then, and no frame
+    # is seen twice either)
+    check(pl.error is None and pl.alive() and again == 0 and gap < 0.5,
+          "expected the plain edge's player to play on across SIGKILL of %s with no frame seen twice (the new "
+          "slave's GOP not replayed) and a gap under 0.5 s; %d frames seen twice, rejoin lines %r, gap %.2f s, %s; "
+          "log:\n%s" % (victim.name, again, rejoined, gap, pl.describe(), plain.tail(8)))
+    st, headers = steps(pl, t0 - 1.0, time.monotonic())
+    report.append("SIGKILL of %s, edge without redundancy: %d frames, none seen twice, steps %s ms, %d sequence "
+                  "headers, longest gap %.3f s; %s" % (victim.name, len(crcs), sorted(set(st)), headers, gap,
+                                                      (rejoined or ["rebased"])[-1].split("] ", 2)[-1]))
+
+
 @rill.timeout(90)
 def test_edge_redundancy_switches_by_timestamp_on_kill_and_hang():
     play = "gop_cache on; mw_latency 0; time_jitter off;"
@@ -95,6 +123,10 @@ def test_edge_redundancy_switches_by_timestamp_on_kill_and_hang():
                                   "http_api { enabled on; listen %s:%d; }\n" % (ip, http_port, ip, api_port))
     edge.http_port, edge.api_port = http_port, api_port
     edge.start()
+    # an edge without redundancy on the same slaves: its ordinary switch finds
+    # the new slave on the same timeline and drops what its players had
+    plain = rill.Node(name="edge-plain", play="gop_cache on; mw_latency 0;",
+                      vhost_extra="    cluster { mode remote; origin %s %s; }\n" % (addr(s1), addr(s2))).start()
     pub = rill.publish(master.url(STREAM), name="publisher")
     for n in (s1, s2):
         check(rill.wait_until(lambda: lines(n, "publish __defaultVhost__/live/" + STREAM), 10),
@@ -105,7 +137,8 @@ def test_edge_redundancy_switches_by_timestamp_on_kill_and_hang():
     rill._players.append(flv_pl)
     flv_pl.start()
     players = [("RTMP", rtmp_pl), ("HTTP-FLV", flv_pl)]
-    for name, pl in players:
+    plain_pl = rill.raw_player(plain, STREAM)
+    for name, pl in players + [("plain edge's RTMP", plain_pl)]:
         check(pl.wait_frames(10, 10.0), "expected the %s player to play through the edge; %s" % (name, pl.describe()))
     check(rill.wait_until(lambda: lines(edge, "standby playing from origin"), 5.0),
           "expected the edge to start a standby upstream; log:\n%s" % edge.tail(10))
@@ -133,6 +166,7 @@ def test_edge_redundancy_switches_by_timestamp_on_kill_and_hang():
           "expected the edge to continue from the standby after SIGKILL of %s; log:\n%s" % (victim.name, edge.tail(10)))
     time.sleep(2.0)
     check_hitless(players, t0, "SIGKILL of %s" % victim.name, report)
+    check_no_replay(plain, plain_pl, victim, t0, report)
 
     # the killed slave comes back (the master forwards to it again): the standby
     n_sb = len(lines(edge, "standby playing from origin " + cur))

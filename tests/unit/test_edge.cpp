@@ -392,3 +392,109 @@ TEST(EdgeMerge, ARestartedTimelineIsNotMerged)
     EXPECT_EQ(EDGE_MERGE_SEND, w.B(V, 0x10u));
     EXPECT_EQ(EDGE_MERGE_DROP, w.A(V, 0x10u));
 }
+
+// ---- an ordinary switch: does the new origin continue the timeline players got?
+
+namespace {
+struct Rejoin {
+    edge_merge_t sent, old_copy, copy;
+    uint32_t print[2];
+    Rejoin() { memset(this, 0, sizeof *this); }
+    static uint32_t body(uint32_t ts, int track, uint8_t seed = 0)
+    {
+        uint8_t b[8] = { (uint8_t)track, seed, (uint8_t)ts, (uint8_t)(ts >> 8), (uint8_t)(ts >> 16), 1, 2, 3 };
+        return edge_msg_print(b, sizeof b);
+    }
+    // the old origin sent this (through the merge as the active copy)
+    void sent_msg(int track, uint32_t ts)
+    {
+        ASSERT_EQ(EDGE_MERGE_SEND, edge_merge_take(&sent, &old_copy, track, ts, 1, 5000));
+        print[track] = body(ts, track);
+    }
+    int check(int track, uint32_t ts, uint8_t seed = 0)
+    {
+        return edge_rejoin_check(&sent, print, &copy, track, ts, body(ts, track, seed), 5000);
+    }
+};
+}
+
+TEST(EdgeRejoin, TheSameMessageAtTheLastPositionSentIsTheSameTimeline)
+{
+    const int V = EDGE_TRACK_VIDEO, A = EDGE_TRACK_AUDIO;
+    Rejoin r;
+    for (uint32_t t = 10000; t <= 11000; t += 40) r.sent_msg(V, t);
+    for (uint32_t t = 10000; t <= 11010; t += 23) r.sent_msg(A, t);   // the last audio one at 10989
+    Rejoin a = r;
+    // the new origin's GOP from the same keyframe: a part players had, then the last one sent
+    for (uint32_t t = 10000; t < 11000; t += 40) EXPECT_EQ(EDGE_REJOIN_WAIT, r.check(V, t)) << t;
+    EXPECT_EQ(EDGE_REJOIN_SAME, r.check(V, 11000));
+    // then the merge, with the new origin as the active copy, drops what players had and sends the rest
+    edge_merge_t act;
+    memset(&act, 0, sizeof act);
+    EXPECT_EQ(EDGE_MERGE_DROP, edge_merge_take(&r.sent, &act, V, 10960, 1, 5000));
+    EXPECT_EQ(EDGE_MERGE_DROP, edge_merge_take(&r.sent, &act, V, 11000, 1, 5000));
+    EXPECT_EQ(EDGE_MERGE_DROP, edge_merge_take(&r.sent, &act, A, 10989, 1, 5000));
+    EXPECT_EQ(EDGE_MERGE_SEND, edge_merge_take(&r.sent, &act, A, 11012, 1, 5000));
+    EXPECT_EQ(EDGE_MERGE_SEND, edge_merge_take(&r.sent, &act, V, 11040, 1, 5000));
+    // audio decides as well as video
+    EXPECT_EQ(EDGE_REJOIN_WAIT, a.check(A, 10966));
+    EXPECT_EQ(EDGE_REJOIN_SAME, a.check(A, 10989));
+}
+
+TEST(EdgeRejoin, AnotherTimelineIsApartOrLeftToTheCallersBound)
+{
+    const int V = EDGE_TRACK_VIDEO, A = EDGE_TRACK_AUDIO;
+    Rejoin base;
+    for (uint32_t t = 10000; t <= 11000; t += 40) base.sent_msg(V, t);
+    // other bytes at the last position sent (a publisher of its own, same timestamps)
+    Rejoin r = base;
+    EXPECT_EQ(EDGE_REJOIN_WAIT, r.check(V, 10960, 7));
+    EXPECT_EQ(EDGE_REJOIN_APART, r.check(V, 11000, 7));
+    // timestamps that pass the last one sent without meeting it
+    r = base;
+    EXPECT_EQ(EDGE_REJOIN_WAIT, r.check(V, 10990));
+    EXPECT_EQ(EDGE_REJOIN_APART, r.check(V, 11030));
+    // a new GOP that begins after what was sent: nothing to drop, rebased as before
+    r = base;
+    EXPECT_EQ(EDGE_REJOIN_APART, r.check(V, 11040));
+    // more than the skew away, either way
+    r = base;
+    EXPECT_EQ(EDGE_REJOIN_APART, r.check(V, 5000));
+    r = base;
+    EXPECT_EQ(EDGE_REJOIN_APART, r.check(V, 90000));
+    // behind within the skew (an origin late, or an encoder that restarted): it waits; the caller bounds it
+    r = base;
+    for (uint32_t t = 7000; t <= 9000; t += 40) EXPECT_EQ(EDGE_REJOIN_WAIT, r.check(V, t)) << t;
+    // a track nothing was sent on decides nothing
+    r = base;
+    EXPECT_EQ(EDGE_REJOIN_WAIT, r.check(A, 11000));
+    EXPECT_EQ(EDGE_REJOIN_WAIT, r.check(A, 99999));
+}
+
+TEST(EdgeRejoin, EqualTimestampsAreToldApartByRank)
+{
+    const int V = EDGE_TRACK_VIDEO;
+    Rejoin base;
+    base.sent_msg(V, 1000);
+    base.sent_msg(V, 1000);     // two messages at 1000: the second one is the last sent
+    Rejoin r = base;
+    EXPECT_EQ(EDGE_REJOIN_WAIT, r.check(V, 1000));
+    EXPECT_EQ(EDGE_REJOIN_SAME, r.check(V, 1000));
+    // only one at 1000 on the new origin, then past: apart
+    r = base;
+    EXPECT_EQ(EDGE_REJOIN_WAIT, r.check(V, 1000));
+    EXPECT_EQ(EDGE_REJOIN_APART, r.check(V, 1040));
+    // across the 32-bit wrap
+    Rejoin w;
+    w.sent_msg(V, 0x10u);
+    EXPECT_EQ(EDGE_REJOIN_WAIT, w.check(V, 0xffffffd8u));
+    EXPECT_EQ(EDGE_REJOIN_SAME, w.check(V, 0x10u));
+}
+
+TEST(EdgeRejoin, ThePrintTellsBytesAndSizeApart)
+{
+    const uint8_t a[4] = { 1, 2, 3, 4 }, b[4] = { 1, 2, 3, 5 };
+    EXPECT_EQ(edge_msg_print(a, 4), edge_msg_print(a, 4));
+    EXPECT_NE(edge_msg_print(a, 4), edge_msg_print(b, 4));
+    EXPECT_NE(edge_msg_print(a, 3), edge_msg_print(a, 4));
+}

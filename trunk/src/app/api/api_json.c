@@ -190,6 +190,7 @@ static cJSON *upstream_obj(edge_pull_t *g)
     jstr(&b, "origin", g->origin);
     jstr(&b, "state", edge_state_name(g->state));
     jnum(&b, "switches", g->switches);
+    jnum(&b, "rejoins", g->rejoins);   /* ordinary switches that continued the players' timeline */
     jnum(&b, "recv_bytes", (double)edge_pull_bytes(g));
     /* what the silence detection sees now: the longest recent gap, and the silence that would be a hang */
     const vhost_conf_t *vc = g->vc;

@@ -17,6 +17,9 @@
 #define STANDBY_AHEAD_MIN_MS 80   /* a standby this far ahead (at least) means the active one stalls */
 #define STANDBY_MAX_SKEW_MS  5000 /* further apart: not one timeline */
 #define STANDBY_CHECK_MS     20   /* how often the active session looks at its standby */
+#define REJOIN_WAIT_MS       200  /* the longest a new origin's messages are held to tell its timeline */
+#define REJOIN_LIVE_GAP_MS   15   /* a held message this long after the previous one: its GOP burst is over */
+#define REJOIN_BEHIND_MS     80   /* live and further behind what was sent: not worth waiting for */
 
 const char *edge_state_name(int s)
 {
@@ -255,25 +258,107 @@ static int ingest(edge_pull_t *g, const rtmp_msg_t *m)
         tl->last_ts = m->timestamp + tl->offset;
         tl->last_raw = m->timestamp;
         tl->have_last = 1;
+        int track = media_track(m);
+        if (track >= 0 && !is_seq_header(m))
+            g->sent_print[track] = edge_msg_print(m->payload->data, m->payload->size);
     }
     int r = rtmp_ingest(g->src, m, tl->offset);
     return r < 0 ? r : 0;
 }
 
+static int forward(edge_pull_t *g, rtmp_msg_t *m, int *got_media);
+
+/* Has the new origin's copy reached what was sent on every track players got? */
+static int caught_up(const edge_merge_t *sent, const edge_merge_t *copy)
+{
+    for (int t = 0; t < 2; t++) {
+        const edge_merge_pos_t *f = &sent->t[t], *c = &copy->t[t];
+        if (f->have && !(c->have && (int32_t)(c->ts - f->ts) >= 0 && (c->ts != f->ts || c->n >= f->n))) return 0;
+    }
+    return 1;
+}
+
+/* An ordinary switch decided (edge_rejoin_check): forward what was held,
+ * dropping what players had (same) or rebased after it (another timeline). */
+static int release_held(edge_pull_t *g, int same, int *got_media)
+{
+    edge_standby_t *h = g->held;
+    source_t *s = g->src;
+    g->held = NULL;
+    g->rejoin = same ? EDGE_REJOIN_CATCHING_UP : EDGE_REJOIN_DONE;
+    if (same) {
+        g->rejoins++;
+        g->tl.first = 0;            /* the same timeline: the offset stays */
+        memset(&g->active_pos, 0, sizeof g->active_pos);
+        rill_trace("edge %s/%s/%s: origin %s continues the timeline players got (the same message at timestamp %u): "
+                   "what they had is dropped", s->vhost, s->app, s->stream, g->origin, g->tl.last_raw);
+    } else {
+        rill_trace("edge %s/%s/%s: origin %s is on another timeline than the last one: rebased after timestamp %u",
+                   s->vhost, s->app, s->stream, g->origin, g->tl.last_raw);
+    }
+    int rc = 0;
+    rtmp_msg_t m;
+    while (!edge_standby_pop(h, &m)) {
+        if (!rc) rc = forward(g, &m, got_media);
+        rill_payload_unref(m.payload);
+    }
+    free(h);
+    return rc;
+}
+
+/* Hold a new origin's message (a reference of its own) until its timeline is known. */
+static int hold(edge_pull_t *g, const rtmp_msg_t *m, int *got_media)
+{
+    edge_standby_t *h = g->held;
+    rtmp_msg_t c = *m;
+    c.payload = rill_payload_ref(m->payload);
+    edge_standby_push(h, &c);       /* never full here: a full ring decides below */
+    int v = EDGE_REJOIN_WAIT;
+    int track = media_track(m);
+    int frame = track >= 0 && !is_seq_header(m);
+    if (m->type == RTMP_MSG_AGGREGATE)
+        v = EDGE_REJOIN_APART;      /* not compared message by message */
+    else if (frame)
+        v = edge_rejoin_check(&g->sent, g->sent_print, &h->pos, track, m->timestamp,
+                              edge_msg_print(m->payload->data, m->payload->size), STANDBY_MAX_SKEW_MS);
+    int64_t now = rill_now_ms();
+    /* past the bounds, or live (its burst over) well behind what was sent
+     * (a publisher of its own that started later): another timeline */
+    int behind = frame && g->sent.t[track].have && now - g->held_last_ms >= REJOIN_LIVE_GAP_MS &&
+                 (int32_t)(g->sent.t[track].ts - m->timestamp) > REJOIN_BEHIND_MS;
+    g->held_last_ms = now;
+    if (v == EDGE_REJOIN_WAIT && (h->qn == EDGE_STANDBY_QLEN || now >= g->held_until || behind))
+        v = EDGE_REJOIN_APART;
+    return v == EDGE_REJOIN_WAIT ? 0 : release_held(g, v == EDGE_REJOIN_SAME, got_media);
+}
+
 /* Copy one message from the active origin into the edge's stream (with a
- * standby, unless the standby delivered it first). */
+ * standby, unless the standby delivered it first; after an ordinary switch
+ * that continues the timeline, unless players had it). */
 static int forward(edge_pull_t *g, rtmp_msg_t *m, int *got_media)
 {
     int media = m->type == RTMP_MSG_AUDIO || m->type == RTMP_MSG_VIDEO || m->type == RTMP_MSG_AGGREGATE;
     if (media) *got_media = 1;
-    if (g->vc->origin_redundancy) {
-        if (g->tl.first && media) {
-            /* a new origin's timeline: what was sent on the last one says nothing here */
-            memset(&g->sent, 0, sizeof g->sent);
-            memset(&g->active_pos, 0, sizeof g->active_pos);
-        }
-        if (merge_pass(g, &g->active_pos, m, 1) == EDGE_MERGE_DROP) return 0;
+    int redundancy = g->vc->origin_redundancy;
+    if (!redundancy && g->rejoin == EDGE_REJOIN_UNDECIDED && g->tl.first && media && g->tl.have_last) {
+        /* a new origin after one that sent media: hold it until its timeline is known */
+        g->held = calloc(1, sizeof *g->held);
+        g->held_last_ms = rill_now_ms();
+        g->held_until = g->held_last_ms + REJOIN_WAIT_MS;
+        g->rejoin = g->held ? EDGE_REJOIN_DECIDING : EDGE_REJOIN_DONE;   /* without memory: rebased */
     }
+    if (g->held) return hold(g, m, got_media);
+    if (g->tl.first && media) {
+        /* a new origin's timeline: what was sent on the last one says nothing here */
+        memset(&g->sent, 0, sizeof g->sent);
+        memset(&g->active_pos, 0, sizeof g->active_pos);
+    }
+    /* what goes to players is noted either way; the verdict applies with a
+     * standby, or while catching up with what players got */
+    int catching_up = g->rejoin == EDGE_REJOIN_CATCHING_UP;
+    int v = merge_pass(g, &g->active_pos, m, 1);
+    if (catching_up && caught_up(&g->sent, &g->active_pos)) g->rejoin = EDGE_REJOIN_DONE;
+    if (v == EDGE_MERGE_DROP && (redundancy || catching_up)) return 0;
     return ingest(g, m);
 }
 
@@ -492,6 +577,12 @@ static int run(edge_pull_t *g, rtmp_dial_t *cl, edge_timeline_t *tl, int *got_me
     }
     g->bytes += cl->s.in_bytes - before;
     g->live_in = NULL;
+    if (g->held) {
+        /* the session ended while deciding: nothing held went to players */
+        edge_standby_drain(g->held);
+        free(g->held);
+        g->held = NULL;
+    }
     return rc;
 }
 
@@ -511,6 +602,7 @@ static int session(edge_pull_t *g, const dest_t *d, edge_timeline_t *tl, int *go
         return rc == RILL_ERR_NOT_FOUND ? EDGE_LOST : rc;
     }
     tl->first = 1;
+    g->rejoin = EDGE_REJOIN_UNDECIDED;
     rc = run(g, &cl, tl, got_media);
     rtmp_dial_close(&cl);
     return rc;

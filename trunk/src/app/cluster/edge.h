@@ -4,7 +4,9 @@
  * player shares it. The pull fails over to the next origin on refusal,
  * reset, EOF, a connect timeout, silence, or an origin saying it does not
  * have the stream; players stay connected through a switch and get the new
- * origin's headers and GOP with timestamps that continue where they were.
+ * origin's headers and GOP with timestamps that continue where they were,
+ * or, when the new origin carries the same timeline (the same bytes at the
+ * last timestamp they got), only what they had not got yet.
  * When the last player leaves, the pull stops after a grace period. */
 #ifndef EDGE_H
 #define EDGE_H
@@ -24,6 +26,10 @@ extern "C" {
 #endif
 
 enum edge_state { EDGE_CONNECTING = 0, EDGE_PLAYING, EDGE_BACKOFF };
+/* A session after an ordinary switch: not decided yet; its first messages
+ * held while deciding; on the timeline players got, dropping what they had
+ * until level on every track; done (rebased, level, or nothing to decide). */
+enum edge_rejoin_state { EDGE_REJOIN_UNDECIDED = 0, EDGE_REJOIN_DECIDING, EDGE_REJOIN_CATCHING_UP, EDGE_REJOIN_DONE };
 
 /* The timeline players see, carried from one origin to the next. */
 typedef struct edge_timeline {
@@ -60,6 +66,15 @@ typedef struct edge_pull {
     edge_merge_t sent;          /* origin_redundancy: what went to players, per track */
     edge_merge_t active_pos;    /* where the active upstream's copy is */
     uint32_t hitless_switches;  /* switches that continued from the standby by timestamp */
+    /* An ordinary switch: does the new origin continue the players' timeline
+     * (edge_rejoin_check)? Its first media messages wait in held (a ring as
+     * a standby's, no coroutine) until that is known. */
+    uint32_t sent_print[2];     /* the print of the last media message sent, per track */
+    struct edge_standby *held;  /* the new origin's messages while deciding, or NULL */
+    int64_t held_until;         /* ms: the longest the decision waits */
+    int64_t held_last_ms;       /* when the last held message arrived */
+    int rejoin;                 /* this session's enum edge_rejoin_state */
+    uint32_t rejoins;           /* ordinary switches that continued the timeline */
     struct edge_pull *next;
 } edge_pull_t;
 

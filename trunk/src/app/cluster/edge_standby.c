@@ -97,3 +97,26 @@ int edge_merge_take(edge_merge_t *sent, edge_merge_t *copy, int track, uint32_t 
     *f = *c;
     return EDGE_MERGE_SEND;
 }
+
+int edge_rejoin_check(const edge_merge_t *sent, const uint32_t sent_print[2], edge_merge_t *copy, int track,
+                      uint32_t ts, uint32_t print, int max_skew_ms)
+{
+    edge_merge_pos_t *c = &copy->t[track];
+    const edge_merge_pos_t *f = &sent->t[track];
+    c->n = c->have && c->ts == ts ? c->n + 1 : 1;
+    c->ts = ts;
+    c->have = 1;
+    if (!f->have) return EDGE_REJOIN_WAIT;
+    int32_t d = (int32_t)(ts - f->ts);
+    if (d > max_skew_ms || d < -max_skew_ms) return EDGE_REJOIN_APART;
+    int k = pos_cmp(ts, c->n, f);
+    if (k < 0) return EDGE_REJOIN_WAIT;
+    return k == 0 && print == sent_print[track] ? EDGE_REJOIN_SAME : EDGE_REJOIN_APART;
+}
+
+uint32_t edge_msg_print(const uint8_t *p, size_t n)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)n;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+    return h;
+}

@@ -14,6 +14,7 @@
 #ifndef EDGE_STANDBY_H
 #define EDGE_STANDBY_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "task.h"
 #include "rtmp_dial.h"
@@ -58,6 +59,25 @@ enum edge_merge_verdict {
  * sent: no hole), and is APART when its own timestamps go back by more than
  * max_skew_ms or it jumps more than that ahead. */
 int edge_merge_take(edge_merge_t *sent, edge_merge_t *copy, int track, uint32_t ts, int primary, int max_skew_ms);
+
+/* An ordinary switch (no standby, or one that cannot take over): does the
+ * new origin continue the timeline players got? Origins fed by one master's
+ * forwarders carry the same messages at the same timestamps; origins with
+ * publishers of their own do not. Its media messages (sequence headers
+ * aside) are held, each noted in its position (copy) with its print, until
+ * one decides: the message at exactly the last position sent on its track
+ * with the same print (the same bytes) is SAME, and then what players had
+ * is dropped by the merge (edge_merge_take, as the active copy) and they
+ * continue at the next new frame; a message past that position without
+ * meeting it, or further than max_skew_ms from it, is APART (today's
+ * rebase); one before it is WAIT (a part players may have had). A track
+ * nothing was sent on decides nothing. The caller bounds the wait (time and
+ * messages held) and takes APART past it. */
+enum edge_rejoin_verdict { EDGE_REJOIN_WAIT = 0, EDGE_REJOIN_SAME = 1, EDGE_REJOIN_APART = 2 };
+int edge_rejoin_check(const edge_merge_t *sent, const uint32_t sent_print[2], edge_merge_t *copy, int track,
+                      uint32_t ts, uint32_t print, int max_skew_ms);
+/* The print of a message's bytes (FNV-1a over them and their size). */
+uint32_t edge_msg_print(const uint8_t *p, size_t n);
 
 struct edge_pull;
 

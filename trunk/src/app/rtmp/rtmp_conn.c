@@ -427,6 +427,11 @@ static int do_play(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
     /* An edge's upstream carries one stream to many players: no merge delay there. */
     ps->mw_latency = c->from_edge ? 0 : c->vconf->mw_latency;
     ps->mw_msgs = c->from_edge ? 0 : c->vconf->mw_msgs;
+    /* a player that closes while it waits for the edge's upstream frees its
+     * place at the next wait step (its socket is peeked; bytes it sent that
+     * were not read yet hide a close until the wait ends) */
+    ps->watch_peer = 1;
+    ps->peer_fd = st_netfd_fileno(c->s.fd);
     ps->proto = &rtmp_play_proto;
     ps->ctx = c;
     int rc = play_session_run(ps);
