@@ -1,4 +1,5 @@
 #include "task.h"
+#include "coro_stack.h"
 #include "rill_error.h"
 #include "rill_log.h"
 
@@ -10,6 +11,7 @@ static void unlink_member(tasks_t *g, task_t *t);
 static void *trampoline(void *arg)
 {
     task_t *t = arg;
+    coro_stack_enter(__builtin_frame_address(0));
     t->body(t->arg);
     /* No yield from here to the thread's end: the reaper sees it ended
      * only once it is a zombie or about to be one. */
@@ -33,7 +35,7 @@ static int start(task_t *t, task_fn body, void *arg, int *stopp)
     t->ended = 0;
     t->body = body;
     t->arg = arg;
-    t->thread = st_thread_create(trampoline, t, 1, 0);
+    t->thread = st_thread_create(trampoline, t, 1, CORO_STACK_SIZE);
     return t->thread ? 0 : RILL_ERR_NOMEM;
 }
 
@@ -115,7 +117,7 @@ static int start_reaper(tasks_t *g)
 {
     g->ended = st_cond_new();
     if (!g->ended) return RILL_ERR_NOMEM;
-    g->reaper = st_thread_create(reaper_main, g, 1, 0);
+    g->reaper = st_thread_create(reaper_main, g, 1, CORO_STACK_SIZE);
     if (!g->reaper) {
         st_cond_destroy(g->ended);
         g->ended = NULL;
