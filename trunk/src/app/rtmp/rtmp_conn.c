@@ -1,4 +1,5 @@
 #include "rtmp_conn.h"
+#include "coro_stack.h"
 #include "flv.h"
 #include "edge.h"
 #include "rill_error.h"
@@ -72,7 +73,7 @@ static const vhost_conf_t *resolve_vhost(rtmp_conn_t *c, const char *host, const
     return config_vhost(c->env->conf, name);
 }
 
-static int handle_connect(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
+static CORO_OUT_OF_LINE int handle_connect(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 {
     const amf0_value_t *obj = rtmp_cmd_arg(cmd, 0);
     const char *app = amf0_object_get_string(obj, "app");
@@ -142,7 +143,7 @@ static int handle_connect(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 }
 
 /* Stream name from publish/play, with its params kept (hooks use them later). */
-static int take_stream_name(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
+static CORO_OUT_OF_LINE int take_stream_name(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 {
     const char *name = rtmp_cmd_arg_string(cmd, 1);
     char param[1024];
@@ -233,7 +234,7 @@ static int edge_publish_upstream(rtmp_conn_t *c, forward_up_t *up)
 
 static int publish_loop(rtmp_conn_t *c);
 
-static int do_publish(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
+static CORO_OUT_OF_LINE int do_publish(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 {
     if (take_stream_name(c, cmd)) {
         send_status(c, "error", "NetStream.Publish.BadName", "invalid stream name");
@@ -443,8 +444,14 @@ static int do_play(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 
 /* ---- command phase ---------------------------------------------------------- */
 
+/* A player stays in run() (under do_play) for as long as it plays: the
+ * one-off steps (PROXY header, connect, publish, stream name, other
+ * commands) are CORO_OUT_OF_LINE, so their buffers (kilobytes: names,
+ * params, a parsed URL) are on the stack only while they run and the
+ * parked player's depth stays within a page (coro_stack.h). */
+
 /* Commands answered with a bare _result, or ignored; anything else closes. */
-static int simple_command(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
+static CORO_OUT_OF_LINE int simple_command(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 {
     static const char *answered[] = { "releaseStream", "FCPublish", "FCUnpublish", "_checkbw", NULL };
     static const char *ignored[] = { "_result", "_error", "onBWDone", "receiveAudio", "receiveVideo",
@@ -474,7 +481,7 @@ static int simple_command(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
 /* Read a PROXY header and take the real client address from it. Reads
  * exactly the header: 15 bytes (the shortest one), then what its form needs,
  * so not one byte of the RTMP handshake behind it is taken. */
-static int read_proxy_header(rtmp_conn_t *c)
+static CORO_OUT_OF_LINE int read_proxy_header(rtmp_conn_t *c)
 {
     uint8_t buf[PROXY_V2_MAX];
     size_t have = 15;

@@ -1,4 +1,5 @@
 #include "play_session.h"
+#include "coro_stack.h"
 #include "edge.h"
 #include "http_hooks.h"
 #include "rill_error.h"
@@ -56,6 +57,10 @@ static int pump(play_session_t *ps)
         p.ctx = ps;
         rc = stream_pump_queue_headers(&p);
     }
+    /* The deep steps are behind it (handshake, connect, hooks, the edge's
+     * upstream): from here the player sits shallow for as long as it plays,
+     * so the stack pages below are given back, once (coro_stack.h). */
+    if (!rc) coro_stack_trim();
     if (!rc) rc = stream_pump_run(&p, &ps->client->stop);
     if (!ps->reason) {
         const client_t *cl = ps->client;
@@ -63,6 +68,20 @@ static int pump(play_session_t *ps)
     }
     stream_pump_free(&p);
     return ps->client->stop ? 0 : rc;
+}
+
+/* token_traverse: the origin's say first. Out of line: its buffer must not
+ * sit in play_session_run's frame under the pump for the whole play. */
+static CORO_OUT_OF_LINE int traverse_check(play_session_t *ps)
+{
+    const client_t *cl = ps->client;
+    char full[1600];
+    snprintf(full, sizeof full, "%s%s", cl->stream, cl->param ? cl->param : "");
+    int rc = edge_check_play(&ps->env->edge, ps->vc, cl->app, cl->vhost, full);
+    if (rc == RILL_ERR_TOO_MANY)
+        return refuse(ps, rc, "edge busy: origin connection attempts at their bound (token_traverse)");
+    if (rc) return refuse(ps, RILL_ERR_DENIED, "refused by origin (token_traverse)");
+    return 0;
 }
 
 int play_session_run(play_session_t *ps)
@@ -77,12 +96,8 @@ int play_session_run(play_session_t *ps)
     ps->allowed = 1;            /* whatever follows, its end sends on_stop */
     cl->type = ps->client_type;
     if (vc->edge && vc->token_traverse) {
-        char full[1600];
-        snprintf(full, sizeof full, "%s%s", cl->stream, cl->param ? cl->param : "");
-        int rc = edge_check_play(&env->edge, vc, cl->app, cl->vhost, full);
-        if (rc == RILL_ERR_TOO_MANY)
-            return refuse(ps, rc, "edge busy: origin connection attempts at their bound (token_traverse)");
-        if (rc) return refuse(ps, RILL_ERR_DENIED, "refused by origin (token_traverse)");
+        int rc = traverse_check(ps);
+        if (rc) return rc;
     }
     /* From here to the consumer nothing yields: what hub_find saw still holds. */
     if (!vc->edge && ps->need_publisher) {
