@@ -1,4 +1,5 @@
 #include "http_flv.h"
+#include "coro_stack.h"
 #include "flv.h"
 #include "http_mount.h"
 #include "rill_error.h"
@@ -105,53 +106,72 @@ static int flv_start(play_session_t *ps, stream_pump_t *p)
 
 static const play_proto_t flv_proto = { .start = flv_start, .status = flv_status, .tick = flv_tick };
 
-int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
+/* The request's vhost, app, stream and params into a new player record.
+ * Out of line, and the record on the heap: the player's coroutine parks
+ * under http_flv_serve for as long as it plays, and its stack depth there is
+ * what stays resident (coro_stack.h). NULL with *rc: HTTP_DECLINED (not a
+ * stream of ours) or RILL_ERR_NOMEM. */
+static CORO_OUT_OF_LINE flv_player_t *flv_player_new(session_env_t *env, http_conn_t *c, const http_request_t *req,
+                                                     const vhost_conf_t **vcp, int *rc)
 {
-    session_env_t *env = ctx;
+    *rc = HTTP_DECLINED;
     char param[1024] = "";
     if (req->query[0]) snprintf(param, sizeof param, "?%s", req->query);
     const vhost_conf_t *vc = http_pick_vhost(env, req, param);
-    if (!vc || !vc->http_remux_enabled) return HTTP_DECLINED;
+    if (!vc || !vc->http_remux_enabled) return NULL;
     http_mount_match_t mm;
-    if (http_mount_match(vc->http_remux_mount, req->path, &mm) != 1) return HTTP_DECLINED;
+    if (http_mount_match(vc->http_remux_mount, req->path, &mm) != 1) return NULL;
     if (!mm.app[0]) {
         /* a literal mount ("/live/[stream].flv"): the app is its first segment */
         const char *p = req->path + (req->path[0] == '/');
         size_t n = strcspn(p, "/");
-        if (n == 0 || n >= sizeof mm.app) return HTTP_DECLINED;
+        if (n == 0 || n >= sizeof mm.app) return NULL;
         memcpy(mm.app, p, n);
         mm.app[n] = 0;
     }
-
-    flv_player_t f;
-    memset(&f, 0, sizeof f);
-    f.http = c;
-    snprintf(f.vhost, sizeof f.vhost, "%s", vc->name);
-    snprintf(f.app, sizeof f.app, "%s", mm.app);
-    snprintf(f.stream, sizeof f.stream, "%s", mm.stream);
-    snprintf(f.param, sizeof f.param, "%s", param);
+    flv_player_t *f = calloc(1, sizeof *f);
+    if (!f) {
+        *rc = RILL_ERR_NOMEM;
+        return NULL;
+    }
+    f->http = c;
+    snprintf(f->vhost, sizeof f->vhost, "%s", vc->name);
+    snprintf(f->app, sizeof f->app, "%s", mm.app);
+    snprintf(f->stream, sizeof f->stream, "%s", mm.stream);
+    snprintf(f->param, sizeof f->param, "%s", param);
     const char *host = http_header_get(req, "Host");
-    snprintf(f.tc_url, sizeof f.tc_url, "http://%.256s/%s", host ? host : vc->name, f.app);
-    const char *peer = http_conn_peer(c);
-    snprintf(f.label, sizeof f.label, "flv %s %s", req->method == HTTP_HEAD ? "head" : "play", peer);
+    snprintf(f->tc_url, sizeof f->tc_url, "http://%.256s/%s", host ? host : vc->name, f->app);
+    snprintf(f->label, sizeof f->label, "flv %s %s", req->method == HTTP_HEAD ? "head" : "play", http_conn_peer(c));
+    *vcp = vc;
+    *rc = 0;
+    return f;
+}
+
+int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
+{
+    session_env_t *env = ctx;
+    const vhost_conf_t *vc = NULL;
+    int rc;
+    flv_player_t *f = flv_player_new(env, c, req, &vc, &rc);
+    if (!f) return rc;
 
     /* The client is described before the checks (hooks send it); the session registers it. */
-    client_t *cl = &f.client;
+    client_t *cl = &f->client;
     cl->id = rill_log_new_cid();
     rill_log_set_cid(cl->id);
     snprintf(cl->ip, sizeof cl->ip, "%s", http_conn_client_ip(c));
     cl->port = http_conn_client_port(c);
-    cl->vhost = f.vhost;
-    cl->app = f.app;
-    cl->stream = f.stream;
-    cl->param = f.param;
-    cl->tc_url = f.tc_url;
-    cl->in_bytes = &f.in_bytes;
-    cl->out_bytes = &f.out_bytes;
+    cl->vhost = f->vhost;
+    cl->app = f->app;
+    cl->stream = f->stream;
+    cl->param = f->param;
+    cl->tc_url = f->tc_url;
+    cl->in_bytes = &f->in_bytes;
+    cl->out_bytes = &f->out_bytes;
     cl->thread = st_thread_self();
     cl->start_ms = rill_now_ms();
 
-    play_session_t *ps = &f.play;
+    play_session_t *ps = &f->play;
     ps->env = env;
     ps->vc = vc;
     ps->client = cl;
@@ -161,20 +181,25 @@ int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
     ps->probe = req->method == HTTP_HEAD;
     ps->mw_latency = vc->mw_latency;
     ps->mw_msgs = vc->mw_msgs;
-    ps->label = f.label;
+    ps->label = f->label;
     /* nothing is read from an HTTP-FLV player after its request: a close shows at once */
     ps->watch_peer = 1;
     ps->peer_fd = http_conn_fileno(c);
     ps->proto = &flv_proto;
-    ps->ctx = &f;
-    int rc = play_session_run(ps);
+    ps->ctx = f;
+    rc = play_session_run(ps);
     cl->err = rc;
     play_session_end(ps);
     /* refused: nothing sent yet; a probe: the access log line says it all */
-    if (rc == RILL_ERR_DENIED || rc == RILL_ERR_NOT_FOUND || rc == RILL_ERR_TOO_MANY || ps->probe) return rc;
-    rill_trace("close %s flv player %s/%s/%s: %.1fs, out %llu bytes, reason: %s", peer, f.vhost, f.app, f.stream,
-               (rill_now_ms() - cl->start_ms) / 1000.0, (unsigned long long)f.out_bytes,
+    if (rc == RILL_ERR_DENIED || rc == RILL_ERR_NOT_FOUND || rc == RILL_ERR_TOO_MANY || ps->probe) {
+        free(f);
+        return rc;
+    }
+    rill_trace("close %s flv player %s/%s/%s: %.1fs, out %llu bytes, reason: %s", http_conn_peer(c), f->vhost, f->app,
+               f->stream, (rill_now_ms() - cl->start_ms) / 1000.0, (unsigned long long)f->out_bytes,
                ps->reason ? ps->reason : rc ? rill_strerror(rc) : "closed");
     /* The response is under way: errors now only close the connection. */
-    return rc == RILL_ERR_NOMEM && f.out_bytes == 0 ? rc : 0;
+    rc = rc == RILL_ERR_NOMEM && f->out_bytes == 0 ? rc : 0;
+    free(f);
+    return rc;
 }

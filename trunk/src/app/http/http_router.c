@@ -1,15 +1,17 @@
 /* Routes, CORS preflight and dispatch of one request. */
 #include "http_router.h"
+#include "coro_stack.h"
 #include "http_conn.h"
 #include "http_url.h"
 #include "rill_error.h"
 #include "rill_log.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ROUTES 128
+#define MAX_ROUTES 128     /* an index fits a uint8_t */
 
 static int method_from_name(const char *s, size_t n)
 {
@@ -100,7 +102,9 @@ static void after_handler(http_conn_t *c, const http_request_t *req, int rc)
     if (c->state != RESP_DONE || c->taken_over) c->keep = 0;
 }
 
-static void send_405(const http_routes_t *s, http_conn_t *c, const http_request_t *req)
+/* Out of line: its buffers stay off the stack of the handlers dispatched
+ * (an HTTP-FLV player parks in one for hours; coro_stack.h). */
+static CORO_OUT_OF_LINE void send_405(const http_routes_t *s, http_conn_t *c, const http_request_t *req)
 {
     char allow[256] = "Allow: ";
     size_t len = strlen(allow);
@@ -133,12 +137,15 @@ void http_routes_dispatch(const http_routes_t *s, http_conn_t *c, const http_req
         http_send_error(c, 400, NULL);
         return;
     }
-    int cand[MAX_ROUTES];
-    size_t rank[MAX_ROUTES];
+    /* Small: this frame stays under the handler (an HTTP-FLV player's whole
+     * play). A route's rank is the length of a path's matching prefix. */
+    uint8_t cand[MAX_ROUTES];
+    uint32_t rank[MAX_ROUTES];
     int n = 0, path_matched = 0;
     for (int i = 0; i < s->n; i++) {
         size_t rk = match_rank(&s->list[i], req->path);
         if (!rk) continue;
+        if (rk > UINT32_MAX) rk = UINT32_MAX;
         path_matched = 1;
         if (!method_ok(&s->list[i], req->method)) continue;
         /* Insertion keeps equal ranks in registration order. */
@@ -148,8 +155,8 @@ void http_routes_dispatch(const http_routes_t *s, http_conn_t *c, const http_req
             rank[j] = rank[j - 1];
             j--;
         }
-        cand[j] = i;
-        rank[j] = rk;
+        cand[j] = (uint8_t)i;
+        rank[j] = (uint32_t)rk;
     }
     for (int k = 0; k < n; k++) {
         const http_route_t *r = &s->list[cand[k]];
