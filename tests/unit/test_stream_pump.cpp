@@ -452,3 +452,77 @@ TEST(StreamPump, WritePassHandsAPartialWriteBackToThePlayer)
     check_player_view(rd);
     ASSERT_EQ(80u, rd.tags.size()) << "a frame was lost or cut";
 }
+
+// The merge clock: merging players (mw_latency > 0) parked at the live edge
+// are written by the hub's one clock coroutine on their grid, and their own
+// coroutines stay parked: a player costs no wake-up per tick. The bytes are
+// those of a player that sleeps to its own due point (no_pass), byte for
+// byte, and a message still waits at most about mw_latency.
+TEST(StreamPump, MergeClockWritesParkedPlayersWithoutWakingThem)
+{
+    const int kMw = 100;
+    Stream st("gop_cache on; queue_length 30;");
+    Pipe io[2] = { Pipe(0, 0), Pipe(0, 0) };
+    stream_pump_t p[2];
+    uint64_t out[2] = { 0, 0 };
+    PumpRun run[2];
+    consumer_t *co[2];
+    for (int i = 0; i < 2; i++) {
+        co[i] = source_add_consumer(st.src, st_thread_self());
+        ASSERT_EQ(0, stream_pump_init_flv(&p[i], io[i].w, &out[i], co[i], kMw, 0));
+        p[i].no_pass = i == 1;
+        run[i].run_for(&p[i]);
+    }
+    st_usleep(10 * kMs);
+    // 80 frames over 800 ms: 8 ticks; the socket never fills (88 KB in all)
+    Publisher pub{ &st, 0, 80, 25, 1100, 10 * kMs };
+    pub.start();
+    pub.join();
+    std::vector<uint8_t> got[2];
+    for (int i = 0; i < 2; i++) drain(io[i].r, got[i], 1000);
+    for (int i = 0; i < 2; i++) run[i].end();
+    EXPECT_GE(p[0].pass_writes, 6u) << "the clock wrote too few batches";
+    EXPECT_LE(p[0].pass_writes, 12u) << "the clock did not merge";
+    // its one write of its own: the first keyframe (it joined with no GOP cached, so waits for one)
+    EXPECT_LE(p[0].writes, 1u) << "the clock's player woke to write";
+    EXPECT_LE(p[0].waits, 3u) << "the clock's player woke per tick";
+    EXPECT_GE(p[1].waits, 8u) << "the player that sleeps on its own did not: the comparison is void";
+    EXPECT_EQ(0u, p[1].pass_writes);
+    EXPECT_TRUE(got[0] == got[1]) << "the clock wrote other bytes than the per-player path";
+    FlvReader rd;
+    rd.feed(got[0].data(), got[0].size());
+    check_player_view(rd);
+    ASSERT_EQ(80u, rd.tags.size());
+    for (int i = 0; i < 2; i++) {
+        stream_pump_free(&p[i]);
+        source_remove_consumer(co[i]);
+    }
+}
+
+// A socket that takes only part of the clock's batch: the rest goes back to
+// the player's coroutine, which writes it on POLLOUT before anything newer;
+// a slow reader with small buffers gets every frame, whole and in order.
+TEST(StreamPump, MergeClockHandsAPartialWriteBackToThePlayer)
+{
+    Stream st("gop_cache on; queue_length 30;");
+    Pipe io(8192, 8192);
+    consumer_t *co = source_add_consumer(st.src, st_thread_self());
+    stream_pump_t p;
+    uint64_t out = 0;
+    ASSERT_EQ(0, stream_pump_init_flv(&p, io.w, &out, co, 50, 0));
+    PumpRun run;
+    run.run_for(&p);
+    st_usleep(10 * kMs);
+    Publisher pub{ &st, 0, 80, 40, 6000, 5 * kMs };
+    pub.start();
+    FlvReader rd;
+    read_slowly(io.r, rd, 79, 16384, 1 * kMs, 20000);
+    pub.join();
+    run.end();
+    EXPECT_GT(p.pass_writes, 0u);
+    EXPECT_GT(p.pass_handbacks, 0u) << "no partial write by the clock: the case was not exercised";
+    stream_pump_free(&p);
+    source_remove_consumer(co);
+    check_player_view(rd);
+    ASSERT_EQ(80u, rd.tags.size()) << "a frame was lost or cut";
+}

@@ -41,6 +41,7 @@ static void source_free(source_t *s)
 
 void hub_free(hub_t *h)
 {
+    task_stop(&h->clock);
     source_t *s = h->sources;
     while (s) {
         source_t *n = s->next;
@@ -113,32 +114,46 @@ void hub_release(hub_t *h, source_t *s)
     }
 }
 
-static void waiter_add(source_t *s, consumer_t *c)
+/* A parked consumer is in one of two lists, by c->waiting: the source's
+ * waiters (woken or written by a push) or its mergers (the clock's). */
+static consumer_t **park_list(consumer_t *c)
 {
+    return c->waiting == CONSUMER_MERGING ? &c->src->mergers : &c->src->waiters;
+}
+
+static void park(consumer_t *c, int how)
+{
+    c->waiting = how;
+    consumer_t **list = park_list(c);
     c->wprev = NULL;
-    c->wnext = s->waiters;
-    if (s->waiters) s->waiters->wprev = c;
-    s->waiters = c;
-    c->waiting = 1;
+    c->wnext = *list;
+    if (*list) (*list)->wprev = c;
+    *list = c;
 }
 
 static void waiter_remove(consumer_t *c)
 {
     if (!c->waiting) return;
     if (c->wprev) c->wprev->wnext = c->wnext;
-    else c->src->waiters = c->wnext;
+    else *park_list(c) = c->wnext;
     if (c->wnext) c->wnext->wprev = c->wprev;
     c->wprev = c->wnext = NULL;
     c->waiting = 0;
 }
 
-static void wake_all(source_t *s)
+static void wake_list(consumer_t **list)
 {
-    while (s->waiters) {
-        consumer_t *c = s->waiters;
+    while (*list) {
+        consumer_t *c = *list;
         waiter_remove(c);
         st_thread_interrupt(c->thread);
     }
+}
+
+static void wake_all(source_t *s)
+{
+    wake_list(&s->waiters);
+    wake_list(&s->mergers);
 }
 
 /* New messages: the one write pass of the stream. Each parked consumer
@@ -361,12 +376,64 @@ void source_remove_consumer(consumer_t *c)
 int consumer_wait(consumer_t *c, st_netfd_t fd, st_utime_t timeout)
 {
     int readable = 0;
-    waiter_add(c->src, c);
+    park(c, CONSUMER_WAITING);
     /* a push interrupts this wait (unless the write pass took it) */
     if (fd) readable = st_netfd_poll(fd, POLLIN, timeout) == 0;
     else st_usleep(timeout);
     waiter_remove(c);     /* timed out or readable: still listed */
     return readable;
+}
+
+/* One tick: on_clock for every merging consumer of every stream. Never
+ * yields, and on_clock never edits the lists, so the walk is safe.
+ * Returns the next tick wanted (ms), 0 when nobody is parked. */
+static int64_t clock_tick(hub_t *h, int64_t now)
+{
+    int64_t next = 0;
+    for (source_t *s = h->sources; s; s = s->next) {
+        consumer_t *n;
+        for (consumer_t *c = s->mergers; c; c = n) {
+            n = c->wnext;
+            int64_t at = c->on_clock ? c->on_clock(c, now) : 0;
+            if (!at) {
+                waiter_remove(c);
+                st_thread_interrupt(c->thread);
+            } else if (!next || at < next) {
+                next = at;
+            }
+        }
+    }
+    return next;
+}
+
+static void clock_main(void *arg)
+{
+    hub_t *h = arg;
+    while (!h->clock.stop) {
+        int64_t next = clock_tick(h, rill_now_ms());
+        h->clock_wake = next;
+        if (!next) {
+            st_usleep(ST_UTIME_NO_TIMEOUT);     /* until a consumer parks */
+            continue;
+        }
+        int64_t wait = next - rill_now_ms();
+        st_usleep(wait > 0 ? (st_utime_t)wait * 1000 : 0);
+    }
+}
+
+int consumer_merge_wait(consumer_t *c, int64_t first_ms, st_utime_t timeout)
+{
+    hub_t *h = c->src->hub;
+    if (!h->clock.thread && task_start(&h->clock, clock_main, h, NULL) != 0) return RILL_ERR_NOMEM;
+    park(c, CONSUMER_MERGING);
+    /* earlier than the clock's plan (or it has none): it replans now */
+    if (!h->clock_wake || first_ms < h->clock_wake) {
+        h->clock_wake = first_ms;
+        st_thread_interrupt(h->clock.thread);
+    }
+    st_usleep(timeout);
+    waiter_remove(c);     /* timed out or interrupted: still listed */
+    return 0;
 }
 
 int consumer_sync(consumer_t *c)

@@ -12,6 +12,7 @@
 #include "rill_rate.h"
 #include "stream_ring.h"
 #include "stream_tick.h"
+#include "task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,7 +27,8 @@ struct consumer {
     source_t *src;
     uint64_t cursor;            /* next ring sequence number to send */
     int wait_keyframe;          /* after a cut: drop video until a keyframe */
-    int waiting;                /* parked in consumer_wait() (and in the source's waiter list) */
+    int waiting;                /* CONSUMER_WAITING: parked in consumer_wait() (in the source's
+                                 * waiters); CONSUMER_MERGING: in consumer_merge_wait() (in its mergers) */
     st_thread_t thread;         /* the player's coroutine */
     uint32_t epoch;             /* the source's publish epoch this player has seen */
     uint64_t cuts;              /* times cut back to a keyframe */
@@ -39,8 +41,15 @@ struct consumer {
      * 0 to wake it as before. Runs in the publisher's coroutine: it must
      * not yield. NULL: always woken. */
     int (*on_push)(consumer_t *c);
-    void *owner;                /* on_push's context (the stream pump) */
+    /* The merge clock (consumer_merge_wait): called on the clock's ticks
+     * while the consumer is parked there, in the clock's coroutine; it must
+     * not yield. Returns the time (ms) it next needs a tick, or 0 to wake
+     * the consumer (it leaves the mergers). */
+    int64_t (*on_clock)(consumer_t *c, int64_t now_ms);
+    void *owner;                /* on_push's and on_clock's context (the stream pump) */
 };
+
+enum { CONSUMER_WAITING = 1, CONSUMER_MERGING = 2 };
 
 struct source {
     uint32_t id;                /* unique in this process, never reused: the API's stream id */
@@ -77,6 +86,7 @@ struct source {
     consumer_t *consumers;
     int nconsumers;
     consumer_t *waiters;
+    consumer_t *mergers;        /* parked in consumer_merge_wait: the merge clock's, not the pass's */
     uint64_t since_trim;        /* messages pushed since the ring was last trimmed */
     uint32_t unflushed;         /* messages pushed (source_push) since the last write pass */
 
@@ -104,10 +114,16 @@ typedef struct hub {
     int nsources;
     uint32_t last_id;
     hub_observer_t *observers;
+    /* The merge clock: one coroutine that ticks for every merging consumer
+     * of every stream (consumer_merge_wait). Started by the first one that
+     * parks, stopped by hub_free. */
+    task_t clock;
+    int64_t clock_wake;         /* ms of the clock's next tick; 0: none planned */
 } hub_t;
 
 void hub_init(hub_t *h);
 void hub_observe(hub_t *h, hub_observer_t *o);
+/* Stops the merge clock (yields: joins it), then frees every source. */
 void hub_free(hub_t *h);
 source_t *hub_find(hub_t *h, const char *vhost, const char *app, const char *stream);
 source_t *hub_find_id(hub_t *h, uint32_t id);
@@ -166,6 +182,17 @@ void source_remove_consumer(consumer_t *c);
  * fd (if any) is readable, or the timeout (us) passes: the player's one I/O
  * wait. Returns 1 when fd is readable. */
 int consumer_wait(consumer_t *c, st_netfd_t fd, st_utime_t timeout);
+/* Park a merging consumer (a player with mw_latency > 0 at the live edge)
+ * for the hub's merge clock: until its on_clock returns 0, a publish event
+ * wakes it, its thread is interrupted, or timeout (us) passes. The clock
+ * first calls on_clock at first_ms, then whenever on_clock asks. One
+ * coroutine ticks for every merging player (the players of a stream share
+ * the mw_latency grid, so a tick writes them all in one pass) instead of
+ * each player waking on a timer of its own: a context switch per player
+ * per tick. Pushes do not touch a merging consumer. 0, or RILL_ERR_NOMEM
+ * when the clock could not start (nothing parked: the caller waits on its
+ * own). */
+int consumer_merge_wait(consumer_t *c, int64_t first_ms, st_utime_t timeout);
 /* Messages ready to send now. */
 static inline uint64_t consumer_available(const consumer_t *c) { return c->src->ring.end - c->cursor; }
 /* Bring the cursor back into the ring (cut to a keyframe if it fell behind).

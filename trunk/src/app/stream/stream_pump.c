@@ -24,6 +24,9 @@
  * socket's lock, a fifth of a merging server's CPU when done every tick. A
  * player that closed is noticed sooner, by its next write's error. */
 #define PEEK_EVERY_MS   1000
+/* A player parked for the merge clock is woken by it, by a publish event or
+ * by a stop; this is only a bound on a wait nobody ends. */
+#define MERGE_PARK_MAX  (10 * 1000 * 1000LL)
 
 static int pump_init(stream_pump_t *p, rtmp_session_t *s, st_netfd_t fd, uint64_t *out_bytes, consumer_t *co,
                      int mw_latency, int mw_msgs, uint32_t stream_id)
@@ -280,23 +283,30 @@ static int queue_tick(stream_pump_t *p)
     return 1;
 }
 
-/* The stream's write pass (consumer_t.on_push), in the publisher's
- * coroutine while this player's is parked in consumer_wait with nothing
- * queued: write the new messages from the tick buffer without blocking and
- * return 1, so the player is not woken. A player that would have to do
- * anything else first (a cut, a publish event to tell, input to read, a stop,
- * batching) returns 0 and is woken as before. So does a socket that took
- * only part of the slice: the rest is queued, with the buffer's reference,
- * for the coroutine to write waiting for POLLOUT; the cursor is already past
- * those messages. Nothing here yields. */
-static int pump_on_push(consumer_t *co)
+/* Whether the stream's passes (the write pass of each push, the merge
+ * clock) may write this player from the tick buffer while its coroutine
+ * stays parked: it has nothing else to do first (a cut, a publish event to
+ * tell, input to read, a stop, a pause, bytes of its own queued) and its
+ * messages are the shared ones (stream id 1). */
+static int pass_ok(const stream_pump_t *p)
 {
-    stream_pump_t *p = co->owner;
+    const consumer_t *co = p->co;
+    const source_t *s = co->src;
+    return !p->no_pass && !p->no_tick && !*p->stop && !p->paused && !p->niov && !p->n && !co->wait_keyframe &&
+           p->stream_id == 1 && co->epoch == s->epoch && co->cursor >= s->ring.start &&
+           !(p->s && rtmp_session_has_buffered(p->s));
+}
+
+/* Write the player's new messages, a slice of the tick buffer, without
+ * blocking. 1 when the socket took all of it. 0 when the coroutine must
+ * take over: nothing written (it would block, or an error its own write
+ * will meet), or part of it (the rest is queued, with the buffer's
+ * reference, for the coroutine to write waiting for POLLOUT; the cursor is
+ * already past those messages). Never yields. */
+static int pass_write(stream_pump_t *p)
+{
+    consumer_t *co = p->co;
     source_t *s = co->src;
-    if (p->no_pass || p->no_tick || *p->stop || p->paused || p->mw_latency > 0 || p->niov || p->n ||
-        co->wait_keyframe || p->stream_id != 1 || co->epoch != s->epoch || co->cursor < s->ring.start ||
-        consumer_available(co) < (uint64_t)p->mw_msgs || (p->s && rtmp_session_has_buffered(p->s)))
-        return 0;
     size_t off, len;
     uint32_t cs = p->s ? p->s->out_chunk_size : STREAM_TICK_FLV;
     rill_payload_t *b = stream_tick_get(&s->tick, &s->ring, co->cursor, cs, &off, &len);
@@ -304,7 +314,6 @@ static int pump_on_push(consumer_t *co)
     shrink_batch(p);
     ssize_t w = write(st_netfd_fileno(p->fd), b->data + off, len);
     if (w <= 0) {
-        /* would block, or an error the coroutine's own write will meet */
         rill_payload_unref(b);
         return 0;
     }
@@ -321,6 +330,17 @@ static int pump_on_push(consumer_t *co)
     p->tick = b;
     push_iov(p, b->data + off + w, len - (size_t)w);
     return 0;
+}
+
+/* The stream's write pass (consumer_t.on_push), in the publisher's
+ * coroutine while this player's is parked in consumer_wait with nothing
+ * queued: a player that writes at once (mw_latency 0) gets the new messages
+ * there, and is not woken (returns 1). Merging players wait for the clock. */
+static int pump_on_push(consumer_t *co)
+{
+    stream_pump_t *p = co->owner;
+    if (p->mw_latency > 0 || !pass_ok(p) || consumer_available(co) < (uint64_t)p->mw_msgs) return 0;
+    return pass_write(p);
 }
 
 /* Send everything the ring held past the cursor when the round began. The
@@ -400,12 +420,59 @@ static int64_t next_due(int mw_latency, int64_t last_write)
     return (last_write + mw_latency) / mw_latency * mw_latency;
 }
 
+/* The first grid point after now: a merging player with nothing to send at
+ * its due point writes what came by the next one. */
+static int64_t next_point(int mw_latency, int64_t now)
+{
+    return (now / mw_latency + 1) * mw_latency;
+}
+
+/* The merge clock's tick (consumer_t.on_clock) for a merging player parked
+ * in consumer_merge_wait, in the clock's coroutine: its input is peeked once
+ * in PEEK_EVERY_MS, and when its batch is due it is written from the tick
+ * buffer, so a merging player at the live edge costs no wake-up per tick.
+ * Returns when it next needs a tick, 0 to wake the coroutine (anything else
+ * to do, input, a write the socket did not take whole). Never yields. */
+static int64_t pump_on_clock(consumer_t *co, int64_t now)
+{
+    stream_pump_t *p = co->owner;
+    if (!pass_ok(p) || !co->src->publisher) return 0;
+    if (now >= p->next_peek) {
+        p->next_peek = now + PEEK_EVERY_MS;
+        if (peer_sent(p)) return 0;
+    }
+    int64_t due = next_due(p->mw_latency, p->last_write);
+    if (now >= due) {
+        if (consumer_available(co) > 0) {
+            if (!pass_write(p)) return 0;
+            p->last_write = now;
+            due = next_due(p->mw_latency, now);
+        } else {
+            due = next_point(p->mw_latency, now);
+        }
+    }
+    return due < p->next_peek ? due : p->next_peek;
+}
+
+/* A merging player at the live edge parks for the merge clock (hub.h)
+ * instead of sleeping to its own due point. Returns 1 when it parked (and
+ * is awake again), 0 when it must wait on its own: something to do first,
+ * no publisher (an HTTP-FLV player counts the time since the unpublish on
+ * its own wake-ups), or no clock. */
+static int park_for_clock(stream_pump_t *p, int64_t now, int64_t due_at)
+{
+    if (!pass_ok(p) || !p->co->src->publisher) return 0;
+    int64_t first = now < due_at ? due_at : next_point(p->mw_latency, now);
+    return consumer_merge_wait(p->co, first, MERGE_PARK_MAX) == 0;
+}
+
 int stream_pump_run(stream_pump_t *p, const int *stop)
 {
-    int64_t last_write = 0;
     int rc = 0;
     p->stop = stop;
+    p->last_write = 0;
     p->co->on_push = pump_on_push;
+    p->co->on_clock = pump_on_clock;
     p->co->owner = p;
     while (!rc) {
         if (*stop) {
@@ -415,19 +482,22 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
         if (p->on_tick && (rc = p->on_tick(p, p->ctx)) != 0) break;
         uint64_t avail = p->paused ? 0 : consumer_available(p->co);
         int64_t now = rill_now_ms();
-        int64_t elapsed = now - last_write;
-        int64_t due_at = p->mw_latency > 0 ? next_due(p->mw_latency, last_write) : 0;
+        int64_t elapsed = now - p->last_write;
+        int64_t due_at = p->mw_latency > 0 ? next_due(p->mw_latency, p->last_write) : 0;
         int due;
         if (p->mw_latency > 0) due = avail > 0 && now >= due_at;
         else due = avail > 0 && (avail >= (uint64_t)p->mw_msgs || elapsed >= MW_MSGS_WAIT_MS);
         if (due || p->n > 0 || p->niov > 0) {
             rc = send_all(p);
-            last_write = rill_now_ms();
+            p->last_write = rill_now_ms();
             continue;
         }
         int readable;
+        p->waits++;
         if (p->paused) {
             readable = st_netfd_poll(p->fd, POLLIN, IDLE_WAIT) == 0;
+        } else if (p->mw_latency > 0 && park_for_clock(p, now, due_at)) {
+            readable = peer_sent(p);
         } else if (p->mw_latency > 0 && now < due_at) {
             /* Merging: sleep out the rest of mw_latency on a timer, not in
              * poll(): with state-threads' poll backend every fd waited on
@@ -450,6 +520,7 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
      * written: a peer that stopped reading would hold a stopping server for
      * another send timeout. */
     p->co->on_push = NULL;
+    p->co->on_clock = NULL;
     p->co->owner = NULL;
     drop_batch(p);
     if (rc == 1) rc = 0;

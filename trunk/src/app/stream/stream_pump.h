@@ -10,7 +10,9 @@
  * publisher's coroutine writes the new message from the shared tick buffer,
  * non-blocking, and the player's coroutine stays parked. Only a socket that
  * takes part of it (or none) wakes the coroutine, which writes the rest
- * waiting for POLLOUT as it always did. */
+ * waiting for POLLOUT as it always did. A merging player (mw_latency > 0)
+ * parked at the live edge is written the same way by the hub's merge clock,
+ * once per point of its mw_latency grid (consumer_merge_wait). */
 #ifndef STREAM_PUMP_H
 #define STREAM_PUMP_H
 
@@ -57,10 +59,12 @@ struct stream_pump {
     int no_tick;                /* always take the per-message path (tests compare the two) */
     uint64_t tick_writes;       /* batches written from the shared tick buffer */
     int64_t next_peek;          /* ms: when a merging player next looks for input */
+    int64_t last_write;         /* ms: when its last batch was written (merging: the grid's start) */
     const int *stop;            /* stream_pump_run's stop flag while it runs */
     int no_pass;                /* never written by the stream's write pass (tests compare the two) */
     uint64_t pass_writes;       /* writes the stream's write pass made to this peer, no wake-up */
     uint64_t pass_handbacks;    /* of those, writes the socket took only part of: finished here */
+    uint64_t waits;             /* times its coroutine parked or slept (each ends in a wake-up) */
 };
 
 /* RTMP framing over an RTMP session. */
