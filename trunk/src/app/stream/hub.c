@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,7 @@ static void source_free(source_t *s)
 void hub_free(hub_t *h)
 {
     task_stop(&h->clock);
+    rill_heap_free(&h->clock_due);
     source_t *s = h->sources;
     while (s) {
         source_t *n = s->next;
@@ -134,6 +136,7 @@ static void park(consumer_t *c, int how)
 static void waiter_remove(consumer_t *c)
 {
     if (!c->waiting) return;
+    if (c->waiting == CONSUMER_MERGING) rill_heap_remove(&c->src->hub->clock_due, &c->clock);
     if (c->wprev) c->wprev->wnext = c->wnext;
     else *park_list(c) = c->wnext;
     if (c->wnext) c->wnext->wprev = c->wprev;
@@ -384,40 +387,40 @@ int consumer_wait(consumer_t *c, st_netfd_t fd, st_utime_t timeout)
     return readable;
 }
 
-/* One tick: on_clock for every merging consumer of every stream. Never
- * yields, and on_clock never edits the lists, so the walk is safe.
- * Returns the next tick wanted (ms), 0 when nobody is parked. */
+/* One tick: on_clock for each merging consumer that is due, in the order
+ * they are due. Never yields, and on_clock never edits the lists, so the
+ * walk is safe. Returns the next tick wanted (ms), 0 when nobody is parked. */
 static int64_t clock_tick(hub_t *h, int64_t now)
 {
-    int64_t next = 0;
-    for (source_t *s = h->sources; s; s = s->next) {
-        consumer_t *n;
-        for (consumer_t *c = s->mergers; c; c = n) {
-            n = c->wnext;
-            int64_t at = c->on_clock ? c->on_clock(c, now) : 0;
-            if (!at) {
-                waiter_remove(c);
-                st_thread_interrupt(c->thread);
-            } else if (!next || at < next) {
-                next = at;
-            }
+    rill_heap_node_t *top;
+    while ((top = rill_heap_top(&h->clock_due)) && top->key <= now) {
+        consumer_t *c = (consumer_t *)((char *)top - offsetof(consumer_t, clock));
+        int64_t at = c->on_clock ? c->on_clock(c, now) : 0;
+        if (!at) {
+            waiter_remove(c);
+            st_thread_interrupt(c->thread);
+            continue;
         }
+        top->key = at > now ? at : now + 1;
+        rill_heap_fix(&h->clock_due, top);
     }
-    return next;
+    return top ? top->key : 0;
 }
 
+/* Ticks when h->clock_wake comes. A consumer that parks wanting an earlier
+ * tick sets it and interrupts the sleep: that only replans, it walks
+ * nobody (players handed back by a tick park again every tick). */
 static void clock_main(void *arg)
 {
     hub_t *h = arg;
     while (!h->clock.stop) {
-        int64_t next = clock_tick(h, rill_now_ms());
-        h->clock_wake = next;
-        if (!next) {
+        if (h->clock_wake && rill_now_ms() >= h->clock_wake) h->clock_wake = clock_tick(h, rill_now_ms());
+        if (!h->clock_wake) {
             st_usleep(ST_UTIME_NO_TIMEOUT);     /* until a consumer parks */
             continue;
         }
-        int64_t wait = next - rill_now_ms();
-        st_usleep(wait > 0 ? (st_utime_t)wait * 1000 : 0);
+        int64_t wait = h->clock_wake - rill_now_ms();
+        if (wait > 0) st_usleep((st_utime_t)wait * 1000);
     }
 }
 
@@ -425,8 +428,10 @@ int consumer_merge_wait(consumer_t *c, int64_t first_ms, st_utime_t timeout)
 {
     hub_t *h = c->src->hub;
     if (!h->clock.thread && task_start(&h->clock, clock_main, h, NULL) != 0) return RILL_ERR_NOMEM;
+    c->clock.key = first_ms;
+    if (rill_heap_push(&h->clock_due, &c->clock) != 0) return RILL_ERR_NOMEM;
     park(c, CONSUMER_MERGING);
-    /* earlier than the clock's plan (or it has none): it replans now */
+    /* earlier than the clock's plan (or it has none): it replans */
     if (!h->clock_wake || first_ms < h->clock_wake) {
         h->clock_wake = first_ms;
         st_thread_interrupt(h->clock.thread);

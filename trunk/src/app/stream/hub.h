@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "media_msg.h"
 #include "config.h"
+#include "rill_heap.h"
 #include "rill_rate.h"
 #include "stream_ring.h"
 #include "stream_tick.h"
@@ -46,6 +47,7 @@ struct consumer {
      * not yield. Returns the time (ms) it next needs a tick, or 0 to wake
      * the consumer (it leaves the mergers). */
     int64_t (*on_clock)(consumer_t *c, int64_t now_ms);
+    rill_heap_node_t clock;     /* in the merge clock's heap while merging: key = when on_clock is next due */
     void *owner;                /* on_push's and on_clock's context (the stream pump) */
 };
 
@@ -119,6 +121,7 @@ typedef struct hub {
      * parks, stopped by hub_free. */
     task_t clock;
     int64_t clock_wake;         /* ms of the clock's next tick; 0: none planned */
+    rill_heap_t clock_due;      /* the merging consumers, the next due first */
 } hub_t;
 
 void hub_init(hub_t *h);
@@ -187,7 +190,7 @@ int consumer_wait(consumer_t *c, st_netfd_t fd, st_utime_t timeout);
  * wakes it, its thread is interrupted, or timeout (us) passes. The clock
  * first calls on_clock at first_ms, then whenever on_clock asks. One
  * coroutine ticks for every merging player (the players of a stream share
- * the mw_latency grid, so a tick writes them all in one pass) instead of
+ * a few mw_latency grids, so a tick writes many in one pass) instead of
  * each player waking on a timer of its own: a context switch per player
  * per tick. Pushes do not touch a merging consumer. 0, or RILL_ERR_NOMEM
  * when the clock could not start (nothing parked: the caller waits on its

@@ -27,6 +27,7 @@
 /* A player parked for the merge clock is woken by it, by a publish event or
  * by a stop; this is only a bound on a wait nobody ends. */
 #define MERGE_PARK_MAX  (10 * 1000 * 1000LL)
+#define MERGE_PHASES    8                   /* grids merging players are dealt over (next_due) */
 
 static int pump_init(stream_pump_t *p, rtmp_session_t *s, st_netfd_t fd, uint64_t *out_bytes, consumer_t *co,
                      int mw_latency, int mw_msgs, uint32_t stream_id)
@@ -38,6 +39,10 @@ static int pump_init(stream_pump_t *p, rtmp_session_t *s, st_netfd_t fd, uint64_
     p->co = co;
     p->mw_latency = mw_latency;
     p->mw_msgs = mw_msgs;
+    if (mw_latency > 0) {
+        static unsigned dealt;
+        p->phase = (int64_t)(dealt++ % MERGE_PHASES) * mw_latency / MERGE_PHASES;
+    }
     p->stream_id = stream_id;
     p->send_timeout = 30 * 1000000LL;
     p->what = "player";
@@ -407,24 +412,27 @@ static int peer_sent(stream_pump_t *p)
     return r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
-/* When a merging player's next batch is due: the last point of the shared
- * mw_latency grid at or before last_write + mw_latency. Every merging player
- * wakes on the same grid, so the scheduler wakes once per tick for all of
- * them instead of once per player (each wake-up is a poll() in
- * state-threads' idle loop). Never after last_write + mw_latency: a message
- * that came just after a write waits at most mw_latency, and a player that
- * wrote a little after a grid point (the tick's burst) is due on the next
- * one, not one later. */
-static int64_t next_due(int mw_latency, int64_t last_write)
+/* When a merging player's next batch is due: the last point of its
+ * mw_latency grid at or before last_write + mw_latency. Never after last_write
+ * + mw_latency: a message that came just after a write waits at most
+ * mw_latency, and a player that wrote a little after a grid point (the
+ * tick's burst) is due on the next one, not one later. Players share
+ * MERGE_PHASES grids, each shifted by mw_latency / MERGE_PHASES (pump_init
+ * deals them out in turn): one grid for all would make the last player of a
+ * tick's pass wait for the writes of every other (40 ms for 2000 players at
+ * 1 Mbit/s), while a few grids keep the clock's ticks few. */
+static int64_t next_due(const stream_pump_t *p, int64_t last_write)
 {
-    return (last_write + mw_latency) / mw_latency * mw_latency;
+    int64_t m = p->mw_latency;
+    return (last_write - p->phase + m) / m * m + p->phase;
 }
 
-/* The first grid point after now: a merging player with nothing to send at
- * its due point writes what came by the next one. */
-static int64_t next_point(int mw_latency, int64_t now)
+/* The first point of its grid after now: a merging player with nothing to
+ * send at its due point writes what came by the next one. */
+static int64_t next_point(const stream_pump_t *p, int64_t now)
 {
-    return (now / mw_latency + 1) * mw_latency;
+    int64_t m = p->mw_latency;
+    return ((now - p->phase) / m + 1) * m + p->phase;
 }
 
 /* The merge clock's tick (consumer_t.on_clock) for a merging player parked
@@ -438,17 +446,20 @@ static int64_t pump_on_clock(consumer_t *co, int64_t now)
     stream_pump_t *p = co->owner;
     if (!pass_ok(p) || !co->src->publisher) return 0;
     if (now >= p->next_peek) {
-        p->next_peek = now + PEEK_EVERY_MS;
+        /* on the grid too: the clock ticks only on its points, not once per
+         * player a second (each tick walks every merging player) */
+        p->next_peek = next_due(p, now + PEEK_EVERY_MS - p->mw_latency);
+        if (p->next_peek <= now) p->next_peek = next_point(p, now);
         if (peer_sent(p)) return 0;
     }
-    int64_t due = next_due(p->mw_latency, p->last_write);
+    int64_t due = next_due(p, p->last_write);
     if (now >= due) {
         if (consumer_available(co) > 0) {
             if (!pass_write(p)) return 0;
             p->last_write = now;
-            due = next_due(p->mw_latency, now);
+            due = next_due(p, now);
         } else {
-            due = next_point(p->mw_latency, now);
+            due = next_point(p, now);
         }
     }
     return due < p->next_peek ? due : p->next_peek;
@@ -462,7 +473,7 @@ static int64_t pump_on_clock(consumer_t *co, int64_t now)
 static int park_for_clock(stream_pump_t *p, int64_t now, int64_t due_at)
 {
     if (!pass_ok(p) || !p->co->src->publisher) return 0;
-    int64_t first = now < due_at ? due_at : next_point(p->mw_latency, now);
+    int64_t first = now < due_at ? due_at : next_point(p, now);
     return consumer_merge_wait(p->co, first, MERGE_PARK_MAX) == 0;
 }
 
@@ -483,7 +494,7 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
         uint64_t avail = p->paused ? 0 : consumer_available(p->co);
         int64_t now = rill_now_ms();
         int64_t elapsed = now - p->last_write;
-        int64_t due_at = p->mw_latency > 0 ? next_due(p->mw_latency, p->last_write) : 0;
+        int64_t due_at = p->mw_latency > 0 ? next_due(p, p->last_write) : 0;
         int due;
         if (p->mw_latency > 0) due = avail > 0 && now >= due_at;
         else due = avail > 0 && (avail >= (uint64_t)p->mw_msgs || elapsed >= MW_MSGS_WAIT_MS);

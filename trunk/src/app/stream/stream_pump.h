@@ -59,7 +59,8 @@ struct stream_pump {
     int no_tick;                /* always take the per-message path (tests compare the two) */
     uint64_t tick_writes;       /* batches written from the shared tick buffer */
     int64_t next_peek;          /* ms: when a merging player next looks for input */
-    int64_t last_write;         /* ms: when its last batch was written (merging: the grid's start) */
+    int64_t last_write;         /* ms: when its last batch was written */
+    int64_t phase;              /* ms: a merging player's grid is shifted by this (next_due) */
     const int *stop;            /* stream_pump_run's stop flag while it runs */
     int no_pass;                /* never written by the stream's write pass (tests compare the two) */
     uint64_t pass_writes;       /* writes the stream's write pass made to this peer, no wake-up */
