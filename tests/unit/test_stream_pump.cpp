@@ -526,3 +526,37 @@ TEST(StreamPump, MergeClockHandsAPartialWriteBackToThePlayer)
     check_player_view(rd);
     ASSERT_EQ(80u, rd.tags.size()) << "a frame was lost or cut";
 }
+
+// A low-latency player parked at the live edge waits out of state-threads'
+// poll set; the merge clock looks for its input once a second. A peer that
+// closes while nothing is published is still noticed, within about that.
+TEST(StreamPump, ClockNoticesAParkedLowLatencyPlayerClosing)
+{
+    Stream st("gop_cache on; queue_length 30;");
+    Pipe io(0, 0);
+    consumer_t *co = source_add_consumer(st.src, st_thread_self());
+    stream_pump_t p;
+    uint64_t out = 0;
+    ASSERT_EQ(0, stream_pump_init_flv(&p, io.w, &out, co, 0, 0));
+    PumpRun run;
+    run.run_for(&p);
+    st_usleep(10 * kMs);
+    st.push(0, true, 1000);     // no GOP yet: the player wakes for this keyframe
+    st_usleep(10 * kMs);        // and parks again
+    st.push(1, false, 1000);
+    std::vector<uint8_t> got;
+    drain(io.r, got, 10);
+    EXPECT_EQ(1u, p.pass_writes) << "the second frame was not written by the pass";
+    uint64_t waits = p.waits;
+    int64_t closed = rill_now_ms();
+    st_netfd_close(io.r);
+    io.r = nullptr;
+    for (int i = 0; i < 300 && run.t && !p.reason; i++) st_usleep(10 * kMs);
+    int64_t took = rill_now_ms() - closed;
+    EXPECT_TRUE(p.reason != nullptr) << "the pump did not notice its peer closing in 3 s";
+    EXPECT_LT(took, 1600) << "noticed after " << took << " ms";
+    EXPECT_LE(p.waits, waits + 1) << "the parked player woke on its own";
+    run.end();
+    stream_pump_free(&p);
+    source_remove_consumer(co);
+}

@@ -136,7 +136,7 @@ static void park(consumer_t *c, int how)
 static void waiter_remove(consumer_t *c)
 {
     if (!c->waiting) return;
-    if (c->waiting == CONSUMER_MERGING) rill_heap_remove(&c->src->hub->clock_due, &c->clock);
+    rill_heap_remove(&c->src->hub->clock_due, &c->clock);    /* when on the clock too */
     if (c->wprev) c->wprev->wnext = c->wnext;
     else *park_list(c) = c->wnext;
     if (c->wnext) c->wnext->wprev = c->wprev;
@@ -424,13 +424,14 @@ static void clock_main(void *arg)
     }
 }
 
-int consumer_merge_wait(consumer_t *c, int64_t first_ms, st_utime_t timeout)
+/* Park in list `how` and on the merge clock from first_ms. */
+static int clock_park(consumer_t *c, int how, int64_t first_ms, st_utime_t timeout)
 {
     hub_t *h = c->src->hub;
     if (!h->clock.thread && task_start(&h->clock, clock_main, h, NULL) != 0) return RILL_ERR_NOMEM;
     c->clock.key = first_ms;
     if (rill_heap_push(&h->clock_due, &c->clock) != 0) return RILL_ERR_NOMEM;
-    park(c, CONSUMER_MERGING);
+    park(c, how);
     /* earlier than the clock's plan (or it has none): it replans */
     if (!h->clock_wake || first_ms < h->clock_wake) {
         h->clock_wake = first_ms;
@@ -439,6 +440,16 @@ int consumer_merge_wait(consumer_t *c, int64_t first_ms, st_utime_t timeout)
     st_usleep(timeout);
     waiter_remove(c);     /* timed out or interrupted: still listed */
     return 0;
+}
+
+int consumer_merge_wait(consumer_t *c, int64_t first_ms, st_utime_t timeout)
+{
+    return clock_park(c, CONSUMER_MERGING, first_ms, timeout);
+}
+
+int consumer_wait_clocked(consumer_t *c, int64_t first_ms, st_utime_t timeout)
+{
+    return clock_park(c, CONSUMER_WAITING, first_ms, timeout);
 }
 
 int consumer_sync(consumer_t *c)

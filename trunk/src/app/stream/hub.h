@@ -47,7 +47,7 @@ struct consumer {
      * not yield. Returns the time (ms) it next needs a tick, or 0 to wake
      * the consumer (it leaves the mergers). */
     int64_t (*on_clock)(consumer_t *c, int64_t now_ms);
-    rill_heap_node_t clock;     /* in the merge clock's heap while merging: key = when on_clock is next due */
+    rill_heap_node_t clock;     /* in the merge clock's heap while parked on it: key = when on_clock is due */
     void *owner;                /* on_push's and on_clock's context (the stream pump) */
 };
 
@@ -196,6 +196,14 @@ int consumer_wait(consumer_t *c, st_netfd_t fd, st_utime_t timeout);
  * when the clock could not start (nothing parked: the caller waits on its
  * own). */
 int consumer_merge_wait(consumer_t *c, int64_t first_ms, st_utime_t timeout);
+/* consumer_wait without an fd in state-threads' poll set, for a player the
+ * write pass of each push keeps written (mw_latency 0): parked for pushes
+ * and on the merge clock, whose on_clock looks for its input, from
+ * first_ms. With state-threads' poll backend every fd waited on costs every
+ * scheduler pass, and a pass comes with every message published: 2000
+ * players parked with their fds were a quarter of a low-latency server's
+ * CPU. 0, or RILL_ERR_NOMEM (nothing parked). */
+int consumer_wait_clocked(consumer_t *c, int64_t first_ms, st_utime_t timeout);
 /* Messages ready to send now. */
 static inline uint64_t consumer_available(const consumer_t *c) { return c->src->ring.end - c->cursor; }
 /* Bring the cursor back into the ring (cut to a keyframe if it fell behind).

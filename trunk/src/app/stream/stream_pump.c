@@ -435,10 +435,21 @@ static int64_t next_point(const stream_pump_t *p, int64_t now)
     return ((now - p->phase) / m + 1) * m + p->phase;
 }
 
-/* The merge clock's tick (consumer_t.on_clock) for a merging player parked
- * in consumer_merge_wait, in the clock's coroutine: its input is peeked once
- * in PEEK_EVERY_MS, and when its batch is due it is written from the tick
- * buffer, so a merging player at the live edge costs no wake-up per tick.
+/* When a player parked on the merge clock next looks for input: about
+ * PEEK_EVERY_MS on, on a point of its grid (mw_latency 0: of a grid of
+ * PEEK_EVERY_MS), so the clock wakes for many players at once, not once per
+ * player. */
+static int64_t next_peek(const stream_pump_t *p, int64_t now)
+{
+    if (p->mw_latency == 0) return (now / PEEK_EVERY_MS + 1) * PEEK_EVERY_MS;
+    int64_t t = next_due(p, now + PEEK_EVERY_MS - p->mw_latency);
+    return t > now ? t : next_point(p, now);
+}
+
+/* The merge clock's tick (consumer_t.on_clock), in the clock's coroutine,
+ * for a player parked on it: its input is peeked once in PEEK_EVERY_MS; a
+ * merging player's batch, when due, is written from the tick buffer, so a
+ * merging player at the live edge costs no wake-up per tick.
  * Returns when it next needs a tick, 0 to wake the coroutine (anything else
  * to do, input, a write the socket did not take whole). Never yields. */
 static int64_t pump_on_clock(consumer_t *co, int64_t now)
@@ -446,12 +457,10 @@ static int64_t pump_on_clock(consumer_t *co, int64_t now)
     stream_pump_t *p = co->owner;
     if (!pass_ok(p) || !co->src->publisher) return 0;
     if (now >= p->next_peek) {
-        /* on the grid too: the clock ticks only on its points, not once per
-         * player a second (each tick walks every merging player) */
-        p->next_peek = next_due(p, now + PEEK_EVERY_MS - p->mw_latency);
-        if (p->next_peek <= now) p->next_peek = next_point(p, now);
+        p->next_peek = next_peek(p, now);
         if (peer_sent(p)) return 0;
     }
+    if (p->mw_latency == 0) return p->next_peek;    /* the push's pass writes it: only peeked here */
     int64_t due = next_due(p, p->last_write);
     if (now >= due) {
         if (consumer_available(co) > 0) {
@@ -475,6 +484,17 @@ static int park_for_clock(stream_pump_t *p, int64_t now, int64_t due_at)
     if (!pass_ok(p) || !p->co->src->publisher) return 0;
     int64_t first = now < due_at ? due_at : next_point(p, now);
     return consumer_merge_wait(p->co, first, MERGE_PARK_MAX) == 0;
+}
+
+/* A player the push's pass writes (mw_latency 0) parks at the live edge
+ * with its input looked for by the merge clock, out of the poll set.
+ * Returns 1 when it parked (and is awake again), 0 when it must wait on
+ * its own (see park_for_clock). */
+static int park_clocked(stream_pump_t *p, int64_t now)
+{
+    if (p->mw_latency > 0 || !pass_ok(p) || !p->co->src->publisher) return 0;
+    int64_t first = p->next_peek > now ? p->next_peek : next_peek(p, now);
+    return consumer_wait_clocked(p->co, first, MERGE_PARK_MAX) == 0;
 }
 
 int stream_pump_run(stream_pump_t *p, const int *stop)
@@ -522,6 +542,8 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
             }
         } else if (avail > 0) {
             readable = consumer_wait(p->co, p->fd, (st_utime_t)(MW_MSGS_WAIT_MS - elapsed) * 1000);
+        } else if (park_clocked(p, now)) {
+            readable = peer_sent(p);
         } else {
             readable = consumer_wait(p->co, p->fd, IDLE_WAIT);
         }

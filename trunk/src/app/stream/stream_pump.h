@@ -10,7 +10,9 @@
  * publisher's coroutine writes the new message from the shared tick buffer,
  * non-blocking, and the player's coroutine stays parked. Only a socket that
  * takes part of it (or none) wakes the coroutine, which writes the rest
- * waiting for POLLOUT as it always did. A merging player (mw_latency > 0)
+ * waiting for POLLOUT as it always did. Such a player waits out of the poll
+ * set: the hub's merge clock looks for its input once a second. A merging
+ * player (mw_latency > 0)
  * parked at the live edge is written the same way by the hub's merge clock,
  * once per point of its mw_latency grid (consumer_merge_wait). */
 #ifndef STREAM_PUMP_H
