@@ -23,6 +23,7 @@
 #define CONTROL_TIMEOUT     (5 * SEC)
 #define WINDOW_ACK_SIZE     2500000
 #define PLAY_STREAM_ID      1
+#define TC_URL_MAX          1023        /* a longer tcUrl is kept cut to this */
 
 
 /* ---- replies -------------------------------------------------------------- */
@@ -61,6 +62,40 @@ static int send_writer(rtmp_conn_t *c, uint32_t csid, uint8_t type, uint32_t sid
     return rc;
 }
 
+/* ---- names ------------------------------------------------------------------ */
+
+/* Make these the connection's names (any may point into its current block):
+ * copied into one new block, then the old one is freed. */
+static int set_names(rtmp_conn_t *c, const char *vhost, const char *app, const char *stream, const char *param,
+                     const char *tc_url)
+{
+    size_t lv = strlen(vhost), la = strlen(app), ls = strlen(stream), lp = strlen(param);
+    size_t lt = strnlen(tc_url, TC_URL_MAX);
+    char *b = malloc(lv + la + ls + lp + lt + 5);
+    if (!b) return RILL_ERR_NOMEM;
+    char *p = b;
+    c->vhost = memcpy(p, vhost, lv + 1);
+    p += lv + 1;
+    c->app = memcpy(p, app, la + 1);
+    p += la + 1;
+    c->stream = memcpy(p, stream, ls + 1);
+    p += ls + 1;
+    c->param = memcpy(p, param, lp + 1);
+    p += lp + 1;
+    memcpy(p, tc_url, lt);
+    p[lt] = 0;
+    c->tc_url = p;
+    free(c->names);
+    c->names = b;
+    client_t *cl = &c->client;
+    cl->vhost = c->vhost;
+    cl->app = c->app;
+    cl->stream = c->stream;
+    cl->param = c->param;
+    cl->tc_url = c->tc_url;
+    return 0;
+}
+
 /* ---- connect -------------------------------------------------------------- */
 
 /* Pick the vhost: ?vhost= in the params wins, then the tcUrl host. */
@@ -83,7 +118,6 @@ static CORO_OUT_OF_LINE int handle_connect(rtmp_conn_t *c, const rtmp_cmd_t *cmd
         rill_warn("%s: connect without app", c->peer);
         return RILL_ERR_COMMAND;
     }
-    snprintf(c->tc_url, sizeof c->tc_url, "%s", tc ? tc : "");
     char appname[256], param[1024];
     if (rtmp_split_param(app, appname, sizeof appname, param, sizeof param)) return RILL_ERR_COMMAND;
     rtmp_url_t u;
@@ -92,9 +126,8 @@ static CORO_OUT_OF_LINE int handle_connect(rtmp_conn_t *c, const rtmp_cmd_t *cmd
         host = u.host;
         if (!param[0]) snprintf(param, sizeof param, "%s", u.param);
     }
-    snprintf(c->app, sizeof c->app, "%s", appname);
-    snprintf(c->param, sizeof c->param, "%s", param);
     c->vconf = resolve_vhost(c, host, param);
+    if (set_names(c, c->vconf ? c->vconf->name : "", appname, "", param, tc ? tc : "")) return RILL_ERR_NOMEM;
     rill_writer_t w;
     rill_writer_init(&w, 0);
     if (!c->vconf) {
@@ -103,7 +136,6 @@ static CORO_OUT_OF_LINE int handle_connect(rtmp_conn_t *c, const rtmp_cmd_t *cmd
                     rtmp_cmd_connect_error(&w, cmd->txid, "NetConnection.Connect.Rejected", "vhost not found"));
         return RILL_ERR_DENIED;
     }
-    snprintf(c->vhost, sizeof c->vhost, "%s", c->vconf->name);
     const amf0_value_t *edge = amf0_object_get(obj, "rillEdge");
     c->from_edge = edge && edge->type == AMF0_BOOLEAN && edge->boolean;
     /* an edge waits on each small reply of ours: no Nagle delay there */
@@ -142,25 +174,25 @@ static CORO_OUT_OF_LINE int handle_connect(rtmp_conn_t *c, const rtmp_cmd_t *cmd
     return rc;
 }
 
-/* Stream name from publish/play, with its params kept (hooks use them later). */
-static CORO_OUT_OF_LINE int take_stream_name(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
+/* Stream name from publish/play, with its params kept (hooks use them later).
+ * Then the command is freed: nothing of it is held while the client plays or
+ * publishes. RILL_ERR_COMMAND when the name is missing or invalid. */
+static CORO_OUT_OF_LINE int take_stream_name(rtmp_conn_t *c, rtmp_cmd_t *cmd)
 {
     const char *name = rtmp_cmd_arg_string(cmd, 1);
-    char param[1024];
-    if (!name || rtmp_split_param(name, c->stream, sizeof c->stream, param, sizeof param) || !c->stream[0])
-        return RILL_ERR_COMMAND;
-    if (param[0]) {
-        snprintf(c->param, sizeof c->param, "%s", param);
+    char stream[256], param[1024];
+    int rc = !name || rtmp_split_param(name, stream, sizeof stream, param, sizeof param) || !stream[0]
+             ? RILL_ERR_COMMAND : 0;
+    if (!rc && param[0]) {
         char v[256];
         if (rtmp_param_get(param, "vhost", v, sizeof v)) {
             const vhost_conf_t *vc = config_vhost(c->env->conf, v);
-            if (vc) {
-                c->vconf = vc;
-                snprintf(c->vhost, sizeof c->vhost, "%s", vc->name);
-            }
+            if (vc) c->vconf = vc;
         }
     }
-    return 0;
+    if (!rc) rc = set_names(c, c->vconf->name, c->app, stream, param[0] ? param : c->param, c->tc_url);
+    rtmp_cmd_free(cmd);
+    return rc;
 }
 
 /* ---- publish ------------------------------------------------------------ */
@@ -234,9 +266,11 @@ static int edge_publish_upstream(rtmp_conn_t *c, forward_up_t *up)
 
 static int publish_loop(rtmp_conn_t *c);
 
-static CORO_OUT_OF_LINE int do_publish(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
+static CORO_OUT_OF_LINE int do_publish(rtmp_conn_t *c, rtmp_cmd_t *cmd)
 {
-    if (take_stream_name(c, cmd)) {
+    int rc = take_stream_name(c, cmd);
+    if (rc == RILL_ERR_NOMEM) return rc;
+    if (rc) {
         send_status(c, "error", "NetStream.Publish.BadName", "invalid stream name");
         c->reason = "bad stream name";
         return RILL_ERR_COMMAND;
@@ -254,7 +288,7 @@ static CORO_OUT_OF_LINE int do_publish(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
      * already: then the local rules decide (busy, or a takeover whose
      * publisher goes on through the forwarder that runs). */
     int ask = c->vconf->edge && !(c->src->publisher && !c->src->edge_pulled);
-    int rc = ask ? edge_publish_upstream(c, &up) : 0;
+    rc = ask ? edge_publish_upstream(c, &up) : 0;
     if (rc) {                   /* answered (the origin's refusal), or no memory, or stopped */
         forward_up_close(&up);
         return rc;
@@ -411,9 +445,11 @@ static const play_proto_t rtmp_play_proto = {
     .refuse = play_refuse, .start = play_start, .status = play_status, .on_msg = play_on_msg,
 };
 
-static int do_play(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
+static int do_play(rtmp_conn_t *c, rtmp_cmd_t *cmd)
 {
-    if (take_stream_name(c, cmd)) {
+    int rc = take_stream_name(c, cmd);
+    if (rc == RILL_ERR_NOMEM) return rc;
+    if (rc) {
         send_status(c, "error", "NetStream.Play.StreamNotFound", "invalid stream name");
         c->reason = "bad stream name";
         return RILL_ERR_COMMAND;
@@ -435,7 +471,7 @@ static int do_play(rtmp_conn_t *c, const rtmp_cmd_t *cmd)
     ps->peer_fd = st_netfd_fileno(c->s.fd);
     ps->proto = &rtmp_play_proto;
     ps->ctx = c;
-    int rc = play_session_run(ps);
+    rc = play_session_run(ps);
     if (ps->allowed) c->role = RTMP_ROLE_PLAY;
     if (rc == RILL_ERR_NOT_FOUND && c->from_edge && !ps->src) ps->reason = "stream not found (edge upstream)";
     c->reason = ps->reason;
@@ -556,13 +592,9 @@ static int run(rtmp_conn_t *c)
             rill_warn("%s: '%s' before connect", c->peer, cmd.name);
             rc = RILL_ERR_COMMAND;
         } else if (!strcmp(cmd.name, "publish")) {
-            rc = do_publish(c, &cmd);
-            rtmp_cmd_free(&cmd);
-            return rc;
+            return do_publish(c, &cmd);     /* frees cmd once it has the stream's name */
         } else if (!strcmp(cmd.name, "play")) {
-            rc = do_play(c, &cmd);
-            rtmp_cmd_free(&cmd);
-            return rc;
+            return do_play(c, &cmd);        /* the same */
         } else {
             rc = simple_command(c, &cmd);
         }
@@ -615,6 +647,7 @@ static void conn_release(void *arg)
 {
     rtmp_conn_t *c = arg;
     rtmp_session_free(&c->s);
+    free(c->names);
     free(c);
 }
 
@@ -639,11 +672,9 @@ int rtmp_conn_spawn(session_env_t *env, rtmp_conns_t *g, st_netfd_t fd, int prox
     cl->id = c->cid;
     cl->type = CLIENT_RTMP;
     net_peer_addr(st_netfd_fileno(fd), cl->ip, sizeof cl->ip, &cl->port);
-    cl->vhost = c->vhost;
-    cl->app = c->app;
-    cl->stream = c->stream;
-    cl->param = c->param;
-    cl->tc_url = c->tc_url;
+    /* "" until connect names them (set_names) */
+    c->vhost = c->app = c->stream = c->param = c->tc_url = "";
+    cl->vhost = cl->app = cl->stream = cl->param = cl->tc_url = "";
     cl->start_ms = c->start_ms;
     cl->in_bytes = &c->s.in_bytes;
     cl->out_bytes = &c->s.out_bytes;

@@ -29,7 +29,11 @@ struct rtmp_conn {
     int64_t start_ms;
     rtmp_session_t s;
     const vhost_conf_t *vconf;
-    char vhost[256], app[256], stream[256], param[1024], tc_url[1024];
+    /* What it connected to, each "" until known: one heap block (names) at
+     * their length, built again when one changes (connect, then publish or
+     * play). The client's pointers (what the API and hooks show) follow. */
+    const char *vhost, *app, *stream, *param, *tc_url;
+    char *names;
     int role;
     int proxy;                  /* expect a PROXY header first */
     int from_edge;              /* connect said rillEdge: a rill edge's upstream */
