@@ -12,6 +12,8 @@
 
 struct http_server;
 
+#define HTTP_CONN_RBUF 8192
+
 /* What every connection of one server reads of it (set by the server). */
 typedef struct http_conn_cfg {
     char name[32];                  /* for logs */
@@ -42,7 +44,7 @@ struct http_conn {
     st_utime_t accepted;
     int stop;                       /* set by the server on shutdown */
     http_msg_parser_t parser;
-    char rbuf[8192];
+    uint8_t *rbuf;                  /* HTTP_CONN_RBUF bytes; freed when a handler takes the socket over */
     size_t rpos, rlen;
     int continued;                  /* "100 Continue" sent for the current request */
     uint64_t in_bytes, out_bytes;

@@ -199,6 +199,12 @@ st_netfd_t http_conn_takeover(http_conn_t *c)
 {
     c->taken_over = 1;
     c->keep = 0;
+    /* No request is read on it again, nor headers built: a long response
+     * (an HTTP-FLV player) does not keep those 8 KB and more. */
+    free(c->rbuf);
+    c->rbuf = NULL;
+    c->rpos = c->rlen = 0;
+    rill_writer_free(&c->hbuf);
     return c->fd;
 }
 

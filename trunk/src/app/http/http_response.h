@@ -47,7 +47,8 @@ int http_end(http_conn_t *c);
  * client closing). The server closes the fd after the handler returns; the
  * handler never closes it. Server shutdown interrupts the handler's
  * coroutine: its blocking st_* calls return EINTR (http_conn_stopping then
- * says why). */
+ * says why). No other request is read on a connection taken over: its read
+ * and header buffers are freed here. */
 st_netfd_t http_conn_takeover(http_conn_t *c);
 int http_conn_stopping(const http_conn_t *c);
 /* The current request's client, for logs: "ip:port", or "ip[:port] via

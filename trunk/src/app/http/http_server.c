@@ -120,7 +120,7 @@ static int read_request(http_conn_t *c, int first)
             if (now >= deadline) return RILL_ERR_TIMEOUT;
             timeout = deadline - now;
         }
-        ssize_t r = st_read(c->fd, c->rbuf, sizeof c->rbuf, timeout);
+        ssize_t r = st_read(c->fd, c->rbuf, HTTP_CONN_RBUF, timeout);
         if (r < 0) return net_st_error();
         if (r == 0) {
             int rc = http_msg_parser_eof(mp);
@@ -192,7 +192,7 @@ static void linger(http_conn_t *c)
     while (drained < LINGER_MAX_BYTES && !c->stop) {
         st_utime_t now = st_utime();
         if (now >= deadline) break;
-        ssize_t r = st_read(c->fd, c->rbuf, sizeof c->rbuf, deadline - now);
+        ssize_t r = st_read(c->fd, c->rbuf, HTTP_CONN_RBUF, deadline - now);
         if (r <= 0) break;
         drained += (size_t)r;
     }
@@ -239,6 +239,7 @@ static void conn_free(void *arg)
     http_conn_t *c = arg;
     http_msg_parser_free(&c->parser);
     rill_writer_free(&c->hbuf);
+    free(c->rbuf);
     if (c->fd) st_netfd_close(c->fd);
     free(c);
 }
@@ -270,6 +271,11 @@ static int conn_spawn(http_server_t *s, st_netfd_t fd)
     client_is_socket(c);
     http_req_parser_init(&c->parser);
     rill_writer_init(&c->hbuf, 64 * 1024);
+    c->rbuf = malloc(HTTP_CONN_RBUF);
+    if (!c->rbuf) {
+        conn_free(c);
+        return RILL_ERR_NOMEM;
+    }
     int rc = tasks_start(&s->conns, &c->task, conn_main, c, &c->stop, conn_free);
     if (rc) conn_free(c);
     return rc;
