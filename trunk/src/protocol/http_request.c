@@ -46,6 +46,19 @@ static int on_url(http_parser *p, const char *at, size_t n)
     return 0;
 }
 
+/* Room for one more header: 8 first, then doubled up to HTTP_MAX_HEADERS. */
+static int grow_headers(http_message_t *m)
+{
+    if (m->nheaders < m->headers_cap) return 0;
+    int cap = m->headers_cap ? m->headers_cap * 2 : 8;
+    if (cap > HTTP_MAX_HEADERS) cap = HTTP_MAX_HEADERS;
+    http_header_t *h = realloc(m->headers, sizeof *h * (size_t)cap);
+    if (!h) return -1;
+    m->headers = h;
+    m->headers_cap = cap;
+    return 0;
+}
+
 static int on_header_field(http_parser *p, const char *at, size_t n)
 {
     http_msg_parser_t *mp = p->data;
@@ -53,6 +66,8 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
     if (mp->in_value || m->nheaders == 0) {
         /* A new header (a name may come in pieces: keep appending until a value). */
         if (m->nheaders >= HTTP_MAX_HEADERS) return refuse(mp, 431, "too many headers");
+        if (grow_headers(m)) return refuse(mp, 500, "out of memory");
+        m->headers[m->nheaders].name = m->headers[m->nheaders].value = NULL;
         m->nheaders++;
         mp->name_len = mp->value_len = 0;
         mp->in_value = 0;
@@ -186,6 +201,7 @@ static void msg_free(http_message_t *m)
         free(m->headers[i].name);
         free(m->headers[i].value);
     }
+    free(m->headers);
     free(m->body);
     memset(m, 0, sizeof *m);
 }

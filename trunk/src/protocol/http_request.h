@@ -35,8 +35,8 @@ typedef struct http_message {
     int status;
     /* both */
     int http_major, http_minor;
-    http_header_t headers[HTTP_MAX_HEADERS];
-    int nheaders;
+    http_header_t *headers;  /* nheaders of them, grown as they come (a connection keeps its request) */
+    int nheaders, headers_cap;
     char *body;             /* body_len bytes plus a NUL; NULL when empty */
     size_t body_len;
     int keep_alive;         /* http_should_keep_alive() */
