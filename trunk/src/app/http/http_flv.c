@@ -18,10 +18,21 @@ typedef struct flv_player {
     http_conn_t *http;
     client_t client;
     play_session_t play;
-    char vhost[256], app[256], stream[256], param[1024], tc_url[600], label[96];
+    const char *vhost, *app, *stream, *param, *tc_url, *label;   /* in names, at their length */
     uint64_t in_bytes, out_bytes;
     int64_t unpublished_since;  /* ms; 0 while the stream is published */
+    char names[];               /* the strings above, each NUL-terminated */
 } flv_player_t;
+
+/* Copy s (cut to max bytes) to *p, move *p past it, and return the copy. */
+static const char *put_name(char **p, const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+    char *r = memcpy(*p, s, n);
+    r[n] = 0;
+    *p += n + 1;
+    return r;
+}
 
 const vhost_conf_t *http_pick_vhost(session_env_t *env, const http_request_t *req, const char *param)
 {
@@ -129,19 +140,26 @@ static CORO_OUT_OF_LINE flv_player_t *flv_player_new(session_env_t *env, http_co
         memcpy(mm.app, p, n);
         mm.app[n] = 0;
     }
-    flv_player_t *f = calloc(1, sizeof *f);
+    const char *host = http_header_get(req, "Host");
+    char tc_url[600], label[96];
+    snprintf(tc_url, sizeof tc_url, "http://%.256s/%.255s", host ? host : vc->name, mm.app);
+    snprintf(label, sizeof label, "flv %s %s", req->method == HTTP_HEAD ? "head" : "play", http_conn_peer(c));
+    /* the strings at their length after the record: a player keeps them while it plays */
+    size_t len = strnlen(vc->name, 255) + strnlen(mm.app, 255) + strnlen(mm.stream, 255) + strlen(param) +
+                 strlen(tc_url) + strlen(label) + 6;
+    flv_player_t *f = calloc(1, sizeof *f + len);
     if (!f) {
         *rc = RILL_ERR_NOMEM;
         return NULL;
     }
     f->http = c;
-    snprintf(f->vhost, sizeof f->vhost, "%s", vc->name);
-    snprintf(f->app, sizeof f->app, "%s", mm.app);
-    snprintf(f->stream, sizeof f->stream, "%s", mm.stream);
-    snprintf(f->param, sizeof f->param, "%s", param);
-    const char *host = http_header_get(req, "Host");
-    snprintf(f->tc_url, sizeof f->tc_url, "http://%.256s/%s", host ? host : vc->name, f->app);
-    snprintf(f->label, sizeof f->label, "flv %s %s", req->method == HTTP_HEAD ? "head" : "play", http_conn_peer(c));
+    char *p = f->names;
+    f->vhost = put_name(&p, vc->name, 255);
+    f->app = put_name(&p, mm.app, 255);
+    f->stream = put_name(&p, mm.stream, 255);
+    f->param = put_name(&p, param, sizeof param);
+    f->tc_url = put_name(&p, tc_url, sizeof tc_url);
+    f->label = put_name(&p, label, sizeof label);
     *vcp = vc;
     *rc = 0;
     return f;
