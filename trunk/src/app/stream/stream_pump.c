@@ -15,8 +15,8 @@
 
 #define BATCH_IOV       512                 /* iovecs per writev, under IOV_MAX */
 #define BATCH_MSGS      (BATCH_IOV / 2)
-#define START_IOV       64                  /* grown on demand: an idle player stays small */
-#define START_MSGS      32
+#define START_IOV       8                   /* grown on demand: a player at the live edge needs one */
+#define START_MSGS      8
 #define IDLE_WAIT       (1000 * 1000LL)     /* nothing to send: re-check this often */
 #define MW_MSGS_WAIT_MS 100                 /* mw_msgs never holds messages longer */
 /* A merging player looks for input (Acknowledgements, pause, deleteStream)
