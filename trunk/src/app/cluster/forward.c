@@ -469,4 +469,6 @@ void forward_stop_all(forward_mgr_t *m)
     forwarder_t *stopping = NULL;
     while (m->list) stopping = detach(m, &m->list, stopping);
     stop_detached(m, stopping);
+    /* its forwarders were the relay's last players: its merge clock ends with it */
+    hub_free(&m->relay);
 }

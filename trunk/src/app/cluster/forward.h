@@ -82,7 +82,7 @@ const char *forward_state_name(int state);
 /* After a config reload: stop the configured forwarders of streams being
  * published whose destination is no longer listed, start the new ones. */
 void forward_reconcile(forward_mgr_t *m, hub_t *hub);
-/* Stop every forwarder (shutdown). */
+/* Stop every forwarder and free the relay hub (shutdown). */
 void forward_stop_all(forward_mgr_t *m);
 /* Bytes sent: by one forwarder so far; by every forwarder ever. */
 uint64_t forwarder_bytes(const forwarder_t *f);
