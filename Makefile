@@ -137,7 +137,7 @@ test: deps
 	@bash tests/run-all.sh
 
 unit: $(OBJS)/asan/unit-tests
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(OBJS)/asan/unit-tests
+	ASAN_OPTIONS=malloc_context_size=4 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(OBJS)/asan/unit-tests
 
 integration: $(OBJS)/asan/rill $(OBJS)/rill
 	python3 tests/integration/run.py

@@ -15,6 +15,9 @@ UNIT=${RILL_UNIT_BIN:-objs/asan/unit-tests}
 echo "== unit tests ($UNIT)"
 if [ -x "$UNIT" ]; then
     ulog=$(mktemp /tmp/rill-unit.XXXXXX)
+    # malloc_context_size=4: see tests/integration/lib/rill.py server_env (a
+    # suppression by module would match the coroutine entry of every stack)
+    ASAN_OPTIONS="malloc_context_size=4${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
     LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
         "$UNIT" 2>&1 | tee "$ulog"
     urc=${PIPESTATUS[0]}
