@@ -19,7 +19,7 @@ if [ -x "$UNIT" ]; then
     # suppression by module would match the coroutine entry of every stack)
     ASAN_OPTIONS="malloc_context_size=4${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
     LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
-        "$UNIT" 2>&1 | tee "$ulog"
+        timeout -k 10 900 "$UNIT" 2>&1 | tee "$ulog"
     urc=${PIPESTATUS[0]}
     up=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) tests\{0,1\}\..*/\1/p' "$ulog" | tail -1)
     uf=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) tests\{0,1\},.*/\1/p' "$ulog" | tail -1)

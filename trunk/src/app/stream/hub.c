@@ -9,10 +9,14 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 /* SRS's jitter bounds: a jump beyond these is treated as a 10 ms step. */
 #define JITTER_MAX_MS       250
 #define JITTER_DEFAULT_MS   10
+/* Ready sockets the clock takes from its epoll set per epoll_wait. */
+#define WATCH_BATCH         64
 /* Ring trim by the slowest player at most this often (messages). */
 #define TRIM_EVERY          64
 /* A replacing publisher's first frame lands this long after the last one. */
@@ -44,6 +48,8 @@ void hub_free(hub_t *h)
 {
     task_stop(&h->clock);
     rill_heap_free(&h->clock_due);
+    if (h->clock_watch) st_netfd_close(h->clock_watch);
+    h->clock_watch = NULL;
     source_t *s = h->sources;
     while (s) {
         source_t *n = s->next;
@@ -407,49 +413,98 @@ static int64_t clock_tick(hub_t *h, int64_t now)
     return top ? top->key : 0;
 }
 
-/* Ticks when h->clock_wake comes. A consumer that parks wanting an earlier
- * tick sets it and interrupts the sleep: that only replans, it walks
- * nobody (players handed back by a tick park again every tick). */
+/* Wake the parked consumers whose sockets have input (or closed): what the
+ * clock's epoll set holds ready now. Each socket is in the set one-shot: it
+ * is reported once, though it stays in the set until its coroutine runs and
+ * takes it out. */
+static void clock_wake_ready(hub_t *h)
+{
+    struct epoll_event ev[WATCH_BATCH];
+    int n;
+    do {
+        n = epoll_wait(st_netfd_fileno(h->clock_watch), ev, WATCH_BATCH, 0);
+        for (int i = 0; i < n; i++) {
+            consumer_t *c = ev[i].data.ptr;
+            c->clock_input = 1;
+            if (!c->waiting) continue;
+            waiter_remove(c);
+            st_thread_interrupt(c->thread);
+        }
+    } while (n == WATCH_BATCH);
+}
+
+/* Ticks when h->clock_wake comes, and wakes the consumers whose input
+ * comes in between. A consumer that parks wanting an earlier tick sets it
+ * and interrupts the wait: that only replans, it walks nobody (players
+ * handed back by a tick park again every tick). */
 static void clock_main(void *arg)
 {
     hub_t *h = arg;
     while (!h->clock.stop) {
         if (h->clock_wake && rill_now_ms() >= h->clock_wake) h->clock_wake = clock_tick(h, rill_now_ms());
-        if (!h->clock_wake) {
-            st_usleep(ST_UTIME_NO_TIMEOUT);     /* until a consumer parks */
-            continue;
+        st_utime_t wait = ST_UTIME_NO_TIMEOUT;     /* no tick planned: until input or a consumer parks */
+        if (h->clock_wake) {
+            int64_t ms = h->clock_wake - rill_now_ms();
+            if (ms <= 0) continue;
+            wait = (st_utime_t)ms * 1000;
         }
-        int64_t wait = h->clock_wake - rill_now_ms();
-        if (wait > 0) st_usleep((st_utime_t)wait * 1000);
+        if (st_netfd_poll(h->clock_watch, POLLIN, wait) == 0) clock_wake_ready(h);
     }
 }
 
-/* Park in list `how` and on the merge clock from first_ms. */
-static int clock_park(consumer_t *c, int how, int64_t first_ms, st_utime_t timeout)
+/* The clock and its epoll set, started by the first consumer that parks. */
+static int clock_start(hub_t *h)
+{
+    if (h->clock.thread) return 0;
+    if (!h->clock_watch) {
+        int fd = epoll_create1(EPOLL_CLOEXEC);
+        if (fd < 0) return RILL_ERR_SYSTEM;
+        h->clock_watch = st_netfd_open(fd);
+        if (!h->clock_watch) {
+            close(fd);
+            return RILL_ERR_NOMEM;
+        }
+    }
+    return task_start(&h->clock, clock_main, h, NULL) != 0 ? RILL_ERR_NOMEM : 0;
+}
+
+/* Park in list `how` with fd watched by the clock and, when first_ms is
+ * not 0, on the clock's ticks from first_ms. */
+static int clock_park(consumer_t *c, int how, int fd, int64_t first_ms, st_utime_t timeout)
 {
     hub_t *h = c->src->hub;
-    if (!h->clock.thread && task_start(&h->clock, clock_main, h, NULL) != 0) return RILL_ERR_NOMEM;
-    c->clock.key = first_ms;
-    if (rill_heap_push(&h->clock_due, &c->clock) != 0) return RILL_ERR_NOMEM;
+    int rc = clock_start(h);
+    if (rc) return rc;
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = c };
+    if (epoll_ctl(st_netfd_fileno(h->clock_watch), EPOLL_CTL_ADD, fd, &ev) != 0) return RILL_ERR_SYSTEM;
+    if (first_ms) {
+        c->clock.key = first_ms;
+        if (rill_heap_push(&h->clock_due, &c->clock) != 0) {
+            epoll_ctl(st_netfd_fileno(h->clock_watch), EPOLL_CTL_DEL, fd, NULL);
+            return RILL_ERR_NOMEM;
+        }
+    }
+    c->clock_input = 0;
     park(c, how);
     /* earlier than the clock's plan (or it has none): it replans */
-    if (!h->clock_wake || first_ms < h->clock_wake) {
+    if (first_ms && (!h->clock_wake || first_ms < h->clock_wake)) {
         h->clock_wake = first_ms;
         st_thread_interrupt(h->clock.thread);
     }
     st_usleep(timeout);
     waiter_remove(c);     /* timed out or interrupted: still listed */
-    return 0;
+    epoll_ctl(st_netfd_fileno(h->clock_watch), EPOLL_CTL_DEL, fd, NULL);
+    return c->clock_input;
 }
 
-int consumer_merge_wait(consumer_t *c, int64_t first_ms, st_utime_t timeout)
+int consumer_merge_wait(consumer_t *c, int fd, int64_t first_ms, st_utime_t timeout)
 {
-    return clock_park(c, CONSUMER_MERGING, first_ms, timeout);
+    return clock_park(c, CONSUMER_MERGING, fd, first_ms, timeout);
 }
 
-int consumer_wait_clocked(consumer_t *c, int64_t first_ms, st_utime_t timeout)
+int consumer_wait_clocked(consumer_t *c, int fd, st_utime_t timeout)
 {
-    return clock_park(c, CONSUMER_WAITING, first_ms, timeout);
+    return clock_park(c, CONSUMER_WAITING, fd, 0, timeout);
 }
 
 int consumer_sync(consumer_t *c)

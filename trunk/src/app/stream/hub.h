@@ -48,6 +48,7 @@ struct consumer {
      * the consumer (it leaves the mergers). */
     int64_t (*on_clock)(consumer_t *c, int64_t now_ms);
     rill_heap_node_t clock;     /* in the merge clock's heap while parked on it: key = when on_clock is due */
+    int clock_input;            /* parked on the clock: its socket was seen readable (input or a close) */
     void *owner;                /* on_push's and on_clock's context (the stream pump) */
 };
 
@@ -122,6 +123,10 @@ typedef struct hub {
     task_t clock;
     int64_t clock_wake;         /* ms of the clock's next tick; 0: none planned */
     rill_heap_t clock_due;      /* the merging consumers, the next due first */
+    /* An epoll set of the parked consumers' sockets (their input): the clock
+     * waits on it beside its timer, so parked players are out of
+     * state-threads' poll set and still see input at once. */
+    st_netfd_t clock_watch;
 } hub_t;
 
 void hub_init(hub_t *h);
@@ -186,24 +191,26 @@ void source_remove_consumer(consumer_t *c);
  * wait. Returns 1 when fd is readable. */
 int consumer_wait(consumer_t *c, st_netfd_t fd, st_utime_t timeout);
 /* Park a merging consumer (a player with mw_latency > 0 at the live edge)
- * for the hub's merge clock: until its on_clock returns 0, a publish event
- * wakes it, its thread is interrupted, or timeout (us) passes. The clock
- * first calls on_clock at first_ms, then whenever on_clock asks. One
- * coroutine ticks for every merging player (the players of a stream share
- * a few mw_latency grids, so a tick writes many in one pass) instead of
- * each player waking on a timer of its own: a context switch per player
- * per tick. Pushes do not touch a merging consumer. 0, or RILL_ERR_NOMEM
- * when the clock could not start (nothing parked: the caller waits on its
- * own). */
-int consumer_merge_wait(consumer_t *c, int64_t first_ms, st_utime_t timeout);
-/* consumer_wait without an fd in state-threads' poll set, for a player the
- * write pass of each push keeps written (mw_latency 0): parked for pushes
- * and on the merge clock, whose on_clock looks for its input, from
- * first_ms. With state-threads' poll backend every fd waited on costs every
- * scheduler pass, and a pass comes with every message published: 2000
- * players parked with their fds were a quarter of a low-latency server's
- * CPU. 0, or RILL_ERR_NOMEM (nothing parked). */
-int consumer_wait_clocked(consumer_t *c, int64_t first_ms, st_utime_t timeout);
+ * for the hub's merge clock: until its on_clock returns 0, its socket fd
+ * has input (or closes), a publish event wakes it, its thread is
+ * interrupted, or timeout (us) passes. The clock first calls on_clock at
+ * first_ms, then whenever on_clock asks. One coroutine ticks for every
+ * merging player (the players of a stream share a few mw_latency grids, so
+ * a tick writes many in one pass) instead of each player waking on a timer
+ * of its own: a context switch per player per tick. Pushes do not touch a
+ * merging consumer. The clock watches fd in an epoll set of its own, not
+ * in state-threads' poll set, where every fd waited on costs every
+ * scheduler pass. Returns 1 when fd has input, 0 when woken otherwise, or
+ * RILL_ERR_NOMEM / RILL_ERR_IO when it could not park (nothing parked: the
+ * caller waits on its own). */
+int consumer_merge_wait(consumer_t *c, int fd, int64_t first_ms, st_utime_t timeout);
+/* consumer_wait, its fd watched by the merge clock (as above) instead of
+ * state-threads' poll set, for a player the write pass of each push keeps
+ * written (mw_latency 0): parked for pushes and for input, with no tick of
+ * the clock. A pass comes with every message published, and 2000 players
+ * parked in the poll set were a quarter of a low-latency server's CPU.
+ * Returns as consumer_merge_wait. */
+int consumer_wait_clocked(consumer_t *c, int fd, st_utime_t timeout);
 /* Messages ready to send now. */
 static inline uint64_t consumer_available(const consumer_t *c) { return c->src->ring.end - c->cursor; }
 /* Bring the cursor back into the ring (cut to a keyframe if it fell behind).

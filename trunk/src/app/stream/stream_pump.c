@@ -19,13 +19,14 @@
 #define START_MSGS      8
 #define IDLE_WAIT       (1000 * 1000LL)     /* nothing to send: re-check this often */
 #define MW_MSGS_WAIT_MS 100                 /* mw_msgs never holds messages longer */
-/* A merging player looks for input (Acknowledgements, pause, deleteStream)
- * this often, not on every tick: each look is a syscall that also takes the
- * socket's lock, a fifth of a merging server's CPU when done every tick. A
- * player that closed is noticed sooner, by its next write's error. */
+/* A merging player that sleeps on its own timer (not parked on the merge
+ * clock, which watches input) looks for input (Acknowledgements, pause,
+ * deleteStream) this often, not on every tick: each look is a syscall that
+ * also takes the socket's lock. A player that closed is noticed sooner, by
+ * its next write's error. */
 #define PEEK_EVERY_MS   1000
-/* A player parked for the merge clock is woken by it, by a publish event or
- * by a stop; this is only a bound on a wait nobody ends. */
+/* A player parked for the merge clock is woken by it (a tick, its input), by
+ * a publish event or by a stop; this is only a bound on a wait nobody ends. */
 #define MERGE_PARK_MAX  (10 * 1000 * 1000LL)
 #define MERGE_PHASES    8                   /* grids merging players are dealt over (next_due) */
 
@@ -317,7 +318,7 @@ static int pass_write(stream_pump_t *p)
     rill_payload_t *b = stream_tick_get(&s->tick, &s->ring, co->cursor, cs, &off, &len);
     if (!b) return 0;
     shrink_batch(p);
-    ssize_t w = write(st_netfd_fileno(p->fd), b->data + off, len);
+    ssize_t w = send(st_netfd_fileno(p->fd), b->data + off, len, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (w <= 0) {
         rill_payload_unref(b);
         return 0;
@@ -435,66 +436,45 @@ static int64_t next_point(const stream_pump_t *p, int64_t now)
     return ((now - p->phase) / m + 1) * m + p->phase;
 }
 
-/* When a player parked on the merge clock next looks for input: about
- * PEEK_EVERY_MS on, on a point of its grid (mw_latency 0: of a grid of
- * PEEK_EVERY_MS), so the clock wakes for many players at once, not once per
- * player. */
-static int64_t next_peek(const stream_pump_t *p, int64_t now)
-{
-    if (p->mw_latency == 0) return (now / PEEK_EVERY_MS + 1) * PEEK_EVERY_MS;
-    int64_t t = next_due(p, now + PEEK_EVERY_MS - p->mw_latency);
-    return t > now ? t : next_point(p, now);
-}
-
 /* The merge clock's tick (consumer_t.on_clock), in the clock's coroutine,
- * for a player parked on it: its input is peeked once in PEEK_EVERY_MS; a
- * merging player's batch, when due, is written from the tick buffer, so a
- * merging player at the live edge costs no wake-up per tick.
- * Returns when it next needs a tick, 0 to wake the coroutine (anything else
- * to do, input, a write the socket did not take whole). Never yields. */
+ * for a merging player parked on it: its batch, when due, is written from
+ * the tick buffer, so a merging player at the live edge costs no wake-up
+ * per tick (the clock watches its input). Returns when it next needs a
+ * tick, 0 to wake the coroutine (anything else to do, a write the socket
+ * did not take whole). Never yields. */
 static int64_t pump_on_clock(consumer_t *co, int64_t now)
 {
     stream_pump_t *p = co->owner;
-    if (!pass_ok(p) || !co->src->publisher) return 0;
-    if (now >= p->next_peek) {
-        p->next_peek = next_peek(p, now);
-        if (peer_sent(p)) return 0;
-    }
-    if (p->mw_latency == 0) return p->next_peek;    /* the push's pass writes it: only peeked here */
+    if (!pass_ok(p) || !co->src->publisher || p->mw_latency == 0) return 0;
     int64_t due = next_due(p, p->last_write);
-    if (now >= due) {
-        if (consumer_available(co) > 0) {
-            if (!pass_write(p)) return 0;
-            p->last_write = now;
-            due = next_due(p, now);
-        } else {
-            due = next_point(p, now);
-        }
-    }
-    return due < p->next_peek ? due : p->next_peek;
+    if (now < due) return due;
+    if (consumer_available(co) == 0) return next_point(p, now);
+    if (!pass_write(p)) return 0;
+    p->last_write = now;
+    return next_due(p, now);
 }
 
 /* A merging player at the live edge parks for the merge clock (hub.h)
- * instead of sleeping to its own due point. Returns 1 when it parked (and
- * is awake again), 0 when it must wait on its own: something to do first,
- * no publisher (an HTTP-FLV player counts the time since the unpublish on
- * its own wake-ups), or no clock. */
+ * instead of sleeping to its own due point. Returns -1 when it must wait
+ * on its own (something to do first; no publisher: an HTTP-FLV player
+ * counts the time since the unpublish on its own wake-ups; no clock), else
+ * it parked and is awake again: 1 when its socket has input. */
 static int park_for_clock(stream_pump_t *p, int64_t now, int64_t due_at)
 {
-    if (!pass_ok(p) || !p->co->src->publisher) return 0;
+    if (!pass_ok(p) || !p->co->src->publisher) return -1;
     int64_t first = now < due_at ? due_at : next_point(p, now);
-    return consumer_merge_wait(p->co, first, MERGE_PARK_MAX) == 0;
+    int rc = consumer_merge_wait(p->co, st_netfd_fileno(p->fd), first, MERGE_PARK_MAX);
+    return rc < 0 ? -1 : rc;
 }
 
 /* A player the push's pass writes (mw_latency 0) parks at the live edge
- * with its input looked for by the merge clock, out of the poll set.
- * Returns 1 when it parked (and is awake again), 0 when it must wait on
- * its own (see park_for_clock). */
-static int park_clocked(stream_pump_t *p, int64_t now)
+ * with its input watched by the merge clock, out of the poll set. Returns
+ * as park_for_clock. */
+static int park_clocked(stream_pump_t *p)
 {
-    if (p->mw_latency > 0 || !pass_ok(p) || !p->co->src->publisher) return 0;
-    int64_t first = p->next_peek > now ? p->next_peek : next_peek(p, now);
-    return consumer_wait_clocked(p->co, first, MERGE_PARK_MAX) == 0;
+    if (p->mw_latency > 0 || !pass_ok(p) || !p->co->src->publisher) return -1;
+    int rc = consumer_wait_clocked(p->co, st_netfd_fileno(p->fd), MERGE_PARK_MAX);
+    return rc < 0 ? -1 : rc;
 }
 
 int stream_pump_run(stream_pump_t *p, const int *stop)
@@ -527,8 +507,8 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
         p->waits++;
         if (p->paused) {
             readable = st_netfd_poll(p->fd, POLLIN, IDLE_WAIT) == 0;
-        } else if (p->mw_latency > 0 && park_for_clock(p, now, due_at)) {
-            readable = peer_sent(p);
+        } else if (p->mw_latency > 0 && (readable = park_for_clock(p, now, due_at)) >= 0) {
+            /* parked on the clock */
         } else if (p->mw_latency > 0 && now < due_at) {
             /* Merging: sleep out the rest of mw_latency on a timer, not in
              * poll(): with state-threads' poll backend every fd waited on
@@ -542,8 +522,8 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
             }
         } else if (avail > 0) {
             readable = consumer_wait(p->co, p->fd, (st_utime_t)(MW_MSGS_WAIT_MS - elapsed) * 1000);
-        } else if (park_clocked(p, now)) {
-            readable = peer_sent(p);
+        } else if ((readable = park_clocked(p)) >= 0) {
+            /* parked, input watched by the clock */
         } else {
             readable = consumer_wait(p->co, p->fd, IDLE_WAIT);
         }

@@ -11,7 +11,7 @@
  * non-blocking, and the player's coroutine stays parked. Only a socket that
  * takes part of it (or none) wakes the coroutine, which writes the rest
  * waiting for POLLOUT as it always did. Such a player waits out of the poll
- * set: the hub's merge clock looks for its input once a second. A merging
+ * set: the hub's merge clock watches its input (an epoll set of its own). A merging
  * player (mw_latency > 0)
  * parked at the live edge is written the same way by the hub's merge clock,
  * once per point of its mw_latency grid (consumer_merge_wait). */
@@ -60,7 +60,7 @@ struct stream_pump {
     rill_payload_t *tick;       /* the shared tick buffer the batch writes from (a reference held) */
     int no_tick;                /* always take the per-message path (tests compare the two) */
     uint64_t tick_writes;       /* batches written from the shared tick buffer */
-    int64_t next_peek;          /* ms: when a merging player next looks for input */
+    int64_t next_peek;          /* ms: when a merging player on its own timer next looks for input */
     int64_t last_write;         /* ms: when its last batch was written */
     int64_t phase;              /* ms: a merging player's grid is shifted by this (next_due) */
     const int *stop;            /* stream_pump_run's stop flag while it runs */
