@@ -615,3 +615,32 @@ TEST(StreamPump, ClockWakesManyParkedPlayersClosingAtOnce)
         source_remove_consumer(co[i]);
     }
 }
+
+// The bound of a wait on the merge clock is kept by the clock (its timer is
+// a timerfd in its epoll set), rounded up to a whole second so that many
+// players' bounds come due on one tick; the player's own state-threads
+// timer (the bound + 60 s, a last resort) never comes due: a state-threads
+// sleep ends in up to 1 ms of poll() calls with no timeout (the calls saved
+// are counted in doc/benchmark.md). Input ends the wait at once.
+TEST(StreamPump, ClockEndsAParkedWaitAtItsBound)
+{
+    Stream st("gop_cache on; queue_length 30;");
+    Pipe io(0, 0);
+    consumer_t *co = source_add_consumer(st.src, st_thread_self());
+    for (int merging = 0; merging < 2; merging++) {
+        int64_t t0 = rill_now_ms();
+        int rc = merging ? consumer_merge_wait(co, st_netfd_fileno(io.w), t0 + 100 * 1000, 300 * kMs)
+                         : consumer_wait_clocked(co, st_netfd_fileno(io.w), 300 * kMs);
+        int64_t took = rill_now_ms() - t0;
+        EXPECT_EQ(0, rc) << "woken with input, merging " << merging;
+        EXPECT_GE(took, 300) << "woken before its bound, merging " << merging;
+        EXPECT_LT(took, 1400) << "not woken by the clock at its bound, merging " << merging;
+        EXPECT_EQ(0, co->waiting);
+    }
+    // input ends it at once, with 1
+    ASSERT_EQ(1, (int)write(st_netfd_fileno(io.r), "x", 1));
+    int64_t t0 = rill_now_ms();
+    EXPECT_EQ(1, consumer_wait_clocked(co, st_netfd_fileno(io.w), 5000 * kMs));
+    EXPECT_LT(rill_now_ms() - t0, 250);
+    source_remove_consumer(co);
+}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 /* SRS's jitter bounds: a jump beyond these is treated as a 10 ms step. */
@@ -17,12 +18,21 @@
 #define JITTER_DEFAULT_MS   10
 /* Ready sockets the clock takes from its epoll set per epoll_wait. */
 #define WATCH_BATCH         64
+/* The clock ends parked waits on whole seconds: one tick for many players. */
+#define PARK_ROUND_MS       1000
+/* A parked player's own timer, a last resort should the clock be gone:
+ * this long after the bound the clock keeps. */
+#define PARK_LAST_RESORT    (60 * 1000 * 1000LL)
 /* Ring trim by the slowest player at most this often (messages). */
 #define TRIM_EVERY          64
 /* A replacing publisher's first frame lands this long after the last one. */
 #define REBASE_STEP_MS      10
 
-void hub_init(hub_t *h) { memset(h, 0, sizeof(*h)); }
+void hub_init(hub_t *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->clock_timer = -1;
+}
 
 void hub_observe(hub_t *h, hub_observer_t *o)
 {
@@ -50,6 +60,8 @@ void hub_free(hub_t *h)
     rill_heap_free(&h->clock_due);
     if (h->clock_watch) st_netfd_close(h->clock_watch);
     h->clock_watch = NULL;
+    if (h->clock_timer >= 0) close(h->clock_timer);
+    h->clock_timer = -1;
     source_t *s = h->sources;
     while (s) {
         source_t *n = s->next;
@@ -401,12 +413,13 @@ static int64_t clock_tick(hub_t *h, int64_t now)
     rill_heap_node_t *top;
     while ((top = rill_heap_top(&h->clock_due)) && top->key <= now) {
         consumer_t *c = (consumer_t *)((char *)top - offsetof(consumer_t, clock));
-        int64_t at = c->on_clock ? c->on_clock(c, now) : 0;
+        int64_t at = now < c->park_until && c->on_clock ? c->on_clock(c, now) : 0;
         if (!at) {
             waiter_remove(c);
             st_thread_interrupt(c->thread);
             continue;
         }
+        if (at > c->park_until) at = c->park_until;
         top->key = at > now ? at : now + 1;
         rill_heap_fix(&h->clock_due, top);
     }
@@ -416,7 +429,7 @@ static int64_t clock_tick(hub_t *h, int64_t now)
 /* Wake the parked consumers whose sockets have input (or closed): what the
  * clock's epoll set holds ready now. Each socket is in the set one-shot: it
  * is reported once, though it stays in the set until its coroutine runs and
- * takes it out. */
+ * takes it out. The timer is in the set too (no consumer): read to clear. */
 static void clock_wake_ready(hub_t *h)
 {
     struct epoll_event ev[WATCH_BATCH];
@@ -425,6 +438,11 @@ static void clock_wake_ready(hub_t *h)
         n = epoll_wait(st_netfd_fileno(h->clock_watch), ev, WATCH_BATCH, 0);
         for (int i = 0; i < n; i++) {
             consumer_t *c = ev[i].data.ptr;
+            if (!c) {
+                uint64_t expired;
+                if (read(h->clock_timer, &expired, sizeof expired) < 0) { /* already read: nothing due */ }
+                continue;
+            }
             c->clock_input = 1;
             if (!c->waiting) continue;
             waiter_remove(c);
@@ -433,26 +451,38 @@ static void clock_wake_ready(hub_t *h)
     } while (n == WATCH_BATCH);
 }
 
+/* Arm the timer for h->clock_wake (0: disarm), when it changed. */
+static void clock_arm(hub_t *h)
+{
+    if (h->clock_armed == h->clock_wake) return;
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    its.it_value.tv_sec = h->clock_wake / 1000;
+    its.it_value.tv_nsec = (h->clock_wake % 1000) * 1000000;
+    if (timerfd_settime(h->clock_timer, TFD_TIMER_ABSTIME, &its, NULL) == 0) h->clock_armed = h->clock_wake;
+    else rill_warn("merge clock: timerfd_settime: %s", strerror(errno));
+}
+
 /* Ticks when h->clock_wake comes, and wakes the consumers whose input
- * comes in between. A consumer that parks wanting an earlier tick sets it
- * and interrupts the wait: that only replans, it walks nobody (players
- * handed back by a tick park again every tick). */
+ * comes in between; it waits on its epoll set alone (the timer is in it).
+ * A consumer that parks wanting an earlier tick sets clock_wake and
+ * interrupts the wait: that only replans, it walks nobody (players handed
+ * back by a tick park again every tick). */
 static void clock_main(void *arg)
 {
     hub_t *h = arg;
     while (!h->clock.stop) {
-        if (h->clock_wake && rill_now_ms() >= h->clock_wake) h->clock_wake = clock_tick(h, rill_now_ms());
-        st_utime_t wait = ST_UTIME_NO_TIMEOUT;     /* no tick planned: until input or a consumer parks */
-        if (h->clock_wake) {
-            int64_t ms = h->clock_wake - rill_now_ms();
-            if (ms <= 0) continue;
-            wait = (st_utime_t)ms * 1000;
+        if (h->clock_wake && rill_now_ms() >= h->clock_wake) {
+            h->clock_wake = clock_tick(h, rill_now_ms());
+            continue;   /* a long tick may have made the next one due */
         }
-        if (st_netfd_poll(h->clock_watch, POLLIN, wait) == 0) clock_wake_ready(h);
+        clock_arm(h);
+        if (st_netfd_poll(h->clock_watch, POLLIN, ST_UTIME_NO_TIMEOUT) == 0) clock_wake_ready(h);
     }
 }
 
-/* The clock and its epoll set, started by the first consumer that parks. */
+/* The clock, its epoll set and its timer, started by the first consumer
+ * that parks. */
 static int clock_start(hub_t *h)
 {
     if (h->clock.thread) return 0;
@@ -465,11 +495,22 @@ static int clock_start(hub_t *h)
             return RILL_ERR_NOMEM;
         }
     }
+    if (h->clock_timer < 0) {
+        int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);  /* rill_now_ms's clock */
+        if (tfd < 0) return RILL_ERR_SYSTEM;
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+        if (epoll_ctl(st_netfd_fileno(h->clock_watch), EPOLL_CTL_ADD, tfd, &ev) != 0) {
+            close(tfd);
+            return RILL_ERR_SYSTEM;
+        }
+        h->clock_timer = tfd;
+        h->clock_armed = 0;
+    }
     return task_start(&h->clock, clock_main, h, NULL) != 0 ? RILL_ERR_NOMEM : 0;
 }
 
-/* Park in list `how` with fd watched by the clock and, when first_ms is
- * not 0, on the clock's ticks from first_ms. */
+/* Park in list `how` with fd watched by the clock and on its ticks: from
+ * first_ms when it is not 0, and at the bound (timeout) in any case. */
 static int clock_park(consumer_t *c, int how, int fd, int64_t first_ms, st_utime_t timeout)
 {
     hub_t *h = c->src->hub;
@@ -477,21 +518,22 @@ static int clock_park(consumer_t *c, int how, int fd, int64_t first_ms, st_utime
     if (rc) return rc;
     struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = c };
     if (epoll_ctl(st_netfd_fileno(h->clock_watch), EPOLL_CTL_ADD, fd, &ev) != 0) return RILL_ERR_SYSTEM;
-    if (first_ms) {
-        c->clock.key = first_ms;
-        if (rill_heap_push(&h->clock_due, &c->clock) != 0) {
-            epoll_ctl(st_netfd_fileno(h->clock_watch), EPOLL_CTL_DEL, fd, NULL);
-            return RILL_ERR_NOMEM;
-        }
+    int64_t bound = rill_now_ms() + (int64_t)(timeout / 1000);
+    c->park_until = (bound + PARK_ROUND_MS - 1) / PARK_ROUND_MS * PARK_ROUND_MS;
+    int64_t key = first_ms && first_ms < c->park_until ? first_ms : c->park_until;
+    c->clock.key = key;
+    if (rill_heap_push(&h->clock_due, &c->clock) != 0) {
+        epoll_ctl(st_netfd_fileno(h->clock_watch), EPOLL_CTL_DEL, fd, NULL);
+        return RILL_ERR_NOMEM;
     }
     c->clock_input = 0;
     park(c, how);
     /* earlier than the clock's plan (or it has none): it replans */
-    if (first_ms && (!h->clock_wake || first_ms < h->clock_wake)) {
-        h->clock_wake = first_ms;
+    if (!h->clock_wake || key < h->clock_wake) {
+        h->clock_wake = key;
         st_thread_interrupt(h->clock.thread);
     }
-    st_usleep(timeout);
+    st_usleep(timeout + PARK_LAST_RESORT);
     waiter_remove(c);     /* timed out or interrupted: still listed */
     epoll_ctl(st_netfd_fileno(h->clock_watch), EPOLL_CTL_DEL, fd, NULL);
     return c->clock_input;

@@ -49,6 +49,7 @@ struct consumer {
     int64_t (*on_clock)(consumer_t *c, int64_t now_ms);
     rill_heap_node_t clock;     /* in the merge clock's heap while parked on it: key = when on_clock is due */
     int clock_input;            /* parked on the clock: its socket was seen readable (input or a close) */
+    int64_t park_until;         /* parked on the clock: ms when the clock wakes it at the latest */
     void *owner;                /* on_push's and on_clock's context (the stream pump) */
 };
 
@@ -127,6 +128,12 @@ typedef struct hub {
      * waits on it beside its timer, so parked players are out of
      * state-threads' poll set and still see input at once. */
     st_netfd_t clock_watch;
+    /* The clock's timer: a timerfd in that epoll set, armed for clock_wake.
+     * Not a state-threads sleep: Debian's libst rounds a sleeper's time
+     * left down to whole ms when it polls, so the last part of every
+     * sleep (up to 1 ms) is spent in poll() calls with no timeout. */
+    int clock_timer;
+    int64_t clock_armed;        /* ms clock_timer is armed for; 0: disarmed */
 } hub_t;
 
 void hub_init(hub_t *h);
@@ -200,7 +207,9 @@ int consumer_wait(consumer_t *c, st_netfd_t fd, st_utime_t timeout);
  * of its own: a context switch per player per tick. Pushes do not touch a
  * merging consumer. The clock watches fd in an epoll set of its own, not
  * in state-threads' poll set, where every fd waited on costs every
- * scheduler pass. Returns 1 when fd has input, 0 when woken otherwise, or
+ * scheduler pass. The clock also ends the wait at timeout (rounded up to a
+ * whole second, so that the players' bounds come due together): no timer
+ * of the player's own comes due. Returns 1 when fd has input, 0 when woken otherwise, or
  * RILL_ERR_NOMEM / RILL_ERR_IO when it could not park (nothing parked: the
  * caller waits on its own). */
 int consumer_merge_wait(consumer_t *c, int fd, int64_t first_ms, st_utime_t timeout);
