@@ -30,7 +30,7 @@ INCLUDES    := -I$(SRC)/core -I$(SRC)/protocol $(patsubst %,-I$(SRC)/app/%,$(APP
 WARN        := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wpointer-arith
 # HLS segments: libavformat's mpegts muxer (Debian libavformat-dev); host
 # names: c-ares (Debian libc-ares-dev)
-LIBS        := -lst -lssl -lcrypto -lhttp_parser -lcjson -lavformat -lavcodec -lavutil -lcares -lm
+LIBS        := -lst -lssl -lcrypto -lhttp_parser -lcjson -lavformat -lavcodec -lavutil -lcares -luring -lm
 VERSION     := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 DEFS        := -D_GNU_SOURCE -DRILL_VERSION='"$(VERSION)"'
 
@@ -54,6 +54,7 @@ UNIT_CXXFLAGS := -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-i
 # through the bench's (source addresses, --src-ips).
 # Its pure files (options, URLs, percentiles, FLV scanning, JSON) are also
 # linked into the unit tests. rill-floor (research/floor): the raw-write floor.
+# uring-send (research/uring-send): send() against io_uring batches, per send.
 BENCH_C       := $(wildcard research/bench/*.c)
 BENCH_PURE_C  := $(addprefix research/bench/,bench_opts.c bench_stats.c bench_lat.c bench_flvscan.c bench_flvfile.c bench_report.c)
 BENCH_OBJS    := $(patsubst research/%.c,$(OBJS)/release/research/%.o,$(BENCH_C))
@@ -75,7 +76,7 @@ deps:
 html:
 	@bash scripts/install-html.sh
 
-build: $(OBJS)/rill $(OBJS)/asan/rill $(OBJS)/asan/unit-tests $(OBJS)/rill-bench $(OBJS)/rill-floor
+build: $(OBJS)/rill $(OBJS)/asan/rill $(OBJS)/asan/unit-tests $(OBJS)/rill-bench $(OBJS)/rill-floor $(OBJS)/uring-send
 
 $(OBJS)/rill: $(REL_OBJS) $(REL_MAIN)
 	@echo "  LINK    $@"
@@ -100,6 +101,10 @@ $(OBJS)/rill-bench: $(BENCH_OBJS) $(NET_LIB)
 $(OBJS)/rill-floor: $(OBJS)/release/research/floor/floor.o
 	@echo "  LINK    $@"
 	$(Q)$(CC) -o $@ $^
+
+$(OBJS)/uring-send: $(OBJS)/release/research/uring-send/uring_send.o
+	@echo "  LINK    $@"
+	$(Q)$(CC) -o $@ $^ -luring
 
 $(OBJS)/release/research/%.o: research/%.c
 	@mkdir -p $(dir $@)

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential pkg-config
-  libst-dev libssl-dev libhttp-parser-dev libcjson-dev libgtest-dev libc-ares-dev
+  libst-dev libssl-dev libhttp-parser-dev libcjson-dev libgtest-dev libc-ares-dev liburing-dev
   libavformat-dev libavcodec-dev libavutil-dev
   ffmpeg vlc-bin vlc-plugin-base
   curl procps util-linux gnuplot-nox

@@ -377,9 +377,10 @@ void drain(st_netfd_t fd, std::vector<uint8_t> &out, int max_reads)
 // those of the per-player path, which a second player taking it (no_pass)
 // gets: byte for byte the same. Messages pushed without a pass (a publisher
 // that read several at once) go out in one write at the next flush.
-TEST(StreamPump, WritePassWritesParkedPlayersWithoutWakingThem)
+static void pass_writes_parked_players(bool uring)
 {
     Stream st("gop_cache on; queue_length 30;");
+    st.hub.pass_sends.no_uring = uring ? 0 : 1;
     Pipe io[2] = { Pipe(0, 0), Pipe(0, 0) };
     stream_pump_t p[2];
     uint64_t out[2] = { 0, 0 };
@@ -422,15 +423,22 @@ TEST(StreamPump, WritePassWritesParkedPlayersWithoutWakingThem)
         stream_pump_free(&p[i]);
         source_remove_consumer(co[i]);
     }
+    EXPECT_EQ(uring, send_batch_uring(&st.hub.pass_sends) != 0) << "the pass's sends did not go the way asked";
 }
+
+// The same, its sends through io_uring (one io_uring_enter per pass) and
+// one send() at a time (where io_uring is not allowed).
+TEST(StreamPump, WritePassWritesParkedPlayersWithoutWakingThem) { pass_writes_parked_players(true); }
+TEST(StreamPump, WritePassWritesParkedPlayersWithoutWakingThemOneSendAtATime) { pass_writes_parked_players(false); }
 
 // A socket that takes only part of a message in the pass: the rest is
 // handed back to the player's coroutine, which writes it when the socket
 // drains (POLLOUT), before anything newer. A slow reader with small buffers
 // and frames larger than them gets every frame, whole and in order.
-TEST(StreamPump, WritePassHandsAPartialWriteBackToThePlayer)
+static void pass_hands_back_a_partial_write(bool uring)
 {
     Stream st("gop_cache on; queue_length 30;");
+    st.hub.pass_sends.no_uring = uring ? 0 : 1;
     Pipe io(8192, 8192);
     consumer_t *co = source_add_consumer(st.src, st_thread_self());
     stream_pump_t p;
@@ -451,7 +459,13 @@ TEST(StreamPump, WritePassHandsAPartialWriteBackToThePlayer)
     source_remove_consumer(co);
     check_player_view(rd);
     ASSERT_EQ(80u, rd.tags.size()) << "a frame was lost or cut";
+    EXPECT_EQ(uring, send_batch_uring(&st.hub.pass_sends) != 0) << "the pass's sends did not go the way asked";
 }
+
+// The same, its sends through io_uring (one io_uring_enter per pass) and
+// one send() at a time (where io_uring is not allowed).
+TEST(StreamPump, WritePassHandsAPartialWriteBackToThePlayer) { pass_hands_back_a_partial_write(true); }
+TEST(StreamPump, WritePassHandsAPartialWriteBackToThePlayerOneSendAtATime) { pass_hands_back_a_partial_write(false); }
 
 // The merge clock: merging players (mw_latency > 0) parked at the live edge
 // are written by the hub's one clock coroutine on their grid, and their own

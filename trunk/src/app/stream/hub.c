@@ -57,6 +57,7 @@ static void source_free(source_t *s)
 void hub_free(hub_t *h)
 {
     task_stop(&h->clock);
+    send_batch_free(&h->pass_sends);
     rill_heap_free(&h->clock_due);
     if (h->clock_watch) st_netfd_close(h->clock_watch);
     h->clock_watch = NULL;
@@ -162,13 +163,15 @@ static void waiter_remove(consumer_t *c)
     c->waiting = 0;
 }
 
+void consumer_wake(consumer_t *c)
+{
+    waiter_remove(c);
+    st_thread_interrupt(c->thread);
+}
+
 static void wake_list(consumer_t **list)
 {
-    while (*list) {
-        consumer_t *c = *list;
-        waiter_remove(c);
-        st_thread_interrupt(c->thread);
-    }
+    while (*list) consumer_wake(*list);
 }
 
 static void wake_all(source_t *s)
@@ -178,18 +181,20 @@ static void wake_all(source_t *s)
 }
 
 /* New messages: the one write pass of the stream. Each parked consumer
- * whose on_push writes them there and then stays parked (no scheduler
- * wake-up, no context switch); the others are woken. on_push never yields
- * and never edits the list, so the walk is safe. */
+ * whose on_push takes them there and then stays parked (no scheduler
+ * wake-up, no context switch); the others are woken. Their sends go to the
+ * kernel together at the end. on_push never yields and never edits the
+ * list; a full batch sent mid-walk wakes only consumers already walked
+ * (never n), so the walk is safe. */
 static void push_all(source_t *s)
 {
     consumer_t *n;
     for (consumer_t *c = s->waiters; c; c = n) {
         n = c->wnext;
         if (c->on_push && c->on_push(c)) continue;
-        waiter_remove(c);
-        st_thread_interrupt(c->thread);
+        consumer_wake(c);
     }
+    send_batch_flush(&s->hub->pass_sends);
 }
 
 /* Make who the publisher (no event): 0 or RILL_ERR_NOMEM. */
@@ -415,14 +420,16 @@ static int64_t clock_tick(hub_t *h, int64_t now)
         consumer_t *c = (consumer_t *)((char *)top - offsetof(consumer_t, clock));
         int64_t at = now < c->park_until && c->on_clock ? c->on_clock(c, now) : 0;
         if (!at) {
-            waiter_remove(c);
-            st_thread_interrupt(c->thread);
+            consumer_wake(c);
             continue;
         }
         if (at > c->park_until) at = c->park_until;
         top->key = at > now ? at : now + 1;
         rill_heap_fix(&h->clock_due, top);
     }
+    /* a send not taken whole wakes its consumer: out of the heap */
+    send_batch_flush(&h->pass_sends);
+    top = rill_heap_top(&h->clock_due);
     return top ? top->key : 0;
 }
 
@@ -444,9 +451,7 @@ static void clock_wake_ready(hub_t *h)
                 continue;
             }
             c->clock_input = 1;
-            if (!c->waiting) continue;
-            waiter_remove(c);
-            st_thread_interrupt(c->thread);
+            if (c->waiting) consumer_wake(c);
         }
     } while (n == WATCH_BATCH);
 }

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "rill_heap.h"
 #include "rill_rate.h"
+#include "send_batch.h"
 #include "stream_ring.h"
 #include "stream_tick.h"
 #include "task.h"
@@ -37,15 +38,18 @@ struct consumer {
     consumer_t *wprev, *wnext;  /* in the source's waiter list: players the write pass keeps
                                  * parked stay in it, so one leaving must not walk it */
     /* The stream's write pass: each message pushed is first offered to the
-     * consumers parked in consumer_wait. on_push returns 1 when it wrote
-     * what the consumer had to send without it waking up (it stays parked),
-     * 0 to wake it as before. Runs in the publisher's coroutine: it must
-     * not yield. NULL: always woken. */
+     * consumers parked in consumer_wait. on_push returns 1 when it took
+     * what the consumer had to send without it waking up (it stays parked;
+     * its bytes are queued in the hub's pass_sends, and a send the socket
+     * does not take whole wakes it with consumer_wake), 0 to wake it as
+     * before. Runs in the publisher's coroutine: it must not yield. NULL:
+     * always woken. */
     int (*on_push)(consumer_t *c);
     /* The merge clock (consumer_merge_wait): called on the clock's ticks
      * while the consumer is parked there, in the clock's coroutine; it must
      * not yield. Returns the time (ms) it next needs a tick, or 0 to wake
-     * the consumer (it leaves the mergers). */
+     * the consumer (it leaves the mergers). It may queue in pass_sends, as
+     * on_push. */
     int64_t (*on_clock)(consumer_t *c, int64_t now_ms);
     rill_heap_node_t clock;     /* in the merge clock's heap while parked on it: key = when on_clock is due */
     int clock_input;            /* parked on the clock: its socket was seen readable (input or a close) */
@@ -134,6 +138,10 @@ typedef struct hub {
      * sleep (up to 1 ms) is spent in poll() calls with no timeout. */
     int clock_timer;
     int64_t clock_armed;        /* ms clock_timer is armed for; 0: disarmed */
+    /* The sends of a write pass or a clock tick, handed to the kernel
+     * together when it ends (and when full): nothing is queued across a
+     * yield. */
+    send_batch_t pass_sends;
 } hub_t;
 
 void hub_init(hub_t *h);
@@ -220,6 +228,9 @@ int consumer_merge_wait(consumer_t *c, int fd, int64_t first_ms, st_utime_t time
  * parked in the poll set were a quarter of a low-latency server's CPU.
  * Returns as consumer_merge_wait. */
 int consumer_wait_clocked(consumer_t *c, int fd, st_utime_t timeout);
+/* Wake a consumer parked in any of the waits above (a send of the write
+ * pass or of the clock that the socket did not take whole). Never yields. */
+void consumer_wake(consumer_t *c);
 /* Messages ready to send now. */
 static inline uint64_t consumer_available(const consumer_t *c) { return c->src->ring.end - c->cursor; }
 /* Bring the cursor back into the ring (cut to a keyframe if it fell behind).

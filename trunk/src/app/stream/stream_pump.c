@@ -298,44 +298,60 @@ static int pass_ok(const stream_pump_t *p)
 {
     const consumer_t *co = p->co;
     const source_t *s = co->src;
-    return !p->no_pass && !p->no_tick && !*p->stop && !p->paused && !p->niov && !p->n && !co->wait_keyframe &&
+    return !p->no_pass && !p->no_tick && !p->pass_buf && !*p->stop && !p->paused && !p->niov && !p->n &&
+           !co->wait_keyframe &&
            p->stream_id == 1 && co->epoch == s->epoch && co->cursor >= s->ring.start &&
            !(p->s && rtmp_session_has_buffered(p->s));
 }
 
-/* Write the player's new messages, a slice of the tick buffer, without
- * blocking. 1 when the socket took all of it. 0 when the coroutine must
- * take over: nothing written (it would block, or an error its own write
- * will meet), or part of it (the rest is queued, with the buffer's
- * reference, for the coroutine to write waiting for POLLOUT; the cursor is
- * already past those messages). Never yields. */
+/* The pass's send to this player came back (send_batch_done_fn), before
+ * the pass or the tick that queued it yields. All of it taken: the player
+ * stays parked. Part of it: the rest is queued, with the buffer's reference,
+ * for the coroutine, woken, to write waiting for POLLOUT (the cursor is
+ * already past those messages). None (it would block, or an error its own
+ * write will meet): woken to go on as if the pass had not been. */
+static void pass_sent(void *ctx, ssize_t w)
+{
+    stream_pump_t *p = ctx;
+    consumer_t *co = p->co;
+    source_t *s = co->src;
+    rill_payload_t *b = p->pass_buf;
+    p->pass_buf = NULL;
+    if (w <= 0) {
+        rill_payload_unref(b);
+        consumer_wake(co);
+        return;
+    }
+    *p->out_bytes += (uint64_t)w;
+    s->bytes_out += (uint64_t)w;
+    co->cursor = p->pass_end;
+    p->tick_writes++;
+    p->pass_writes++;
+    if ((size_t)w == p->pass_len) {
+        rill_payload_unref(b);
+        return;
+    }
+    p->pass_handbacks++;
+    p->tick = b;
+    push_iov(p, b->data + p->pass_off + w, p->pass_len - (size_t)w);
+    consumer_wake(co);
+}
+
+/* Queue the player's new messages, a slice of the tick buffer, in the hub's
+ * pass_sends: sent without blocking when the pass or tick ends (pass_sent).
+ * 1 when queued, 0 when the coroutine must take over. Never yields. */
 static int pass_write(stream_pump_t *p)
 {
     consumer_t *co = p->co;
     source_t *s = co->src;
-    size_t off, len;
     uint32_t cs = p->s ? p->s->out_chunk_size : STREAM_TICK_FLV;
-    rill_payload_t *b = stream_tick_get(&s->tick, &s->ring, co->cursor, cs, &off, &len);
+    rill_payload_t *b = stream_tick_get(&s->tick, &s->ring, co->cursor, cs, &p->pass_off, &p->pass_len);
     if (!b) return 0;
     shrink_batch(p);
-    ssize_t w = send(st_netfd_fileno(p->fd), b->data + off, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (w <= 0) {
-        rill_payload_unref(b);
-        return 0;
-    }
-    *p->out_bytes += (uint64_t)w;
-    s->bytes_out += (uint64_t)w;
-    co->cursor = s->ring.end;
-    p->tick_writes++;
-    p->pass_writes++;
-    if ((size_t)w == len) {
-        rill_payload_unref(b);
-        return 1;
-    }
-    p->pass_handbacks++;
-    p->tick = b;
-    push_iov(p, b->data + off + w, len - (size_t)w);
-    return 0;
+    p->pass_buf = b;
+    p->pass_end = s->ring.end;
+    send_batch_add(&s->hub->pass_sends, st_netfd_fileno(p->fd), b->data + p->pass_off, p->pass_len, p, pass_sent);
+    return 1;
 }
 
 /* The stream's write pass (consumer_t.on_push), in the publisher's
@@ -450,7 +466,7 @@ static int64_t pump_on_clock(consumer_t *co, int64_t now)
     if (now < due) return due;
     if (consumer_available(co) == 0) return next_point(p, now);
     if (!pass_write(p)) return 0;
-    p->last_write = now;
+    p->last_write = now;    /* a send not taken whole wakes it (pass_sent) */
     return next_due(p, now);
 }
 

@@ -67,6 +67,10 @@ struct stream_pump {
     int no_pass;                /* never written by the stream's write pass (tests compare the two) */
     uint64_t pass_writes;       /* writes the stream's write pass made to this peer, no wake-up */
     uint64_t pass_handbacks;    /* of those, writes the socket took only part of: finished here */
+    /* the pass's send queued in the hub's pass_sends, until its flush */
+    rill_payload_t *pass_buf;   /* the tick buffer (a reference held) */
+    size_t pass_off, pass_len;  /* the slice sent */
+    uint64_t pass_end;          /* the cursor once it is sent */
     uint64_t waits;             /* times its coroutine parked or slept (each ends in a wake-up) */
 };
 
