@@ -373,8 +373,10 @@ int source_on_message(source_t *s, uint8_t type, uint32_t timestamp, rill_payloa
 
 consumer_t *source_add_consumer(source_t *s, st_thread_t thread)
 {
-    consumer_t *c = calloc(1, sizeof(*c));
+    /* on a cache line of its own: the write pass reads the first one of each player */
+    consumer_t *c = aligned_alloc(64, (sizeof(*c) + 63) / 64 * 64);
     if (!c) return NULL;
+    memset(c, 0, sizeof(*c));
     c->src = s;
     c->thread = thread;
     c->cursor = stream_ring_play_start(&s->ring);

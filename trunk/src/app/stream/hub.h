@@ -26,15 +26,9 @@ struct client;
 typedef struct consumer consumer_t;
 
 struct consumer {
-    source_t *src;
-    uint64_t cursor;            /* next ring sequence number to send */
-    int wait_keyframe;          /* after a cut: drop video until a keyframe */
-    int waiting;                /* CONSUMER_WAITING: parked in consumer_wait() (in the source's
-                                 * waiters); CONSUMER_MERGING: in consumer_merge_wait() (in its mergers) */
-    st_thread_t thread;         /* the player's coroutine */
-    uint32_t epoch;             /* the source's publish epoch this player has seen */
-    uint64_t cuts;              /* times cut back to a keyframe */
-    consumer_t *prev, *next;
+    /* What the write pass reads for each player, in the first cache line
+     * (consumers are allocated on one): the walk, the callback and its
+     * context, the cursor. */
     consumer_t *wprev, *wnext;  /* in the source's waiter list: players the write pass keeps
                                  * parked stay in it, so one leaving must not walk it */
     /* The stream's write pass: each message pushed is first offered to the
@@ -45,6 +39,16 @@ struct consumer {
      * before. Runs in the publisher's coroutine: it must not yield. NULL:
      * always woken. */
     int (*on_push)(consumer_t *c);
+    void *owner;                /* on_push's and on_clock's context (the stream pump) */
+    source_t *src;
+    uint64_t cursor;            /* next ring sequence number to send */
+    int wait_keyframe;          /* after a cut: drop video until a keyframe */
+    int waiting;                /* CONSUMER_WAITING: parked in consumer_wait() (in the source's
+                                 * waiters); CONSUMER_MERGING: in consumer_merge_wait() (in its mergers) */
+    st_thread_t thread;         /* the player's coroutine */
+    uint32_t epoch;             /* the source's publish epoch this player has seen */
+    uint64_t cuts;              /* times cut back to a keyframe */
+    consumer_t *prev, *next;
     /* The merge clock (consumer_merge_wait): called on the clock's ticks
      * while the consumer is parked there, in the clock's coroutine; it must
      * not yield. Returns the time (ms) it next needs a tick, or 0 to wake
@@ -54,7 +58,6 @@ struct consumer {
     rill_heap_node_t clock;     /* in the merge clock's heap while parked on it: key = when on_clock is due */
     int clock_input;            /* parked on the clock: its socket was seen readable (input or a close) */
     int64_t park_until;         /* parked on the clock: ms when the clock wakes it at the latest */
-    void *owner;                /* on_push's and on_clock's context (the stream pump) */
 };
 
 enum { CONSUMER_WAITING = 1, CONSUMER_MERGING = 2 };

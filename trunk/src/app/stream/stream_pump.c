@@ -36,6 +36,7 @@ static int pump_init(stream_pump_t *p, rtmp_session_t *s, st_netfd_t fd, uint64_
     memset(p, 0, sizeof(*p));
     p->s = s;
     p->fd = fd;
+    p->fdno = st_netfd_fileno(fd);
     p->out_bytes = out_bytes;
     p->co = co;
     p->mw_latency = mw_latency;
@@ -344,24 +345,34 @@ static int pass_write(stream_pump_t *p)
 {
     consumer_t *co = p->co;
     source_t *s = co->src;
-    uint32_t cs = p->s ? p->s->out_chunk_size : STREAM_TICK_FLV;
-    rill_payload_t *b = stream_tick_get(&s->tick, &s->ring, co->cursor, cs, &p->pass_off, &p->pass_len);
+    size_t off, len;
+    rill_payload_t *b = stream_tick_get(&s->tick, &s->ring, co->cursor, p->pass_cs, &off, &len);
     if (!b) return 0;
-    shrink_batch(p);
+    if (len > UINT32_MAX) {
+        rill_payload_unref(b);
+        return 0;
+    }
     p->pass_buf = b;
+    p->pass_off = (uint32_t)off;
+    p->pass_len = (uint32_t)len;
     p->pass_end = s->ring.end;
-    send_batch_add(&s->hub->pass_sends, st_netfd_fileno(p->fd), b->data + p->pass_off, p->pass_len, p, pass_sent);
+    send_batch_add(&s->hub->pass_sends, p->fdno, b->data + off, len, p, pass_sent);
     return 1;
 }
 
 /* The stream's write pass (consumer_t.on_push), in the publisher's
- * coroutine while this player's is parked in consumer_wait with nothing
- * queued: a player that writes at once (mw_latency 0) gets the new messages
- * there, and is not woken (returns 1). Merging players wait for the clock. */
+ * coroutine, set only while this player is parked at the live edge with
+ * nothing of its own to do (park_clocked checked pass_ok): a player that
+ * writes at once (mw_latency 0) gets the new messages there, and is not
+ * woken (returns 1). What park_clocked checked only the player's own
+ * coroutine changes, or an event that wakes it (a publish, an unpublish);
+ * so this looks at the few things a push changes, and touches as little
+ * of the player as it can: it runs for every player on every message. */
 static int pump_on_push(consumer_t *co)
 {
     stream_pump_t *p = co->owner;
-    if (p->mw_latency > 0 || !pass_ok(p) || consumer_available(co) < (uint64_t)p->mw_msgs) return 0;
+    if (p->pass_buf || consumer_available(co) < (uint64_t)p->mw_msgs || co->cursor < co->src->ring.start)
+        return 0;
     return pass_write(p);
 }
 
@@ -425,7 +436,7 @@ static int read_incoming(stream_pump_t *p)
 static int peer_sent(stream_pump_t *p)
 {
     char b;
-    ssize_t r = recv(st_netfd_fileno(p->fd), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    ssize_t r = recv(p->fdno, &b, 1, MSG_PEEK | MSG_DONTWAIT);
     return r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
@@ -479,7 +490,9 @@ static int park_for_clock(stream_pump_t *p, int64_t now, int64_t due_at)
 {
     if (!pass_ok(p) || !p->co->src->publisher) return -1;
     int64_t first = now < due_at ? due_at : next_point(p, now);
-    int rc = consumer_merge_wait(p->co, st_netfd_fileno(p->fd), first, MERGE_PARK_MAX);
+    shrink_batch(p);
+    p->pass_cs = p->s ? p->s->out_chunk_size : STREAM_TICK_FLV;
+    int rc = consumer_merge_wait(p->co, p->fdno, first, MERGE_PARK_MAX);
     return rc < 0 ? -1 : rc;
 }
 
@@ -489,7 +502,11 @@ static int park_for_clock(stream_pump_t *p, int64_t now, int64_t due_at)
 static int park_clocked(stream_pump_t *p)
 {
     if (p->mw_latency > 0 || !pass_ok(p) || !p->co->src->publisher) return -1;
-    int rc = consumer_wait_clocked(p->co, st_netfd_fileno(p->fd), MERGE_PARK_MAX);
+    shrink_batch(p);
+    p->pass_cs = p->s ? p->s->out_chunk_size : STREAM_TICK_FLV;
+    p->co->on_push = pump_on_push;
+    int rc = consumer_wait_clocked(p->co, p->fdno, MERGE_PARK_MAX);
+    p->co->on_push = NULL;
     return rc < 0 ? -1 : rc;
 }
 
@@ -498,7 +515,7 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
     int rc = 0;
     p->stop = stop;
     p->last_write = 0;
-    p->co->on_push = pump_on_push;
+    p->co->on_push = NULL;     /* set while parked for it (park_clocked) */
     p->co->on_clock = pump_on_clock;
     p->co->owner = p;
     while (!rc) {

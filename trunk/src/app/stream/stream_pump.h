@@ -36,12 +36,24 @@ typedef int (*stream_pump_msg_fn)(stream_pump_t *p, rtmp_msg_t *m, void *ctx);
 typedef int (*stream_pump_tick_fn)(stream_pump_t *p, void *ctx);
 
 struct stream_pump {
-    rtmp_session_t *s;          /* RTMP framing; NULL for FLV */
-    st_netfd_t fd;              /* the peer's socket */
-    uint64_t *out_bytes;        /* where sent bytes are counted */
+    /* What the stream's write pass reads and writes for each player, first
+     * and together: a pass visits every player at the live edge, and each
+     * cache line it touches is a miss per player per message. */
     consumer_t *co;
+    uint64_t *out_bytes;        /* where sent bytes are counted */
+    int fdno;                   /* fd's number */
+    uint32_t pass_cs;           /* the chunk size the pass frames with (STREAM_TICK_FLV for FLV), taken at park */
     int mw_latency;             /* ms; 0 writes at once */
     int mw_msgs;                /* with mw_latency 0: smallest batch */
+    /* the pass's send queued in the hub's pass_sends, until its flush */
+    rill_payload_t *pass_buf;   /* the tick buffer (a reference held) */
+    uint32_t pass_off, pass_len; /* the slice sent */
+    uint64_t pass_end;          /* the cursor once it is sent */
+    uint64_t tick_writes;       /* batches written from the shared tick buffer */
+    uint64_t pass_writes;       /* writes the stream's write pass made to this peer, no wake-up */
+
+    rtmp_session_t *s;          /* RTMP framing; NULL for FLV */
+    st_netfd_t fd;              /* the peer's socket */
     uint32_t stream_id;         /* 1 uses the messages' shared headers */
     st_utime_t send_timeout;
     int paused;
@@ -59,18 +71,12 @@ struct stream_pump {
     uint64_t writes;            /* writev calls made: each one may have yielded */
     rill_payload_t *tick;       /* the shared tick buffer the batch writes from (a reference held) */
     int no_tick;                /* always take the per-message path (tests compare the two) */
-    uint64_t tick_writes;       /* batches written from the shared tick buffer */
     int64_t next_peek;          /* ms: when a merging player on its own timer next looks for input */
     int64_t last_write;         /* ms: when its last batch was written */
     int64_t phase;              /* ms: a merging player's grid is shifted by this (next_due) */
     const int *stop;            /* stream_pump_run's stop flag while it runs */
     int no_pass;                /* never written by the stream's write pass (tests compare the two) */
-    uint64_t pass_writes;       /* writes the stream's write pass made to this peer, no wake-up */
-    uint64_t pass_handbacks;    /* of those, writes the socket took only part of: finished here */
-    /* the pass's send queued in the hub's pass_sends, until its flush */
-    rill_payload_t *pass_buf;   /* the tick buffer (a reference held) */
-    size_t pass_off, pass_len;  /* the slice sent */
-    uint64_t pass_end;          /* the cursor once it is sent */
+    uint64_t pass_handbacks;    /* of pass_writes, those the socket took only part of: finished here */
     uint64_t waits;             /* times its coroutine parked or slept (each ends in a wake-up) */
 };
 
