@@ -191,6 +191,9 @@ static void push_all(source_t *s)
     consumer_t *n;
     for (consumer_t *c = s->waiters; c; c = n) {
         n = c->wnext;
+        /* the walk is a chain of cache misses: the next player's first
+         * line loads while this one is queued */
+        if (n) __builtin_prefetch(n);
         if (c->on_push && c->on_push(c)) continue;
         consumer_wake(c);
     }
