@@ -56,6 +56,35 @@ def test_publish_and_ffprobe():
     check(pub.alive(), "expected the publisher to keep running; %s" % rill.proc_state(pub))
 
 
+LOW_LATENCY = "gop_cache on; queue_length 10; mw_latency 0; mw_msgs 0;"
+URING_LINE = "io_uring: the write pass hands the kernel"
+
+
+@rill.timeout(60)
+def test_low_latency_players_through_io_uring_and_without_it():
+    """Low-latency players at the live edge are written by the stream's write
+    pass, whose sends go to the kernel in batches through io_uring, or one
+    send() each where io_uring is not allowed (RILL_IO_URING=off stands in for
+    such a kernel): two players of each server get the whole stream either way."""
+    for env, used in (({}, True), ({"RILL_IO_URING": "off"}, False)):
+        what = " (%s)" % ("io_uring" if used else "RILL_IO_URING=off")
+        node = rill.Node(name="ll-uring" if used else "ll-send", play=LOW_LATENCY, env_extra=env).start()
+        pub = rill.publish(node.url("cam"))
+        raw = rill.watch(node, "cam", frames=5, timeout=10, pub=pub)
+        other = rill.Probe(node.url("cam"), seconds=3)
+        _probe_and_check(node, "cam", what=what)
+        check(other.wait(20) == 0, "expected the second player%s to exit 0; stderr: %s" % (
+            what, rill.sanitize_lines(other.errors(), 8)))
+        check(len(other.video()) >= 40, "expected >= 40 video frames for the second player%s; saw %d" % (
+            what, len(other.video())))
+        check(raw.error is None and raw.count() >= 50, "expected the raw player%s to keep getting video; "
+              "%d frames, error %s" % (what, raw.count(), raw.error))
+        check((URING_LINE in node.log()) == used, "expected the log%s %s say %r; log tail: %s" % (
+            what, "to" if used else "not to", URING_LINE, node.tail(10)))
+        pub.stop()
+        node.stop()
+
+
 @rill.timeout(60)
 def test_extended_timestamps_above_24bit():
     # -output_ts_offset 16778 s: every timestamp is above 0xFFFFFF ms, so every

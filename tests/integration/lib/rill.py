@@ -260,7 +260,7 @@ class Node:
 
     def __init__(self, name="rill", ip=None, port=None, play=DEFAULT_PLAY,
                  publish=DEFAULT_PUBLISH, vhost_extra="", global_extra="", log_level="trace",
-                 max_connections=1000, asan_extra=None):
+                 max_connections=1000, asan_extra=None, env_extra=None):
         self.name = name
         self.ip = ip or new_ip()
         self.port = port or free_port(self.ip)
@@ -284,6 +284,7 @@ class Node:
         with open(self.conf_path, "w") as f:
             f.write(self.conf)
         self.asan_extra = asan_extra   # appended to ASAN_OPTIONS (later flags win)
+        self.env_extra = env_extra or {}   # more variables for the server's environment
         self.proc = None
         self.checked = False
         _nodes.append(self)
@@ -297,6 +298,7 @@ class Node:
         env = server_env()
         if self.asan_extra:
             env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":" + self.asan_extra
+        env.update(self.env_extra)
         self.terminated_at = None
         self.proc = Proc(self.name, [b, "-c", self.conf_path], self.log_path,
                          env=env, cwd=self.dir)

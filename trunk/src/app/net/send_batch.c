@@ -36,7 +36,7 @@ static void setup(send_batch_t *b)
         return;
     }
     b->ring = r;
-    rill_info("io_uring: the write pass hands the kernel up to %d sends at once", SEND_BATCH_DEPTH);
+    rill_trace("io_uring: the write pass hands the kernel up to %d sends at once", SEND_BATCH_DEPTH);
 }
 
 void send_batch_free(send_batch_t *b)
