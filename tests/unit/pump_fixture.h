@@ -47,11 +47,13 @@ struct PumpRun {
     stream_pump_t *p;
     int stop = 0;
     int rc = 0;
+    int done = 0;               // stream_pump_run returned (rc is its result)
     st_thread_t t = nullptr;
     static void *main(void *arg)
     {
         PumpRun *r = (PumpRun *)arg;
         r->rc = stream_pump_run(r->p, &r->stop);
+        r->done = 1;
         return nullptr;
     }
     void start() { t = st_thread_create(main, this, 1, 0); }

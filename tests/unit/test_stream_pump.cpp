@@ -379,6 +379,7 @@ void drain(st_netfd_t fd, std::vector<uint8_t> &out, int max_reads)
 // that read several at once) go out in one write at the next flush.
 static void pass_writes_parked_players(bool uring)
 {
+    if (uring && !send_batch_uring_allowed()) GTEST_SKIP() << "io_uring is not allowed here";
     Stream st("gop_cache on; queue_length 30;");
     st.hub.pass_sends.no_uring = uring ? 0 : 1;
     Pipe io[2] = { Pipe(0, 0), Pipe(0, 0) };
@@ -437,6 +438,7 @@ TEST(StreamPump, WritePassWritesParkedPlayersWithoutWakingThemOneSendAtATime) { 
 // and frames larger than them gets every frame, whole and in order.
 static void pass_hands_back_a_partial_write(bool uring)
 {
+    if (uring && !send_batch_uring_allowed()) GTEST_SKIP() << "io_uring is not allowed here";
     Stream st("gop_cache on; queue_length 30;");
     st.hub.pass_sends.no_uring = uring ? 0 : 1;
     Pipe io(8192, 8192);
@@ -466,6 +468,52 @@ static void pass_hands_back_a_partial_write(bool uring)
 // one send() at a time (where io_uring is not allowed).
 TEST(StreamPump, WritePassHandsAPartialWriteBackToThePlayer) { pass_hands_back_a_partial_write(true); }
 TEST(StreamPump, WritePassHandsAPartialWriteBackToThePlayerOneSendAtATime) { pass_hands_back_a_partial_write(false); }
+
+// A merging player parked on the clock whose reader stopped reading: the
+// clock's send takes nothing, and the player's coroutine, woken, is due at
+// once and waits for POLLOUT under its send timeout, so the player ends
+// then. (A build that counted the clock's send as written kept the player
+// parked and retried it on every point of its grid, never timing it out.)
+TEST(StreamPump, MergingPlayerWhoseReaderStopsEndsAtItsSendTimeout)
+{
+    Stream st("gop_cache on; queue_length 30;");
+    Pipe io(8192, 8192);
+    consumer_t *co = source_add_consumer(st.src, st_thread_self());
+    stream_pump_t p;
+    uint64_t out = 0;
+    ASSERT_EQ(0, stream_pump_init_flv(&p, io.w, &out, co, 100, 0));
+    p.send_timeout = 300 * kMs;
+    PumpRun run;
+    run.run_for(&p);
+    st_usleep(10 * kMs);
+    // small frames for 2 s: the player writes them on its grid, parked on the clock
+    Publisher pub{ &st, 0, 200, 25, 200, 10 * kMs };
+    pub.start();
+    st_usleep(300 * kMs);
+    ASSERT_GT(p.pass_writes, 0u) << "the clock did not write the player: the case is not set up";
+    ASSERT_EQ(0, p.niov) << "the player is not at the live edge";
+    // its reader stops, with the socket full to the brim: the clock's next
+    // send takes nothing at all (the bytes are junk; nobody reads them)
+    std::vector<char> junk(65536, 'j');
+    while (send(st_netfd_fileno(io.w), junk.data(), junk.size(), MSG_DONTWAIT) > 0) {
+    }
+    while (send(st_netfd_fileno(io.w), junk.data(), 1, MSG_DONTWAIT) > 0) {
+    }
+    int64_t t0 = rill_now_ms();
+    int64_t ended = -1;
+    for (int i = 0; i < 300 && ended < 0; i++) {
+        if (run.done) ended = rill_now_ms() - t0;
+        else st_usleep(10 * kMs);
+    }
+    pub.join();
+    if (run.done) st_thread_join(run.t, nullptr);
+    else run.end();
+    EXPECT_GE(ended, 0) << "the player never ended: its socket stayed full and nothing timed it out";
+    EXPECT_LT(ended, 1500) << "it ended, but long after its 300 ms send timeout";
+    EXPECT_EQ(RILL_ERR_TIMEOUT, run.rc) << rill_strerror(run.rc);
+    stream_pump_free(&p);
+    source_remove_consumer(co);
+}
 
 // The merge clock: merging players (mw_latency > 0) parked at the live edge
 // are written by the hub's one clock coroutine on their grid, and their own

@@ -39,6 +39,14 @@ static void setup(send_batch_t *b)
     rill_trace("io_uring: the write pass hands the kernel up to %d sends at once", SEND_BATCH_DEPTH);
 }
 
+int send_batch_uring_allowed(void)
+{
+    struct io_uring r;
+    if (io_uring_queue_init(2, &r, 0) < 0) return 0;
+    io_uring_queue_exit(&r);
+    return 1;
+}
+
 void send_batch_free(send_batch_t *b)
 {
     send_batch_flush(b);
@@ -55,12 +63,16 @@ static int reap(send_batch_t *b)
 {
     struct io_uring_cqe *cqe;
     unsigned head, n = 0;
+    int ours = 0;
     io_uring_for_each_cqe(b->ring, head, cqe) {
-        b->q[cqe->user_data].res = cqe->res;
         n++;
+        /* not a send of ours: liburing's own timeout on old kernels */
+        if (cqe->user_data >= (uint64_t)b->n) continue;
+        b->q[cqe->user_data].res = cqe->res;
+        ours++;
     }
     io_uring_cq_advance(b->ring, n);
-    return (int)n;
+    return ours;
 }
 
 /* Every send is MSG_DONTWAIT, so the kernel completes it inside
@@ -87,12 +99,15 @@ static void send_one(struct send_batch_entry *e)
     e->res = w < 0 ? -errno : w;
 }
 
+/* Not handed to the kernel (the ring refused a submit, or had no room): sent
+ * one by one at the end of the flush. */
+#define NOT_SUBMITTED (-ECANCELED)
+
 /* The ring refused to take its sends (not seen; io_uring_enter's -EBUSY or
- * -ENOMEM): send the rest one by one, and stop using it. */
-static void ring_failed(send_batch_t *b, int from, int rc)
+ * -ENOMEM): stop using it; what it did not take is sent one by one. */
+static void ring_failed(send_batch_t *b, int rc)
 {
     rill_error("io_uring: submit failed (%s): the write pass sends one socket at a time from now", strerror(-rc));
-    for (int i = from; i < b->n; i++) send_one(&b->q[i]);
     io_uring_queue_exit(b->ring);
     free(b->ring);
     b->ring = NULL;
@@ -100,21 +115,35 @@ static void ring_failed(send_batch_t *b, int from, int rc)
 
 static void send_uring(send_batch_t *b)
 {
+    int queued = 0;
     for (int i = 0; i < b->n; i++) {
         struct io_uring_sqe *sqe = io_uring_get_sqe(b->ring);    /* the ring has DEPTH entries */
+        if (!sqe) {
+            b->q[i].res = NOT_SUBMITTED;
+            continue;
+        }
         io_uring_prep_send(sqe, b->q[i].fd, b->q[i].data, b->q[i].len, SEND_FLAGS);
         sqe->user_data = (uint64_t)i;
         b->q[i].res = -EINPROGRESS;
+        queued++;
     }
     int sent = 0, rc = 0;
-    while (sent < b->n && (rc = io_uring_submit(b->ring)) > 0) {
+    while (sent < queued && (rc = io_uring_submit(b->ring)) > 0) {
         sent += rc;
         b->enters++;
     }
+    if (sent < queued) {
+        /* the kernel takes SQEs in order: the ones after the first `sent` are still ours */
+        for (int i = 0, k = 0; i < b->n; i++)
+            if (b->q[i].res == -EINPROGRESS && k++ >= sent) b->q[i].res = NOT_SUBMITTED;
+    }
     int left = sent - reap(b);
     if (left > 0) wait_rest(b, left);
-    if (sent < b->n) ring_failed(b, sent, rc < 0 ? rc : -EBUSY);
+    if (sent < queued) ring_failed(b, rc < 0 ? rc : -EBUSY);
+    for (int i = 0; i < b->n; i++)
+        if (b->q[i].res == NOT_SUBMITTED) send_one(&b->q[i]);
 }
+
 void send_batch_flush(send_batch_t *b)
 {
     if (b->n == 0) return;

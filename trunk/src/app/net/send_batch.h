@@ -45,6 +45,9 @@ void send_batch_free(send_batch_t *b);
 void send_batch_add(send_batch_t *b, int fd, const void *data, size_t len, void *ctx, send_batch_done_fn done);
 /* Send what is queued; done(ctx, res) for each, in the order queued. */
 void send_batch_flush(send_batch_t *b);
+/* Whether this kernel lets the process make an io_uring (a probe: one small
+ * ring made and closed). */
+int send_batch_uring_allowed(void);
 /* Whether sends go through io_uring (after the first one). */
 static inline int send_batch_uring(const send_batch_t *b) { return b->ring != NULL; }
 

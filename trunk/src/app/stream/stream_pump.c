@@ -320,6 +320,7 @@ static void pass_sent(void *ctx, ssize_t w)
     p->pass_buf = NULL;
     if (w <= 0) {
         rill_payload_unref(b);
+        if (p->mw_latency > 0) p->last_write = p->pass_prev_write;     /* still due */
         consumer_wake(co);
         return;
     }
@@ -371,6 +372,12 @@ static int pass_write(stream_pump_t *p)
 static int pump_on_push(consumer_t *co)
 {
     stream_pump_t *p = co->owner;
+    /* Not *p->stop: a stop (a kick, the server stopping) interrupts the
+     * coroutine, which leaves the list when it runs; until then the pass
+     * may send it what comes, as to a player not yet stopped. That flag
+     * sits in the client, one more cache miss per player per message
+     * (perf at 2000 players: rill 12.3 % of the samples with it, 9.9 %
+     * without). */
     if (p->pass_buf || consumer_available(co) < (uint64_t)p->mw_msgs || co->cursor < co->src->ring.start)
         return 0;
     return pass_write(p);
@@ -477,7 +484,10 @@ static int64_t pump_on_clock(consumer_t *co, int64_t now)
     if (now < due) return due;
     if (consumer_available(co) == 0) return next_point(p, now);
     if (!pass_write(p)) return 0;
-    p->last_write = now;    /* a send not taken whole wakes it (pass_sent) */
+    /* a send the socket takes none of puts it back (pass_sent) and wakes
+     * the coroutine, which writes waiting for POLLOUT under send_timeout */
+    p->pass_prev_write = p->last_write;
+    p->last_write = now;
     return next_due(p, now);
 }
 

@@ -73,6 +73,7 @@ struct stream_pump {
     int no_tick;                /* always take the per-message path (tests compare the two) */
     int64_t next_peek;          /* ms: when a merging player on its own timer next looks for input */
     int64_t last_write;         /* ms: when its last batch was written */
+    int64_t pass_prev_write;    /* last_write before the clock's send, put back if it took nothing */
     int64_t phase;              /* ms: a merging player's grid is shifted by this (next_due) */
     const int *stop;            /* stream_pump_run's stop flag while it runs */
     int no_pass;                /* never written by the stream's write pass (tests compare the two) */
