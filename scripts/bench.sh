@@ -12,8 +12,9 @@
 # BENCH_RAMP per second; read the server's RSS just before the players come
 # (the baseline, with the GOP cache full), then its CPU (utime + stime from
 # /proc/PID/stat) over BENCH_WINDOW s once every player is in and has
-# settled, and its RSS at the end; take kbps, stalls, first frame and latency
-# from rill-bench's JSON; stop everything. The median of the runs is reported.
+# settled, and its RSS at the end; then (BENCH_SENDS) count its send calls
+# over BENCH_SENDS_WINDOW s; take kbps, stalls, first frame and latency from
+# rill-bench's JSON; stop everything. The median of the runs is reported.
 #
 # Servers (BENCH_SERVERS, default "rill-ll rill-merged nginx"):
 #   rill-ll      objs/rill, min_latency on; play { mw_latency 0; mw_msgs 0; }
@@ -50,6 +51,13 @@
 #                                      player reads at once and alone gives the latency figures
 #   BENCH_RAMP=500  BENCH_WARMUP=3  BENCH_SETTLE=2  BENCH_WINDOW=6   (seconds)
 #   BENCH_SERVER_CPU=0  BENCH_LOAD_CPU=1
+#   BENCH_SENDS=auto  BENCH_SENDS_WINDOW=2
+#                                      count the server's send calls with `perf stat` (kernel
+#                                      tracepoints: sendto, sendmsg, writev, write and io_uring
+#                                      requests) in a window of their own after the CPU window, so the
+#                                      counting costs nothing there; auto: when perf may read them
+#                                      (root); 0: never. Gives sends per player per second and the
+#                                      server's CPU per send
 #   BENCH_OUT=doc/benchmark.md  BENCH_IMG=doc/img  BENCH_DIR=objs/bench
 #   BENCH_LIMIT=3600                   the whole run is stopped after this many s
 #   BENCH_BUILD_DIR=.                  a tree whose objs/ has rill, rill-bench and rill-floor (built
@@ -80,6 +88,9 @@ RAMP=${BENCH_RAMP:-500}
 WARMUP=${BENCH_WARMUP:-3}
 SETTLE=${BENCH_SETTLE:-2}
 WINDOW=${BENCH_WINDOW:-6}
+SENDS=${BENCH_SENDS:-auto}
+SENDS_WINDOW=${BENCH_SENDS_WINDOW:-2}
+SEND_EVENTS=syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_writev,syscalls:sys_enter_write,io_uring:io_uring_submit_req
 SCPU=${BENCH_SERVER_CPU:-0}
 LCPU=${BENCH_LOAD_CPU:-1}
 OUT=${BENCH_OUT:-doc/benchmark.md}
@@ -163,6 +174,15 @@ proc_field() { [ -n "$2" ] && [ -r "/proc/$2/$1" ] && awk "$3" "/proc/$2/$1" 2>/
 cpu_ticks() { proc_field stat "$1" '{ print $14 + $15 }'; }
 run_wait_ns() { proc_field schedstat "$1" '{ print $2 }'; }      # time spent runnable but not running
 rss_kb() { proc_field status "$1" '/^VmRSS:/ { print $2 }'; }
+
+# count_sends PID: the send calls PID makes per second, over SENDS_WINDOW s (empty if perf failed).
+# Syscalls and io_uring requests alike: every server here writes to its players with one of these
+# (rill's only io_uring requests are its write pass's sends).
+count_sends() {
+    local f=$RUN_DIR/sends.csv
+    perf stat -x, -o "$f" -e "$SEND_EVENTS" -p "$1" -- sleep "$SENDS_WINDOW" > /dev/null 2>&1 || return 0
+    awk -F, -v w="$SENDS_WINDOW" '$1 ~ /^[0-9]+$/ { t += $1; k++ } END { if (k) printf "%.0f", t / w }' "$f"
+}
 
 # ---------------------------------------------------------------- servers
 
@@ -277,7 +297,8 @@ step() {
     fi
     ramp_s=$(awk -v n="$n" -v r="$RAMP" 'BEGIN { printf "%.3f", n / r }')
     # 3 s after the window: on a loaded machine the sleeps overshoot, and rill-bench must outlive the window's end
-    total=$(awk -v w="$WARMUP" -v r="$ramp_s" -v s="$SETTLE" -v x="$WINDOW" 'BEGIN { printf "%.1f", w + r + s + x + 3 }')
+    total=$(awk -v w="$WARMUP" -v r="$ramp_s" -v s="$SETTLE" -v x="$WINDOW" -v c="$SENDS_S" \
+        'BEGIN { printf "%.1f", w + r + s + x + c + 3 }')
     local play_d
     play_d=$(awk -v t="$total" -v w="$WARMUP" 'BEGIN { printf "%.1f", t - w }')
     local args=(--report 0 --read-interval "$READ_INTERVAL")
@@ -306,6 +327,8 @@ step() {
     sleep "$WINDOW"
     c1=$(cpu_ticks "$SPID"); b1=$(cpu_ticks "$rb"); w1=$(run_wait_ns "$SPID"); t_cpu1=$(now)
     rss1=$(rss_kb "$SPID")
+    local sends=""
+    [ "$SENDS_S" != 0 ] && sends=$(count_sends "$SPID")
     wait "$bpid" 2>/dev/null
     stop_pid "$bpid"
     json=$(grep '^{' "$RUN_DIR/bench-$kind-$n-$run.err" | tail -1)
@@ -315,9 +338,9 @@ step() {
     kill -0 "$SPID" 2>/dev/null || alive=0
     stop_all_servers
     python3 - "$kind" "$n" "$run" "$c0" "$c1" "$b0" "$b1" "$t_cpu0" "$t_cpu1" "$rss0" "$rss1" "$TCK" "$alive" \
-        "$out" "$w0" "$w1" "$load1" >> "$RESULTS" <<'EOF'
+        "$out" "$w0" "$w1" "$load1" "$sends" >> "$RESULTS" <<'EOF'
 import json, sys
-kind, n, run, c0, c1, b0, b1, t0, t1, rss0, rss1, tck, alive, out, w0, w1, load1 = sys.argv[1:]
+kind, n, run, c0, c1, b0, b1, t0, t1, rss0, rss1, tck, alive, out, w0, w1, load1, sends = sys.argv[1:]
 secs = float(t1) - float(t0)
 try:
     res = json.load(open(out))
@@ -328,7 +351,8 @@ rec = {"kind": kind, "n": int(n), "run": int(run), "alive": alive == "1",
        # rill-bench gone at either end of the window (0 ticks): unknown, not a negative figure
        "bench_cpu_pct": (float(b1) - float(b0)) * 100.0 / int(tck) / secs if float(b0) > 0 and float(b1) > 0 else None,
        "rss0_kb": int(rss0), "rss1_kb": int(rss1), "window_s": secs,
-       "wait_pct": (float(w1) - float(w0)) / 1e7 / secs, "load1": float(load1)}
+       "wait_pct": (float(w1) - float(w0)) / 1e7 / secs, "load1": float(load1),
+       "sends_per_s": float(sends) if sends else None}
 for k in ("connected", "failed", "dropped", "kbps", "stalls", "first_frame_ms_p50", "first_frame_ms_p99",
           "latency_ms_p50", "latency_ms_p99", "no_frame"):
     rec[k] = res.get(k)
@@ -345,9 +369,10 @@ EOF
 import json, sys
 r = json.loads(sys.stdin.read())
 f = lambda v, d=0: "-" if v is None else ("%.*f" % (d, v))
-print("  %-12s n=%-5d run %d: server cpu %s%% (waited %s%%, rill-bench %s%%), rss %d -> %d KB, %s kbps, connected %s failed %s, stalls %s, first frame p50 %s ms, latency p50 %s ms%s" % (
+s = r.get("sends_per_s")
+print("  %-12s n=%-5d run %d: server cpu %s%% (waited %s%%, rill-bench %s%%), rss %d -> %d KB, %s kbps, %s sends/s, connected %s failed %s, stalls %s, first frame p50 %s ms, latency p50 %s ms%s" % (
     r["kind"], r["n"], r["run"], f(r["cpu_pct"], 1), f(r["wait_pct"], 0), f(r["bench_cpu_pct"], 0), r["rss0_kb"], r["rss1_kb"],
-    f(r["kbps"]), r["connected"], r["failed"], r["stalls"], f(r["first_frame_ms_p50"], 1),
+    f(r["kbps"]), f(s), r["connected"], r["failed"], r["stalls"], f(r["first_frame_ms_p50"], 1),
     f(r["latency_ms_p50"], 1), "" if r["alive"] else " [SERVER DIED]"))' >&2
 }
 
@@ -377,6 +402,13 @@ if [ -n "$BASE" ]; then
     log "base-ll and base-merged: $BASE (${BENCH_BASE_REV:-revision not given}), copied to $RILL_BASE"
 fi
 log "binaries from $BUILD_DIR/objs (revision $REV), copied to $BIN_DIR"
+SENDS_S=0                # seconds added to each step for counting sends
+case $SENDS in
+0|off|no) ;;
+*)  if perf stat -e "$SEND_EVENTS" -- true > /dev/null 2>&1; then SENDS_S=$SENDS_WINDOW
+    else [ "$SENDS" = auto ] || die "BENCH_SENDS=$SENDS but perf cannot count $SEND_EVENTS"
+         log "perf cannot count send calls here (needs root or perf_event_paranoid <= -1): no sends column"; fi ;;
+esac
 command -v nginx >/dev/null && [ -f "$NGINX_MODULE" ] || { case " $SERVERS " in *" nginx "*)
     die "nginx or $NGINX_MODULE missing (bash scripts/install-deps.sh)";; esac; }
 command -v gnuplot >/dev/null || log "gnuplot missing (bash scripts/install-deps.sh): no plots"
@@ -398,7 +430,7 @@ log "stream: $FLV, $(awk -v b="$FLV_BPS" 'BEGIN { printf "%.0f", b * 8 / 1000 }'
 : > "$RESULTS"
 
 est=$(python3 - "$LADDER" "$RUNS" "$(echo $SERVERS | wc -w)" "$EXTRA_LADDER" "$EXTRA_RUNS" \
-    "$(echo $EXTRA | sed 's/floor//' | wc -w)" "$RAMP" "$((WARMUP + SETTLE + WINDOW + 3))" \
+    "$(echo $EXTRA | sed 's/floor//' | wc -w)" "$RAMP" "$((WARMUP + SETTLE + WINDOW + SENDS_S + 3))" \
     "$(case " $EXTRA " in *" floor "*) echo $((2 * FLOOR_RUNS));; *) echo 0;; esac)" <<'EOF'
 import sys
 lad, runs, k, xlad, xruns, xk, ramp, over, fruns = sys.argv[1:]
@@ -425,6 +457,6 @@ for x in $EXTRA; do
 done
 
 log "writing $OUT and $IMG/"
-BENCH_PARAMS="rill $("$RILL" -v 2>&1 | head -1) built from revision $REV; ladder $LADDER x $RUNS runs; HTTP-FLV and edge ladders $EXTRA_LADDER x $EXTRA_RUNS runs; floor ladders $EXTRA_LADDER x $FLOOR_RUNS runs; ramp $RAMP/s; warm-up ${WARMUP}s; settle ${SETTLE}s; CPU window ${WINDOW}s; server on core $SCPU, rill-bench on core $LCPU (--read-interval $READ_INTERVAL ms); stream $(awk -v b="$FLV_BPS" 'BEGIN { printf "%.0f", b * 8 / 1000 }') kbit/s" \
+BENCH_PARAMS="rill $("$RILL" -v 2>&1 | head -1) built from revision $REV; ladder $LADDER x $RUNS runs; HTTP-FLV and edge ladders $EXTRA_LADDER x $EXTRA_RUNS runs; floor ladders $EXTRA_LADDER x $FLOOR_RUNS runs; ramp $RAMP/s; warm-up ${WARMUP}s; settle ${SETTLE}s; CPU window ${WINDOW}s; send calls counted over ${SENDS_S}s after it (0: not counted); server on core $SCPU, rill-bench on core $LCPU (--read-interval $READ_INTERVAL ms); stream $(awk -v b="$FLV_BPS" 'BEGIN { printf "%.0f", b * 8 / 1000 }') kbit/s" \
     python3 scripts/bench_report.py "$RESULTS" "$OUT" "$IMG" || die "report failed"
 log "done in $(( $(date +%s) - T_START )) s"

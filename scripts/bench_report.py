@@ -17,6 +17,9 @@ Definitions:
   CPU vs floor     = server CPU / rill-floor CPU at the same N and bytes per second
   server waited %  = time the server was runnable but not running (/proc/PID/schedstat),
                      as a % of the window: other processes on its core (a shared machine)
+  sends            = the server's send calls per second (sendto, sendmsg, writev, write and
+                     io_uring requests, counted by `perf stat` in a window after the CPU window)
+  CPU per send     = server CPU (its window) / sends per second, in microseconds
 """
 
 import json
@@ -67,6 +70,10 @@ def derive(r):
     r["gbps_core"] = kbps * 1000 / (cpu / 100.0) / 1e9 if kbps and cpu > 0 else None
     r["rss_per_player_kb"] = (r["rss1_kb"] - r["rss0_kb"]) / r["n"] if r.get("n") else None
     r["mbps"] = kbps / 1000 if kbps is not None else None
+    sends = r.get("sends_per_s")
+    r["sends_per_player_s"] = sends / r["n"] if sends and r.get("n") else None
+    r["us_per_send"] = cpu / 100.0 * 1e6 / sends if sends and cpu > 0 else None
+    r["bytes_per_send"] = kbps * 1000 / 8 / sends if sends and kbps else None
     return r
 
 
@@ -79,7 +86,8 @@ def summarize(rows):
     for key, rs in groups.items():
         s = {"runs": len(rs)}
         for f in ("cpu_pct", "bench_cpu_pct", "wait_pct", "load1", "mbps", "gbps_core", "rss_per_player_kb", "first_frame_ms_p50",
-                  "first_frame_ms_p99", "latency_ms_p50", "latency_ms_p99", "cold_first_frame_ms"):
+                  "first_frame_ms_p99", "latency_ms_p50", "latency_ms_p99", "cold_first_frame_ms",
+                  "sends_per_player_s", "us_per_send", "bytes_per_send"):
             s[f] = med([r.get(f) for r in rs])
         for f in ("stalls", "failed", "dropped"):
             vals = [r.get(f) for r in rs if r.get(f) is not None]
@@ -155,6 +163,21 @@ def ratio_table(summary):
             cells += [fmt(ratio(g("rill-" + m, n, f), g("base-" + m, n, f)), 2)
                       for f in ("gbps_core", "latency_ms_p99") for m in ("ll", "merged")]
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def sends_table(summary):
+    """What each server's CPU buys per send call: None when no step counted its sends."""
+    rows = [(k, n) for k in kinds_in(summary, MAIN + ["rill-http", "rill-edge", "floor-40", "floor-350"])
+            for n in ns_of(summary, k) if summary[(k, n)]["sends_per_player_s"] is not None]
+    if not rows:
+        return None
+    head = ["server", "players", "sends per player per s", "bytes per send", "server CPU per send, us"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for k, n in rows:
+        s = summary[(k, n)]
+        lines.append("| %s | %d | %s | %s | %s |" % (NAMES.get(k, k), n, fmt(s["sends_per_player_s"]),
+                                                   fmt(s["bytes_per_send"], 0), fmt(s["us_per_send"], 2)))
     return "\n".join(lines)
 
 
@@ -239,6 +262,9 @@ def section(rows, img, out_path):
     floors = kinds_in(summary, ["floor-40", "floor-350"])
     if floors:
         parts += ["### The raw-write floor (research/floor)", "", server_table(summary, floors), ""]
+    sends = sends_table(summary)
+    if sends:
+        parts += ["### Send calls (counted after each CPU window)", "", sends, ""]
     for fname in plot(summary, img):
         parts += ["![%s](%s)" % (fname, os.path.join(rel, fname)), ""]
     parts.append(END)
