@@ -1,5 +1,7 @@
 """Publish with ffmpeg, play with ffprobe / ffmpeg: codecs, frames, timestamps."""
 
+import time
+
 from lib import rill
 from lib.rill import check
 
@@ -86,6 +88,23 @@ def test_low_latency_players_through_io_uring_and_without_it():
             what, "to" if used else "not to", URING_LINE, node.tail(10)))
         pub.stop()
         node.stop()
+
+
+@rill.timeout(60)
+def test_low_latency_players_held_for_mw_msgs():
+    """mw_latency 0 with mw_msgs 8 (its default without min_latency on): the
+    write pass holds a parked player's messages until 8 have come, none
+    longer than 100 ms, and the clock writes what waited that long; players
+    get the whole stream, with no gap in the video near a second."""
+    node = rill.Node(name="ll-msgs", play="gop_cache on; queue_length 10; mw_latency 0; mw_msgs 8;").start()
+    pub = rill.publish(node.url("cam"))
+    raw = rill.watch(node, "cam", frames=5, timeout=10, pub=pub)
+    since = time.monotonic()
+    _probe_and_check(node, "cam", what=" (mw_msgs 8)")
+    rill.check_player_smooth(raw, since, "with mw_msgs 8", max_gap_s=0.5)
+    check(raw.count() >= 50, "expected the raw player to keep getting video with mw_msgs 8; %d frames" % raw.count())
+    pub.stop()
+    node.stop()
 
 
 @rill.timeout(60)

@@ -369,6 +369,45 @@ void drain(st_netfd_t fd, std::vector<uint8_t> &out, int max_reads)
     }
 }
 
+// Two players of one stream, each pump run in a coroutine of its own on a
+// socketpair with the kernel's default buffers: p[0] is written by the
+// stream's write pass, p[1] never (no_pass), so its bytes are the per-player
+// path's. finish() reads both sockets dry and ends and frees the pumps.
+struct PassPair {
+    Stream st;
+    Pipe io[2] = { Pipe(0, 0), Pipe(0, 0) };
+    stream_pump_t p[2];
+    uint64_t out[2] = { 0, 0 };
+    PumpRun run[2];
+    consumer_t *co[2] = { nullptr, nullptr };
+    std::vector<uint8_t> got[2];
+    PassPair(bool uring, int mw_msgs) : st("gop_cache on; queue_length 30;")
+    {
+        st.hub.pass_sends.no_uring = uring ? 0 : 1;
+        for (int i = 0; i < 2; i++) {
+            co[i] = source_add_consumer(st.src, st_thread_self());
+            EXPECT_EQ(0, stream_pump_init_flv(&p[i], io[i].w, &out[i], co[i], 0, mw_msgs));
+            run[i].run_for(&p[i]);
+        }
+        p[1].no_pass = 1;
+    }
+    bool ended = false;
+    void finish()
+    {
+        for (int i = 0; i < 2; i++) drain(io[i].r, got[i], 1000);
+        for (int i = 0; i < 2; i++) run[i].end();
+        ended = true;
+    }
+    ~PassPair()
+    {
+        for (int i = 0; i < 2 && !ended; i++) run[i].end();     // a failed ASSERT left them running
+        for (int i = 0; i < 2; i++) {
+            stream_pump_free(&p[i]);
+            source_remove_consumer(co[i]);
+        }
+    }
+};
+
 }  // namespace
 
 // The stream's write pass: a player parked at the live edge with mw_latency
@@ -380,19 +419,9 @@ void drain(st_netfd_t fd, std::vector<uint8_t> &out, int max_reads)
 static void pass_writes_parked_players(bool uring)
 {
     if (uring && !send_batch_uring_allowed()) GTEST_SKIP() << "io_uring is not allowed here";
-    Stream st("gop_cache on; queue_length 30;");
-    st.hub.pass_sends.no_uring = uring ? 0 : 1;
-    Pipe io[2] = { Pipe(0, 0), Pipe(0, 0) };
-    stream_pump_t p[2];
-    uint64_t out[2] = { 0, 0 };
-    PumpRun run[2];
-    consumer_t *co[2];
-    for (int i = 0; i < 2; i++) {
-        co[i] = source_add_consumer(st.src, st_thread_self());
-        ASSERT_EQ(0, stream_pump_init_flv(&p[i], io[i].w, &out[i], co[i], 0, 0));
-        run[i].run_for(&p[i]);
-    }
-    p[1].no_pass = 1;
+    PassPair pp(uring, 0);
+    Stream &st = pp.st;
+    stream_pump_t *p = pp.p;
     st_usleep(10 * kMs);    // both parked
     // frames small enough that the unread socket never fills (65 KB in all)
     st.push(0, true, 1000); // no GOP yet: each player wakes for this keyframe
@@ -407,23 +436,17 @@ static void pass_writes_parked_players(bool uring)
         ASSERT_EQ(0, source_push(st.src, RTMP_MSG_VIDEO, i * 40, frame(i, false, 1000 + i)));
     EXPECT_EQ(59u, p[0].pass_writes) << "the pass ran before the flush";
     source_flush(st.src);
-    std::vector<uint8_t> got[2];
-    for (int i = 0; i < 2; i++) drain(io[i].r, got[i], 1000);
-    for (int i = 0; i < 2; i++) run[i].end();
+    pp.finish();
     EXPECT_EQ(writes, p[0].writes) << "the pass's player woke to write";
     EXPECT_EQ(60u, p[0].pass_writes) << "one write per message, then one for the five";
     EXPECT_EQ(0u, p[1].pass_writes);
-    EXPECT_GT(got[0].size(), 65u * 1000);
-    EXPECT_TRUE(got[0] == got[1]) << "the pass wrote other bytes than the per-player path";
-    EXPECT_EQ(out[0], out[1]);
+    EXPECT_GT(pp.got[0].size(), 65u * 1000);
+    EXPECT_TRUE(pp.got[0] == pp.got[1]) << "the pass wrote other bytes than the per-player path";
+    EXPECT_EQ(pp.out[0], pp.out[1]);
     FlvReader rd;
-    rd.feed(got[0].data(), got[0].size());
+    rd.feed(pp.got[0].data(), pp.got[0].size());
     check_player_view(rd);
     ASSERT_EQ(65u, rd.tags.size());
-    for (int i = 0; i < 2; i++) {
-        stream_pump_free(&p[i]);
-        source_remove_consumer(co[i]);
-    }
     EXPECT_EQ(uring, send_batch_uring(&st.hub.pass_sends) != 0) << "the pass's sends did not go the way asked";
 }
 
@@ -431,6 +454,51 @@ static void pass_writes_parked_players(bool uring)
 // one send() at a time (where io_uring is not allowed).
 TEST(StreamPump, WritePassWritesParkedPlayersWithoutWakingThem) { pass_writes_parked_players(true); }
 TEST(StreamPump, WritePassWritesParkedPlayersWithoutWakingThemOneSendAtATime) { pass_writes_parked_players(false); }
+
+// mw_latency 0 with mw_msgs 3: a player parked for the pass holds fewer
+// than three new messages without waking, the pass writes them once the
+// third comes, and a lone message left is written by the clock's tick
+// MW_MSGS_WAIT_MS (100 ms) after it came, still without a wake-up. Its bytes
+// are the per-player path's (a player the pass skips).
+static void pass_holds_for_mw_msgs(bool uring)
+{
+    if (uring && !send_batch_uring_allowed()) GTEST_SKIP() << "io_uring is not allowed here";
+    PassPair pp(uring, 3);
+    Stream &st = pp.st;
+    stream_pump_t *p = pp.p;
+    st_usleep(10 * kMs);
+    st.push(0, true, 1000);     // no GOP yet: each player wakes for this keyframe
+    st_usleep(150 * kMs);       // and writes it once its 100 ms are up
+    uint64_t writes = p[0].writes, waits = p[0].waits;
+    ASSERT_EQ(0, p[0].hold_until) << "parked holding nothing";
+    for (uint32_t i = 1; i <= 30; i++) {
+        st.push(i, false, 1000 + i);
+        st_usleep(1 * kMs);
+    }
+    EXPECT_EQ(10u, p[0].pass_writes) << "one write per three messages";
+    EXPECT_EQ(0, p[0].hold_until);
+    st.push(31, false, 1031);   // held: the clock writes it
+    EXPECT_NE(0, p[0].hold_until);
+    int64_t t0 = rill_now_ms();
+    for (int i = 0; i < 100 && p[0].pass_writes == 10; i++) st_usleep(10 * kMs);
+    int64_t held = rill_now_ms() - t0;
+    EXPECT_EQ(11u, p[0].pass_writes) << "the clock did not write the held message";
+    EXPECT_GE(held, 90) << "written before its 100 ms";
+    EXPECT_LE(held, 400) << "held far past its 100 ms";
+    pp.finish();
+    EXPECT_EQ(writes, p[0].writes) << "the player woke to write";
+    EXPECT_EQ(waits, p[0].waits) << "the player woke";
+    EXPECT_GT(p[1].writes, 10u) << "the per-player path did not batch as asked";
+    EXPECT_TRUE(pp.got[0] == pp.got[1]) << "the pass wrote other bytes than the per-player path";
+    FlvReader rd;
+    rd.feed(pp.got[0].data(), pp.got[0].size());
+    check_player_view(rd);
+    ASSERT_EQ(32u, rd.tags.size());
+    EXPECT_EQ(uring, send_batch_uring(&st.hub.pass_sends) != 0) << "the pass's sends did not go the way asked";
+}
+
+TEST(StreamPump, WritePassHoldsFewerThanMwMsgsWithoutWaking) { pass_holds_for_mw_msgs(true); }
+TEST(StreamPump, WritePassHoldsFewerThanMwMsgsWithoutWakingOneSendAtATime) { pass_holds_for_mw_msgs(false); }
 
 // A socket that takes only part of a message in the pass: the rest is
 // handed back to the player's coroutine, which writes it when the socket
@@ -692,7 +760,7 @@ TEST(StreamPump, ClockEndsAParkedWaitAtItsBound)
     for (int merging = 0; merging < 2; merging++) {
         int64_t t0 = rill_now_ms();
         int rc = merging ? consumer_merge_wait(co, st_netfd_fileno(io.w), t0 + 100 * 1000, 300 * kMs)
-                         : consumer_wait_clocked(co, st_netfd_fileno(io.w), 300 * kMs);
+                         : consumer_wait_clocked(co, st_netfd_fileno(io.w), 0, 300 * kMs);
         int64_t took = rill_now_ms() - t0;
         EXPECT_EQ(0, rc) << "woken with input, merging " << merging;
         EXPECT_GE(took, 300) << "woken before its bound, merging " << merging;
@@ -702,7 +770,7 @@ TEST(StreamPump, ClockEndsAParkedWaitAtItsBound)
     // input ends it at once, with 1
     ASSERT_EQ(1, (int)write(st_netfd_fileno(io.r), "x", 1));
     int64_t t0 = rill_now_ms();
-    EXPECT_EQ(1, consumer_wait_clocked(co, st_netfd_fileno(io.w), 5000 * kMs));
+    EXPECT_EQ(1, consumer_wait_clocked(co, st_netfd_fileno(io.w), 0, 5000 * kMs));
     EXPECT_LT(rill_now_ms() - t0, 250);
     source_remove_consumer(co);
 }

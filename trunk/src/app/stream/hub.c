@@ -554,9 +554,22 @@ int consumer_merge_wait(consumer_t *c, int fd, int64_t first_ms, st_utime_t time
     return clock_park(c, CONSUMER_MERGING, fd, first_ms, timeout);
 }
 
-int consumer_wait_clocked(consumer_t *c, int fd, st_utime_t timeout)
+int consumer_wait_clocked(consumer_t *c, int fd, int64_t first_ms, st_utime_t timeout)
 {
-    return clock_park(c, CONSUMER_WAITING, fd, 0, timeout);
+    return clock_park(c, CONSUMER_WAITING, fd, first_ms, timeout);
+}
+
+void consumer_clock_at(consumer_t *c, int64_t at_ms)
+{
+    hub_t *h = c->src->hub;
+    if (at_ms > c->park_until) at_ms = c->park_until;
+    c->clock.key = at_ms;
+    rill_heap_fix(&h->clock_due, &c->clock);
+    /* earlier than the clock's plan: it replans (as clock_park) */
+    if (!h->clock_wake || at_ms < h->clock_wake) {
+        h->clock_wake = at_ms;
+        st_thread_interrupt(h->clock.thread);
+    }
 }
 
 int consumer_sync(consumer_t *c)

@@ -35,8 +35,8 @@ struct consumer {
      * consumers parked in consumer_wait. on_push returns 1 when it took
      * what the consumer had to send without it waking up (it stays parked;
      * its bytes are queued in the hub's pass_sends, and a send the socket
-     * does not take whole wakes it with consumer_wake), 0 to wake it as
-     * before. Runs in the publisher's coroutine: it must not yield. NULL:
+     * does not take whole wakes it with consumer_wake), or holds it for
+     * later (consumer_clock_at), 0 to wake it as before. Runs in the publisher's coroutine: it must not yield. NULL:
      * always woken. */
     int (*on_push)(consumer_t *c);
     void *owner;                /* on_push's and on_clock's context (the stream pump) */
@@ -227,10 +227,15 @@ int consumer_merge_wait(consumer_t *c, int fd, int64_t first_ms, st_utime_t time
 /* consumer_wait, its fd watched by the merge clock (as above) instead of
  * state-threads' poll set, for a player the write pass of each push keeps
  * written (mw_latency 0): parked for pushes and for input, with no tick of
- * the clock. A pass comes with every message published, and 2000 players
+ * the clock unless first_ms (not 0) asks for one then (messages held for
+ * mw_msgs). A pass comes with every message published, and 2000 players
  * parked in the poll set were a quarter of a low-latency server's CPU.
  * Returns as consumer_merge_wait. */
-int consumer_wait_clocked(consumer_t *c, int fd, st_utime_t timeout);
+int consumer_wait_clocked(consumer_t *c, int fd, int64_t first_ms, st_utime_t timeout);
+/* A consumer parked on the clock (either wait above) wants its next tick at
+ * at_ms (not after its bound): from on_push, which holds messages for it.
+ * Never yields. */
+void consumer_clock_at(consumer_t *c, int64_t at_ms);
 /* Wake a consumer parked in any of the waits above (a send of the write
  * pass or of the clock that the socket did not take whole). Never yields. */
 void consumer_wake(consumer_t *c);

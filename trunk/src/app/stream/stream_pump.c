@@ -361,6 +361,32 @@ static int pass_write(stream_pump_t *p)
     return 1;
 }
 
+/* mw_msgs with mw_latency 0: a player parked for the pass with fewer new
+ * messages than mw_msgs stays parked, and they wait for more, or until
+ * MW_MSGS_WAIT_MS after the first of them came, when the clock's tick writes
+ * what there is (hold_due). Before, each such message woke the player only
+ * for it to wait again. Never yields. */
+static int pass_hold(stream_pump_t *p)
+{
+    if (!p->hold_until) {
+        p->hold_until = rill_now_ms() + MW_MSGS_WAIT_MS;
+        consumer_clock_at(p->co, p->hold_until);
+    }
+    return 1;
+}
+
+/* The clock's tick for a low-latency player (pump_on_clock): its held
+ * messages' time came. Returns as pump_on_clock (INT64_MAX: no tick wanted,
+ * the clock keeps only the wait's bound). */
+static int64_t hold_due(stream_pump_t *p, int64_t now)
+{
+    if (!p->hold_until) return INT64_MAX;       /* none held: written by a pass since */
+    if (now < p->hold_until) return p->hold_until;
+    p->hold_until = 0;
+    if (consumer_available(p->co) == 0) return INT64_MAX;
+    return pass_write(p) ? INT64_MAX : 0;
+}
+
 /* The stream's write pass (consumer_t.on_push), in the publisher's
  * coroutine, set only while this player is parked at the live edge with
  * nothing of its own to do (park_clocked checked pass_ok): a player that
@@ -378,8 +404,11 @@ static int pump_on_push(consumer_t *co)
      * sits in the client, one more cache miss per player per message
      * (perf at 2000 players: rill 12.3 % of the samples with it, 9.9 %
      * without). */
-    if (p->pass_buf || consumer_available(co) < (uint64_t)p->mw_msgs || co->cursor < co->src->ring.start)
-        return 0;
+    if (p->pass_buf || co->cursor < co->src->ring.start) return 0;
+    if (p->mw_msgs) {
+        if (consumer_available(co) < (uint64_t)p->mw_msgs) return pass_hold(p);
+        p->hold_until = 0;
+    }
     return pass_write(p);
 }
 
@@ -479,7 +508,8 @@ static int64_t next_point(const stream_pump_t *p, int64_t now)
 static int64_t pump_on_clock(consumer_t *co, int64_t now)
 {
     stream_pump_t *p = co->owner;
-    if (!pass_ok(p) || !co->src->publisher || p->mw_latency == 0) return 0;
+    if (!pass_ok(p) || !co->src->publisher) return 0;
+    if (p->mw_latency == 0) return hold_due(p, now);
     int64_t due = next_due(p, p->last_write);
     if (now < due) return due;
     if (consumer_available(co) == 0) return next_point(p, now);
@@ -507,16 +537,19 @@ static int park_for_clock(stream_pump_t *p, int64_t now, int64_t due_at)
 }
 
 /* A player the push's pass writes (mw_latency 0) parks at the live edge
- * with its input watched by the merge clock, out of the poll set. Returns
- * as park_for_clock. */
-static int park_clocked(stream_pump_t *p)
+ * with its input watched by the merge clock, out of the poll set; hold (ms,
+ * 0: none) when it holds messages for mw_msgs until then. Returns as
+ * park_for_clock. */
+static int park_clocked(stream_pump_t *p, int64_t hold)
 {
     if (p->mw_latency > 0 || !pass_ok(p) || !p->co->src->publisher) return -1;
     shrink_batch(p);
     p->pass_cs = p->s ? p->s->out_chunk_size : STREAM_TICK_FLV;
+    p->hold_until = hold;
     p->co->on_push = pump_on_push;
-    int rc = consumer_wait_clocked(p->co, p->fdno, MERGE_PARK_MAX);
+    int rc = consumer_wait_clocked(p->co, p->fdno, hold, MERGE_PARK_MAX);
     p->co->on_push = NULL;
+    p->hold_until = 0;          /* awake: the loop decides again */
     return rc < 0 ? -1 : rc;
 }
 
@@ -563,9 +596,11 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
                 p->next_peek = rill_now_ms() + PEEK_EVERY_MS;
                 readable = peer_sent(p);
             }
+        } else if (avail > 0 && (readable = park_clocked(p, p->last_write + MW_MSGS_WAIT_MS)) >= 0) {
+            /* fewer than mw_msgs: held, parked, for more or until then */
         } else if (avail > 0) {
             readable = consumer_wait(p->co, p->fd, (st_utime_t)(MW_MSGS_WAIT_MS - elapsed) * 1000);
-        } else if ((readable = park_clocked(p)) >= 0) {
+        } else if ((readable = park_clocked(p, 0)) >= 0) {
             /* parked, input watched by the clock */
         } else {
             readable = consumer_wait(p->co, p->fd, IDLE_WAIT);

@@ -51,6 +51,8 @@ struct stream_pump {
     uint64_t pass_end;          /* the cursor once it is sent */
     uint64_t tick_writes;       /* batches written from the shared tick buffer */
     uint64_t pass_writes;       /* writes the stream's write pass made to this peer, no wake-up */
+    int64_t hold_until;         /* ms, 0: none; mw_latency 0, parked: fewer than mw_msgs messages wait
+                                 * for more until then (pass_hold), when the clock's tick writes them */
 
     rtmp_session_t *s;          /* RTMP framing; NULL for FLV */
     st_netfd_t fd;              /* the peer's socket */
