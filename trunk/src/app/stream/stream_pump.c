@@ -407,7 +407,7 @@ static int pump_on_push(consumer_t *co)
     if (p->pass_buf || co->cursor < co->src->ring.start) return 0;
     if (p->mw_msgs) {
         if (consumer_available(co) < (uint64_t)p->mw_msgs) return pass_hold(p);
-        p->hold_until = 0;
+        p->hold_until = 0;      /* its tick stays; hold_due finds nothing held then */
     }
     return pass_write(p);
 }
