@@ -201,7 +201,8 @@ def test_reload_changes_edge_origins_under_load():
     """An edge pulls 'old' from origin 1 for 10 RawPlayers. SIGHUP with
     origin 2 as the only origin: a pull of 'new' (published on origin 2 only)
     goes to origin 2, while the 10 players of 'old' go on from origin 1
-    without a gap or a switch."""
+    without a gap or a switch. origin 1's "absent" for 'new' is remembered for
+    30 s: the reload forgets it (it was the old list's answer)."""
     o1 = rill.start_node(name="origin1")
     o2 = rill.start_node(name="origin2")
     pub_old = rill.publish(o1.url("old"), name="pub-old")
@@ -210,7 +211,8 @@ def test_reload_changes_edge_origins_under_load():
     rill.watch(o2, "new", frames=5, timeout=15, pub=pub_new)
 
     def edge_body(origin):
-        return vhost(extra="    cluster { mode remote; origin %s:%d; origin_give_up 3000; ingest_grace 500; }\n" % (
+        return vhost(extra="    cluster { mode remote; origin %s:%d; origin_give_up 3000; ingest_grace 500; "
+                                 "origin_absent_cache 30000; }\n" % (
             origin.ip, origin.port))
 
     e = Reloadable("edge", api=True).start(edge_body(o1))
@@ -227,8 +229,15 @@ def test_reload_changes_edge_origins_under_load():
                          e.node.log().count("upstream stopped") + e.node.log().count("closing players") >= 1, 8.0)
     check(ok, "expected the edge's upstream of 'new' (origin 1 only) to end once its player left")
 
+    again = rill.raw_player(e.node, "new")
+    ok = rill.wait_until(lambda: "less than origin_absent_cache ago" in e.node.log(), 5.0)
+    again.stop()
+    check(ok, "expected a second play of 'new' before the reload to be answered from the absent memory")
+
     t0 = time.monotonic()
     e.sighup(edge_body(o2))
+    check("remembered absent on the old origin lists forgotten" in e.node.log(),
+          "expected the reload to forget the names origin 1 said were absent")
     late = rill.raw_player(e.node, "new")
     ok = late.wait_frames(25, 10.0)
     check(ok, "expected a new pull ('new') after the reload to use the new origin list (origin 2) and play; "

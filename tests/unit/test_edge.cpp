@@ -93,6 +93,19 @@ TEST(EdgeGuard, AbsentNamesAreRememberedUntilTheirTime)
     EXPECT_EQ(8000, edge_absent_left(&g, a, 1000));
 }
 
+TEST(EdgeGuard, AbsentNamesAreForgottenAtOnce)
+{
+    static edge_guard_t g;
+    memset(&g, 0, sizeof g);
+    uint64_t a = edge_absent_key("v", "live", "a"), b = edge_absent_key("v", "live", "b");
+    edge_absent_put(&g, a, 3000);
+    edge_absent_put(&g, b, 1500);
+    EXPECT_EQ(1, edge_absent_forget_all(&g, 2000));               // b's memory had ended: one counted
+    EXPECT_EQ(0, edge_absent_left(&g, a, 1000));
+    EXPECT_EQ(0, edge_absent_left(&g, b, 1000));
+    EXPECT_EQ(0, edge_absent_forget_all(&g, 0));
+}
+
 TEST(EdgeGuard, AbsentMemoryIsBoundedAndEvictsTheSoonestToEnd)
 {
     static edge_guard_t g;

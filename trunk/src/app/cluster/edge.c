@@ -892,6 +892,12 @@ int edge_init(edge_mgr_t *m, hub_t *hub, const config_t *conf)
     return tasks_init(&m->tasks, "edge upstreams");
 }
 
+void edge_reconfigured(edge_mgr_t *m)
+{
+    int n = edge_absent_forget_all(&m->guard, rill_now_ms());
+    if (n) rill_trace("reload: %d stream name%s remembered absent on the old origin lists forgotten", n, n == 1 ? "" : "s");
+}
+
 void edge_stop_all(edge_mgr_t *m)
 {
     tasks_stop(&m->tasks);

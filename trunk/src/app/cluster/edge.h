@@ -151,6 +151,9 @@ int edge_marks_failed(int session_rc, int got_media);
 int edge_origin_connect(edge_pull_t *g, const dest_t *d, rtmp_dial_t *cl, int enforce);
 /* An onStatus saying the origin does not (or no longer) have the stream. */
 int edge_lost_stream(const rtmp_msg_t *m);
+/* After a config reload: names every origin said were absent were asked of
+ * the old origin lists, so the next play of any name asks the new ones. */
+void edge_reconfigured(edge_mgr_t *m);
 /* Shutdown: interrupt every pull, join each, free. */
 void edge_stop_all(edge_mgr_t *m);
 

@@ -42,6 +42,14 @@ int64_t edge_absent_left(const edge_guard_t *g, uint64_t key, int64_t now_ms)
     return 0;
 }
 
+int edge_absent_forget_all(edge_guard_t *g, int64_t now_ms)
+{
+    int n = 0;
+    for (size_t i = 0; i < EDGE_ABSENT_SLOTS; i++) n += g->absent[i].until_ms > now_ms;
+    memset(g->absent, 0, sizeof g->absent);
+    return n;
+}
+
 static int waiter_find(const edge_guard_t *g, const char *ip)
 {
     for (int i = 0; i < g->nwaiters; i++)

@@ -30,6 +30,8 @@ uint64_t edge_absent_key(const char *vhost, const char *app, const char *stream)
 void edge_absent_put(edge_guard_t *g, uint64_t key, int64_t until_ms);
 /* ms the memory of key still lasts at now_ms, 0 when it is not remembered. */
 int64_t edge_absent_left(const edge_guard_t *g, uint64_t key, int64_t now_ms);
+/* Forget every absent name (their origins' answers); returns how many were remembered. */
+int edge_absent_forget_all(edge_guard_t *g, int64_t now_ms);
 /* One more play waiting from ip: 0, or -1 when ip already has max waiting
  * (or the table is full). Every 0 is matched by one edge_waiter_remove. */
 int edge_waiter_add(edge_guard_t *g, const char *ip, int max);

@@ -107,6 +107,7 @@ int reload_config(server_t *srv, char *err, size_t errlen)
     apply_http(srv, old, nw);
     /* streams being published now: forward to the new destination lists */
     forward_reconcile(&srv->env.fwd, &srv->env.hub);
+    edge_reconfigured(&srv->env.edge);
     rill_trace("reload: %s applied (%d vhosts)", nw->path, nw->nvhosts);
     return 0;
 }
