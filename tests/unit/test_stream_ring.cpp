@@ -180,6 +180,62 @@ TEST(Source, TimeJitterFullKeepsTimestampsMonotonic)
     hub_free(&hub);
 }
 
+TEST(StreamRing, ConfiguredInUseGopCacheOffAtOnceOnAtTheNextKeyframe)
+{
+    stream_ring_t r;
+    stream_ring_init(&r, 1, 30000);
+    ASSERT_EQ(stream_ring_push(&r, video(0, true)), 0);
+    ASSERT_EQ(stream_ring_push(&r, video(40, false)), 0);
+    EXPECT_EQ(stream_ring_play_start(&r), 0u);
+    stream_ring_configure(&r, 0, 30000, 0);
+    EXPECT_EQ(stream_ring_play_start(&r), r.end);                  // new players start live at once
+    stream_ring_trim(&r, r.end);
+    EXPECT_EQ(r.start, r.end);                                      // the old GOP is no longer kept
+    ASSERT_EQ(stream_ring_push(&r, video(80, true)), 0);
+    EXPECT_EQ(stream_ring_play_start(&r), r.end);                  // off: a keyframe starts nothing
+    stream_ring_configure(&r, 1, 1000, 0);
+    ASSERT_EQ(stream_ring_push(&r, video(120, false)), 0);
+    EXPECT_EQ(stream_ring_play_start(&r), r.end);                  // on: nothing cached before a keyframe
+    ASSERT_EQ(stream_ring_push(&r, video(160, true)), 0);
+    uint64_t key = r.end - 1;
+    for (int i = 1; i <= 20; i++) ASSERT_EQ(stream_ring_push(&r, video(160 + i * 40, false)), 0);
+    EXPECT_EQ(stream_ring_play_start(&r), key);
+    for (int i = 21; i <= 40; i++) ASSERT_EQ(stream_ring_push(&r, video(160 + i * 40, false)), 0);
+    EXPECT_LE(stream_ring_duration(&r), 1000u);                    // the new duration bound holds
+    EXPECT_GT(r.start, key);
+    stream_ring_free(&r);
+}
+
+TEST(Source, ReloadedVhostBoundsApplyToALiveStream)
+{
+    config_t *conf = NULL;
+    char err[256];
+    ASSERT_EQ(0, config_load_string("listen 1935;\nvhost __defaultVhost__ { gop_cache off; queue_length 5; }\n",
+                                    "t.conf", &conf, err, sizeof err)) << err;
+    vhost_conf_t made = {};
+    made.gop_cache = 1;
+    made.queue_length = 30;
+    hub_t hub;
+    hub_init(&hub);
+    source_t *a = hub_acquire(&hub, &made, "__defaultVhost__", "live", "a");
+    source_t *b = hub_acquire(&hub, &made, "gone", "live", "b");
+    int me = 0;
+    source_publish(a, &me, 1, "");
+    source_on_message(a, RTMP_MSG_VIDEO, 0, rill_payload_from((const uint8_t *)"\x17\x01\0\0\0\0\0\0\x04\x65", 10));
+    EXPECT_TRUE(a->ring.has_gop);
+    hub_reconfigured(&hub, conf);
+    EXPECT_EQ(0, a->gop_cache);
+    EXPECT_FALSE(a->ring.has_gop);
+    EXPECT_EQ(5000u, a->ring.max_ms);
+    EXPECT_EQ(1, b->gop_cache);                                     // its vhost is not in the file: unchanged
+    EXPECT_EQ(30000u, b->ring.max_ms);
+    source_unpublish(a);
+    hub_release(&hub, a);
+    hub_release(&hub, b);
+    hub_free(&hub);
+    config_free(conf);
+}
+
 TEST(Source, SequenceHeadersAndMetadataCachedAndDroppedOnUnpublish)
 {
     vhost_conf_t vc = {};

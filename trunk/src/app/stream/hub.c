@@ -117,6 +117,17 @@ source_t *hub_acquire(hub_t *h, const vhost_conf_t *vc, const char *vhost,
     return hub_hold(s);
 }
 
+void hub_reconfigured(hub_t *h, const config_t *conf)
+{
+    for (source_t *s = h->sources; s; s = s->next) {
+        const vhost_conf_t *vc = config_vhost(conf, s->vhost);
+        if (!vc || strcmp(vc->name, s->vhost)) continue;   /* its vhost is gone: it keeps what it had */
+        s->gop_cache = vc->gop_cache;
+        s->queue_ms = (uint32_t)(vc->queue_length * 1000);
+        stream_ring_configure(&s->ring, s->gop_cache, s->queue_ms, vc->queue_bytes);
+    }
+}
+
 void hub_release(hub_t *h, source_t *s)
 {
     if (s->refs == 0) {

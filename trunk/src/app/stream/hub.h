@@ -66,7 +66,7 @@ struct source {
     uint32_t id;                /* unique in this process, never reused: the API's stream id */
     int64_t created_ms;
     char *vhost, *app, *stream;
-    /* settings copied from the vhost when the source was made */
+    /* settings copied from the vhost when the source was made (and at a reload, hub_reconfigured) */
     int time_jitter;
     int gop_cache;
     uint32_t queue_ms;
@@ -158,6 +158,10 @@ source_t *hub_find_id(hub_t *h, uint32_t id);
  * yield rule, doc/architecture.md). NULL on no memory. */
 source_t *hub_acquire(hub_t *h, const vhost_conf_t *vc, const char *vhost,
                            const char *app, const char *stream);
+/* After a config reload: every stream takes its vhost's gop_cache,
+ * queue_length and queue_bytes now (stream_ring_configure); time_jitter
+ * stays as the stream was made (its correction state runs on). */
+void hub_reconfigured(hub_t *h, const config_t *conf);
 /* Hold a source found with hub_find (or one more hold on an acquired one). */
 static inline source_t *hub_hold(source_t *s) { s->refs++; return s; }
 /* End one hold; the source is freed when nobody holds it and it has neither

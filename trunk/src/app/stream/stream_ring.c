@@ -52,6 +52,17 @@ void stream_ring_free(stream_ring_t *r)
     r->cap = 0;
 }
 
+void stream_ring_configure(stream_ring_t *r, int gop_cache, uint32_t max_ms, uint64_t max_bytes)
+{
+    r->gop_cache = gop_cache;
+    r->max_ms = max_ms;
+    r->max_bytes = max_bytes;
+    if (!gop_cache) {
+        r->has_gop = 0;
+        r->gop_start = r->end;
+    }
+}
+
 static int grow(stream_ring_t *r)
 {
     uint32_t ncap = r->cap ? r->cap * 2 : 256;

@@ -37,6 +37,10 @@ typedef struct stream_ring {
 
 void stream_ring_init(stream_ring_t *r, int gop_cache, uint32_t max_ms);
 void stream_ring_free(stream_ring_t *r);
+/* New bounds for a ring in use (a reload): they apply from the next push;
+ * a GOP cache turned off is dropped at once, one turned on starts at the
+ * next keyframe. */
+void stream_ring_configure(stream_ring_t *r, int gop_cache, uint32_t max_ms, uint64_t max_bytes);
 /* Drop everything (publisher left); cursors will be moved to end. */
 void stream_ring_clear(stream_ring_t *r);
 /* Append a message (the ring takes the reference). RILL_ERR_NOMEM on failure
