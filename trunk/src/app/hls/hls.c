@@ -188,6 +188,60 @@ static void detach(hls_stream_t *h)
     h->src = NULL;
 }
 
+static void stream_free(hls_mgr_t *m, hls_stream_t *h);
+
+static int same_str(const char *a, const char *b) { return !strcmp(a ? a : "", b ? b : ""); }
+
+/* Does a stream made with a's settings cut and name its segments as b's would? */
+static int same_segments(const vhost_conf_t *a, const vhost_conf_t *b)
+{
+    return a->hls_fragment == b->hls_fragment && a->hls_window == b->hls_window &&
+           a->hls_td_ratio == b->hls_td_ratio && a->hls_aof_ratio == b->hls_aof_ratio &&
+           a->hls_wait_keyframe == b->hls_wait_keyframe && same_str(a->hls_m3u8_file, b->hls_m3u8_file) &&
+           same_str(a->hls_ts_file, b->hls_ts_file) && same_str(a->hls_entry_prefix, b->hls_entry_prefix) &&
+           a->hls_path_set == b->hls_path_set && (!a->hls_path_set || same_str(a->hls_path, b->hls_path));
+}
+
+static void unlink_stream(hls_mgr_t *m, hls_stream_t *h)
+{
+    for (hls_stream_t **pp = &m->streams; *pp; pp = &(*pp)->next) {
+        if (*pp == h) {
+            *pp = h->next;
+            m->count--;
+            return;
+        }
+    }
+}
+
+/* h under vc's settings: h itself when they cut and name segments alike;
+ * else a new stream in its place (a reload changed them), fed from h's
+ * source and keeping an edge's hold, h's files removed. NULL: no memory
+ * (h is kept). Never yields. */
+static hls_stream_t *under(hls_mgr_t *m, hls_stream_t *h, const vhost_conf_t *vc)
+{
+    if (same_segments(h->vc, vc)) {
+        h->vc = vc;
+        return h;
+    }
+    hls_stream_t *nh = stream_new(m, vc, h->app, h->stream);
+    if (!nh) return NULL;
+    rill_trace("hls %s/%s/%s: settings reloaded, the playlist starts over (fragment %.1fs, window %.0fs)", h->vhost,
+               h->app, h->stream, vc->hls_fragment, vc->hls_window);
+    nh->held = h->held;
+    nh->consumer = h->consumer;
+    h->held = NULL;
+    h->consumer = NULL;
+    source_t *s = h->src;
+    detach(h);
+    unlink_stream(m, h);
+    stream_free(m, h);
+    if (s) {
+        attach(nh, s);
+        disk_sync(m, nh);
+    }
+    return nh;
+}
+
 static void on_publish(void *ctx, source_t *s)
 {
     hls_mgr_t *m = ctx;
@@ -200,7 +254,12 @@ static void on_publish(void *ctx, source_t *s)
         rill_warn("hls %s/%s/%s: no memory, no HLS for this publish", s->vhost, s->app, s->stream);
         return;
     }
-    h->vc = vc;
+    hls_stream_t *nh = under(m, h, vc);
+    if (!nh) {
+        rill_warn("hls %s/%s/%s: no memory, no HLS for this publish", s->vhost, s->app, s->stream);
+        return;
+    }
+    h = nh;
     detach(h);
     attach(h, s);
     disk_sync(m, h);
@@ -251,6 +310,7 @@ hls_stream_t *hls_edge_demand(hls_mgr_t *m, const vhost_conf_t *vc, const char *
 {
     session_env_t *env = m->env;
     hls_stream_t *h = hls_find(m, vc->name, app, stream);
+    if (h && !(h = under(m, h, vc))) return NULL;
     if (!h && !(h = stream_new(m, vc, app, stream))) return NULL;
     h->last_req_ms = rill_now_ms();
     if (!h->held) {
@@ -369,6 +429,27 @@ static void sweep(hls_mgr_t *m)
         *pp = x->next;
         m->nsessions--;
         session_end(m, x, x->client.stop ? "kicked" : "no request");
+    }
+}
+
+void hls_reconfigured(hls_mgr_t *m)
+{
+    for (hls_stream_t *h = m->streams, *next; h; h = next) {
+        next = h->next;
+        const vhost_conf_t *vc = config_vhost(m->env->conf, h->vhost);
+        if (!h->src) {
+            /* not fed now: its next publish (or an edge's next request) takes the new settings */
+        } else if (vc && vc->hls_enabled && !strcmp(vc->name, h->vhost)) {
+            if (!under(m, h, vc))
+                rill_warn("hls %s/%s/%s: no memory, the old settings stay", h->vhost, h->app, h->stream);
+        } else {
+            /* HLS is off for it now: it ends as at an unpublish, and is disposed as usual */
+            rill_trace("hls %s/%s/%s: hls off after the reload, segmenting stops", h->vhost, h->app, h->stream);
+            hls_seg_unpublish(h->seg);
+            disk_sync(m, h);
+            h->ended_ms = rill_now_ms();
+            detach(h);
+        }
     }
 }
 

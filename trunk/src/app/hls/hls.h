@@ -75,6 +75,11 @@ typedef struct hls_mgr {
 int hls_start(hls_mgr_t *m, session_env_t *env);
 /* Stop the sweeper, end every session and stream (releasing edge sources). */
 void hls_stop(hls_mgr_t *m);
+/* After a config reload: a live stream whose vhost now cuts or names
+ * segments otherwise starts a new playlist under the new settings, fed
+ * from its source; one whose vhost no longer has HLS stops (disposed as at
+ * an unpublish). A stream not fed now takes them at its next publish. */
+void hls_reconfigured(hls_mgr_t *m);
 
 hls_stream_t *hls_find(hls_mgr_t *m, const char *vhost, const char *app, const char *stream);
 /* Edge, a playlist request: the stream (made if needed) with its source
