@@ -673,6 +673,21 @@ static void fail_cold(edge_pull_t *g, int why)
     g->src->upstream_failed = why;
 }
 
+/* A pull whose stream no origin has played yet takes a reloaded vhost's
+ * origin list at once: what it asked so far was the old list. 1: taken. */
+static int cold_takes_reload(edge_pull_t *g)
+{
+    edge_mgr_t *m = g->mgr;
+    if (g->ready || g->gen == m->gen) return 0;
+    g->gen = m->gen;
+    const vhost_conf_t *nv = config_vhost(m->conf, g->src->vhost);
+    if (!nv || !nv->edge || nv->norigins < 1 || nv == g->vc) return 0;
+    g->vc = nv;
+    rill_trace("edge %s/%s/%s: not played yet; asks the reloaded origin list (%d origin%s)", g->src->vhost,
+               g->src->app, g->src->stream, nv->norigins, nv->norigins == 1 ? "" : "s");
+    return 1;
+}
+
 static void pull_loop(void *arg)
 {
     edge_pull_t *g = arg;
@@ -688,6 +703,13 @@ static void pull_loop(void *arg)
     int waited = 0;             /* a round found no stream and the vhost waits for it (origin_wait_stream) */
     uint64_t key = edge_absent_key(s->vhost, s->app, s->stream);
     while (!g->task.stop) {
+        if (cold_takes_reload(g)) {
+            vc = g->vc;
+            idx = next_origin(m, vc, -1);
+            retry = (edge_retry_t){ 0, 0 };
+            prev = -1;
+            absent = 0;
+        }
         if (!g->ready && !vc->origin_wait_stream && edge_absent_left(&m->guard, key, rill_now_ms())) {
             /* every origin said so a moment ago (another upstream of this name): ask nobody */
             fail_cold(g, EDGE_FAIL_ABSENT);
@@ -730,6 +752,10 @@ static void pull_loop(void *arg)
             break;
         }
         idx = next_origin(m, vc, idx);
+        if (verdict == EDGE_ROUND_DONE && !g->ready && g->gen != m->gen) {
+            absent = 0;         /* a reload came during the round: it asked the old list; ask the new one now */
+            continue;
+        }
         if (verdict == EDGE_ROUND_DONE && !g->ready) {
             if (absent >= vc->norigins) {
                 /* every origin says the stream is not there: remember it, and
@@ -750,7 +776,8 @@ static void pull_loop(void *arg)
             /* a whole round failed: pause before the next, still watching for idleness */
             g->state = EDGE_BACKOFF;
             int64_t until = rill_now_ms() + vc->origin_backoff;
-            while (!g->task.stop && rill_now_ms() < until && !idle_expired(g)) st_usleep(50 * 1000);
+            while (!g->task.stop && rill_now_ms() < until && !idle_expired(g) && (g->ready || g->gen == m->gen))
+                st_usleep(50 * 1000);
             if (idle_expired(g)) break;
         }
     }
@@ -809,6 +836,7 @@ int edge_on_play(edge_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char 
     g->mgr = m;
     g->src = s;
     g->vc = vc;
+    g->gen = m->gen;
     g->cid = rill_log_new_cid();
     g->started_ms = rill_now_ms();
     snprintf(g->stream, sizeof g->stream, "%s%s", s->stream, param ? param : "");
@@ -894,6 +922,7 @@ int edge_init(edge_mgr_t *m, hub_t *hub, const config_t *conf)
 
 void edge_reconfigured(edge_mgr_t *m)
 {
+    m->gen++;
     int n = edge_absent_forget_all(&m->guard, rill_now_ms());
     if (n) rill_trace("reload: %d stream name%s remembered absent on the old origin lists forgotten", n, n == 1 ? "" : "s");
 }

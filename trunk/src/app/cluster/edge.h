@@ -59,6 +59,7 @@ typedef struct edge_pull {
      * without every one saying it is absent (then players wait as before). */
     int ready;
     int64_t started_ms;
+    uint32_t gen;               /* the manager's gen when vc was taken */
     edge_rhythm_t rhythm;       /* the stream's message rhythm, for silence detection */
     int active;                 /* the origin in use, in the vhost's list */
     struct edge_standby *standby; /* origin_redundancy: the second upstream, or NULL */
@@ -90,6 +91,7 @@ typedef struct edge_mgr {
     /* origins that failed recently, so a new stream does not start on a dead one */
     struct { char key[272]; int64_t failed_ms; edge_rate_t rate; } health[EDGE_HEALTH_SLOTS];  /* "host:port" */
     edge_guard_t guard;         /* absent names, waiting plays per address */
+    uint32_t gen;               /* counts reloads: a pull's vc older than it is another list's */
 } edge_mgr_t;
 
 /* Why an edge's source failed (source_t.upstream_failed). */
