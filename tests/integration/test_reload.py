@@ -13,6 +13,7 @@ import re
 import signal
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from lib import httpflv, rill
@@ -257,6 +258,101 @@ def test_reload_changes_edge_origins_under_load():
           "expected 'old' to be pulled from origin 1")
     check(pub_old.alive() and pub_new.alive(), "expected both publishers to keep going")
     print("first frame of the new pull %.2fs after SIGHUP" % first_new, flush=True)
+
+
+@rill.timeout(60)
+def test_reload_moves_a_waiting_pull_to_the_new_origins():
+    """An edge whose vhost waits for absent streams (origin_wait_stream 20 s)
+    pulls 'late' from origin 1, which does not have it: the player waits.
+    SIGHUP with origin 2 (which has it) as the only origin: the waiting pull
+    asks origin 2 at once (it has played nothing from the old list) and the
+    player plays, long before its 20 s wait would end in a 404."""
+    o1 = rill.start_node(name="origin1")
+    o2 = rill.start_node(name="origin2")
+    pub = rill.publish(o2.url("late"), name="pub-late")
+    rill.watch(o2, "late", frames=5, timeout=15, pub=pub)
+
+    def edge_body(origin):
+        return vhost(extra="    cluster { mode remote; origin %s:%d; origin_wait_stream 20000; origin_backoff 2000; }\n"
+                     % (origin.ip, origin.port))
+
+    e = Reloadable("edge", api=True).start(edge_body(o1))
+    p = rill.raw_player(e.node, "late")
+    ok = rill.wait_until(lambda: o1.log().count("live/late: stream not found") >= 2, 8.0)
+    check(ok, "expected origin 1 to be asked for 'late' twice (the edge waits for the stream)")
+    check(p.count() == 0, "expected no frames of 'late' from origin 1; got %d" % p.count())
+    t0 = time.monotonic()
+    e.sighup(edge_body(o2))
+    ok = p.wait_frames(10, 10.0)
+    check(ok, "expected the waiting player of 'late' to play from origin 2 after the reload; %s" % p.describe())
+    first = p.frames()[0][0] - t0
+    # the pull leaves its backoff on the reload: one connect and play away (1 s connect, 2 s read timeouts)
+    check(first < 4.0, "expected the first frame within 4 s of SIGHUP; it came after %.2f s" % first)
+    want = "edge __defaultVhost__/live/late: not played yet; asks the reloaded origin list (1 origin)"
+    check(want in e.node.log(), "expected the edge to log '%s'" % want)
+    check("live/late: stream not found" not in o2.log(), "expected origin 2 to have 'late' when asked")
+    p.stop()
+    print("the waiting player's first frame %.2fs after SIGHUP" % first, flush=True)
+
+
+@rill.timeout(90)
+def test_reload_restarts_hls_under_new_segment_names():
+    """HLS of a live stream with [app]/[stream]-[seq].ts segments. SIGHUP with
+    hls_ts_file [app]/ts/[stream]-[seq].ts: the stream's playlist starts over
+    under the new names and its segments are served by them (before, the
+    playlist kept the old names, which the new pattern answered 404); an
+    RTMP player goes on without a gap. SIGHUP without hls: segmenting stops
+    and the playlist is 404."""
+    hls = "    hls { enabled on; hls_fragment 1; hls_window 6; %s}\n"
+    n = Reloadable("rill", http=True).start(vhost(extra=hls % ""))
+    pub = rill.publish(n.node.url("cam"))
+    player = rill.raw_player(n.node, "cam")
+    check(player.wait_frames(10, 15.0), "expected an RTMP player of 'cam'; %s" % player.describe())
+    base = "http://%s:%d/live/cam.m3u8" % (n.ip, n.http_port)
+
+    def get(url):
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def segments():
+        st, body = get(base)
+        if st != 200:
+            return st, []
+        return st, [l for l in body.decode("utf-8", "replace").splitlines() if l and not l.startswith("#")]
+
+    got = []
+
+    def playlist_has(pred):
+        got[:] = segments()[1]
+        return pred(got)
+
+    rill.wait_until(lambda: playlist_has(lambda g: len(g) >= 2), 15.0, 0.3)
+    check(len(got) >= 2 and all("/ts/" not in u for u in got),
+          "expected a playlist of old-named segments before the reload; got %r" % got)
+    st, body = get(urllib.parse.urljoin(base, got[-1]))
+    check(st == 200 and body[:1] == b"\x47", "expected %s served as TS before the reload; got %s" % (got[-1], st))
+
+    t0 = time.monotonic()
+    n.sighup(vhost(extra=hls % "hls_ts_file [app]/ts/[stream]-[seq].ts; "))
+    ok = rill.wait_until(lambda: playlist_has(lambda g: g and all("ts/cam-" in u for u in g)), 15.0, 0.3)
+    check(ok, "expected the playlist after the reload to name its segments [app]/ts/[stream]-[seq].ts; got %r" % got)
+    check("hls __defaultVhost__/live/cam: settings reloaded, the playlist starts over" in n.node.log(),
+          "expected the reload to log that the live stream's playlist starts over")
+    for u in got:
+        st, body = get(urllib.parse.urljoin(base, u))
+        check(st == 200 and body[:1] == b"\x47", "expected %s served as TS after the reload; got %s" % (u, st))
+    smooth([player], t0, "the RTMP player of 'cam' across the HLS reload")
+
+    n.sighup(vhost())
+    check("hls __defaultVhost__/live/cam: hls off after the reload, segmenting stops" in n.node.log(),
+          "expected the reload without hls to stop segmenting 'cam'")
+    st, _ = get(base)
+    check(st == 404, "expected /live/cam.m3u8 to be 404 once the vhost has no hls; got %s" % st)
+    check(pub.alive() and player.count() > 0, "expected the publisher to go on")
+    print("segments after the reload: %s" % ", ".join(got), flush=True)
 
 
 # ---------------------------------------------------------------- (c) new vhost and http_remux

@@ -74,8 +74,9 @@ static void warn_restart_only(const config_t *old, const config_t *nw)
         old->max_connections != nw->max_connections)
         rill_warn("reload: crossdomain, header_timeout, keepalive_timeout and the HTTP side of max_connections "
                   "take effect at the next restart");
-    if (old->daemon != nw->daemon || old->log_tank_file != nw->log_tank_file)
-        rill_warn("reload: daemon and srs_log_tank take effect at the next restart");
+    if (old->daemon != nw->daemon || old->log_tank_file != nw->log_tank_file ||
+        !same_str(old->log_file, nw->log_file) || !same_str(old->pid_file, nw->pid_file))
+        rill_warn("reload: daemon, srs_log_tank, srs_log_file and pid take effect at the next restart");
 }
 
 int reload_config(server_t *srv, char *err, size_t errlen)
@@ -101,13 +102,15 @@ int reload_config(server_t *srv, char *err, size_t errlen)
     srv->env.conf = nw;
     srv->env.fwd.conf = nw;
     srv->env.edge.conf = nw;
+    edge_reconfigured(&srv->env.edge);   /* before anything that yields: a play then sees both new */
+    hub_reconfigured(&srv->env.hub, nw);
     rill_log_set_level(nw->log_level);
     rtmp_session_set_input_budget(nw->input_budget);
     resolve_configure(nw->resolver, nw->resolver_timeout, nw->resolver_valid);
     apply_http(srv, old, nw);
+    hls_reconfigured(&srv->hls);
     /* streams being published now: forward to the new destination lists */
     forward_reconcile(&srv->env.fwd, &srv->env.hub);
-    edge_reconfigured(&srv->env.edge);
     rill_trace("reload: %s applied (%d vhosts)", nw->path, nw->nvhosts);
     return 0;
 }
