@@ -355,6 +355,77 @@ def test_reload_restarts_hls_under_new_segment_names():
     print("segments after the reload: %s" % ", ".join(got), flush=True)
 
 
+@rill.timeout(90)
+def test_reload_while_plays_wait_for_their_hook():
+    """An edge with a slow on_play hook (2.5 s) and HLS pulls from origin 1,
+    which has neither stream. An RTMP play of 'x' and an HLS playlist
+    request of 'y' wait for the hook; SIGHUP meanwhile with origin 2 (which
+    has both) and another hls_fragment. Both plays took the old file before
+    the hook: the pulls they start still ask the new origins, and the HLS
+    stream made under the old settings is replaced at once by one under the
+    new (before the review fix, the request then wrote into the freed one);
+    the edge exits cleanly, no sanitizer report."""
+    import threading
+    import test_hooks
+
+    def slow(path, body):
+        if path.startswith("/on_play"):
+            time.sleep(2.5)
+        return 200, "0"
+
+    hooks = test_hooks.HookServer(decide=slow)
+    try:
+        o1 = rill.start_node(name="origin1")
+        o2 = rill.start_node(name="origin2")
+        pubs = {s: rill.publish(o2.url(s), name="pub-" + s) for s in ("x", "y")}
+        for s, pub in pubs.items():
+            rill.watch(o2, s, frames=5, timeout=15, pub=pub)
+
+        def edge_body(origin, fragment):
+            return vhost(extra="    cluster { mode remote; origin %s:%d; }\n"
+                               "    hls { enabled on; hls_fragment %d; hls_window 6; }\n%s" % (
+                                   origin.ip, origin.port, fragment,
+                                   test_hooks.hooks_block({"on_play": [hooks.url("/on_play")]})))
+
+        e = Reloadable("edge", http=True).start(edge_body(o1, 1))
+        got = {}
+
+        def fetch():
+            url = "http://%s:%d/live/y.m3u8" % (e.ip, e.http_port)
+            try:
+                with urllib.request.urlopen(url, timeout=40) as r:
+                    got["y"] = (r.status, r.read().decode("utf-8", "replace"))
+            except urllib.error.HTTPError as ex:
+                got["y"] = (ex.code, "")
+            except OSError as ex:
+                got["y"] = (None, str(ex))
+
+        th = threading.Thread(target=fetch, daemon=True)
+        th.start()
+        p = rill.raw_player(e.node, "x")
+        time.sleep(0.7)
+        check(not hooks.calls("/on_play"), "expected both plays still waiting for their hook at the reload")
+        e.sighup(edge_body(o2, 2))
+        ok = p.wait_frames(10, 15.0)
+        check(ok, "expected the RTMP play admitted under the old file to play from origin 2; %s" % p.describe())
+        th.join(45)
+        st, text = got.get("y", (None, "no answer"))
+        check(st == 200 and "#EXTINF" in text, "expected the HLS playlist of 'y' admitted under the old file "
+              "to answer with a segment; got %s %r" % (st, text[:300]))
+        log = e.node.log()
+        for s in ("x", "y"):
+            want = "edge __defaultVhost__/live/%s: playing from origin %s:%d" % (s, o2.ip, o2.port)
+            check(want in log, "expected the edge to log '%s'" % want)
+        check("playing from origin %s:%d" % (o1.ip, o1.port) not in log, "expected nothing played from origin 1")
+        p.stop()
+        dt = e.node.stop()
+        print("hls of y: %s; edge exit %.1fs after SIGTERM" % (
+            "restarted under the new settings" if "live/y: settings reloaded" in log else "made under them", dt),
+            flush=True)
+    finally:
+        hooks.close()
+
+
 # ---------------------------------------------------------------- (c) new vhost and http_remux
 
 @rill.timeout(60)

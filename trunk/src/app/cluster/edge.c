@@ -681,7 +681,7 @@ static int cold_takes_reload(edge_pull_t *g)
     if (g->ready || g->gen == m->gen) return 0;
     g->gen = m->gen;
     const vhost_conf_t *nv = config_vhost(m->conf, g->src->vhost);
-    if (!nv || !nv->edge || nv->norigins < 1 || nv == g->vc) return 0;
+    if (!nv || strcmp(nv->name, g->src->vhost) || !nv->edge || nv->norigins < 1 || nv == g->vc) return 0;
     g->vc = nv;
     rill_trace("edge %s/%s/%s: not played yet; asks the reloaded origin list (%d origin%s)", g->src->vhost,
                g->src->app, g->src->stream, nv->norigins, nv->norigins == 1 ? "" : "s");
@@ -709,6 +709,7 @@ static void pull_loop(void *arg)
             retry = (edge_retry_t){ 0, 0 };
             prev = -1;
             absent = 0;
+            waited = 0;
         }
         if (!g->ready && !vc->origin_wait_stream && edge_absent_left(&m->guard, key, rill_now_ms())) {
             /* every origin said so a moment ago (another upstream of this name): ask nobody */
@@ -836,7 +837,7 @@ int edge_on_play(edge_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char 
     g->mgr = m;
     g->src = s;
     g->vc = vc;
-    g->gen = m->gen;
+    g->gen = m->gen - 1;        /* vc may predate a reload (taken before a hook yielded): checked at the first step */
     g->cid = rill_log_new_cid();
     g->started_ms = rill_now_ms();
     snprintf(g->stream, sizeof g->stream, "%s%s", s->stream, param ? param : "");

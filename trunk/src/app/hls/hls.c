@@ -223,6 +223,9 @@ static hls_stream_t *under(hls_mgr_t *m, hls_stream_t *h, const vhost_conf_t *vc
         h->vc = vc;
         return h;
     }
+    /* a caller that took vc before a reload (a request that waited on a
+     * hook) must not swap the stream back to the old settings */
+    if (vc != config_vhost(m->env->conf, vc->name)) return h;
     hls_stream_t *nh = stream_new(m, vc, h->app, h->stream);
     if (!nh) return NULL;
     rill_trace("hls %s/%s/%s: settings reloaded, the playlist starts over (fragment %.1fs, window %.0fs)", h->vhost,
@@ -322,6 +325,9 @@ hls_stream_t *hls_edge_demand(hls_mgr_t *m, const vhost_conf_t *vc, const char *
     source_t *s = h->held;
     /* starts the pull, or keeps the one under way from going idle */
     if (edge_on_play(&env->edge, s, vc, param) != 0) return NULL;
+    /* a pull that starts publishes at once: on_publish may have put a new
+     * stream in h's place (settings reloaded) and freed h */
+    if (!(h = hls_find(m, vc->name, app, stream))) return NULL;
     if (s->publisher && s->hls != h) {
         if (s->hls) detach(s->hls);
         attach(h, s);
@@ -449,6 +455,11 @@ void hls_reconfigured(hls_mgr_t *m)
             disk_sync(m, h);
             h->ended_ms = rill_now_ms();
             detach(h);
+            /* an edge's hold kept the pull going for HLS alone: it ends */
+            if (h->consumer) source_remove_consumer(h->consumer);
+            h->consumer = NULL;
+            if (h->held) hub_release(&m->env->hub, h->held);
+            h->held = NULL;
         }
     }
 }
