@@ -39,6 +39,7 @@ struct Dns {
     st_thread_t th = nullptr;
     int port = 0;
     bool silent = false;                                // never answer
+    st_utime_t delay_us = 0;                            // before each answer
     unsigned char ttl = 5;                              // s, of every answer
     bool stop = false;
     int queries = 0;
@@ -97,6 +98,7 @@ struct Dns {
                     r.insert(r.end(), rr, rr + 16);
                 }
             }
+            if (d->delay_us && st_usleep(d->delay_us) != 0) continue;   // interrupted: stopping
             st_sendto(d->fd, r.data(), (int)r.size(), (sockaddr *)&from, fl, ST_UTIME_NO_TIMEOUT);
         }
         return nullptr;
@@ -194,6 +196,31 @@ TEST(Resolve, AnAnswerIsKeptForItsTtl)
     dns.names["zero.rill.test"] = { "127.0.0.35" };
     ASSERT_EQ(0, resolve_host("zero.rill.test", kLong, &a)) << a.why;
     EXPECT_STREQ("127.0.0.35", a.ip[0]);
+}
+
+TEST(Resolve, AnAnswerToALookupBegunBeforeAForgetIsNotKept)
+{
+    st_once();
+    Dns dns;
+    dns.delay_us = 200 * 1000;
+    dns.names["late.rill.test"] = { "127.0.0.36" };
+    ASSERT_EQ(0, resolve_configure(dns.servers().c_str(), 2000, RESOLVE_VALID_TTL));
+    // while the lookup waits, a reload with other resolver settings forgets every answer
+    st_thread_t forget = st_thread_create(
+        [](void *) -> void * {
+            st_usleep(50 * 1000);
+            resolve_forget();
+            return nullptr;
+        },
+        nullptr, 1, 0);
+    resolve_addrs_t a;
+    ASSERT_EQ(0, resolve_host("late.rill.test", kLong, &a)) << a.why;
+    st_thread_join(forget, nullptr);
+    EXPECT_STREQ("127.0.0.36", a.ip[0]);
+    int asked = dns.queries;
+    dns.delay_us = 0;
+    ASSERT_EQ(0, resolve_host("late.rill.test", kLong, &a)) << a.why;
+    EXPECT_GT(dns.queries, asked) << "the answer got under the old settings was kept";
 }
 
 TEST(Resolve, ValidOverridesTheTtl)

@@ -28,6 +28,7 @@ static struct {
     int timeout_ms;
     int valid_ms;
     int lib_ready;
+    uint32_t forgotten;         /* counts resolve_forget: an answer to a lookup begun before one is not kept */
     cached_t cache[CACHE_SLOTS];
 } g = { .servers = "", .timeout_ms = RESOLVE_TIMEOUT_MS, .valid_ms = RESOLVE_VALID_TTL };
 
@@ -46,6 +47,7 @@ int resolve_configure(const char *servers, int timeout_ms, int valid_ms)
 void resolve_forget(void)
 {
     memset(g.cache, 0, sizeof g.cache);
+    g.forgotten++;
 }
 
 static const cached_t *cache_find(const char *host, int64_t now)
@@ -186,6 +188,7 @@ int resolve_host(const char *host, st_utime_t timeout, resolve_addrs_t *out)
         ares_destroy(ch);
         return fail(out, RILL_ERR_RESOLVE, ares_strerror(st));
     }
+    uint32_t forgotten = g.forgotten;
     lookup_t l = { 0, ARES_SUCCESS, -1, out };
     struct ares_addrinfo_hints hints;
     memset(&hints, 0, sizeof hints);
@@ -199,6 +202,7 @@ int resolve_host(const char *host, st_utime_t timeout, resolve_addrs_t *out)
     if (l.status != ARES_SUCCESS) return fail(out, RILL_ERR_RESOLVE, ares_strerror(l.status));
     if (!out->n) return fail(out, RILL_ERR_RESOLVE, "no IPv4 address");
     int64_t keep = g.valid_ms >= 0 ? g.valid_ms : (int64_t)(l.ttl > 0 ? l.ttl : 0) * 1000;
-    if (keep > 0) cache_put(host, out, keep, rill_now_ms());
+    /* a reload that changed the resolver while this one waited: it was asked under the old settings */
+    if (keep > 0 && forgotten == g.forgotten) cache_put(host, out, keep, rill_now_ms());
     return 0;
 }
