@@ -426,6 +426,32 @@ def test_reload_while_plays_wait_for_their_hook():
         hooks.close()
 
 
+@rill.timeout(60)
+def test_reload_turns_an_edge_into_an_origin():
+    """An edge pulls 'x' from an origin for a player. SIGHUP without the
+    cluster block: the vhost is an origin now, so its pull stops and a
+    publisher of 'x' on this node is taken (before, it was refused "stream
+    busy" for as long as the pull ran); the player goes on with it."""
+    o = rill.start_node(name="origin")
+    pub = rill.publish(o.url("x"), name="pub-origin")
+    rill.watch(o, "x", frames=5, timeout=15, pub=pub)
+    e = Reloadable("edge").start(vhost(extra="    cluster { mode remote; origin %s:%d; }\n" % (o.ip, o.port)))
+    p = rill.raw_player(e.node, "x")
+    check(p.wait_frames(10, 15.0), "expected the edge's player of 'x'; %s" % p.describe())
+    e.sighup(vhost())
+    stopped = "edge __defaultVhost__/live/x: upstream stopped (the vhost is no longer an edge)"
+    rill.wait_until(lambda: stopped in e.node.log(), 3.0)
+    local = rill.publish(e.node.url("x"), name="pub-local")
+    rill.wait_until(lambda: "publish __defaultVhost__/live/x" in e.node.log() or "stream busy" in e.node.log(), 10.0)
+    check("refused: stream busy" not in e.node.log(), "expected the local publish not to be refused")
+    n = p.count()
+    ok = rill.wait_until(lambda: p.count() >= n + 25, 15.0)
+    check(ok, "expected the player to go on with the publisher on this node; %s" % p.describe())
+    check(stopped in e.node.log(), "expected the edge to log '%s'" % stopped)
+    check(local.alive(), "expected the local publisher to go on")
+    p.stop()
+
+
 # ---------------------------------------------------------------- (c) new vhost and http_remux
 
 @rill.timeout(60)

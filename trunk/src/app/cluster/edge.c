@@ -793,7 +793,8 @@ static void pull_loop(void *arg)
      * fresh pull; the manager's group joins this coroutine and frees g. */
     unlink_pull(m, g);
     rill_trace("edge %s/%s/%s: upstream stopped (%s), %llu bytes, %u switches", s->vhost, s->app, s->stream,
-               g->task.stop                               ? "server stopping"
+               g->unedged                                 ? "the vhost is no longer an edge"
+               : g->task.stop                             ? "server stopping"
                : s->upstream_failed == EDGE_FAIL_ABSENT   ? "absent on every origin"
                : s->upstream_failed == EDGE_FAIL_BUSY     ? "origin attempt bounds"
                : s->upstream_failed                       ? "origins failed"
@@ -926,6 +927,14 @@ void edge_reconfigured(edge_mgr_t *m)
     m->gen++;
     int n = edge_absent_forget_all(&m->guard, rill_now_ms());
     if (n) rill_trace("reload: %d stream name%s remembered absent on the old origin lists forgotten", n, n == 1 ? "" : "s");
+    for (edge_pull_t *g = m->list; g; g = g->next) {
+        const vhost_conf_t *nv = config_vhost(m->conf, g->src->vhost);
+        if (!nv || strcmp(nv->name, g->src->vhost) || nv->edge) continue;   /* gone: it keeps its list */
+        rill_trace("edge %s/%s/%s: the vhost is no longer an edge, its upstream stops", g->src->vhost, g->src->app,
+                   g->src->stream);
+        g->unedged = 1;
+        task_interrupt(&g->task);
+    }
 }
 
 void edge_stop_all(edge_mgr_t *m)

@@ -60,6 +60,7 @@ typedef struct edge_pull {
     int ready;
     int64_t started_ms;
     uint32_t gen;               /* the manager's gen when vc was taken */
+    int unedged;                /* stopped by a reload that made its vhost an origin */
     edge_rhythm_t rhythm;       /* the stream's message rhythm, for silence detection */
     int active;                 /* the origin in use, in the vhost's list */
     struct edge_standby *standby; /* origin_redundancy: the second upstream, or NULL */
@@ -154,7 +155,9 @@ int edge_origin_connect(edge_pull_t *g, const dest_t *d, rtmp_dial_t *cl, int en
 /* An onStatus saying the origin does not (or no longer) have the stream. */
 int edge_lost_stream(const rtmp_msg_t *m);
 /* After a config reload: names every origin said were absent were asked of
- * the old origin lists, so the next play of any name asks the new ones. */
+ * the old origin lists, so the next play of any name asks the new ones; the
+ * pulls of a vhost that is no longer an edge stop (its players wait for a
+ * publisher here, as on an origin). Never yields. */
 void edge_reconfigured(edge_mgr_t *m);
 /* Shutdown: interrupt every pull, join each, free. */
 void edge_stop_all(edge_mgr_t *m);
