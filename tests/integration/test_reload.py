@@ -452,6 +452,37 @@ def test_reload_turns_an_edge_into_an_origin():
     p.stop()
 
 
+@rill.timeout(60)
+def test_reload_closes_a_publish_relayed_past_an_edge_pull():
+    """A player of 'r' waits on an edge (origin_wait_stream); ffmpeg
+    publishes 'r' on the edge, which relays it to the origin, and the player
+    gets it back through the pull. SIGHUP without the cluster block: the
+    pull stops, and the relayed publish is closed (its players could not get
+    it any more) so that the encoder's next publish is taken here; one is,
+    and the player goes on with it."""
+    o = rill.start_node(name="origin")
+    e = Reloadable("edge").start(vhost(extra="    cluster { mode remote; origin %s:%d; origin_wait_stream 20000; }\n"
+                                       % (o.ip, o.port)))
+    p = rill.raw_player(e.node, "r")
+    rill.wait_until(lambda: "edge __defaultVhost__/live/r: starting upstream" in e.node.log(), 5.0)
+    first = rill.publish(e.node.url("r"), name="pub-relayed")
+    ok = rill.wait_until(lambda: "publish __defaultVhost__/live/r: the edge pulls it for players" in e.node.log(), 10.0)
+    check(ok, "expected the edge to relay the publish of 'r' past its pull")
+    check(p.wait_frames(10, 15.0), "expected the player to get the relayed publish back; %s" % p.describe())
+    e.sighup(vhost())
+    ok = rill.wait_until(lambda: not first.alive(), 5.0)
+    check(ok, "expected the relayed publish to be closed by the reload")
+    check("went past the edge's pull; the vhost is an origin now: closed to publish here" in e.node.log(),
+          "expected the edge to log why the relayed publish was closed")
+    again = rill.publish(e.node.url("r"), name="pub-local")
+    n = p.count()
+    ok = rill.wait_until(lambda: p.count() >= n + 25, 15.0)
+    check(ok, "expected the player to go on with the publish taken here; %s" % p.describe())
+    check("refused: stream busy" not in e.node.log(), "expected the new publish not to be refused")
+    check(again.alive(), "expected the new publisher to go on")
+    p.stop()
+
+
 # ---------------------------------------------------------------- (c) new vhost and http_remux
 
 @rill.timeout(60)

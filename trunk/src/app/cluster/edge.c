@@ -793,11 +793,11 @@ static void pull_loop(void *arg)
      * fresh pull; the manager's group joins this coroutine and frees g. */
     unlink_pull(m, g);
     rill_trace("edge %s/%s/%s: upstream stopped (%s), %llu bytes, %u switches", s->vhost, s->app, s->stream,
-               g->unedged                                 ? "the vhost is no longer an edge"
-               : g->task.stop                             ? "server stopping"
-               : s->upstream_failed == EDGE_FAIL_ABSENT   ? "absent on every origin"
+               s->upstream_failed == EDGE_FAIL_ABSENT     ? "absent on every origin"
                : s->upstream_failed == EDGE_FAIL_BUSY     ? "origin attempt bounds"
                : s->upstream_failed                       ? "origins failed"
+               : g->unedged                               ? "the vhost is no longer an edge"
+               : g->task.stop                             ? "server stopping"
                                                           : "no players",
                (unsigned long long)g->bytes, g->switches);
     source_unpublish(s);
@@ -833,6 +833,9 @@ int edge_on_play(edge_mgr_t *m, source_t *s, const vhost_conf_t *vc, const char 
         return 0;
     }
     if (s->publisher) return 0;   /* published on this edge: served locally */
+    /* vc taken before a reload made the vhost an origin: the player waits for a publisher here */
+    const vhost_conf_t *cur = config_vhost(m->conf, s->vhost);
+    if (cur && !strcmp(cur->name, s->vhost) && !cur->edge) return 0;
     g = calloc(1, sizeof(*g));
     if (!g) return RILL_ERR_NOMEM;
     g->mgr = m;

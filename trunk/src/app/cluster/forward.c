@@ -1,4 +1,5 @@
 #include "forward.h"
+#include "client.h"
 #include "http_hooks.h"
 #include "rill_error.h"
 #include "rill_log.h"
@@ -404,6 +405,16 @@ static int listed(const vhost_conf_t *vc, const dest_t *d)
 
 void forward_reconcile(forward_mgr_t *m, hub_t *hub)
 {
+    /* A publish relayed past an edge's pull whose vhost is an origin now:
+     * the pull stopped (edge_reconfigured), so its players would not get it
+     * back; closed, its encoder publishes here again. Kicking never yields. */
+    for (source_t *s = m->relay.sources; s; s = s->next) {
+        const vhost_conf_t *vc = config_vhost(m->conf, s->vhost);
+        if (!s->publisher_client || !vc || strcmp(vc->name, s->vhost) || vc->edge) continue;
+        rill_trace("reload: publish %s/%s/%s went past the edge's pull; the vhost is an origin now: closed to "
+                   "publish here", s->vhost, s->app, s->stream);
+        client_kick(s->publisher_client);
+    }
     /* First every forwarder no longer listed, unlinked in one walk without a yield. */
     forwarder_t *stopping = NULL;
     for (forwarder_t **pp = &m->list; *pp;) {

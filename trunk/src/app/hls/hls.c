@@ -219,13 +219,13 @@ static void unlink_stream(hls_mgr_t *m, hls_stream_t *h)
  * (h is kept). Never yields. */
 static hls_stream_t *under(hls_mgr_t *m, hls_stream_t *h, const vhost_conf_t *vc)
 {
+    /* a caller that took vc before a reload (a request that waited on a
+     * hook) must not take the stream back to the old settings */
+    if (vc != config_vhost(m->env->conf, vc->name)) return h;
     if (same_segments(h->vc, vc)) {
         h->vc = vc;
         return h;
     }
-    /* a caller that took vc before a reload (a request that waited on a
-     * hook) must not swap the stream back to the old settings */
-    if (vc != config_vhost(m->env->conf, vc->name)) return h;
     hls_stream_t *nh = stream_new(m, vc, h->app, h->stream);
     if (!nh) return NULL;
     rill_trace("hls %s/%s/%s: settings reloaded, the playlist starts over (fragment %.1fs, window %.0fs)", h->vhost,
