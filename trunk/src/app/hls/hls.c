@@ -65,6 +65,7 @@ static int disk_paths(hls_mgr_t *m, hls_stream_t *h)
     if (hls_name_render(vc->hls_m3u8_file, vc->name, h->app, h->stream, m3u8, sizeof m3u8) ||
         hls_name_render(vc->hls_ts_file, vc->name, h->app, h->stream, ts, sizeof ts))
         return RILL_ERR_LIMIT;
+    if (!hls_name_file_safe(m3u8) || !hls_name_file_safe(ts)) return RILL_ERR_INVAL;
     char *seq = strstr(ts, "[seq]");
     if (!seq) return RILL_ERR_CONF;
     *seq = 0;
@@ -155,9 +156,12 @@ static hls_stream_t *stream_new(hls_mgr_t *m, const vhost_conf_t *vc, const char
     snprintf(h->stream, sizeof h->stream, "%s", stream);
     h->vc = vc;
     h->last_req_ms = rill_now_ms();
-    if (vc->hls_path_set && disk_paths(m, h) != 0)
+    int drc = vc->hls_path_set ? disk_paths(m, h) : 0;
+    if (drc)
         rill_warn("hls %s/%s/%s: no files for it (%s)", vc->name, app, stream,
-                  m->disk.started ? "paths too long" : "the writer thread did not start");
+                  drc == RILL_ERR_INVAL  ? "its names would leave hls_path"
+                  : m->disk.started      ? "paths too long"
+                                         : "the writer thread did not start");
     h->next = m->streams;
     m->streams = h;
     m->count++;

@@ -91,3 +91,19 @@ int hls_name_match(const char *tmpl, const char *path, hls_name_t *out)
     }
     return 1;
 }
+
+int hls_name_file_safe(const char *rendered)
+{
+    if (!rendered[0] || rendered[0] == '/') return 0;
+    for (const char *seg = rendered; seg;) {
+        const char *end = strchr(seg, '/');
+        size_t n = end ? (size_t)(end - seg) : strlen(seg);
+        if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.')) return 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char ch = (unsigned char)seg[i];
+            if (ch < 0x20 || ch == 0x7f || ch == '\\') return 0;
+        }
+        seg = end ? end + 1 : NULL;
+    }
+    return 1;
+}

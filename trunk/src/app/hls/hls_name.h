@@ -25,6 +25,10 @@ int hls_name_render(const char *tmpl, const char *vhost, const char *app, const 
  * more characters other than '/' ([seq] only digits); [app] left out of the
  * template: the path's first segment is the app. 1 and out filled, or 0. */
 int hls_name_match(const char *tmpl, const char *path, hls_name_t *out);
+/* May a rendered name become a file under hls_path? It must stay a
+ * relative path below it: no leading '/', no '.' or '..' segment, no
+ * backslash or control character (names come from clients). 1 or 0. */
+int hls_name_file_safe(const char *rendered);
 
 #ifdef __cplusplus
 }

@@ -183,6 +183,9 @@ static CORO_OUT_OF_LINE int take_stream_name(rtmp_conn_t *c, rtmp_cmd_t *cmd)
     char stream[256], param[1024];
     int rc = !name || rtmp_split_param(name, stream, sizeof stream, param, sizeof param) || !stream[0]
              ? RILL_ERR_COMMAND : 0;
+    /* a control character would end a log line or a playlist line early */
+    for (const char *p = stream; !rc && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) rc = RILL_ERR_COMMAND;
     if (!rc && param[0]) {
         char v[256];
         if (rtmp_param_get(param, "vhost", v, sizeof v)) {
