@@ -174,9 +174,20 @@ static int start_muxer(hls_seg_t *g)
     g->ts_video = g->video_ok;
     g->ts_audio = g->audio_ok;
     if (g->video_ok) rc = hls_ts_video_config(g->ts, g->vsh->data, g->vsh->size);
-    if (!rc && g->audio_ok) rc = hls_ts_audio_config(g->ts, g->ash->data, g->ash->size);
-    if (rc) reset(g);
-    return rc;
+    if (rc) {
+        reset(g);
+        return rc;
+    }
+    if (g->audio_ok && hls_ts_audio_config(g->ts, g->ash->data, g->ash->size) != 0) {
+        /* an AAC config ADTS cannot say: the stream goes on without audio
+         * (its header kept, so the same one again changes nothing) */
+        int disc = g->disc_next;
+        reset(g);
+        g->disc_next = disc;
+        g->audio_ok = 0;
+        return g->video_ok ? start_muxer(g) : RILL_ERR_CODEC;
+    }
+    return 0;
 }
 
 static int on_header(hls_seg_t *g, int video, int supported, const uint8_t *p, size_t n)
@@ -221,7 +232,8 @@ static int should_cut(const hls_seg_t *g, int video, int key, int64_t at)
     int64_t d = at - g->open_start;
     int point, due;
     if (g->ts_video) {
-        point = video && (key || !g->conf.wait_keyframe);
+        /* a video track that left (a codec HLS does not carry here) waits for no keyframe */
+        point = (video && (key || !g->conf.wait_keyframe)) || !g->video_ok;
         due = d >= g->conf.fragment_ms;
     } else {
         point = 1;

@@ -214,12 +214,28 @@ int hls_ts_video_config(hls_ts_t *t, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* n bits of an AudioSpecificConfig from bit `at` (MSB first); -1 past its end. */
+static int asc_bits(const uint8_t *p, size_t len, size_t at, int n)
+{
+    if (at + (size_t)n > len * 8) return -1;
+    int v = 0;
+    for (int i = 0; i < n; i++, at++) v = (v << 1) | ((p[at / 8] >> (7 - at % 8)) & 1);
+    return v;
+}
+
 int hls_ts_audio_config(hls_ts_t *t, const uint8_t *p, size_t n)
 {
     if (n < 2) return RILL_ERR_CODEC;
     int aot = p[0] >> 3;
     int freq = ((p[0] & 7) << 1) | (p[1] >> 7);
     int ch = (p[1] >> 3) & 0xF;
+    if (aot == 5 || aot == 29) {
+        /* HE-AAC (SBR, PS) signalled explicitly: ADTS carries its AAC core at
+         * the core rate, and decoders find the SBR/PS data in the frames
+         * (implicit signalling), as TS muxers of HE-AAC do */
+        int ext = asc_bits(p, n, 13, 4);
+        aot = asc_bits(p, n, ext == 15 ? 41 : 17, 5);
+    }
     /* ADTS can only say AAC Main, LC, SSR, LTP at a table rate */
     if (aot < 1 || aot > 4 || freq > 12 || ch > 7) return RILL_ERR_CODEC;
     t->aot = aot;
