@@ -12,6 +12,7 @@
 #include <string.h>
 
 #define WAIT_STEP_US   (100 * 1000)
+#define QUERY_MAX      1024     /* a playlist repeats its query on every segment line: bounded */
 #define WAIT_MAX_MS    30000
 /* A segment never changes under its URL (numbers start from the wall clock). */
 #define SEGMENT_CACHE  "Cache-Control: public, max-age=600\r\n"
@@ -62,10 +63,13 @@ static int admit(hls_mgr_t *m, http_conn_t *c, const http_request_t *req, const 
             return RILL_ERR_DENIED;
         }
     }
-    /* another request of the same player may have made it meanwhile */
-    if (!session_of(m, c, req, vc->name, n) &&
-        !hls_session_add(m, vc, cl.id, n->app, n->stream, ip, ua ? ua : "", param))
-        return RILL_ERR_NOMEM;
+    /* another request of the same player may have made it meanwhile: this
+     * one's on_play is ended, so a backend that counts viewers stays right */
+    if (session_of(m, c, req, vc->name, n)) {
+        http_hooks_client_end(&m->env->hooks, vc, &cl);
+        return 0;
+    }
+    if (!hls_session_add(m, vc, cl.id, n->app, n->stream, ip, ua ? ua : "", param)) return RILL_ERR_NOMEM;
     return 0;
 }
 
@@ -76,8 +80,18 @@ static int serve_playlist(hls_mgr_t *m, http_conn_t *c, const http_request_t *re
 {
     int64_t wait = (int64_t)(vc->hls_fragment * vc->hls_aof_ratio * 1000) + 5000;
     int64_t deadline = rill_now_ms() + (wait < WAIT_MAX_MS ? wait : WAIT_MAX_MS);
-    char param[600] = "";
+    char param[QUERY_MAX + 2] = "";
+    if (strlen(req->query) > QUERY_MAX) {
+        rill_warn("hls %s %s/%s/%s: a query of %zu bytes refused (at most %d)", http_conn_client_ip(c), vc->name,
+                  n->app, n->stream, strlen(req->query), QUERY_MAX);
+        return RILL_ERR_INVAL;
+    }
     if (req->query[0]) snprintf(param, sizeof param, "?%s", req->query);
+    /* an origin answers a stream nobody publishes (or published) at once: no hook, no session */
+    if (!vc->edge && !hls_find(m, vc->name, n->app, n->stream)) {
+        source_t *s = hub_find(&m->env->hub, vc->name, n->app, n->stream);
+        if (!s || !s->publisher) return RILL_ERR_NOT_FOUND;
+    }
     int rc = admit(m, c, req, vc, n, param);
     if (rc) return rc;
     rill_payload_t *pl = NULL;
