@@ -175,6 +175,7 @@ int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
 
     /* The client is described before the checks (hooks send it); the session registers it. */
     client_t *cl = &f->client;
+    uint32_t conn_cid = rill_log_cid();     /* the connection's, back for its next request after a refusal */
     cl->id = rill_log_new_cid();
     rill_log_set_cid(cl->id);
     snprintf(cl->ip, sizeof cl->ip, "%s", http_conn_client_ip(c));
@@ -211,6 +212,7 @@ int http_flv_serve(http_conn_t *c, const http_request_t *req, void *ctx)
     /* refused: nothing sent yet; a probe: the access log line says it all */
     if (rc == RILL_ERR_DENIED || rc == RILL_ERR_NOT_FOUND || rc == RILL_ERR_TOO_MANY || ps->probe) {
         free(f);
+        rill_log_set_cid(conn_cid);
         return rc;
     }
     rill_trace("close %s flv player %s/%s/%s: %.1fs, out %llu bytes, reason: %s", http_conn_peer(c), f->vhost, f->app,

@@ -230,6 +230,10 @@ static void serve(http_conn_t *c)
         http_msg_parser_next(&c->parser);
         c->continued = 0;
         client_is_socket(c);
+        /* a client that pipelines requests never makes a read or a write
+         * wait: without this turn it would keep every other coroutine
+         * (players, publishers, the merge clock) waiting */
+        st_usleep(0);
     }
 }
 

@@ -83,7 +83,10 @@ static int redirect_to_dir(http_conn_t *c, const http_request_t *req)
     size_t n = strlen(req->raw_path) + strlen(req->query) + 32;
     char *h = malloc(n);
     if (!h) return RILL_ERR_NOMEM;
-    snprintf(h, n, "Location: %s/%s%s\r\n", req->raw_path, req->query[0] ? "?" : "", req->query);
+    /* "//host" would name another host to a browser: one leading slash */
+    const char *path = req->raw_path;
+    while (path[0] == '/' && path[1] == '/') path++;
+    snprintf(h, n, "Location: %s/%s%s\r\n", path, req->query[0] ? "?" : "", req->query);
     int rc = http_send_error(c, 301, h);
     free(h);
     return rc;
