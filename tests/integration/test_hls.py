@@ -9,7 +9,7 @@ import time
 import urllib.error
 import urllib.request
 
-from lib import media, nginx, rill
+from lib import media, nginx, rill, rtmp
 from lib.rill import check
 
 HLS = "    hls { enabled on; hls_fragment 1; hls_dispose 3; %s}\n"
@@ -316,7 +316,12 @@ def test_hls_sessions_run_on_play_and_on_stop():
     try:
         node = http_node(HLS % "hls_window 6; " + test_hooks.hooks_block(
             {"on_play": [hooks.url("/on_play")], "on_stop": [hooks.url("/on_stop")]}), api=True).start()
+        # a stream nobody publishes: 404 at once, no on_play, no session
+        st, _, _ = get(node, "/live/nobody.m3u8?token=good")
+        check(st == 404 and not hooks.calls("/on_play"), "expected 404 without on_play for a stream nobody "
+              "publishes; got %s, calls %s" % (st, hooks.describe()))
         pub = rill.publish(node.url("hk?token=good"))
+        check(rill.wait_until(lambda: "publish __defaultVhost__/live/hk" in node.log(), 10.0), "expected hk published")
         st, _, _ = get(node, "/live/hk.m3u8?token=bad")
         check(st == 403, "expected 403 for a playlist the on_play hook refuses; got %s" % st)
         deadline = time.monotonic() + 20
@@ -330,6 +335,9 @@ def test_hls_sessions_run_on_play_and_on_stop():
         call = hooks.wait("/on_play", param="?token=good")
         check(call["body"].get("stream") == "hk" and call["body"].get("app") == "live",
               "expected on_play to name the stream; body %r" % call["body"])
+        # a query longer than 1024 bytes would be repeated on every segment line: refused
+        st, _, _ = get(node, "/live/hk.m3u8?token=good&pad=" + "x" * 1100)
+        check(st == 400, "expected 400 for a playlist request with a 1.1 KB query; got %s" % st)
         # the same player again: the same session, no second on_play
         get(node, "/live/hk.m3u8?token=good")
         check(len(hooks.calls("/on_play", param="?token=good")) == 1,
@@ -388,6 +396,48 @@ def test_hls_files_in_hls_path_written_cleaned_and_disposed():
     check(ok, "expected the stream's files removed after hls_dispose; left %s" % os.listdir(os.path.join(d, "live")))
     print("files: %d segment files with a %d-segment playlist; all removed after dispose" % (len(files), len(listed)))
     node.assert_running("after writing HLS files")
+
+
+@rill.timeout(60)
+def test_hls_names_that_would_leave_hls_path_write_no_files():
+    """hls_path is D/html. ffmpeg publishes 'cam' and a stream named
+    '../../escape' (rendered live/../../escape.m3u8, which is D/escape.m3u8):
+    cam's files are written under D/html; the other stream is segmented in
+    memory but gets no file anywhere (before, its playlist and segments went
+    to D, outside hls_path, with the directories made on the way). A stream
+    name with a control character is refused at publish."""
+    import os
+    d = rill.tmpdir("rill-hlsesc-")
+    html = os.path.join(d, "html")
+    node = hls_node("hls_window 4; hls_path %s; " % html)
+    good = rill.publish(node.url("cam"), name="pub-cam")
+    bad = rill.publish("rtmp://%s:%d/live/../../escape" % (node.ip, node.port), name="pub-escape")
+    ok = rill.wait_until(lambda: "publish __defaultVhost__/live/../../escape" in node.log(), 10.0)
+    check(ok, "expected ffmpeg to publish the stream named '../../escape'; log:\n%s" % node.tail(10))
+    wait_playlist(node, "cam", lambda t: len(parse(t)[2]) >= 2, 20, "2 segments of cam")
+    check(rill.wait_until(lambda: os.path.exists(os.path.join(html, "live", "cam.m3u8")), 5.0),
+          "expected cam's playlist under hls_path")
+    time.sleep(1.0)
+    outside = sorted(os.path.relpath(os.path.join(r, f), d) for r, _, fs in os.walk(d) for f in fs
+                     if not os.path.join(r, f).startswith(html + os.sep))
+    check(not outside, "expected no file outside hls_path; found %s" % outside)
+    check("hls __defaultVhost__/live/../../escape: no files for it (its names would leave hls_path)" in node.log(),
+          "expected the server to say why the stream gets no files")
+    check(bad.alive() and good.alive(), "expected both publishers to go on")
+    c = rtmp.RtmpConn(node.ip, node.port)
+    try:
+        c.handshake()
+        c.connect("live")
+        refused = None
+        try:
+            c.publish("bad\nname")
+        except rtmp.RtmpError as e:
+            refused = str(e)
+    finally:
+        c.close()
+    check(refused and "BadName" in refused, "expected a stream name with a newline refused at publish; got %r" %
+          refused)
+    print("files under hls_path only; '../../escape' segmented in memory, no file; a newline in a name refused")
 
 
 @rill.timeout(90)

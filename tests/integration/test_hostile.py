@@ -368,6 +368,53 @@ def test_slowloris_huge_headers_and_traversal_over_http():
 
 # ---------------------------------------------------------------- players that never read
 
+@rill.timeout(90)
+def test_pipelined_requests_take_turns_with_the_streams():
+    """One client pipelines 100,000 requests for a missing file on one
+    keep-alive connection (3.2 MB written at once) and reads the answers as
+    they come: every one is answered 404, and the control stream goes on
+    without a gap over 1 s (the server gives the other coroutines a turn
+    after each request; before, it answered them back to back while reads
+    and writes never had to wait)."""
+    ip = rill.new_ip()
+    http_port = rill.free_port(ip)
+    www = rill.tmpdir("rill-www-")
+    extra = "http_server { enabled on; listen %s:%d; dir %s; }\n" % (ip, http_port, www)
+    node, pub, pl, t0 = live(ip=ip, global_extra=extra)
+    n = 100000
+    req = b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+    s = socket.create_connection((ip, http_port), timeout=10)
+    got = {"answers": 0, "error": None}
+
+    def reader():
+        tail = b""
+        deadline = time.monotonic() + 60
+        try:
+            while got["answers"] < n and time.monotonic() < deadline:
+                b = s.recv(1 << 16)
+                if not b:
+                    break
+                buf = tail + b
+                # those wholly in the last read's tail were counted with it
+                got["answers"] += buf.count(b"HTTP/1.1 404 ") - tail.count(b"HTTP/1.1 404 ")
+                tail = buf[-16:]
+        except OSError as e:
+            got["error"] = str(e)
+
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    t_send = time.monotonic()
+    try:
+        s.sendall(req * n)
+        th.join(70)
+    finally:
+        s.close()
+    took = time.monotonic() - t_send
+    check(got["answers"] == n, "expected %d answers 404; got %d (error %s)" % (n, got["answers"], got["error"]))
+    control_ok(node, pub, pl, t0, "while one client pipelined %d requests" % n)
+    print("%d pipelined requests answered in %.1f s" % (n, took), flush=True)
+
+
 @rill.timeout(60)
 def test_players_that_never_read():
     """20 players of the control stream never read after play (receive

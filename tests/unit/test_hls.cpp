@@ -272,6 +272,59 @@ TEST(HlsSeg, NewCodecParametersStartADiscontinuity) {
     hls_seg_free(g);
 }
 
+TEST(HlsTs, HeAacCarriesItsCoreInAdts) {
+    hls_ts_t *t = nullptr;
+    ASSERT_EQ(0, hls_ts_new(&t, 0, 1));
+    // explicit SBR: object type 5, core 22.05 kHz stereo, extension 44.1 kHz, core AAC LC
+    const uint8_t he[] = { 0x2b, 0x92, 0x08, 0x00 };
+    EXPECT_EQ(0, hls_ts_audio_config(t, he, sizeof he));
+    // PS (29), core 24 kHz stereo, extension 48 kHz, core LC
+    const uint8_t ps[] = { 0xeb, 0x09, 0x88, 0x00 };
+    EXPECT_EQ(0, hls_ts_audio_config(t, ps, sizeof ps));
+    // its core an object type ADTS cannot say (11): refused
+    const uint8_t ld[] = { 0x2b, 0x92, 0x2e, 0x00 };
+    EXPECT_EQ(RILL_ERR_CODEC, hls_ts_audio_config(t, ld, sizeof ld));
+    hls_ts_free(t);
+}
+
+// An audio config ADTS cannot carry does not cost the video: segments go on without audio.
+TEST(HlsSeg, UnusableAacConfigLeavesVideoSegments) {
+    hls_seg_conf_t c = conf(1000, 60000);
+    hls_seg_t *g = hls_seg_new(&c);
+    hls_seg_publish(g);
+    feed(g, RTMP_MSG_VIDEO, 0, avc_seq_header(kSps, sizeof kSps));
+    feed(g, RTMP_MSG_AUDIO, 0, { 0xaf, 0, 0xf8, 0x10 });    // object type 31 (escape): nothing ADTS can say
+    for (uint32_t v = 0, i = 0; v < 5000; v += 40, i++) {
+        EXPECT_EQ(0, feed(g, RTMP_MSG_AUDIO, v, aac_frame()));
+        EXPECT_EQ(0, feed(g, RTMP_MSG_VIDEO, v, avc_frame(i % 25 == 0, 0, 300)));
+    }
+    EXPECT_GE(g->segments_made, 3u);
+    EXPECT_EQ(1, g->ts_video);
+    EXPECT_EQ(0, g->ts_audio);
+    std::string pl = text(hls_seg_playlist(g, nullptr));
+    EXPECT_EQ(std::string::npos, pl.find("DISCONTINUITY")) << pl;
+    hls_seg_free(g);
+}
+
+// The video track turning into a codec HLS does not carry here (HEVC from
+// another origin): the audio goes on in segments of its own, cut at once.
+TEST(HlsSeg, VideoThatLeavesDoesNotFreezeThePlaylist) {
+    hls_seg_conf_t c = conf(1000, 60000);
+    hls_seg_t *g = hls_seg_new(&c);
+    hls_seg_publish(g);
+    publish_av(g, 0, 3000, 25);
+    uint64_t before = g->segments_made;
+    feed(g, RTMP_MSG_VIDEO, 3000, { 0x1c, 0, 0, 0, 0, 1, 2, 3 });   // codec 12 (HEVC) sequence header
+    for (uint32_t a = 3000; a < 9000; a += 23) {
+        ASSERT_EQ(0, feed(g, RTMP_MSG_AUDIO, a, aac_frame()));
+        feed(g, RTMP_MSG_VIDEO, a, { 0x2c, 1, 0, 0, 0, 1, 2, 3 });
+    }
+    EXPECT_GE(g->segments_made, before + 2) << "audio-only segments after the video left";
+    EXPECT_EQ(0, g->ts_video);
+    EXPECT_EQ(1, g->ts_audio);
+    hls_seg_free(g);
+}
+
 TEST(HlsSeg, UnsupportedCodecIsIgnored) {
     hls_seg_conf_t c = conf(1000, 60000);
     hls_seg_t *g = hls_seg_new(&c);
@@ -285,6 +338,25 @@ TEST(HlsSeg, UnsupportedCodecIsIgnored) {
 
 extern "C" {
 #include "hls_name.h"
+}
+
+TEST(HlsName, OnlyNamesThatStayUnderHlsPathBecomeFiles) {
+    char out[256];
+    EXPECT_EQ(1, hls_name_file_safe("live/cam.m3u8"));
+    EXPECT_EQ(1, hls_name_file_safe("hls/a.com/live/cam-[seq].ts"));
+    EXPECT_EQ(1, hls_name_file_safe("live/..cam..-[seq].ts"));           // dots inside a name are fine
+    // a stream named to climb out of hls_path, rendered as a publisher would make it
+    ASSERT_EQ(0, hls_name_render("[app]/[stream].m3u8", "v", "live", "../../srv/www/cam", out, sizeof out));
+    EXPECT_EQ(0, hls_name_file_safe(out));
+    ASSERT_EQ(0, hls_name_render("[app]/[stream]-[seq].ts", "v", "..", "cam", out, sizeof out));
+    EXPECT_EQ(0, hls_name_file_safe(out));
+    EXPECT_EQ(0, hls_name_file_safe("/etc/cam.m3u8"));
+    EXPECT_EQ(0, hls_name_file_safe("live/./cam.m3u8"));
+    EXPECT_EQ(0, hls_name_file_safe("live//cam.m3u8"));
+    EXPECT_EQ(0, hls_name_file_safe("live/..\\cam.m3u8"));
+    EXPECT_EQ(0, hls_name_file_safe("live/ca\nm.m3u8"));
+    EXPECT_EQ(0, hls_name_file_safe("live/cam/"));
+    EXPECT_EQ(0, hls_name_file_safe(""));
 }
 
 TEST(HlsName, RenderAndMatch) {
