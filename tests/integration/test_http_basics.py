@@ -144,6 +144,11 @@ def test_static_files_with_mime_types():
     st, hd, _ = h.get("/sub?x=1")
     check(st == 301 and hd.get("location") == "/sub/?x=1",
           "expected /sub (a directory) to redirect to /sub/?x=1; got %s location %r" % (st, hd.get("location")))
+    # "//sub" would send a browser to the host "sub": the redirect keeps one leading slash
+    st, hd, _ = h.get("//sub")
+    check(st == 301 and hd.get("location") == "/sub/",
+          "expected //sub to redirect to /sub/ (not //sub/, another host); got %s location %r" % (
+              st, hd.get("location")))
     st, hd, body = h.get("/inside-link.txt")
     check(st == 200 and body == FILES["notes.txt"][0], "expected a symlink that stays inside dir to work; got %s" % st)
     st, hd, body = h.get("/big.bin")
