@@ -1,5 +1,7 @@
 // HLS: the TS muxer's helpers, the segmenter's cuts, window and playlist.
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <map>
@@ -337,7 +339,42 @@ TEST(HlsSeg, UnsupportedCodecIsIgnored) {
 }
 
 extern "C" {
+#include "hls_disk.h"
 #include "hls_name.h"
+}
+
+// A full queue drops writes, never removals: 5000 files written without a
+// yield (904 dropped), then all of them removed, none left on disk.
+TEST(HlsDisk, RemovalsAreNeverDropped) {
+    static bool inited = false;
+    if (!inited) {
+        st_set_eventsys(ST_EVENTSYS_POLL);
+        ASSERT_EQ(0, st_init());
+        inited = true;
+    }
+    char dir[] = "/tmp/rill-hlsdisk-XXXXXX";
+    ASSERT_NE(nullptr, mkdtemp(dir));
+    hls_disk_t d;
+    ASSERT_EQ(0, hls_disk_start(&d));
+    rill_payload_t *pl = rill_payload_from((const uint8_t *)"x", 1);
+    const int n = 5000;
+    int queued = 0;
+    for (int i = 0; i < n; i++) {
+        std::string p = std::string(dir) + "/f" + std::to_string(i);
+        queued += hls_disk_write(&d, p.c_str(), pl) == 0;
+    }
+    EXPECT_EQ(4096, queued);
+    EXPECT_EQ(904u, d.dropped);
+    for (int i = 0; i < n; i++) {
+        std::string p = std::string(dir) + "/f" + std::to_string(i);
+        EXPECT_EQ(0, hls_disk_unlink(&d, p.c_str())) << i;
+    }
+    hls_disk_stop(&d);
+    EXPECT_EQ(4096u, d.files_written);
+    EXPECT_EQ((uint64_t)n, d.files_removed);                         // a name never written is already gone
+    EXPECT_EQ(904u, d.dropped);
+    rill_payload_unref(pl);
+    EXPECT_EQ(0, rmdir(dir)) << "nothing left in it";
 }
 
 TEST(HlsName, OnlyNamesThatStayUnderHlsPathBecomeFiles) {

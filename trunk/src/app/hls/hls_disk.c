@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_PENDING 4096        /* a disk that cannot keep up loses files, not memory */
+#define MAX_PENDING 4096        /* writes: a disk that cannot keep up loses files, not memory */
 
 enum { OP_WRITE = 1, OP_UNLINK };
 
@@ -126,7 +126,9 @@ static void reaper_main(void *arg)
 static int enqueue(hls_disk_t *d, int op, const char *path, rill_payload_t *data)
 {
     if (!d->started) return RILL_ERR_INVAL;
-    if (d->pending >= MAX_PENDING) {
+    /* a removal holds a path only, and there is at most one per file
+     * written: never dropped, or files would stay on disk for good */
+    if (op == OP_WRITE && d->pending >= MAX_PENDING) {
         d->dropped++;
         return RILL_ERR_LIMIT;
     }

@@ -39,8 +39,9 @@ typedef struct hls_disk {
 /* Start the thread and the reaper. 0, or RILL_ERR_NOMEM / RILL_ERR_SYSTEM. */
 int hls_disk_start(hls_disk_t *d);
 /* Write data (a reference is taken) to path, making its directories. Never
- * yields; a full queue drops the job (counted, logged by the caller). */
+ * yields; a full queue (4096 jobs) drops the write (counted). */
 int hls_disk_write(hls_disk_t *d, const char *path, rill_payload_t *data);
+/* Remove path; queued whatever the queue holds (a path only). Never yields. */
 int hls_disk_unlink(hls_disk_t *d, const char *path);
 /* Run what is queued, stop the thread (joined: waits for the file system,
  * at shutdown only), stop the reaper, free every job. */
