@@ -70,6 +70,8 @@ static int forward_once(forwarder_t *f)
     consumer_t *co = NULL;
     if (rc) {
         if (cl->status[0]) rill_verbose("forward %s: slave answered %s", f->dest, cl->status);
+    } else if (f->task.stop) {
+        rc = RILL_ERR_INTERRUPTED;      /* stopped while it connected: it plays nothing more */
     } else if (!(co = source_add_consumer(f->src, st_thread_self()))) {
         rc = RILL_ERR_NOMEM;
     } else {
@@ -171,7 +173,7 @@ static int start(forward_mgr_t *m, source_t *s, const vhost_conf_t *vc, const de
     memcpy(f->dests, dests, sizeof(*dests) * (size_t)ndests);
     f->ndests = ndests;
     f->mgr = m;
-    f->src = s;
+    f->src = hub_hold(s);       /* its own hold: a forwarder joined after its publisher left still reads it */
     f->backoff_min = vc->forward_backoff_min;
     f->backoff_max = vc->forward_backoff_max;
     f->chunk_size = vc->chunk_size;
@@ -183,6 +185,7 @@ static int start(forward_mgr_t *m, source_t *s, const vhost_conf_t *vc, const de
     f->opened = opened;
     aim(f);
     if (task_start(&f->task, forward_loop, f, NULL) != 0) {
+        hub_release(s->hub, s);
         free_opened(f->opened);
         free(f->dests);
         free(f);
@@ -377,6 +380,7 @@ static void stop_detached(forward_mgr_t *m, forwarder_t *stopping)
                    f->src->stream, f->dest, (unsigned long long)f->bytes_sent, f->reconnects);
         m->closed_bytes += f->bytes_sent;
         free_opened(f->opened);      /* stopped before its first session */
+        hub_release(f->src->hub, f->src);
         free(f->dests);
         free(f);
     }

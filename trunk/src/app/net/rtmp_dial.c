@@ -34,7 +34,8 @@ static st_utime_t left(int64_t deadline_us)
 static int open_and_handshake(rtmp_dial_t *c, const char *ip, int port, int complex, int64_t deadline)
 {
     st_netfd_t fd = net_connect_tcp(ip, port, left(deadline));
-    if (!fd) return errno == ETIME ? RILL_ERR_TIMEOUT : RILL_ERR_IO;
+    /* an interrupt (the owner stopping it) is not a refusal: no next address */
+    if (!fd) return errno == ETIME ? RILL_ERR_TIMEOUT : errno == EINTR ? RILL_ERR_INTERRUPTED : RILL_ERR_IO;
     /* The connect/createStream/play exchange is small writes answered by
      * small writes: without TCP_NODELAY, Nagle and delayed ACKs add about
      * 40 ms per round trip (an edge's cold start and every failover). */

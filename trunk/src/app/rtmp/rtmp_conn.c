@@ -305,7 +305,10 @@ static CORO_OUT_OF_LINE int do_publish(rtmp_conn_t *c, rtmp_cmd_t *cmd)
                  (long long)source_silent_ms(c->src, rill_now_ms()));
         refuse_busy(c, where);
     }
-    if (fresh && c->vconf->edge) rc = forward_edge_start(&c->env->fwd, c->src, c->vconf, &up);
+    if (fresh && c->vconf->edge) {
+        rc = forward_edge_start(&c->env->fwd, c->src, c->vconf, &up);
+        if (rc) source_unpublish(c->src);   /* nothing takes it upstream: the name is free again */
+    }
     forward_up_close(&up);
     if (rc) return rc;
     /* no yield since the publish: the source is ours */
