@@ -190,6 +190,33 @@ TEST(HookAnswer, ForwardUrls)
     EXPECT_EQ(http_hooks_parse_forward(502, ok, strlen(ok), &urls, &n, &why), RILL_ERR_HTTP);
 }
 
+TEST(HookAnswer, DeepNestingIsRefusedBeforeParsing)
+{
+    // cJSON recurses once a level: 700 levels would outgrow a 64 KiB coroutine stack
+    std::string deep = "{\"code\":0,\"x\":" + std::string(700, '[') + std::string(700, ']') + "}";
+    EXPECT_FALSE(allows(200, deep.c_str()));
+    std::string fine = "{\"code\":0,\"x\":" + std::string(20, '[') + std::string(20, ']') + "}";
+    EXPECT_TRUE(allows(200, fine.c_str()));
+    // brackets inside strings are not nesting
+    std::string quoted = "{\"code\":0,\"x\":\"" + std::string(700, '[') + "\\\"\"}";
+    EXPECT_TRUE(allows(200, quoted.c_str()));
+}
+
+TEST(HookAnswer, ForwardUrlsAreBoundedAndDistinct)
+{
+    std::string body = "{\"code\":0,\"data\":{\"urls\":[\"rtmp://127.0.0.2/a/s\",\"rtmp://127.0.0.2/a/s\"";
+    for (int i = 0; i < 1000; i++) body += ",\"rtmp://127.0.0.3/a/s" + std::to_string(i) + "\"";
+    body += "]}}";
+    char **urls = nullptr;
+    int n = -1;
+    const char *why = nullptr;
+    ASSERT_EQ(0, http_hooks_parse_forward(200, body.c_str(), body.size(), &urls, &n, &why));
+    EXPECT_EQ(16, n) << "the first 16 distinct URLs";
+    EXPECT_STREQ("rtmp://127.0.0.2/a/s", urls[0]);
+    EXPECT_STREQ("rtmp://127.0.0.3/a/s0", urls[1]);
+    http_hooks_free_urls(urls, n);
+}
+
 TEST(HookConf, DefaultsAndUrls)
 {
     config_t *c = nullptr;

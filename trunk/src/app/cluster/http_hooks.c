@@ -62,10 +62,33 @@ char *http_hooks_body(const hook_event_t *e)
     return s;
 }
 
-/* Parse a whole answer as JSON (NULL when it is not). */
+#define JSON_DEPTH_MAX 32       /* cJSON recurses once a level: a deeper answer would outgrow a coroutine's stack */
+#define FORWARD_URLS_MAX 16     /* a backend's list: each URL is a forwarder and a connection */
+
+/* Do arrays and objects nest deeper than JSON_DEPTH_MAX (strings skipped)? */
+static int too_deep(const char *p, size_t len)
+{
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = p[i];
+        if (in_str) {
+            if (ch == '\\') i++;
+            else if (ch == '"') in_str = 0;
+        } else if (ch == '"') {
+            in_str = 1;
+        } else if (ch == '[' || ch == '{') {
+            if (++depth > JSON_DEPTH_MAX) return 1;
+        } else if (ch == ']' || ch == '}') {
+            depth--;
+        }
+    }
+    return 0;
+}
+
+/* Parse a whole answer as JSON (NULL when it is not, or nests too deep). */
 static cJSON *parse_json(const char *body, size_t len)
 {
-    if (!body || !len) return NULL;
+    if (!body || !len || too_deep(body, len)) return NULL;
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(body, len, &end, 0);
     if (!j) return NULL;
@@ -139,12 +162,16 @@ int http_hooks_parse_forward(int status, const char *body, size_t len, char ***u
         return RILL_ERR_HTTP;
     }
     int count = cJSON_GetArraySize(list), rc = 0;   /* no data.urls: nothing to forward */
+    if (count > FORWARD_URLS_MAX) count = FORWARD_URLS_MAX;   /* the first ones; the rest ignored */
     char **a = count ? calloc((size_t)count, sizeof *a) : NULL;
     if (count && !a) rc = RILL_ERR_NOMEM;
     const cJSON *it;
     int k = 0;
     cJSON_ArrayForEach(it, list) {
-        if (rc || !cJSON_IsString(it)) continue;
+        if (rc || k == count || !cJSON_IsString(it)) continue;
+        int dup = 0;            /* two forwarders to one URL would refuse each other */
+        for (int i = 0; i < k && !dup; i++) dup = !strcmp(a[i], it->valuestring);
+        if (dup) continue;
         if (!(a[k] = strdup(it->valuestring))) rc = RILL_ERR_NOMEM;
         else k++;
     }
