@@ -215,17 +215,7 @@ static int media_track(const rtmp_msg_t *m)
     return m->type == RTMP_MSG_VIDEO ? EDGE_TRACK_VIDEO : m->type == RTMP_MSG_AUDIO ? EDGE_TRACK_AUDIO : -1;
 }
 
-static int is_seq_header(const rtmp_msg_t *m)
-{
-    const uint8_t *p = m->payload->data;
-    size_t n = m->payload->size;
-    if (m->type == RTMP_MSG_VIDEO) {
-        flv_video_info_t vi;
-        return !flv_video_probe(p, n, &vi) && vi.seq_header;
-    }
-    flv_audio_info_t ai;
-    return m->type == RTMP_MSG_AUDIO && !flv_audio_probe(p, n, &ai) && ai.seq_header;
-}
+static int is_seq_header(const rtmp_msg_t *m) { return edge_msg_is_seq_header(m); }
 
 /* origin_redundancy: should this copy of m go to players? copy: where its
  * upstream is; primary: it is the active one. A sequence header the players
@@ -250,6 +240,14 @@ static int ingest(edge_pull_t *g, const rtmp_msg_t *m)
 {
     edge_timeline_t *tl = &g->tl;
     if (m->type == RTMP_MSG_AUDIO || m->type == RTMP_MSG_VIDEO || m->type == RTMP_MSG_AGGREGATE) {
+        if (tl->first && tl->have_last && is_seq_header(m)) {
+            /* a new origin's headers come first, at its timestamp 0 (its
+             * cache): they go out at the last timestamp sent, and its first
+             * frame sets the offset (else the timeline would jump by the
+             * stream's age on the new origin, with time_jitter off) */
+            int r = rtmp_ingest(g->src, m, tl->last_ts - m->timestamp);
+            return r < 0 ? r : 0;
+        }
         if (tl->first) {
             /* Continue the timeline: this origin's first frame follows the last one sent. */
             tl->offset = tl->have_last ? tl->last_ts + REBASE_STEP_MS - m->timestamp : 0;
@@ -412,6 +410,11 @@ static void standby_loop(void *arg)
         rtmp_msg_t m;
         rc = rtmp_session_read(&sb->cl.s, &m, (st_utime_t)vc->origin_read_timeout * 1000);
         if (rc) break;
+        if (sb->task.stop) {
+            /* stopped while its read was done and it waited to run: the pull may have ended, nothing more goes in */
+            rill_payload_unref(m.payload);
+            break;
+        }
         if (edge_lost_stream(&m)) {
             rill_payload_unref(m.payload);
             rc = EDGE_LOST;
@@ -468,13 +471,20 @@ static void standby_free(edge_standby_t *sb)
     free(sb);
 }
 
+#define BACKOFF_MIN_MS 10        /* origin_backoff 0 still pauses: a round of refusals never spins */
+
+static int64_t backoff_ms(const vhost_conf_t *vc)
+{
+    return vc->origin_backoff > BACKOFF_MIN_MS ? vc->origin_backoff : BACKOFF_MIN_MS;
+}
+
 /* Redundancy: keep a standby on another origin; replace one that failed a while ago. */
 static void tend_standby(edge_pull_t *g, int active)
 {
     const vhost_conf_t *vc = g->vc;
     if (!vc->origin_redundancy || vc->norigins < 2) return;
     edge_standby_t *sb = g->standby;
-    if (sb && (sb->idx == active || (sb->failed && rill_now_ms() - sb->ended_ms >= vc->origin_backoff))) {
+    if (sb && (sb->idx == active || (sb->failed && rill_now_ms() - sb->ended_ms >= backoff_ms(vc)))) {
         g->standby = NULL;
         g->bytes += sb->cl.s.in_bytes;
         standby_free(sb);      /* joins a coroutine that has ended: no wait */
@@ -776,21 +786,21 @@ static void pull_loop(void *arg)
         if (verdict == EDGE_ROUND_DONE) {
             /* a whole round failed: pause before the next, still watching for idleness */
             g->state = EDGE_BACKOFF;
-            int64_t until = rill_now_ms() + vc->origin_backoff;
+            int64_t until = rill_now_ms() + backoff_ms(vc);
             while (!g->task.stop && rill_now_ms() < until && !idle_expired(g) && (g->ready || g->gen == m->gen))
                 st_usleep(50 * 1000);
             if (idle_expired(g)) break;
         }
     }
-    if (g->standby) {
-        /* stopping it yields: done before the decision below, which must not */
-        edge_standby_t *sb = g->standby;
-        g->standby = NULL;
-        g->bytes += sb->cl.s.in_bytes;
-        standby_free(sb);
-    }
     /* Decided and unlinked without yielding, so a player arriving now starts a
-     * fresh pull; the manager's group joins this coroutine and frees g. */
+     * fresh pull; the manager's group joins this coroutine and frees g. The
+     * standby is only interrupted here: joining it yields, so after. */
+    edge_standby_t *sb = g->standby;
+    g->standby = NULL;
+    if (sb) {
+        task_interrupt(&sb->task);
+        g->bytes += sb->cl.s.in_bytes;
+    }
     unlink_pull(m, g);
     rill_trace("edge %s/%s/%s: upstream stopped (%s), %llu bytes, %u switches", s->vhost, s->app, s->stream,
                s->upstream_failed == EDGE_FAIL_ABSENT     ? "absent on every origin"
@@ -802,6 +812,7 @@ static void pull_loop(void *arg)
                (unsigned long long)g->bytes, g->switches);
     source_unpublish(s);
     s->edge_pulled = 0;
+    standby_free(sb);
     hub_release(m->hub, s);
     m->closed_bytes += g->bytes;
 }

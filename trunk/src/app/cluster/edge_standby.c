@@ -1,4 +1,5 @@
 #include "edge_standby.h"
+#include "flv.h"
 #include "rill_error.h"
 #include "rill_log.h"
 #include "rill_time.h"
@@ -7,9 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int is_media(const rtmp_msg_t *m)
+int edge_msg_is_seq_header(const rtmp_msg_t *m)
 {
-    return m->type == RTMP_MSG_AUDIO || m->type == RTMP_MSG_VIDEO;
+    const uint8_t *p = m->payload->data;
+    size_t n = m->payload->size;
+    if (m->type == RTMP_MSG_VIDEO) {
+        flv_video_info_t vi;
+        return !flv_video_probe(p, n, &vi) && vi.seq_header;
+    }
+    flv_audio_info_t ai;
+    return m->type == RTMP_MSG_AUDIO && !flv_audio_probe(p, n, &ai) && ai.seq_header;
+}
+
+/* A frame on the stream's timeline: its timestamp says where the copy is. */
+static int is_frame(const rtmp_msg_t *m)
+{
+    return (m->type == RTMP_MSG_AUDIO || m->type == RTMP_MSG_VIDEO) && !edge_msg_is_seq_header(m);
 }
 
 void edge_standby_push(edge_standby_t *sb, rtmp_msg_t *m)
@@ -21,7 +35,7 @@ void edge_standby_push(edge_standby_t *sb, rtmp_msg_t *m)
     }
     sb->q[(sb->qhead + sb->qn) % EDGE_STANDBY_QLEN] = *m;
     sb->qn++;
-    if (is_media(m)) {
+    if (is_frame(m)) {
         sb->newest_ts = m->timestamp;
         sb->have_media = 1;
     }
@@ -40,7 +54,7 @@ uint32_t edge_standby_oldest_ts(const edge_standby_t *sb, int *have)
 {
     for (int k = 0; k < sb->qn; k++) {
         const rtmp_msg_t *m = &sb->q[(sb->qhead + k) % EDGE_STANDBY_QLEN];
-        if (is_media(m)) {
+        if (is_frame(m)) {
             *have = 1;
             return m->timestamp;
         }

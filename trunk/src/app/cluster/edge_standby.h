@@ -92,7 +92,7 @@ typedef struct edge_standby {
     rtmp_dial_t cl;
     rtmp_msg_t q[EDGE_STANDBY_QLEN];  /* a ring, oldest at qhead */
     int qhead, qn;
-    uint32_t newest_ts;         /* of the newest media message received, origin's timeline */
+    uint32_t newest_ts;         /* of the newest media frame received (not a header), origin's timeline */
     int have_media;
     edge_merge_t pos;           /* where its copy is, per track */
     int apart;                  /* not on the active's timeline: its messages are not merged */
@@ -100,13 +100,16 @@ typedef struct edge_standby {
     task_t task;
 } edge_standby_t;
 
+/* An audio or video sequence header (codec data, sent again at timestamp 0
+ * by an origin's cache): not a frame on the stream's timeline. */
+int edge_msg_is_seq_header(const rtmp_msg_t *m);
 /* Queue a message (takes its payload reference), dropping the oldest when full. */
 void edge_standby_push(edge_standby_t *sb, rtmp_msg_t *m);
 /* Release every queued message. */
 void edge_standby_drain(edge_standby_t *sb);
 /* The oldest queued message (the caller owns its payload reference), 0; or 1 when empty. */
 int edge_standby_pop(edge_standby_t *sb, rtmp_msg_t *out);
-/* The oldest media timestamp queued; 0 when none (have set to 0). */
+/* The oldest media frame's timestamp queued (sequence headers left out); 0 when none (have set to 0). */
 uint32_t edge_standby_oldest_ts(const edge_standby_t *sb, int *have);
 
 /* Pure: can the pull continue from a standby without a repeated or
