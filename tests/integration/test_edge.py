@@ -327,6 +327,38 @@ def _upstream_conns(origin, edge):
     return sum(1 for l in out.splitlines() if "pid=%d," % edge.proc.pid in l)
 
 
+@rill.timeout(60)
+def test_edge_rebases_after_the_new_origins_headers_with_time_jitter_off():
+    """time_jitter off on the edge (timestamps passed on as they are, but for
+    the rebase across origins). Origin B's publisher started 6 s before
+    origin A's; the edge plays from A, then A is SIGKILLed. B's cached
+    headers come at its timestamp 0 and its GOP at about 6 s: the rebase is
+    set by B's first frame, so the player's video continues without a jump
+    (before, the headers set it and the player jumped by B's stream age)."""
+    ob = rill.start_node(name="origin-b")
+    pub_b = publish_on(ob, "pub-b")
+    time.sleep(6.0)
+    oa = rill.start_node(name="origin-a")
+    publish_on(oa, "pub-a")
+    play = "gop_cache on; queue_length 10; mw_latency 0; time_jitter off;"
+    edge = edge_node("edge", [oa, ob], extra="origin_read_timeout 2000; ", http=False, play=play).start()
+    pl = rill.raw_player(edge, STREAM)
+    check(pl.wait_frames(25, 15.0), "expected the edge's player to get frames from origin A; %s" % pl.describe())
+    check(wait_playing_from(edge, oa, 5.0), "expected the edge to play from origin A first")
+    time.sleep(1.0)
+    t_kill = time.monotonic()
+    oa.kill()
+    check(wait_playing_from(edge, ob, 10.0), "expected the edge to switch to origin B")
+    n = pl.count()
+    check(rill.wait_until(lambda: pl.count() >= n + 50, 15.0), "expected frames from origin B; %s" % pl.describe())
+    rill.check_timestamps("edge", pl, max_step_ms=1500, what="across the switch to an older stream (time_jitter off)")
+    ts = [t for (a, t, _) in pl.frames() if a >= t_kill]
+    print("after the switch: video timestamps %d..%d ms, largest step %d ms" % (
+        ts[0], ts[-1], max(b - a for a, b in zip(ts, ts[1:]))), flush=True)
+    check(pub_b.alive(), "expected origin B's publisher to go on")
+    pl.stop()
+
+
 @rill.timeout(120)
 def test_edge_one_upstream_for_30_players_grace_stop_and_arrivals_at_the_grace_end():
     grace = 1000

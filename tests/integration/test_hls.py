@@ -316,12 +316,12 @@ def test_hls_sessions_run_on_play_and_on_stop():
     try:
         node = http_node(HLS % "hls_window 6; " + test_hooks.hooks_block(
             {"on_play": [hooks.url("/on_play")], "on_stop": [hooks.url("/on_stop")]}), api=True).start()
+        pub = rill.publish(node.url("hk?token=good"))
+        check(rill.wait_until(lambda: "publish __defaultVhost__/live/hk" in node.log(), 10.0), "expected hk published")
         # a stream nobody publishes: 404 at once, no on_play, no session
         st, _, _ = get(node, "/live/nobody.m3u8?token=good")
         check(st == 404 and not hooks.calls("/on_play"), "expected 404 without on_play for a stream nobody "
               "publishes; got %s, calls %s" % (st, hooks.describe()))
-        pub = rill.publish(node.url("hk?token=good"))
-        check(rill.wait_until(lambda: "publish __defaultVhost__/live/hk" in node.log(), 10.0), "expected hk published")
         st, _, _ = get(node, "/live/hk.m3u8?token=bad")
         check(st == 403, "expected 403 for a playlist the on_play hook refuses; got %s" % st)
         deadline = time.monotonic() + 20
