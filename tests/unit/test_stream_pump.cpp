@@ -540,6 +540,68 @@ static void pass_hands_back_a_partial_write(bool uring)
     EXPECT_EQ(uring, send_batch_uring(&st.hub.pass_sends) != 0) << "the pass's sends did not go the way asked";
 }
 
+// A partial pass send handed back, then the stream unpublished and
+// published again before the player runs: the status its tick writes (as
+// an RTMP player's UnpublishNotify) comes after the rest of the frame, never
+// inside it, where it would cut the stream's chunks for good.
+namespace {
+struct StatusMark {
+    uint32_t epoch;
+    int marks = 0;
+};
+int mark_on_epoch(stream_pump_t *p, void *ctx)
+{
+    StatusMark *m = (StatusMark *)ctx;
+    if (p->co->src->epoch == m->epoch) return 0;
+    m->epoch = p->co->src->epoch;
+    m->marks++;
+    return st_write(p->fd, "MARK", 4, 1000 * kMs) == 4 ? 0 : RILL_ERR_IO;
+}
+}  // namespace
+
+static void status_after_a_handed_back_rest(bool uring)
+{
+    if (uring && !send_batch_uring_allowed()) GTEST_SKIP() << "io_uring is not allowed here";
+    Stream st("gop_cache on; queue_length 30;");
+    st.hub.pass_sends.no_uring = uring ? 0 : 1;
+    Pipe io(8192, 8192);
+    consumer_t *co = source_add_consumer(st.src, st_thread_self());
+    stream_pump_t p;
+    uint64_t out = 0;
+    ASSERT_EQ(0, stream_pump_init_flv(&p, io.w, &out, co, 0, 0));
+    StatusMark mark{ st.src->epoch };
+    p.on_tick = mark_on_epoch;
+    p.ctx = &mark;
+    PumpRun run;
+    run.run_for(&p);
+    st_usleep(10 * kMs);
+    st.push(0, true, 1000);             // the player wakes for it, writes it, parks
+    st_usleep(20 * kMs);
+    std::vector<uint8_t> got;
+    drain(io.r, got, 10);
+    size_t first = got.size();
+    uint64_t handbacks = p.pass_handbacks;
+    st.push(1, false, 60000);           // the pass: part of it fits the socket, the rest is handed back
+    EXPECT_EQ(handbacks + 1, p.pass_handbacks) << "no partial write in the pass: the case was not exercised";
+    source_unpublish(st.src);           // no yield since the pass: the player has not run
+    ASSERT_EQ(0, source_publish(st.src, &st.pub_who, 1, ""));
+    drain(io.r, got, 100);
+    run.end();
+    stream_pump_free(&p);
+    source_remove_consumer(co);
+    EXPECT_EQ(1, mark.marks);
+    size_t tag1 = 11 + 60000 + 4;
+    ASSERT_GE(got.size(), first + tag1 + 4);
+    EXPECT_EQ(0, memcmp(&got[first + tag1], "MARK", 4)) << "the status did not come right after the whole frame";
+    FlvReader rd;
+    rd.feed(got.data(), first + tag1);
+    ASSERT_EQ(2u, rd.tags.size());
+    EXPECT_TRUE(rd.tags[1].intact) << "the frame was cut by the status";
+}
+
+TEST(StreamPump, StatusAfterAHandedBackRest) { status_after_a_handed_back_rest(true); }
+TEST(StreamPump, StatusAfterAHandedBackRestOneSendAtATime) { status_after_a_handed_back_rest(false); }
+
 // The same, its sends through io_uring (one io_uring_enter per pass) and
 // one send() at a time (where io_uring is not allowed).
 TEST(StreamPump, WritePassHandsAPartialWriteBackToThePlayer) { pass_hands_back_a_partial_write(true); }

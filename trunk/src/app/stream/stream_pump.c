@@ -215,13 +215,18 @@ int stream_pump_queue_bytes(stream_pump_t *p, const void *data, size_t len)
 int stream_pump_queue_headers(stream_pump_t *p)
 {
     source_t *s = p->co->src;
+    /* referenced up front: an add that must write (no memory for more
+     * iovecs) yields, and a republish meanwhile may free the source's */
     media_msg_t *hdrs[3] = { s->metadata, s->video_sh, s->audio_sh };
+    for (int i = 0; i < 3; i++)
+        if (hdrs[i]) media_msg_ref(hdrs[i]);
+    int rc = 0;
     for (int i = 0; i < 3; i++) {
         if (!hdrs[i]) continue;
-        int rc = add(p, media_msg_ref(hdrs[i]));
-        if (rc) return rc;
+        if (!rc) rc = add(p, hdrs[i]);     /* takes the reference, written or not */
+        else media_msg_unref(hdrs[i]);
     }
-    return 0;
+    return rc;
 }
 
 /* After a cut, video is dropped until a keyframe so the decoder never sees
@@ -553,6 +558,14 @@ static int park_clocked(stream_pump_t *p, int64_t hold)
     return rc < 0 ? -1 : rc;
 }
 
+/* The rest of a pass's partial send (pass_sent) goes out before anything
+ * else is written to the player: a status (on_tick) or a reply to its input
+ * (read_incoming) in the middle of it would cut an RTMP chunk in two. */
+static int finish_handback(stream_pump_t *p)
+{
+    return p->tick && p->niov > 0 ? flush(p) : 0;
+}
+
 int stream_pump_run(stream_pump_t *p, const int *stop)
 {
     int rc = 0;
@@ -566,6 +579,7 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
             rc = RILL_ERR_INTERRUPTED;
             break;
         }
+        if ((rc = finish_handback(p)) != 0) break;
         if (p->on_tick && (rc = p->on_tick(p, p->ctx)) != 0) break;
         uint64_t avail = p->paused ? 0 : consumer_available(p->co);
         int64_t now = rill_now_ms();
@@ -605,7 +619,10 @@ int stream_pump_run(stream_pump_t *p, const int *stop)
         } else {
             readable = consumer_wait(p->co, p->fd, IDLE_WAIT);
         }
-        if (readable || (p->s && rtmp_session_has_buffered(p->s))) rc = read_incoming(p);
+        if (readable || (p->s && rtmp_session_has_buffered(p->s))) {
+            rc = finish_handback(p);
+            if (!rc) rc = read_incoming(p);
+        }
     }
     /* What is left of a batch after an error, a stop or an interrupt is not
      * written: a peer that stopped reading would hold a stopping server for
