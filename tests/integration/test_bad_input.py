@@ -202,6 +202,40 @@ def test_garbage_media_from_publisher():
     _after(node, pub, pl, t0, "after a publisher sent garbage media")
 
 
+@rill.timeout(60)
+def test_connection_that_never_publishes_or_plays_closed_at_its_deadline():
+    """A client connects (the RTMP connect command) and then only sends
+    _checkbw and pings every 2 s, never publish or play: the server closes
+    it 10 s after its handshake (before, each message gave it 10 s more, so
+    it held its slot for as long as it kept talking)."""
+    node, pub, pl, t0 = _setup()
+    c = rtmp.RtmpConn(node.ip, node.port)
+    closed_after = None
+    try:
+        c.handshake()
+        t_hs = time.monotonic()
+        c.connect("live")
+        for _ in range(12):
+            time.sleep(2.0)
+            try:
+                c.command("_checkbw", None)
+                c.send_message(2, rtmp.MSG_USER_CONTROL, b"\x00\x06\x00\x00\x00\x01")
+            except OSError:
+                break
+            if c.wait_closed(0.1):
+                break
+        if c.wait_closed(3.0):
+            closed_after = time.monotonic() - t_hs
+    finally:
+        c.close()
+    check(closed_after is not None and 9.0 <= closed_after <= 13.0,
+          "expected the server to close a connection that never publishes or plays about 10 s after its handshake; "
+          "closed after %s s" % ("%.1f" % closed_after if closed_after is not None else "-"))
+    check("reason: no publish or play in time" in node.log(), "expected the close reason in the log")
+    print("closed %.1f s after its handshake while it kept sending _checkbw and pings" % closed_after, flush=True)
+    _after(node, pub, pl, t0, "after a client that never published or played")
+
+
 @rill.timeout(90)
 def test_idle_connection_closed():
     node, pub, pl, t0 = _setup()

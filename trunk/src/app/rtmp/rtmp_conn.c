@@ -569,13 +569,17 @@ static int run(rtmp_conn_t *c)
     }
     rill_verbose("handshake done (%s)", complex ? "complex" : "simple");
     int connected = 0;
+    /* one deadline for the whole phase: a peer that keeps sending other
+     * messages (pings, _checkbw, media) must not hold its slot for ever */
+    int64_t deadline = rill_now_us() + COMMAND_TIMEOUT;
     for (;;) {
         if (c->client.stop) {
             c->reason = c->env->stopping ? "server stopping" : "kicked";
             return 0;
         }
         rtmp_msg_t m;
-        rc = rtmp_session_read(&c->s, &m, COMMAND_TIMEOUT);
+        int64_t left = deadline - rill_now_us();
+        rc = left > 0 ? rtmp_session_read(&c->s, &m, (st_utime_t)left) : RILL_ERR_TIMEOUT;
         if (rc) {
             if (rc == RILL_ERR_TIMEOUT) c->reason = "no publish or play in time";
             return rc;
