@@ -58,6 +58,8 @@ struct Decoder {
                     Msg x{m.csid, m.stream_id, m.timestamp, m.type,
                           Bytes(m.payload->data, m.payload->data + m.payload->size)};
                     rill_payload_unref(m.payload);
+                    if (x.type == RTMP_MSG_ABORT && x.data.size() == 4)
+                        rtmp_chunk_decoder_abort(&d, rill_get_u32be(x.data.data()));
                     if (x.type == RTMP_MSG_SET_CHUNK_SIZE && x.data.size() == 4) {
                         int r = rtmp_chunk_decoder_set_chunk_size(&d, rill_get_u32be(x.data.data()));
                         if (r < 0) return r;
@@ -663,6 +665,26 @@ TEST(ChunkErrors, LengthChangeMidMessage)
     ASSERT_EQ(ok.feed(c, &out), 0);
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].data, data);
+}
+
+TEST(ChunkDecode, AbortDropsThePartialMessage)
+{
+    Bytes data = pattern(300, 1), fresh = pattern(200, 9), body, b;
+    u32be(body, 4);
+    fmt0(b, 4, 0, 300, 9, 1);   append(b, data, 0, 128);   // the first chunk of a 300-byte message
+    fmt0(b, 2, 0, 4, RTMP_MSG_ABORT, 0); append(b, body); // Abort Message: csid 4
+    fmt0(b, 4, 40, 200, 9, 1);  append(b, fresh, 0, 128);  // a new message on csid 4, another length
+    fmt3(b, 4);                 append(b, fresh, 128, 72);
+    Decoder dec;
+    std::vector<Msg> out;
+    ASSERT_EQ(0, dec.feed(b, &out));
+    ASSERT_EQ(2u, out.size());
+    EXPECT_EQ(RTMP_MSG_ABORT, out[0].type);
+    EXPECT_EQ(fresh, out[1].data);
+    EXPECT_EQ(40u, out[1].timestamp);
+    EXPECT_EQ(0u, dec.d.pending) << "the aborted message's bytes are given back";
+    rtmp_chunk_decoder_abort(&dec.d, 4);       // nothing held: nothing to do
+    rtmp_chunk_decoder_abort(&dec.d, 77);      // a chunk stream never seen
 }
 
 TEST(ChunkErrors, SetChunkSizeRange)

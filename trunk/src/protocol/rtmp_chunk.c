@@ -94,6 +94,21 @@ static rtmp_chunk_stream_t *find_stream(rtmp_chunk_decoder_t *d, uint32_t csid)
     return NULL;
 }
 
+void rtmp_chunk_decoder_abort(rtmp_chunk_decoder_t *d, uint32_t csid)
+{
+    rtmp_chunk_stream_t *s = find_stream(d, csid);
+    if (!s || !s->pl) return;
+    size_t before = owed(d);
+    d->pending -= s->pl->cap;
+    settle(d, before);
+    rill_payload_unref(s->pl);
+    s->pl = NULL;
+    if (d->cur_csid == csid) {
+        d->cur_csid = 0;
+        d->cur_left = 0;
+    }
+}
+
 static int add_stream(rtmp_chunk_decoder_t *d, uint32_t csid, rtmp_chunk_stream_t **out)
 {
     if (d->nactive >= MAX_STREAMS) return RILL_ERR_LIMIT;

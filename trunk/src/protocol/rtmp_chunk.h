@@ -49,6 +49,9 @@ typedef struct rtmp_chunk_decoder {
  * shared one). */
 void rtmp_chunk_decoder_init(rtmp_chunk_decoder_t *d, size_t max_pending);
 void rtmp_chunk_decoder_free(rtmp_chunk_decoder_t *d);
+/* A peer's Abort Message for csid: its partly received message is dropped
+ * (the next chunk on csid starts a new one). Nothing held: nothing to do. */
+void rtmp_chunk_decoder_abort(rtmp_chunk_decoder_t *d, uint32_t csid);
 /* Apply a peer's Set Chunk Size. RILL_ERR_CHUNK_SIZE when out of range. */
 int rtmp_chunk_decoder_set_chunk_size(rtmp_chunk_decoder_t *d, uint32_t size);
 

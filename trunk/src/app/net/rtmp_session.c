@@ -136,8 +136,10 @@ static int handle_control(rtmp_session_t *s, const rtmp_msg_t *m, int *err)
     case RTMP_MSG_WINDOW_ACK_SIZE:
         if (n >= 4) s->ack_window = rill_get_u32be(p);
         return 1;
-    case RTMP_MSG_ACK:
     case RTMP_MSG_ABORT:
+        if (n >= 4) rtmp_chunk_decoder_abort(&s->dec, rill_get_u32be(p));
+        return 1;
+    case RTMP_MSG_ACK:
     case RTMP_MSG_SET_PEER_BW:
         return 1;
     case RTMP_MSG_USER_CONTROL:
